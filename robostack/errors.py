@@ -1,0 +1,47 @@
+"""Exceptions raised at the stack's boundaries: each names the bad value and what is allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class RobostackError(Exception):
+    """Base class for errors a user can act on (bad input, bad configuration)."""
+
+
+class UnknownNameError(RobostackError, KeyError):
+    """A name (robot, backend, controller, reference, ...) that is not registered."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]):
+        self.kind, self.name, self.known = kind, name, sorted(known)
+        super().__init__(f"unknown {kind} {name!r}; known: {', '.join(self.known)}")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.args[0]
+
+
+class ShapeError(RobostackError, ValueError):
+    """An array with the wrong shape."""
+
+    def __init__(self, what: str, got: tuple, expected: tuple):
+        super().__init__(f"{what} has shape {tuple(got)}, expected {tuple(expected)}")
+
+
+class LimitError(RobostackError, ValueError):
+    """A value outside a joint's allowed range."""
+
+    def __init__(
+        self, *, what: str, joint: str, value: float, low: float, high: float, violated: float
+    ):
+        self.joint, self.value, self.low, self.high, self.violated = (
+            joint,
+            value,
+            low,
+            high,
+            violated,
+        )
+        side = "below the lower" if violated == low else "above the upper"
+        super().__init__(
+            f"{what} for joint {joint} is {value:.4f} rad, {side} limit {violated:.4f} rad "
+            f"(allowed [{low:.4f}, {high:.4f}])"
+        )

@@ -1,0 +1,254 @@
+"""Built-in joint references and the chunk source that feeds them to the loop like a policy.
+
+A `Reference` is a smooth joint trajectory q(t) known in advance. `ReferenceChunker` samples
+it into `TrajectoryChunk`s at the policy rate, so the built-in references exercise the same
+path as a policy: chunks -> interpolator -> controller.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+
+from robostack.errors import RobostackError, UnknownNameError
+from robostack.model import RigidBodyModel
+from robostack.robots import RobotDescription
+from robostack.types import JointState, TrajectoryChunk
+
+
+class Reference(abc.ABC):
+    """A joint trajectory starting and ending at rest.
+
+    Attributes:
+        name: short name for reports.
+        duration: length, s; after it the reference holds its last position.
+    """
+
+    name: str
+    duration: float
+
+    @abc.abstractmethod
+    def positions(self, t: np.ndarray) -> np.ndarray:
+        """Joint positions (T, dof) rad at times ``t`` (T,) s (clamped to [0, duration])."""
+
+
+def minimum_jerk(s: np.ndarray) -> np.ndarray:
+    """Rest-to-rest minimum-jerk profile 10 s^3 - 15 s^4 + 6 s^5 on s in [0, 1]."""
+    s = np.clip(s, 0.0, 1.0)
+    return s**3 * (10 - 15 * s + 6 * s**2)
+
+
+class WaypointReference(Reference):
+    """Straight joint-space moves between waypoints, each with a minimum-jerk time law.
+
+    Each move lasts long enough that no joint exceeds ``speed`` x its velocity limit nor
+    its acceleration limit (minimum jerk peaks at 1.875 d/T in speed, 5.77 d/T^2 in
+    acceleration, for a distance d over a time T).
+
+    Args:
+        waypoints: (N, dof) rad, N >= 2.
+        dq_max, ddq_max: (dof,) limits, rad/s and rad/s^2.
+        speed: fraction of the velocity and acceleration limits used, in (0, 1].
+    """
+
+    def __init__(self, name: str, waypoints: np.ndarray, *, dq_max, ddq_max, speed: float):
+        if not 0 < speed <= 1:
+            raise RobostackError(f"speed must be in (0, 1], got {speed}")
+        self.name = name
+        self.waypoints = np.asarray(waypoints, dtype=float)
+        distance = np.abs(np.diff(self.waypoints, axis=0))  # (N-1, dof)
+        t_speed = 1.875 * distance / (speed * np.asarray(dq_max))
+        t_accel = np.sqrt(5.774 * distance / (speed * np.asarray(ddq_max)))
+        self.move_durations = np.maximum(np.maximum(t_speed, t_accel).max(axis=1), 1e-3)
+        self.move_starts = np.concatenate([[0.0], np.cumsum(self.move_durations)])
+        self.duration = float(self.move_starts[-1])
+
+    def positions(self, t: np.ndarray) -> np.ndarray:
+        t = np.clip(np.atleast_1d(np.asarray(t, dtype=float)), 0.0, self.duration)
+        move = np.clip(
+            np.searchsorted(self.move_starts, t, side="right") - 1, 0, len(self.move_durations) - 1
+        )
+        s = minimum_jerk((t - self.move_starts[move]) / self.move_durations[move])
+        start, end = self.waypoints[move], self.waypoints[move + 1]
+        return start + s[:, None] * (end - start)
+
+
+class CartesianCircle(Reference):
+    """The tool traces a horizontal circle at constant orientation, solved by IK.
+
+    The circle starts and ends at the tool position at ``q_start`` (its centre lies
+    ``radius`` behind it along -x) and is traversed once with a minimum-jerk angle profile,
+    so the motion starts and ends at rest. IK solutions at ``samples_per_s`` are joined by a
+    clamped cubic spline.
+
+    Args:
+        model: the arm's rigid-body model (IK).
+        q_start: (dof,) rad.
+        radius: m.  period: time for one turn, s.
+        samples_per_s: IK solutions per second.
+    """
+
+    def __init__(
+        self,
+        model: RigidBodyModel,
+        q_start: np.ndarray,
+        *,
+        radius: float = 0.1,
+        period: float = 6.0,
+        samples_per_s: float = 100.0,
+    ):
+        self.name = "circle"
+        position, rotation = model.tool_pose(q_start)
+        centre = position - np.array([radius, 0.0, 0.0])
+        n = int(period * samples_per_s) + 1
+        angle = 2 * np.pi * minimum_jerk(np.linspace(0.0, 1.0, n))
+        points = centre + radius * np.stack([np.cos(angle), np.sin(angle), 0 * angle], axis=1)
+        q = np.empty((n, len(q_start)))
+        q_prev = np.asarray(q_start, dtype=float)
+        for i, point in enumerate(points):
+            result = model.inverse_kinematics(point, rotation, q_prev, q_rest=q_start)
+            if not result.converged:
+                raise RobostackError(
+                    f"circle point {i} at {np.round(point, 4)} m is out of reach of "
+                    f"{model.description.name}: IK error {result.position_error * 1e3:.2f} mm"
+                )
+            q[i] = q_prev = result.q
+        self._spline = CubicSpline(np.linspace(0.0, period, n), q, axis=0, bc_type="clamped")
+        self.duration = period
+
+    def positions(self, t: np.ndarray) -> np.ndarray:
+        t = np.clip(np.atleast_1d(np.asarray(t, dtype=float)), 0.0, self.duration)
+        return self._spline(t)
+
+
+class ReferenceSequence(Reference):
+    """References played one after the other; each must end where the next starts."""
+
+    def __init__(self, parts: Sequence[Reference]):
+        self.parts = list(parts)
+        self.name = "+".join(p.name for p in self.parts)
+        self.starts = np.concatenate([[0.0], np.cumsum([p.duration for p in self.parts])])
+        self.duration = float(self.starts[-1])
+
+    def positions(self, t: np.ndarray) -> np.ndarray:
+        t = np.clip(np.atleast_1d(np.asarray(t, dtype=float)), 0.0, self.duration)
+        index = np.clip(np.searchsorted(self.starts, t, side="right") - 1, 0, len(self.parts) - 1)
+        out = np.empty((len(t), len(self.parts[0].positions(np.zeros(1))[0])))
+        for i, part in enumerate(self.parts):
+            mask = index == i
+            if mask.any():
+                out[mask] = part.positions(t[mask] - self.starts[i])
+        return out
+
+    def part_at(self, t: float) -> str:
+        """Name of the part playing at time ``t`` s."""
+        i = int(np.clip(np.searchsorted(self.starts, t, side="right") - 1, 0, len(self.parts) - 1))
+        return self.parts[i].name
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """How a robot's joint sweep goes: home -> first extreme -> opposite extreme -> home.
+
+    Attributes:
+        first: (dof,) +1 or -1, the direction each joint takes first. Coupled joints move in
+            opposite senses (shoulder forward while the elbow folds) so the arm stays clear of
+            the table; tests/robostack/test_references.py checks it in simulation.
+        fraction: extremes at this fraction of each joint's half range around its centre.
+        half_span: (dof,) extremes at home +- this, rad; overrides ``fraction``.
+    """
+
+    first: tuple[int, ...]
+    fraction: float = 0.8
+    half_span: tuple[float, ...] | None = None
+
+
+# UR joints turn +-360 deg; sweeping most of that would drive the arm through the table and
+# the base, so the UR sweep spans these angles around home instead.
+_UR_SWEEP = SweepPlan(first=(1, 1, -1, 1, 1, 1), half_span=(2.5, 0.7, 1.2, 1.4, 2.5, 3.0))
+SWEEP_PLANS = {
+    "panda": SweepPlan(first=(1, 1, 1, -1, 1, -1, 1), fraction=0.8),
+    "ur5e": _UR_SWEEP,
+    "ur5": _UR_SWEEP,
+}
+
+
+def joint_sweep(description: RobotDescription, *, speed: float = 0.5) -> WaypointReference:
+    """Sweep every joint together through most of its range (`SWEEP_PLANS`), back to home."""
+    spec = description.spec
+    plan = SWEEP_PLANS[description.name]
+    home, first = description.q_home, np.array(plan.first)
+    if plan.half_span is not None:
+        centre, half = home, np.array(plan.half_span)
+    else:
+        centre, half = (spec.q_max + spec.q_min) / 2, plan.fraction * (spec.q_max - spec.q_min) / 2
+    waypoints = np.stack([home, centre + first * half, centre - first * half, home])
+    return WaypointReference(
+        "sweep", waypoints, dq_max=spec.dq_max, ddq_max=spec.ddq_max, speed=speed
+    )
+
+
+REFERENCE_NAMES = ("sweep", "circle", "all")
+
+
+def builtin_reference(
+    name: str, description: RobotDescription, model: RigidBodyModel, *, speed: float = 0.5
+) -> Reference:
+    """The built-in reference ``name`` (one of `REFERENCE_NAMES`), validated against limits."""
+    if name not in REFERENCE_NAMES:
+        raise UnknownNameError("reference", name, REFERENCE_NAMES)
+    parts = []
+    if name in ("sweep", "all"):
+        parts.append(joint_sweep(description, speed=speed))
+    if name in ("circle", "all"):
+        parts.append(CartesianCircle(model, description.q_home))
+    reference = ReferenceSequence(parts)
+    check_reference(reference, description)
+    return reference
+
+
+def check_reference(
+    reference: Reference, description: RobotDescription, rate_hz: float = 100.0
+) -> None:
+    """Refuse a reference leaving the joint limits, naming the joint, value and limit."""
+    t = np.arange(0.0, reference.duration + 1.0 / rate_hz, 1.0 / rate_hz)
+    description.spec.check_positions(reference.positions(t), what=f"reference {reference.name!r}")
+
+
+class ReferenceChunker:
+    """A chunk source: at each call, the next ``horizon`` waypoints of ``reference``.
+
+    Args:
+        reference: the trajectory to sample.
+        chunk_dt: waypoint spacing, s (the policy's step).
+        horizon: waypoints per chunk (Tp).
+        t_offset: robot time at which the reference starts, s.
+    """
+
+    def __init__(
+        self,
+        reference: Reference,
+        *,
+        chunk_dt: float = 0.1,
+        horizon: int = 16,
+        t_offset: float = 0.0,
+    ):
+        self.reference, self.chunk_dt, self.horizon, self.t_offset = (
+            reference,
+            chunk_dt,
+            horizon,
+            t_offset,
+        )
+        self._steps = np.arange(horizon) * chunk_dt
+
+    def next_chunk(self, state: JointState) -> TrajectoryChunk | None:
+        """Chunk starting at ``state.t``; None once the reference has ended."""
+        t_ref = state.t - self.t_offset
+        if t_ref > self.reference.duration:
+            return None
+        q = self.reference.positions(t_ref + self._steps)
+        return TrajectoryChunk(t0=state.t, dt=self.chunk_dt, q=q, obs_time=state.t)

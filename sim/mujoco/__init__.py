@@ -1,0 +1,6 @@
+"""MuJoCo backend: scene construction from the project's URDFs and the `MujocoRobot`."""
+
+from sim.mujoco.robot import MujocoRobot
+from sim.mujoco.scene import SceneConfig, build_scene
+
+__all__ = ["MujocoRobot", "SceneConfig", "build_scene"]

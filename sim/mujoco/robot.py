@@ -1,0 +1,130 @@
+"""`MujocoRobot`: the `Robot` interface on a MuJoCo simulation at 1 kHz."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import mujoco
+import numpy as np
+
+from robostack.errors import RobostackError
+from robostack.robot import SimRobot
+from robostack.robots import RobotDescription, get_robot
+from robostack.types import CommandMode, JointCommand, JointState
+from sim.mujoco.scene import SceneConfig, build_scene
+
+
+class MujocoRobot(SimRobot):
+    """A robot simulated by MuJoCo; one `write` advances the physics by one timestep.
+
+    Torque commands are on top of gravity compensation, which the scene applies to every
+    arm body (`sim.mujoco.scene`), so a zero command holds a still arm still.
+    `JointState.tau` is the total joint torque (motor plus gravity compensation) and
+    `JointState.tau_ext` the torque that contacts and joint stops exert on each joint.
+
+    Args:
+        robot: registry name or description.
+        scene: scene options (timestep, table).
+    """
+
+    def __init__(self, *, robot: str | RobotDescription, scene: SceneConfig | None = None):
+        self.description = get_robot(robot) if isinstance(robot, str) else robot
+        self.scene_config = scene or SceneConfig()
+        self.spec = dataclasses.replace(
+            self.description.spec, control_rate_hz=1.0 / self.scene_config.timestep
+        )
+        self.model: mujoco.MjModel | None = None
+        self.data: mujoco.MjData | None = None
+        self._physics_ns = 0
+        self.rng = np.random.default_rng()
+
+    # --- Robot -------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        if self.model is not None:
+            return
+        self.model = build_scene(self.description, self.scene_config).compile()
+        self.data = mujoco.MjData(self.model)
+        m = self.model
+        arm = [m.joint(n) for n in self.description.arm_joints]
+        self._qpos = _as_index(np.array([j.qposadr[0] for j in arm]))
+        self._qvel = _as_index(np.array([j.dofadr[0] for j in arm]))
+        self._motors = _as_index(
+            np.array([m.actuator(f"{n}_motor").id for n in self.description.arm_joints])
+        )
+        fingers = self.description.gripper_joints
+        self._finger_qpos = np.array([m.joint(n).qposadr[0] for n in fingers], dtype=int)
+        self._finger_servos = np.array([m.actuator(f"{n}_servo").id for n in fingers], dtype=int)
+        self.reset()
+
+    def read(self) -> JointState:
+        d = self._require()
+        width = float(d.qpos[self._finger_qpos].sum()) if self.spec.has_gripper else None
+        return JointState(
+            t=d.time,
+            q=d.qpos[self._qpos].copy(),
+            dq=d.qvel[self._qvel].copy(),
+            tau=d.qfrc_actuator[self._qvel] + d.qfrc_gravcomp[self._qvel],
+            tau_ext=d.qfrc_constraint[self._qvel].copy(),
+            gripper_width=width,
+        )
+
+    def write(self, command: JointCommand) -> None:
+        d = self._require()
+        if command.mode is not CommandMode.TORQUE:
+            raise RobostackError(
+                f"the MuJoCo backend takes torque commands only, got {command.mode.value}"
+            )
+        d.ctrl[self._motors] = command.values
+        if command.gripper is not None and self.spec.has_gripper:
+            d.ctrl[self._finger_servos] = 0.5 * command.gripper
+        start = time.perf_counter_ns()
+        mujoco.mj_step(self.model, d)
+        self._physics_ns = time.perf_counter_ns() - start
+
+    def close(self) -> None:
+        self.model = self.data = None
+
+    # --- SimRobot ----------------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, q0: np.ndarray | None = None) -> JointState:
+        d = self._require()
+        q0 = self.description.q_home if q0 is None else np.asarray(q0, dtype=float)
+        self.spec.check_positions(q0, what="initial configuration q0")
+        self.rng = np.random.default_rng(seed)
+        mujoco.mj_resetData(self.model, d)
+        d.qpos[self._qpos] = q0
+        if self.spec.has_gripper:
+            open_width = self.spec.gripper_width_max
+            d.qpos[self._finger_qpos] = 0.5 * open_width
+            d.ctrl[self._finger_servos] = 0.5 * open_width
+        mujoco.mj_forward(self.model, d)
+        return self.read()
+
+    @property
+    def physics_ns(self) -> int:
+        return self._physics_ns
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def contacts(self) -> list[tuple[str, str]]:
+        """Pairs of body names in contact at the current state."""
+        d = self._require()
+        m = self.model
+        return [
+            (m.body(m.geom_bodyid[c.geom1]).name, m.body(m.geom_bodyid[c.geom2]).name)
+            for c in d.contact[: d.ncon]
+        ]
+
+    def _require(self) -> mujoco.MjData:
+        if self.data is None:
+            raise RobostackError("MujocoRobot is not connected: call connect() or use `with`")
+        return self.data
+
+
+def _as_index(indices: np.ndarray) -> slice | np.ndarray:
+    """A slice when ``indices`` are contiguous (a view, cheaper per tick), else the array."""
+    if np.array_equal(indices, np.arange(indices[0], indices[0] + len(indices))):
+        return slice(int(indices[0]), int(indices[0]) + len(indices))
+    return indices

@@ -1,0 +1,98 @@
+"""Build a MuJoCo scene from a robot's URDF with `mujoco.MjSpec`.
+
+The URDF gives the arm; this module adds what a simulation needs and a URDF has no place for:
+gravity compensation on the arm's bodies (MuJoCo's ``gravcomp``, the simulator's equivalent
+of Franka's own g(q)), one torque motor per arm joint limited to the datasheet torque, a
+position-servoed parallel gripper, a table the robot stands on, a floor and lights.
+
+Contacts: the arm collides with the scene (table, floor, objects) but not with itself; its
+primitive shapes are too coarse to decide self-contact, and the safety layer, not the
+physics, keeps the arm out of itself. Bits: arm geoms contype=ARM, conaffinity=0; static
+scene geoms contype=0, conaffinity=ARM|OBJECT; movable objects contype=conaffinity=OBJECT|ARM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+
+from robostack.model import load_urdf
+from robostack.robots import RobotDescription
+
+TIMESTEP_S = 0.001
+TABLE_TOP_Z = 0.0  # the robot's base stands on the table top
+TABLE_SIZE = (0.8, 0.7, 0.03)  # half extents, m
+TABLE_CENTER_X = 0.3
+FLOOR_Z = -0.75
+GRIPPER_KP = 2000.0  # N/m per finger
+GRIPPER_KV = 20.0  # N s/m per finger
+GRIPPER_FORCE_MAX = 70.0  # N per finger, Franka Hand continuous force
+ARM, OBJECT = 1, 2  # contact bits
+
+
+@dataclass(frozen=True)
+class SceneConfig:
+    """Options for `build_scene`.
+
+    Attributes:
+        timestep: physics step, s (one control tick).
+        table: add the table the robot stands on.
+    """
+
+    timestep: float = TIMESTEP_S
+    table: bool = True
+
+
+def build_scene(description: RobotDescription, config: SceneConfig | None = None) -> mujoco.MjSpec:
+    """Return an uncompiled scene spec: robot, motors, gripper servos, table, floor, lights."""
+    config = config or SceneConfig()
+    spec = load_urdf(description)
+    spec.modelname = f"{description.name}_scene"
+    spec.option.timestep = config.timestep
+    spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
+
+    for body in spec.bodies:
+        if body.name != "world":
+            body.gravcomp = 1.0
+    for geom in spec.geoms:
+        if geom.contype or geom.conaffinity:  # collision geoms (URDF visuals have neither)
+            geom.contype, geom.conaffinity = ARM, 0
+    limits = description.spec
+    for name, tau_max in zip(description.arm_joints, limits.tau_max, strict=True):
+        motor = spec.add_actuator(name=f"{name}_motor", target=name)
+        motor.trntype = mujoco.mjtTrn.mjTRN_JOINT
+        motor.ctrllimited = True
+        motor.ctrlrange = [-tau_max, tau_max]
+    for name in description.gripper_joints:
+        servo = spec.add_actuator(name=f"{name}_servo", target=name)
+        servo.trntype = mujoco.mjtTrn.mjTRN_JOINT
+        servo.gainprm[0] = GRIPPER_KP
+        servo.biastype = mujoco.mjtBias.mjBIAS_AFFINE
+        servo.biasprm[:3] = [0.0, -GRIPPER_KP, -GRIPPER_KV]
+        servo.forcelimited = True
+        servo.forcerange = [-GRIPPER_FORCE_MAX, GRIPPER_FORCE_MAX]
+
+    world = spec.worldbody
+    if config.table:
+        sx, sy, sz = TABLE_SIZE
+        world.add_geom(
+            name="table",
+            type=mujoco.mjtGeom.mjGEOM_BOX,
+            size=[sx, sy, sz],
+            pos=[TABLE_CENTER_X, 0.0, TABLE_TOP_Z - sz],
+            rgba=[0.55, 0.45, 0.35, 1.0],
+            contype=0,
+            conaffinity=ARM | OBJECT,
+        )
+    world.add_geom(
+        name="floor",
+        type=mujoco.mjtGeom.mjGEOM_PLANE,
+        size=[3.0, 3.0, 0.1],
+        pos=[0.0, 0.0, FLOOR_Z],
+        rgba=[0.3, 0.3, 0.3, 1.0],
+        contype=0,
+        conaffinity=ARM | OBJECT,
+    )
+    world.add_light(name="key", pos=[0.5, -1.0, 2.5], dir=[-0.2, 0.4, -1.0], diffuse=[0.8] * 3)
+    return spec
