@@ -26,7 +26,7 @@ class PID(Controller):
         self.kp, self.ki, self.kd = (np.asarray(g, dtype=float) for g in (kp, ki, kd))
         self.integral_limit = np.asarray(integral_limit, dtype=float)
         self.tau_max = np.asarray(tau_max, dtype=float)
-        self.dt = dt
+        self.ki_dt = self.ki * dt
         self._integral = np.zeros_like(self.kp)  # Ki * integral(e), Nm
 
     def reset(self) -> None:
@@ -35,9 +35,13 @@ class PID(Controller):
     def update(self, state: JointState, reference: JointReference) -> np.ndarray:
         e = reference.q - state.q
         tau_pd = self.kp * e + self.kd * (reference.dq - state.dq)
-        candidate = self._integral + self.ki * e * self.dt
-        np.clip(candidate, -self.integral_limit, self.integral_limit, out=candidate)
-        tau = tau_pd + candidate
-        winding = (np.abs(tau) > self.tau_max) & (np.sign(tau) == np.sign(e))
-        self._integral = np.where(winding, self._integral, candidate)
-        return tau_pd + self._integral
+        integral = self._integral + self.ki_dt * e
+        np.minimum(integral, self.integral_limit, out=integral)  # np.clip is slow on small arrays
+        np.maximum(integral, -self.integral_limit, out=integral)
+        tau = tau_pd + integral
+        winding = (tau * e > 0) & (np.abs(tau) > self.tau_max)
+        if winding.any():  # keep the old integral where it would push deeper into saturation
+            integral[winding] = self._integral[winding]
+            tau = tau_pd + integral
+        self._integral = integral
+        return tau

@@ -16,6 +16,7 @@ ends after its deadline is an overrun.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -135,8 +136,13 @@ class ControlLoop:
         self.interpolator = interpolator or ChunkInterpolator()
         self.chunk_period_ticks = chunk_period_ticks
 
-    def run(self, *, ticks: int) -> LoopResult:
-        """Run ``ticks`` ticks from the robot's current state; return the measurements."""
+    PROGRESS_EVERY = 1000  # ticks between progress callbacks
+
+    def run(self, *, ticks: int, progress: Callable[[int], None] | None = None) -> LoopResult:
+        """Run ``ticks`` ticks from the robot's current state; return the measurements.
+
+        ``progress(n)`` is called with the number of ticks done every `PROGRESS_EVERY` ticks.
+        """
         if ticks < 1:
             raise ValueError(f"ticks must be >= 1, got {ticks}")
         robot, controller, interpolator, spec = (
@@ -184,6 +190,8 @@ class ControlLoop:
             error = reference.q - state.q
             err_sq += error * error
             np.maximum(err_max, np.abs(error), out=err_max)
+            if progress is not None and tick % self.PROGRESS_EVERY == 0:
+                progress(tick)
 
         final = robot.read()
         return LoopResult(

@@ -55,14 +55,16 @@ class RigidBodyModel:
         spec = load_urdf(description)
         self.model = spec.compile()
         self.model.opt.disableflags |= mujoco.mjtDisableBit.mjDSBL_CONTACT
+        # The same model without gravity: its RNE gives C(q, dq) dq alone.
+        self._model_no_gravity = spec.compile()
+        self._model_no_gravity.opt.gravity[:] = 0.0
         self.data = mujoco.MjData(self.model)
         self.description = description
         self.dof = len(description.arm_joints)
         joints = [self.model.joint(name) for name in description.arm_joints]
-        self._qadr = np.array([j.qposadr[0] for j in joints])
-        self._vadr = np.array([j.dofadr[0] for j in joints])
+        self._qadr = contiguous_index([j.qposadr[0] for j in joints])
+        self._vadr = contiguous_index([j.dofadr[0] for j in joints])
         self._tool = self.model.body(description.tool_link).id
-        self._gravity = self.model.opt.gravity.copy()
         self._q_min = description.spec.q_min
         self._q_max = description.spec.q_max
         self._M = np.zeros((self.model.nv, self.model.nv))
@@ -103,15 +105,13 @@ class RigidBodyModel:
         self._set(q)
         mujoco.mj_crb(self.model, self.data)
         mujoco.mj_fullM(self.model, self.data, self._M)
-        return self._M[np.ix_(self._vadr, self._vadr)]
+        return self._M[self._vadr][:, self._vadr]
 
     def coriolis(self, q: np.ndarray, dq: np.ndarray) -> np.ndarray:
         """Coriolis and centrifugal torques C(q, dq) dq, (dof,), Nm."""
         self._set(q, dq)
         mujoco.mj_comVel(self.model, self.data)
-        self.model.opt.gravity[:] = 0.0
-        mujoco.mj_rne(self.model, self.data, 0, self._rne)
-        self.model.opt.gravity[:] = self._gravity
+        mujoco.mj_rne(self._model_no_gravity, self.data, 0, self._rne)
         return self._rne[self._vadr].copy()
 
     def gravity(self, q: np.ndarray) -> np.ndarray:
@@ -162,6 +162,15 @@ class RigidBodyModel:
         pos_err = float(np.linalg.norm(position - pos))
         rot_err = float(np.linalg.norm(_rotation_error(rotation, rot)))
         return IKResult(q, pos_err, rot_err, pos_err < position_tol and rot_err < rotation_tol)
+
+
+def contiguous_index(indices) -> slice | np.ndarray:
+    """A slice when ``indices`` are consecutive (views, cheaper per tick), else an int array."""
+    indices = np.asarray(indices, dtype=int)
+    first = int(indices[0])
+    if np.array_equal(indices, np.arange(first, first + len(indices))):
+        return slice(first, first + len(indices))
+    return indices
 
 
 def _rotation_error(target: np.ndarray, current: np.ndarray) -> np.ndarray:

@@ -10,14 +10,16 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 from robostack.errors import RobostackError, UnknownNameError
-from robostack.model import RigidBodyModel
 from robostack.robots import RobotDescription
 from robostack.types import JointState, TrajectoryChunk
+
+if TYPE_CHECKING:  # imported lazily: keeps `robostack --help` free of MuJoCo and SciPy
+    from robostack.model import RigidBodyModel
 
 
 class Reference(abc.ABC):
@@ -101,6 +103,8 @@ class CartesianCircle(Reference):
         period: float = 6.0,
         samples_per_s: float = 100.0,
     ):
+        from scipy.interpolate import CubicSpline
+
         self.name = "circle"
         position, rotation = model.tool_pose(q_start)
         centre = position - np.array([radius, 0.0, 0.0])
@@ -222,10 +226,14 @@ def check_reference(
 class ReferenceChunker:
     """A chunk source: at each call, the next ``horizon`` waypoints of ``reference``.
 
+    It behaves like the DiT policy's defaults: Tp = 16 waypoints 0.1 s apart, of which
+    Ta = 8 are executed before the next chunk is asked for (every `period` seconds).
+
     Args:
         reference: the trajectory to sample.
         chunk_dt: waypoint spacing, s (the policy's step).
         horizon: waypoints per chunk (Tp).
+        executed: waypoints executed before the next chunk (Ta).
         t_offset: robot time at which the reference starts, s.
     """
 
@@ -235,14 +243,18 @@ class ReferenceChunker:
         *,
         chunk_dt: float = 0.1,
         horizon: int = 16,
+        executed: int = 8,
         t_offset: float = 0.0,
     ):
+        if not 1 <= executed < horizon:
+            raise RobostackError(f"executed steps must be in [1, {horizon}), got {executed}")
         self.reference, self.chunk_dt, self.horizon, self.t_offset = (
             reference,
             chunk_dt,
             horizon,
             t_offset,
         )
+        self.period = executed * chunk_dt
         self._steps = np.arange(horizon) * chunk_dt
 
     def next_chunk(self, state: JointState) -> TrajectoryChunk | None:

@@ -9,6 +9,7 @@ import mujoco
 import numpy as np
 
 from robostack.errors import RobostackError
+from robostack.model import contiguous_index
 from robostack.robot import SimRobot
 from robostack.robots import RobotDescription, get_robot
 from robostack.types import CommandMode, JointCommand, JointState
@@ -48,10 +49,10 @@ class MujocoRobot(SimRobot):
         self.data = mujoco.MjData(self.model)
         m = self.model
         arm = [m.joint(n) for n in self.description.arm_joints]
-        self._qpos = _as_index(np.array([j.qposadr[0] for j in arm]))
-        self._qvel = _as_index(np.array([j.dofadr[0] for j in arm]))
-        self._motors = _as_index(
-            np.array([m.actuator(f"{n}_motor").id for n in self.description.arm_joints])
+        self._qpos = contiguous_index([j.qposadr[0] for j in arm])
+        self._qvel = contiguous_index([j.dofadr[0] for j in arm])
+        self._motors = contiguous_index(
+            [m.actuator(f"{n}_motor").id for n in self.description.arm_joints]
         )
         fingers = self.description.gripper_joints
         self._finger_qpos = np.array([m.joint(n).qposadr[0] for n in fingers], dtype=int)
@@ -121,10 +122,3 @@ class MujocoRobot(SimRobot):
         if self.data is None:
             raise RobostackError("MujocoRobot is not connected: call connect() or use `with`")
         return self.data
-
-
-def _as_index(indices: np.ndarray) -> slice | np.ndarray:
-    """A slice when ``indices`` are contiguous (a view, cheaper per tick), else the array."""
-    if np.array_equal(indices, np.arange(indices[0], indices[0] + len(indices))):
-        return slice(int(indices[0]), int(indices[0]) + len(indices))
-    return indices

@@ -1,0 +1,1 @@
+"""Command-line interface: `robostack.cli.main` dispatches to one module per sub-command."""
