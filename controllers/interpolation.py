@@ -163,11 +163,20 @@ class ChunkInterpolator:
         self._collapse(t_now)
         self._active = Blend(self._active, ChunkSpline(chunk), t_now, self.blend_time)
 
-    def hold(self, t_now: float) -> None:
-        """Blend to a stop at the current reference position (used when chunks stop coming)."""
-        q, _, _ = self._require().evaluate(t_now)
+    def hold(self, t_now: float, *, ddq_max: np.ndarray | None = None) -> None:
+        """Come to a smooth stop from the current reference and hold there.
+
+        The reference at ``t_now`` moving at dq is blended into a hold at q + dq T / 2 (where
+        a constant deceleration over T would stop). T is at least ``blend_time`` and, given
+        ``ddq_max`` (dof,) rad/s^2, T = 4 max|dq| / ddq_max: the blend's own peak deceleration
+        is then about 0.6 ddq_max, leaving room for the acceleration the old plan still has.
+        """
+        q, dq, _ = self._require().evaluate(t_now)
+        duration = self.blend_time
+        if ddq_max is not None:
+            duration = max(duration, 4.0 * float(np.max(np.abs(dq) / ddq_max)))
         self._collapse(t_now)
-        self._active = Blend(self._active, Hold(q.copy()), t_now, self.blend_time)
+        self._active = Blend(self._active, Hold(q + 0.5 * dq * duration), t_now, duration)
 
     def sample(self, t: float) -> JointReference:
         """Reference at time ``t`` s; ``t`` must not decrease between calls."""

@@ -1,0 +1,22 @@
+"""Shared fixtures: robot descriptions and models are built once per session."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from robostack.model import RigidBodyModel
+from robostack.robots import ROBOTS, get_robot
+
+ROBOT_NAMES = sorted(ROBOTS)
+
+
+@functools.cache
+def model_of(name: str) -> RigidBodyModel:
+    return RigidBodyModel(get_robot(name))
+
+
+@pytest.fixture(params=ROBOT_NAMES)
+def robot_name(request) -> str:
+    return request.param

@@ -1,0 +1,113 @@
+"""The chunk interpolator: C2 reference, smooth blends at chunk switches, rest at the end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from controllers.interpolation import ChunkInterpolator
+from robostack.types import TrajectoryChunk
+
+DT = 1e-3
+
+
+def _chunk(t0, q0, velocity, horizon=16, dt=0.1):
+    times = np.arange(horizon)[:, None] * dt
+    return TrajectoryChunk(t0=t0, dt=dt, q=q0 + velocity * times + 0.3 * np.sin(times * 2))
+
+
+def _sample(interp, t0, t1, dt=DT):
+    times = np.arange(round((t1 - t0) / dt)) * dt + t0
+    refs = [interp.sample(t) for t in times]
+    return (
+        times,
+        np.array([r.q for r in refs]),
+        np.array([r.dq for r in refs]),
+        np.array([r.ddq for r in refs]),
+    )
+
+
+def test_reference_passes_through_the_waypoints_after_the_blend():
+    interp = ChunkInterpolator(blend_time=0.1)
+    chunk = _chunk(0.0, np.zeros(3), np.array([0.5, -0.2, 0.1]))
+    interp.reset(chunk.q[0])
+    interp.add_chunk(chunk, 0.0)
+    for i in range(2, chunk.horizon):
+        assert np.allclose(interp.sample(i * chunk.dt).q, chunk.q[i], atol=1e-12)
+
+
+def _switch(blend_time, dt=DT):
+    """Sample 0.7..0.9 s around a switch at 0.8 s to a second plan 5 cm off, other velocities."""
+    interp = ChunkInterpolator(blend_time=blend_time)
+    first = _chunk(0.0, np.zeros(3), np.array([0.5, -0.2, 0.1]))
+    interp.reset(first.q[0])
+    interp.add_chunk(first, 0.0)
+    _, q_a, dq_a, ddq_a = _sample(interp, 0.7, 0.8, dt)
+    interp.add_chunk(_chunk(0.8, first.q[8] + 0.05, np.array([-0.3, 0.4, 0.0])), 0.8)
+    _, q_b, dq_b, ddq_b = _sample(interp, 0.8, 0.95, dt)
+    return [np.vstack(pair) for pair in ((q_a, q_b), (dq_a, dq_b), (ddq_a, ddq_b))]
+
+
+def _largest_steps(blend_time, dt):
+    return np.array([np.abs(np.diff(x, axis=0)).max() for x in _switch(blend_time, dt)])
+
+
+def test_no_jump_in_position_velocity_or_acceleration_across_a_switch():
+    """Continuity test by refinement: sampled 4x finer, the largest per-sample change of a
+    continuous q, dq or ddq shrinks about 4x; across a jump it stays the size of the jump.
+    The naive switch (a blend shorter than one sample) shows the jumps the blend removes."""
+    coarse, fine = _largest_steps(0.1, DT), _largest_steps(0.1, DT / 4)
+    assert np.all(fine < coarse / 3)
+    naive_coarse, naive_fine = _largest_steps(DT / 8, DT), _largest_steps(DT / 8, DT / 4)
+    assert naive_fine[0] > 0.04 and naive_fine[1] > 0.5  # 5 cm and ~0.8 rad/s jumps
+    assert np.all(naive_fine[:2] > naive_coarse[:2] / 1.5)
+    q, dq, _ = _switch(0.1)
+    # the velocity is the derivative of the position (the reference is self-consistent)
+    assert np.allclose(np.diff(q, axis=0) / DT, 0.5 * (dq[1:] + dq[:-1]), atol=1e-3)
+
+
+def test_blend_starts_from_the_current_reference_exactly():
+    interp = ChunkInterpolator(blend_time=0.1)
+    first = _chunk(0.0, np.zeros(2), np.array([1.0, 0.5]))
+    interp.reset(first.q[0])
+    interp.add_chunk(first, 0.0)
+    before = interp.sample(0.5)
+    interp.add_chunk(_chunk(0.5, np.ones(2), np.zeros(2)), 0.5)
+    after = interp.sample(0.5)
+    for a, b in ((before.q, after.q), (before.dq, after.dq), (before.ddq, after.ddq)):
+        assert np.array_equal(a, b)
+
+
+def test_chunk_ends_at_rest_and_holds():
+    interp = ChunkInterpolator()
+    chunk = _chunk(0.0, np.zeros(2), np.array([1.0, -1.0]))
+    interp.reset(chunk.q[0])
+    interp.add_chunk(chunk, 0.0)
+    end = interp.sample(chunk.t_end + 5.0)
+    assert np.allclose(end.q, chunk.q[-1]) and not end.dq.any() and not end.ddq.any()
+    just_before = interp.sample(chunk.t_end - DT)
+    assert np.abs(just_before.dq).max() < 0.05 and np.allclose(
+        just_before.q, chunk.q[-1], atol=1e-4
+    )
+
+
+def test_hold_stops_smoothly_within_the_acceleration_limit():
+    interp = ChunkInterpolator(blend_time=0.1)
+    chunk = _chunk(0.0, np.zeros(2), np.array([1.0, 1.0]))
+    interp.reset(chunk.q[0])
+    interp.add_chunk(chunk, 0.0)
+    moving = interp.sample(0.5)
+    assert np.abs(moving.dq).min() > 0.5
+    ddq_max = np.array([10.0, 10.0])
+    interp.hold(0.5, ddq_max=ddq_max)
+    _, q, dq, ddq = _sample(interp, 0.5, 1.5)
+    assert np.all(np.abs(ddq) <= ddq_max)
+    assert np.abs(np.diff(dq, axis=0)).max() <= 10.0 * DT
+    assert np.allclose(dq[-1], 0.0) and np.allclose(q[-1], q[-2])
+
+
+def test_misuse_is_refused():
+    with pytest.raises(ValueError, match="blend_time"):
+        ChunkInterpolator(blend_time=0.0)
+    with pytest.raises(RuntimeError, match="reset"):
+        ChunkInterpolator().sample(0.0)
