@@ -44,6 +44,17 @@ class Hold(Trajectory):
         return self._gripper
 
 
+class Coast(Trajectory):
+    """Continue from ``q`` (dof,) rad at constant velocity ``dq`` (dof,) rad/s from ``t0`` s."""
+
+    def __init__(self, q: np.ndarray, dq: np.ndarray, t0: float):
+        self.q, self.dq, self.t0 = np.array(q, dtype=float), np.array(dq, dtype=float), t0
+        self._zero = np.zeros_like(self.q)
+
+    def evaluate(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.q + self.dq * (t - self.t0), self.dq, self._zero
+
+
 class ChunkSpline(Trajectory):
     """Quintic Hermite spline through a chunk's waypoints; holds the last one afterwards.
 
@@ -163,20 +174,35 @@ class ChunkInterpolator:
         self._collapse(t_now)
         self._active = Blend(self._active, ChunkSpline(chunk), t_now, self.blend_time)
 
-    def hold(self, t_now: float, *, ddq_max: np.ndarray | None = None) -> None:
+    def hold(
+        self,
+        t_now: float,
+        *,
+        ddq_max: np.ndarray | None = None,
+        start: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
         """Come to a smooth stop from the current reference and hold there.
 
         The reference at ``t_now`` moving at dq is blended into a hold at q + dq T / 2 (where
         a constant deceleration over T would stop). T is at least ``blend_time`` and, given
         ``ddq_max`` (dof,) rad/s^2, T = 4 max|dq| / ddq_max: the blend's own peak deceleration
         is then about 0.6 ddq_max, leaving room for the acceleration the old plan still has.
+
+        ``start`` = (q, dq) replaces the current reference as the point to stop from (used
+        when the current reference is corrupt): the stop then blends from a constant-velocity
+        coast from that state, which is C1 (the acceleration steps to zero once).
         """
-        q, dq, _ = self._require().evaluate(t_now)
+        if start is None:
+            q, dq, _ = self._require().evaluate(t_now)
+            self._collapse(t_now)
+            old = self._active
+        else:
+            q, dq = start
+            old = Coast(q, dq, t_now)
         duration = self.blend_time
         if ddq_max is not None:
             duration = max(duration, 4.0 * float(np.max(np.abs(dq) / ddq_max)))
-        self._collapse(t_now)
-        self._active = Blend(self._active, Hold(q + 0.5 * dq * duration), t_now, duration)
+        self._active = Blend(old, Hold(q + 0.5 * dq * duration), t_now, duration)
 
     def sample(self, t: float) -> JointReference:
         """Reference at time ``t`` s; ``t`` must not decrease between calls."""

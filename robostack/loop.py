@@ -1,4 +1,4 @@
-"""The control loop: read -> reference -> controller -> write, once per tick.
+"""The control loop: read -> reference -> controller -> safety -> write -> record, per tick.
 
 The same loop code runs under two clocks (DESIGN.md):
 
@@ -25,7 +25,8 @@ import numpy as np
 from controllers.base import Controller
 from controllers.interpolation import ChunkInterpolator
 from robostack.robot import Robot
-from robostack.types import JointCommand, JointState, TrajectoryChunk
+from robostack.safety import SafetyEvent, SafetyMonitor
+from robostack.types import JointCommand, JointReference, JointState, TrajectoryChunk
 
 
 class ChunkSource(Protocol):
@@ -76,12 +77,22 @@ class WallClock:
         return lateness
 
 
+class Recorder(Protocol):
+    """Where the loop copies each tick (`robostack.recording.SessionRecorder`)."""
+
+    def record(
+        self, tick: int, state: JointState, reference: JointReference, tau: np.ndarray
+    ) -> None: ...
+
+    def record_chunk(self, tick: int, t: float, chunk: TrajectoryChunk) -> None: ...
+
+
 @dataclass
 class LoopResult:
     """What one run of the loop measured.
 
     Attributes:
-        ticks: ticks run.
+        ticks: ticks run (fewer than asked when the safety monitor ended the session).
         duration: robot time covered, s.
         compute_ns: (ticks,) read-to-write time of each tick, ns.
         physics_ns: (ticks,) time inside the physics engine (simulation only, else 0), ns.
@@ -89,7 +100,9 @@ class LoopResult:
         overruns: ticks whose compute ended after their deadline (real time only).
         error_rms: (dof,) RMS of q_ref - q per joint, rad.
         error_max: (dof,) max |q_ref - q| per joint, rad.
-        final_state: the last state read.
+        final_state: the last state read (None if reading failed).
+        outcome: ``completed``, ``held`` or ``stopped`` (`SafetyMonitor.outcome`).
+        events: the safety events of the run.
     """
 
     ticks: int
@@ -100,7 +113,9 @@ class LoopResult:
     overruns: int
     error_rms: np.ndarray
     error_max: np.ndarray
-    final_state: JointState
+    final_state: JointState | None
+    outcome: str
+    events: list[SafetyEvent]
 
     @property
     def overhead_ns(self) -> np.ndarray:
@@ -109,16 +124,23 @@ class LoopResult:
 
 
 class ControlLoop:
-    """Runs ``controller`` on ``robot`` tracking chunks from ``source``.
+    """Runs ``controller`` on ``robot`` tracking chunks from ``source``, through ``safety``.
+
+    Every torque passes `SafetyMonitor.filter` before `Robot.write`; the monitor can end the
+    run early (a settled HOLD, a halted STOP).
 
     Args:
         robot: a connected robot.
         controller: turns state and reference into torque.
         source: chunk source, called every ``chunk_period_ticks`` ticks (first at tick 0).
         clock: `LockstepClock` or `WallClock`.
-        interpolator: chunk interpolator (default: 0.1 s blends).
-        chunk_period_ticks: ticks between chunk requests (100 = 10 Hz at 1 kHz).
+        safety: the monitor; it shares ``interpolator`` to stop the reference smoothly.
+        interpolator: the chunk interpolator.
+        recorder: where each tick is copied, or None.
+        chunk_period_ticks: ticks between chunk requests (800 = every 0.8 s at 1 kHz).
     """
+
+    PROGRESS_EVERY = 1000  # ticks between progress callbacks
 
     def __init__(
         self,
@@ -127,30 +149,33 @@ class ControlLoop:
         controller: Controller,
         source: ChunkSource,
         clock: LockstepClock | WallClock,
-        interpolator: ChunkInterpolator | None = None,
+        safety: SafetyMonitor,
+        interpolator: ChunkInterpolator,
+        recorder: Recorder | None = None,
         chunk_period_ticks: int = 100,
     ):
         if chunk_period_ticks < 1:
             raise ValueError(f"chunk_period_ticks must be >= 1, got {chunk_period_ticks}")
         self.robot, self.controller, self.source, self.clock = robot, controller, source, clock
-        self.interpolator = interpolator or ChunkInterpolator()
+        self.safety, self.interpolator, self.recorder = safety, interpolator, recorder
         self.chunk_period_ticks = chunk_period_ticks
 
-    PROGRESS_EVERY = 1000  # ticks between progress callbacks
-
     def run(self, *, ticks: int, progress: Callable[[int], None] | None = None) -> LoopResult:
-        """Run ``ticks`` ticks from the robot's current state; return the measurements.
+        """Run up to ``ticks`` ticks from the robot's current state; return the measurements.
 
-        ``progress(n)`` is called with the number of ticks done every `PROGRESS_EVERY` ticks.
+        The first chunk is validated before anything moves (a bad one raises). ``progress(n)``
+        is called with the number of ticks done every `PROGRESS_EVERY` ticks.
         """
         if ticks < 1:
             raise ValueError(f"ticks must be >= 1, got {ticks}")
-        robot, controller, interpolator, spec = (
+        robot, controller, interpolator, safety, recorder = (
             self.robot,
             self.controller,
             self.interpolator,
-            self.robot.spec,
+            self.safety,
+            self.recorder,
         )
+        spec = robot.spec
         compute = np.zeros(ticks, dtype=np.int64)
         physics = np.zeros(ticks, dtype=np.int64)
         period = np.zeros(ticks, dtype=np.int64)
@@ -158,28 +183,42 @@ class ControlLoop:
         err_max = np.zeros(spec.dof)
         physics_of = getattr(robot, "physics_ns", None) is not None
         deadline_ns = round(spec.dt * 1e9)
+        read_timeout_ns = round(safety.config.read_timeout_s * 1e9)
         overruns = 0
 
         state = robot.read()
         t_begin = state.t
-        interpolator.reset(state.q, state.gripper_width)
+        self._first_chunk(state)
         controller.reset()
         self.clock.start()
         last_start = time.perf_counter_ns()
+        done = 0
         for tick in range(ticks):
             lateness = self.clock.wait_next()
             start = time.perf_counter_ns()
-            state = robot.read()
-            if tick % self.chunk_period_ticks == 0:
+            try:
+                state = robot.read()
+            except Exception as error:  # any backend failure: STOP, end cleanly
+                safety.backend_failed(tick, state.t, error)
+                break
+            read_ns = time.perf_counter_ns() - start
+            if self.clock.realtime and read_ns > read_timeout_ns:
+                safety.backend_failed(tick, state.t, f"read took {read_ns / 1e6:.1f} ms")
+                break
+            if tick and tick % self.chunk_period_ticks == 0 and safety.accepting_chunks:
                 chunk = self.source.next_chunk(state)
-                if chunk is not None:
-                    spec.check_positions(chunk.q, what="chunk")
+                if chunk is not None and safety.accept_chunk(tick, state.t, chunk):
                     interpolator.add_chunk(chunk, state.t)
+                    if recorder is not None:
+                        recorder.record_chunk(tick, state.t, chunk)
             reference = interpolator.sample(state.t)
             tau = controller.update(state, reference)
+            reference, tau = safety.filter(tick, state, reference, tau)
             robot.write(JointCommand.torque(tau, reference.gripper))
             end = time.perf_counter_ns()
 
+            if recorder is not None:
+                recorder.record(tick, state, reference, tau)
             compute[tick] = end - start
             period[tick] = start - last_start
             last_start = start
@@ -190,18 +229,41 @@ class ControlLoop:
             error = reference.q - state.q
             err_sq += error * error
             np.maximum(err_max, np.abs(error), out=err_max)
+            done = tick + 1
             if progress is not None and tick % self.PROGRESS_EVERY == 0:
                 progress(tick)
+            if safety.finished:
+                break
 
-        final = robot.read()
+        try:
+            final = robot.read()
+        except Exception:  # the backend is gone; the failure is already an event
+            final = None
         return LoopResult(
-            ticks=ticks,
-            duration=final.t - t_begin,
-            compute_ns=compute,
-            physics_ns=physics,
-            period_ns=period,
+            ticks=done,
+            duration=(final.t if final is not None else state.t) - t_begin,
+            compute_ns=compute[:done],
+            physics_ns=physics[:done],
+            period_ns=period[:done],
             overruns=overruns,
-            error_rms=np.sqrt(err_sq / ticks),
+            error_rms=np.sqrt(err_sq / max(done, 1)),
             error_max=err_max,
             final_state=final,
+            outcome=safety.outcome,
+            events=list(safety.events),
         )
+
+    def _first_chunk(self, state: JointState) -> None:
+        """Start from rest at ``state``; the first chunk must be valid (raises otherwise)."""
+        self.interpolator.reset(state.q, state.gripper_width)
+        self.safety.reset(last_chunk_t=state.t)
+        chunk = self.source.next_chunk(state)
+        if chunk is None:
+            return
+        if not np.all(np.isfinite(chunk.q)):
+            raise ValueError("the first chunk contains NaN or Inf")
+        self.robot.spec.check_positions(chunk.q, what="chunk")
+        self.interpolator.add_chunk(chunk, state.t)
+        self.safety.chunk_received(state.t)
+        if self.recorder is not None:
+            self.recorder.record_chunk(0, state.t, chunk)

@@ -13,3 +13,4 @@ ROOT = Path(os.environ.get("ROBOSTACK_ROOT", Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "assets"
 ROBOT_DESCRIPTIONS = ASSETS / "robots"
 LAUNCH_FILES = ROOT / "launch"
+DEFAULT_RUNS_DIR = Path("runs")  # session recordings, relative to the working directory

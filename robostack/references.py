@@ -257,10 +257,8 @@ class ReferenceChunker:
         self.period = executed * chunk_dt
         self._steps = np.arange(horizon) * chunk_dt
 
-    def next_chunk(self, state: JointState) -> TrajectoryChunk | None:
-        """Chunk starting at ``state.t``; None once the reference has ended."""
-        t_ref = state.t - self.t_offset
-        if t_ref > self.reference.duration:
-            return None
-        q = self.reference.positions(t_ref + self._steps)
+    def next_chunk(self, state: JointState) -> TrajectoryChunk:
+        """Chunk starting at ``state.t``; after the reference's end, chunks hold its last point
+        (a source that keeps talking, so the stale-reference watchdog stays quiet)."""
+        q = self.reference.positions(state.t - self.t_offset + self._steps)
         return TrajectoryChunk(t0=state.t, dt=self.chunk_dt, q=q, obs_time=state.t)

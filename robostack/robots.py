@@ -32,6 +32,7 @@ class RobotDescription:
         tool_link: the link whose origin is the tool centre point (end effector).
         home: (dof,) home configuration, rad: the arm's start and rest pose.
         ddq_max: (dof,) joint acceleration limits, rad/s^2.
+        dddq_max: (dof,) joint jerk limits, rad/s^3.
         dtau_max: torque rate limit, Nm/s.
         hardware_rate_hz: the rate of the real robot's control interface, Hz.
         compensates_gravity: the real robot adds g(q) to torque commands itself.
@@ -47,6 +48,7 @@ class RobotDescription:
     tool_link: str
     home: tuple[float, ...]
     ddq_max: tuple[float, ...]
+    dddq_max: tuple[float, ...]
     dtau_max: float
     hardware_rate_hz: float
     compensates_gravity: bool
@@ -67,6 +69,7 @@ class RobotDescription:
             q_max=rows[:, 1],
             dq_max=rows[:, 2],
             ddq_max=np.array(self.ddq_max),
+            dddq_max=np.array(self.dddq_max),
             tau_max=rows[:, 3],
             dtau_max=self.dtau_max,
             control_rate_hz=self.hardware_rate_hz,
@@ -99,9 +102,10 @@ _UR_JOINTS = tuple(
     f"{j}_joint"
     for j in ("shoulder_pan", "shoulder_lift", "elbow", "wrist_1", "wrist_2", "wrist_3")
 )
-# UR's datasheets give no joint acceleration or torque-rate limit; these are the stack's own
+# UR's datasheets give no joint acceleration, jerk or torque-rate limit; these are the stack's own
 # conservative choices (the DESIGN.md reference values), enforced by the safety monitor.
 _UR_DDQ_MAX = (10.0,) * 6
+_UR_DDDQ_MAX = (5000.0,) * 6
 _UR_DTAU_MAX = 1000.0
 # shoulder_pan = pi turns the arm from the base frame's -x (UR's cable side) to the table at +x.
 _UR_HOME = (_PI, -_PI / 2, _PI / 2, -_PI / 2, -_PI / 2, 0.0)
@@ -118,8 +122,9 @@ ROBOTS: dict[str, RobotDescription] = {
         arm_joints=tuple(f"panda_joint{i}" for i in range(1, 8)),
         tool_link="panda_tcp",
         home=(0.0, -_PI / 4, 0.0, -3 * _PI / 4, 0.0, _PI / 2, _PI / 4),
-        # Franka FCI "robot and interface specifications": ddq_max per joint, dtau_max.
+        # Franka FCI "robot and interface specifications": ddq_max, dddq_max, dtau_max.
         ddq_max=(15.0, 7.5, 10.0, 12.5, 15.0, 20.0, 20.0),
+        dddq_max=(7500.0, 3750.0, 5000.0, 6250.0, 7500.0, 10000.0, 10000.0),
         dtau_max=1000.0,
         hardware_rate_hz=1000.0,
         compensates_gravity=True,
@@ -134,6 +139,7 @@ ROBOTS: dict[str, RobotDescription] = {
         tool_link="tool0",
         home=_UR_HOME,
         ddq_max=_UR_DDQ_MAX,
+        dddq_max=_UR_DDDQ_MAX,
         dtau_max=_UR_DTAU_MAX,
         hardware_rate_hz=500.0,  # e-Series RTDE
         compensates_gravity=True,
@@ -147,6 +153,7 @@ ROBOTS: dict[str, RobotDescription] = {
         tool_link="tool0",
         home=_UR_HOME,
         ddq_max=_UR_DDQ_MAX,
+        dddq_max=_UR_DDDQ_MAX,
         dtau_max=_UR_DTAU_MAX,
         hardware_rate_hz=125.0,  # CB3 RTDE
         compensates_gravity=True,

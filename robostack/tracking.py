@@ -1,6 +1,8 @@
 """A tracking session: a robot on a backend follows a built-in reference through the loop.
 
-This is what ``robostack track`` runs and what ``robostack bench control`` measures.
+This is what ``robostack track`` runs and what ``robostack bench control`` measures. Every
+session goes through the safety monitor and, unless switched off, leaves a recording in
+``runs/<timestamp>-<name>/``.
 """
 
 from __future__ import annotations
@@ -8,18 +10,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from controllers import CONTROLLER_NAMES, make_controller
+from controllers import CONTROLLER_NAMES, ChunkInterpolator, make_controller
 from robostack.backends import make_robot
 from robostack.errors import RobostackError, UnknownNameError
 from robostack.loop import ControlLoop, LockstepClock, LoopResult, WallClock
 from robostack.model import RigidBodyModel
+from robostack.paths import DEFAULT_RUNS_DIR
+from robostack.recording import SessionRecorder, new_run_dir
 from robostack.references import Reference, ReferenceChunker, builtin_reference
 from robostack.robot import Robot, SimRobot
 from robostack.robots import get_robot
+from robostack.safety import SafetyConfig, SafetyMonitor
+from robostack.safety.operator import stop_on_sigint
 
 SETTLE_S = 0.5  # run on after the reference ends, s, so the final error is measured at rest
 
@@ -34,6 +41,8 @@ class TrackingOptions:
         speed: fraction of the joint velocity/acceleration limits the sweep uses, (0, 1].
         realtime: pace the loop by the wall clock instead of lockstep.
         seed: simulation seed.
+        record: write a recording to ``runs_dir``.
+        runs_dir: where run folders are created.
     """
 
     robot: str = "panda"
@@ -43,6 +52,30 @@ class TrackingOptions:
     speed: float = 0.5
     realtime: bool = False
     seed: int = 0
+    record: bool = True
+    runs_dir: Path = DEFAULT_RUNS_DIR
+
+    @property
+    def name(self) -> str:
+        return f"track-{self.robot}-{self.controller}"
+
+
+@dataclass
+class TrackingSession:
+    """Everything a running tracking session is made of (yielded by `tracking_session`)."""
+
+    options: TrackingOptions
+    robot: Robot
+    loop: ControlLoop
+    safety: SafetyMonitor
+    reference: Reference
+    ticks: int
+    recorder: SessionRecorder | None = None
+    summary: dict = field(default_factory=dict)
+
+    @property
+    def run_dir(self) -> Path | None:
+        return None if self.recorder is None else self.recorder.run_dir
 
 
 @dataclass(frozen=True)
@@ -54,6 +87,7 @@ class TrackingReport:
     joint_names: tuple[str, ...]
     result: LoopResult
     wall_s: float
+    run_dir: Path | None
 
     def summary(self) -> dict:
         """JSON-ready figures: errors in rad per joint, times in microseconds."""
@@ -61,11 +95,13 @@ class TrackingReport:
         compute_us = r.compute_ns / 1e3
         period_us = r.period_ns[1:] / 1e3 if r.ticks > 1 else r.period_ns / 1e3
         return {
+            "name": self.options.name,
             "robot": self.options.robot,
             "backend": self.options.backend,
             "controller": self.options.controller,
             "reference": self.reference.name,
             "clock": "realtime" if self.options.realtime else "lockstep",
+            "outcome": r.outcome,
             "joint_names": list(self.joint_names),
             "rms_error_rad": r.error_rms.tolist(),
             "max_error_rad": r.error_max.tolist(),
@@ -78,6 +114,8 @@ class TrackingReport:
             "period_us_median": float(np.median(period_us)),
             "period_us_p99": float(np.percentile(period_us, 99)),
             "overruns": r.overruns,
+            "events": [e.to_dict() for e in r.events],
+            "run_dir": None if self.run_dir is None else str(self.run_dir),
         }
 
 
@@ -92,12 +130,13 @@ def build_robot(options: TrackingOptions) -> Robot:
 
 @contextmanager
 def tracking_session(
-    options: TrackingOptions,
-) -> Iterator[tuple[Robot, ControlLoop, Reference, int]]:
-    """Build and connect everything ``options`` names; yield (robot, loop, reference, ticks).
+    options: TrackingOptions, *, safety_config: SafetyConfig | None = None
+) -> Iterator[TrackingSession]:
+    """Build and connect everything ``options`` names and yield the session.
 
-    Every input is checked before anything moves. ``ticks`` covers the reference plus
-    `SETTLE_S`. The robot is closed on exit.
+    Every input is checked before anything moves. On exit, normal or not, the robot is
+    closed and the recording is flushed with a summary.json (``session.summary``, or the
+    error that ended the session).
     """
     robot = build_robot(options)
     description = get_robot(options.robot)
@@ -112,30 +151,74 @@ def tracking_session(
                 f"the built-in references start at home {np.round(description.q_home, 3)}; "
                 f"the robot is at {np.round(start.q, 3)}"
             )
-        controller = make_controller(
-            options.controller, spec=robot.spec, model=model, dt=robot.spec.dt
+        spec = robot.spec
+        dt = spec.dt
+        interpolator = ChunkInterpolator()
+        recorder = None
+        if options.record:
+            recorder = SessionRecorder(
+                run_dir=new_run_dir(options.runs_dir, options.name),
+                description=description,
+                control_rate_hz=spec.control_rate_hz,
+            )
+        safety = SafetyMonitor(
+            config=safety_config or SafetyConfig.for_robot(spec),
+            model=model,
+            interpolator=interpolator,
+            hold_controller=make_controller("impedance", spec=spec, model=model, dt=dt),
+            on_event=None if recorder is None else recorder.record_event,
         )
-        clock = WallClock(robot.spec.dt) if options.realtime else LockstepClock()
         source = ReferenceChunker(reference, t_offset=start.t)
         loop = ControlLoop(
             robot=robot,
-            controller=controller,
+            controller=make_controller(options.controller, spec=spec, model=model, dt=dt),
             source=source,
-            clock=clock,
-            chunk_period_ticks=round(source.period * robot.spec.control_rate_hz),
+            clock=WallClock(dt) if options.realtime else LockstepClock(),
+            safety=safety,
+            interpolator=interpolator,
+            recorder=recorder,
+            chunk_period_ticks=round(source.period * spec.control_rate_hz),
         )
-        ticks = round((reference.duration + SETTLE_S) * robot.spec.control_rate_hz)
-        yield robot, loop, reference, ticks
+        ticks = round((reference.duration + SETTLE_S) * spec.control_rate_hz)
+        session = TrackingSession(options, robot, loop, safety, reference, ticks, recorder)
+        if recorder is None:
+            yield session
+            return
+        with recorder:
+            try:
+                yield session
+            except BaseException as error:
+                session.summary = {"name": options.name, "outcome": "error", "error": repr(error)}
+                raise
+            finally:
+                recorder.write_summary(session.summary or {"name": options.name})
 
 
 def run_tracking(
-    options: TrackingOptions, *, progress: Callable[[int, int], None] | None = None
+    options: TrackingOptions,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    safety_config: SafetyConfig | None = None,
 ) -> TrackingReport:
-    """Track the built-in reference; ``progress(done, total)`` is called now and then."""
-    with tracking_session(options) as (robot, loop, reference, ticks):
+    """Track the built-in reference; SIGINT stops the arm through the safety monitor.
+
+    ``progress(done, total)`` is called now and then with tick counts.
+    """
+    with tracking_session(options, safety_config=safety_config) as session:
+        ticks = session.ticks
         wall = time.perf_counter()
-        result = loop.run(
-            ticks=ticks, progress=None if progress is None else lambda n: progress(n, ticks)
-        )
+        with stop_on_sigint(session.safety):
+            result = session.loop.run(
+                ticks=ticks, progress=None if progress is None else lambda n: progress(n, ticks)
+            )
         wall = time.perf_counter() - wall
-    return TrackingReport(options, reference, robot.spec.joint_names, result, wall)
+        report = TrackingReport(
+            options,
+            session.reference,
+            session.robot.spec.joint_names,
+            result,
+            wall,
+            session.run_dir,
+        )
+        session.summary = report.summary()
+    return report

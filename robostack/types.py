@@ -33,6 +33,7 @@ class RobotSpec:
         q_min, q_max: (dof,) joint position limits, rad.
         dq_max: (dof,) joint speed limits, rad/s.
         ddq_max: (dof,) joint acceleration limits, rad/s^2.
+        dddq_max: (dof,) joint jerk limits, rad/s^3.
         tau_max: (dof,) joint torque limits, Nm (symmetric).
         dtau_max: torque rate limit, Nm/s (scalar, all joints).
         control_rate_hz: the rate the loop runs at on this robot, Hz.
@@ -48,6 +49,7 @@ class RobotSpec:
     q_max: np.ndarray
     dq_max: np.ndarray
     ddq_max: np.ndarray
+    dddq_max: np.ndarray
     tau_max: np.ndarray
     dtau_max: float
     control_rate_hz: float = 1000.0
@@ -58,7 +60,7 @@ class RobotSpec:
 
     def __post_init__(self) -> None:
         n = len(self.joint_names)
-        for name in ("q_min", "q_max", "dq_max", "ddq_max", "tau_max"):
+        for name in ("q_min", "q_max", "dq_max", "ddq_max", "dddq_max", "tau_max"):
             value = np.asarray(getattr(self, name), dtype=float)
             if value.shape != (n,):
                 raise ShapeError(f"RobotSpec.{name}", value.shape, (n,))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from controllers import CONTROLLER_NAMES
+from robostack.paths import DEFAULT_RUNS_DIR
 from robostack.robots import ROBOTS
 
 
@@ -21,8 +23,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     control.add_argument("--robot", choices=sorted(ROBOTS), default="panda")
     control.add_argument("--controller", choices=CONTROLLER_NAMES, default="impedance", nargs="+")
     control.add_argument("--ticks", type=int, default=10_000)
+    control.add_argument(
+        "--record", action="store_true", help="also measure the ticks with the recorder on"
+    )
     control.add_argument("--json", action="store_true", help="print one JSON object")
     control.set_defaults(run=run_control)
+    faults = benches.add_parser(
+        "faults",
+        help="inject faults into recorded sessions and time the safety reactions",
+        description="Runs each fault scenario (NaN reference, reference jump, reference beyond "
+        "a limit, torque spike, unstable gains, stale reference, backend read failure, operator "
+        "stop, arm driven into the table) in a recorded MuJoCo session and reports the check "
+        "that fired, its reaction and the ticks from fault to reaction.",
+    )
+    faults.add_argument("--robot", choices=sorted(ROBOTS), default="panda")
+    faults.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
+    faults.add_argument("--json", action="store_true", help="print one JSON object")
+    faults.set_defaults(run=run_faults)
 
 
 def run_control(args: argparse.Namespace) -> int:
@@ -32,7 +49,10 @@ def run_control(args: argparse.Namespace) -> int:
     if args.ticks < 100:
         raise RobostackError(f"--ticks must be at least 100, got {args.ticks}")
     names = args.controller if isinstance(args.controller, list) else [args.controller]
-    results = [bench_control(robot=args.robot, controller=c, ticks=args.ticks) for c in names]
+    results = [
+        bench_control(robot=args.robot, controller=c, ticks=args.ticks, record=args.record)
+        for c in names
+    ]
     if args.json:
         print(json.dumps(results[0] if len(results) == 1 else {"results": results}))
         return 0
@@ -48,4 +68,31 @@ def run_control(args: argparse.Namespace) -> int:
     print(
         f"  (medians unless marked; target: overhead <= {results[0]['overhead_target_us']:.0f} us)"
     )
+    for r in results:
+        if "recording" in r:
+            rec = r["recording"]
+            print(
+                f"  recording, {r['controller']}: tick {rec['tick_us']['median']:.1f} us median "
+                f"(+{rec['added_us_median']:.2f} us, target <= {rec['target_us']:.0f} us), "
+                f"p99 {rec['tick_us']['p99']:.1f} us; .rrd {rec['rrd_bytes_per_s'] / 1e6:.2f} MB "
+                "per second of robot time"
+            )
     return 0
+
+
+def run_faults(args: argparse.Namespace) -> int:
+    from robostack.benchmarks.faults import SCENARIOS, run_fault
+
+    results = [run_fault(name, runs_dir=args.runs_dir, robot=args.robot) for name in SCENARIOS]
+    caught = all(r.event is not None for r in results)
+    if args.json:
+        rows = [{**r.__dict__, "run_dir": str(r.run_dir)} for r in results]
+        print(json.dumps({"robot": args.robot, "all_caught": caught, "faults": rows}))
+        return 0 if caught else 1
+    print(f"robostack bench faults: {args.robot}, lockstep, recordings in {args.runs_dir}")
+    print(f"  {'fault':<24}{'check':<24}{'reaction':<10}{'fault tick':>11}{'ticks to react':>16}")
+    for r in results:
+        reaction = r.event["reaction"] if r.event else "MISSED"
+        ticks = "-" if r.reaction_ticks is None else str(r.reaction_ticks)
+        print(f"  {r.name:<24}{r.check:<24}{reaction:<10}{r.fault_tick:>11}{ticks:>16}")
+    return 0 if caught else 1

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from controllers import CONTROLLER_NAMES
 from robostack.backends import BACKEND_NAMES
+from robostack.paths import DEFAULT_RUNS_DIR
 from robostack.references import REFERENCE_NAMES
 from robostack.robots import ROBOTS
 
-EXIT_OUT_OF_TOLERANCE = 1
+EXIT_FAILED = 1  # out of tolerance, or the safety monitor held or stopped the arm
+EXIT_OPERATOR_STOP = 130  # SIGINT: the arm was stopped and the recording closed
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -37,6 +40,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=0.05,
         help="largest allowed tracking error on any joint, rad (default 0.05)",
     )
+    p.add_argument("--no-record", action="store_true", help="do not write a recording")
+    p.add_argument(
+        "--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help="where run folders go (./runs)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
 
@@ -53,17 +60,23 @@ def run(args: argparse.Namespace) -> int:
         speed=args.speed,
         realtime=args.realtime,
         seed=args.seed,
+        record=not args.no_record,
+        runs_dir=args.runs_dir,
     )
     with progress_bar("track", enabled=not args.json) as update:
         report = run_tracking(options, progress=update)
     summary = report.summary()
     summary["tolerance_rad"] = args.tolerance
-    summary["ok"] = max(summary["max_error_rad"]) <= args.tolerance
+    summary["ok"] = (
+        summary["outcome"] == "completed" and max(summary["max_error_rad"]) <= args.tolerance
+    )
     if args.json:
         print(json.dumps(summary))
     else:
         print(_format(summary))
-    return 0 if summary["ok"] else EXIT_OUT_OF_TOLERANCE
+    if any(e["check"] == "operator_stop" for e in summary["events"]):
+        return EXIT_OPERATOR_STOP
+    return 0 if summary["ok"] else EXIT_FAILED
 
 
 def _format(s: dict) -> str:
@@ -82,7 +95,16 @@ def _format(s: dict) -> str:
         f"(stack overhead median {s['overhead_us_median']:.1f} us)",
         f"  tick period: median {s['period_us_median']:.1f} us, p99 {s['period_us_p99']:.1f} us; "
         f"overruns {s['overruns']}",
-        f"  {'ok' if s['ok'] else 'FAILED'}: max error {max(s['max_error_rad']) * 1e3:.2f} mrad "
-        f"(tolerance {s['tolerance_rad'] * 1e3:.1f} mrad)",
     ]
+    for e in s["events"]:
+        joint = f" {e['joint']}" if e["joint"] else ""
+        lines.append(
+            f"  safety: tick {e['tick']}: {e['reaction']} {e['check']}{joint}: {e['message']}"
+        )
+    lines.append(
+        f"  {'ok' if s['ok'] else 'FAILED'} ({s['outcome']}): max error "
+        f"{max(s['max_error_rad']) * 1e3:.2f} mrad (tolerance {s['tolerance_rad'] * 1e3:.1f} mrad)"
+    )
+    if s["run_dir"]:
+        lines.append(f"  recording: {s['run_dir']}  (robostack view {s['run_dir']})")
     return "\n".join(lines)

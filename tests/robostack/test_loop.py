@@ -12,7 +12,9 @@ from robostack.types import TrajectoryChunk
 
 
 def test_lockstep_runs_are_bit_identical_for_the_same_seed():
-    options = TrackingOptions(robot="panda", controller="pid", reference="circle", seed=11)
+    options = TrackingOptions(
+        robot="panda", controller="pid", reference="circle", seed=11, record=False
+    )
     a, b = run_tracking(options).result, run_tracking(options).result
     assert np.array_equal(a.final_state.q, b.final_state.q)
     assert np.array_equal(a.final_state.dq, b.final_state.dq)
@@ -21,10 +23,10 @@ def test_lockstep_runs_are_bit_identical_for_the_same_seed():
 
 def test_wall_clock_paces_ticks_at_one_kilohertz():
     options = TrackingOptions(
-        robot="ur5e", controller="impedance", reference="sweep", realtime=True
+        robot="ur5e", controller="impedance", reference="sweep", realtime=True, record=False
     )
-    with tracking_session(options) as (_, loop, _, _):
-        result = loop.run(ticks=300)
+    with tracking_session(options) as session:
+        result = session.loop.run(ticks=300)
     periods_ms = result.period_ns[1:] / 1e6
     assert np.median(periods_ms) == pytest.approx(1.0, abs=0.05)
     assert result.duration == pytest.approx(0.3, abs=1e-9)  # 300 physics steps of 1 ms
@@ -51,20 +53,29 @@ class _OneChunk:
         return TrajectoryChunk(t0=state.t, dt=0.1, q=self.q, obs_time=state.t)
 
 
-def test_a_chunk_outside_the_limits_is_refused_before_anything_moves():
-    options = TrackingOptions(robot="panda", controller="impedance", reference="circle")
-    with tracking_session(options) as (robot, loop, _, _):
+def test_a_first_chunk_outside_the_limits_is_refused_before_anything_moves():
+    options = TrackingOptions(
+        robot="panda", controller="impedance", reference="circle", record=False
+    )
+    with tracking_session(options) as session:
+        robot = session.robot
         q = np.tile(robot.read().q, (16, 1))
         q[10, 1] = 1.9  # panda_joint2 stops at 1.7628
-        loop.source = _OneChunk(q)
+        session.loop.source = _OneChunk(q)
         start = robot.read()
         with pytest.raises(LimitError, match=r"chunk for joint panda_joint2 is 1\.9000 rad"):
-            loop.run(ticks=10)
+            session.loop.run(ticks=10)
         assert robot.read().t == start.t  # no physics step was taken
 
 
 def test_loop_refuses_nonsense_settings():
     with pytest.raises(ValueError, match="chunk_period_ticks"):
         ControlLoop(
-            robot=None, controller=None, source=None, clock=LockstepClock(), chunk_period_ticks=0
+            robot=None,
+            controller=None,
+            source=None,
+            clock=LockstepClock(),
+            safety=None,
+            interpolator=None,
+            chunk_period_ticks=0,
         )

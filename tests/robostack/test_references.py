@@ -5,18 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from controllers import make_controller
 from robostack.errors import LimitError
-from robostack.loop import ControlLoop, LockstepClock
 from robostack.references import (
-    ReferenceChunker,
     WaypointReference,
     builtin_reference,
     check_reference,
     joint_sweep,
 )
 from robostack.robots import get_robot
-from sim.mujoco import MujocoRobot
+from robostack.tracking import TrackingOptions, tracking_session
 from tests.conftest import model_of
 
 
@@ -53,10 +50,8 @@ def test_references_start_and_end_at_home_at_rest(robot_name):
 
 def test_built_in_references_stay_clear_of_the_table(robot_name):
     """Simulate the whole reference and watch every tick for a contact."""
-    description = get_robot(robot_name)
-    model = model_of(robot_name)
-    reference = builtin_reference("all", description, model)
-    with MujocoRobot(robot=robot_name) as sim:
+    with tracking_session(TrackingOptions(robot=robot_name, record=False)) as session:
+        sim = session.robot
         touched = set()
         step = sim.write
 
@@ -66,15 +61,7 @@ def test_built_in_references_stay_clear_of_the_table(robot_name):
                 touched.update(sim.contacts())
 
         sim.write = write_and_watch
-        controller = make_controller("computed_torque", spec=sim.spec, model=model, dt=1e-3)
-        loop = ControlLoop(
-            robot=sim,
-            controller=controller,
-            source=ReferenceChunker(reference),
-            clock=LockstepClock(),
-            chunk_period_ticks=800,
-        )
-        loop.run(ticks=round(reference.duration * 1000))
+        session.loop.run(ticks=session.ticks)
     assert touched == set()
 
 

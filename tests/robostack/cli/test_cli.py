@@ -22,7 +22,15 @@ def robostack(*args: str) -> subprocess.CompletedProcess:
 
 def test_track_json_has_the_promised_fields():
     done = robostack(
-        "track", "--robot", "ur5", "--controller", "impedance", "--reference", "circle", "--json"
+        "track",
+        "--no-record",
+        "--robot",
+        "ur5",
+        "--controller",
+        "impedance",
+        "--reference",
+        "circle",
+        "--json",
     )
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
@@ -39,10 +47,15 @@ def test_track_json_has_the_promised_fields():
     assert summary["ticks"] == round((6.0 + 0.5) * 1000)
 
 
-def test_track_prints_a_table_per_joint():
-    done = robostack("track", "--reference", "circle", "--controller", "pid")
+def test_track_prints_a_table_per_joint_and_the_recording(tmp_path):
+    done = robostack(
+        "track", "--reference", "circle", "--controller", "pid", "--runs-dir", str(tmp_path)
+    )
     assert done.returncode == 0, done.stderr
-    assert "panda_joint7" in done.stdout and "overruns" in done.stdout and "ok:" in done.stdout
+    for text in ("panda_joint7", "overruns", "ok (completed)", f"recording: {tmp_path}"):
+        assert text in done.stdout
+    (run,) = tmp_path.iterdir()
+    assert sorted(p.name for p in run.iterdir()) == ["events.jsonl", "session.rrd", "summary.json"]
 
 
 def test_track_fails_when_out_of_tolerance():
@@ -54,6 +67,7 @@ def test_track_fails_when_out_of_tolerance():
         "impedance",
         "--tolerance",
         "1e-6",
+        "--no-record",
         "--json",
     )
     assert done.returncode == 1
@@ -79,7 +93,7 @@ def test_unknown_names_list_the_known_ones(capsys, flag, value, known):
 
 
 def test_out_of_range_speed_is_refused_with_json(capsys):
-    assert main(["track", "--speed", "1.5", "--json"]) == 2
+    assert main(["track", "--speed", "1.5", "--no-record", "--json"]) == 2
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] is False and "speed must be in (0, 1], got 1.5" in out["error"]
 

@@ -1,0 +1,68 @@
+"""``robostack view RUN_DIR``: open a session recording in the Rerun viewer."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from robostack.errors import RobostackError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "view",
+        help="open a run's recording in the Rerun viewer",
+        description="Opens RUN_DIR/session.rrd in the native Rerun viewer, or with --web serves "
+        "the web viewer on 127.0.0.1 only (no other machine can reach it).",
+    )
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder or a .rrd file")
+    p.add_argument("--web", action="store_true", help="serve the web viewer on localhost")
+    p.add_argument("--port", type=int, default=9090, help="web viewer HTTP port (default 9090)")
+    p.set_defaults(run=run)
+
+
+def rrd_path(run_dir: Path) -> Path:
+    """The .rrd of a run folder (or the file itself); refuses what is not there."""
+    path = run_dir / "session.rrd" if run_dir.is_dir() else run_dir
+    if not path.is_file():
+        raise RobostackError(f"no recording at {path} (expected a run folder or a .rrd file)")
+    return path
+
+
+def viewer_command(rrd: Path, *, web: bool, port: int) -> list[str]:
+    """The ``rerun`` command line that shows ``rrd``."""
+    rerun = shutil.which(
+        "rerun", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    )
+    if rerun is None:
+        raise RobostackError("the Rerun viewer `rerun` is not installed (pip install rerun-sdk)")
+    if web:
+        return [
+            rerun,
+            "--web-viewer",
+            "--bind",
+            "127.0.0.1",
+            "--web-viewer-port",
+            str(port),
+            "--port",
+            str(port + 1),
+            str(rrd),
+        ]
+    return [rerun, str(rrd)]
+
+
+def run(args: argparse.Namespace) -> int:
+    rrd = rrd_path(args.run_dir)
+    if not args.web and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise RobostackError("no display for the native viewer; use --web to serve it on localhost")
+    command = viewer_command(rrd, web=args.web, port=args.port)
+    if args.web:
+        print(f"serving {rrd} at http://127.0.0.1:{args.port} (Ctrl-C to stop)", flush=True)
+    try:
+        return subprocess.run(command, check=False).returncode
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,64 @@
+"""Session recordings: contents of the .rrd, and nothing lost when a session dies."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import rerun as rr
+
+from robostack.recording.reader import joint_signal
+from robostack.tracking import TrackingOptions, run_tracking, tracking_session
+
+
+def test_recording_holds_signals_model_path_chunks_and_a_blueprint(tmp_path):
+    report = run_tracking(
+        TrackingOptions(robot="ur5e", controller="pid", reference="circle", runs_dir=tmp_path)
+    )
+    rrd = report.run_dir / "session.rrd"
+    for signal in ("q", "q_ref", "dq", "tau_cmd", "tau_measured"):
+        ticks, values = joint_signal(rrd, signal)
+        assert np.array_equal(ticks, np.arange(report.result.ticks)) and values.shape[1] == 6
+    ticks, q = joint_signal(rrd, "q")
+    _, q_ref = joint_signal(rrd, "q_ref")
+    rms = np.sqrt(np.mean((q_ref - q) ** 2, axis=0))
+    assert np.allclose(rms, report.result.error_rms)  # the recording is the session
+    entities = {}
+    reader = rr.chunk.RrdReader(rrd)
+    for chunk in reader.store().stream():
+        entities[chunk.entity_path] = entities.get(chunk.entity_path, 0) + chunk.num_rows
+    assert any(path.startswith("/robot/ur5e/visual_geometries") for path in entities)
+    poses = entities["/tf/shoulder_pan_joint"]
+    assert poses == pytest.approx(report.result.ticks / 33, abs=2)  # ~30 Hz
+    assert entities["/world/tool"] == poses and entities["/world/tool_path"] == 1
+    assert entities["/world/chunk"] >= report.result.ticks // 800
+    assert reader.blueprints()  # the default layout travels with the recording
+    summary = json.loads((report.run_dir / "summary.json").read_text())
+    assert summary["outcome"] == "completed" and summary["dropped_ticks"] == 0
+
+
+class BoomError(Exception):
+    pass
+
+
+def test_an_exception_mid_session_loses_no_recorded_tick(tmp_path):
+    options = TrackingOptions(controller="impedance", reference="sweep", runs_dir=tmp_path)
+    with pytest.raises(BoomError), tracking_session(options) as session:
+        next_chunk = session.loop.source.next_chunk
+        calls = []
+
+        def exploding(state):
+            calls.append(state.t)
+            if len(calls) == 4:  # the chunk request at tick 2400
+                raise BoomError("policy crashed")
+            return next_chunk(state)
+
+        session.loop.source.next_chunk = exploding
+        session.loop.run(ticks=5000)
+    (run,) = tmp_path.iterdir()
+    ticks, _ = joint_signal(run / "session.rrd", "q")
+    assert np.array_equal(ticks, np.arange(2400))  # every tick before the crash
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["outcome"] == "error" and "policy crashed" in summary["error"]
+    assert summary["recorded_ticks"] == 2400
