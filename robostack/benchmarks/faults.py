@@ -206,7 +206,7 @@ def _operator(session):
     class StopAt(ChunkFault):
         def next_chunk(self, state):
             if round(state.t * 1000) == tick:
-                safety.request_stop("bench")
+                safety.stop("bench")
             return self.source.next_chunk(state)
 
     session.loop.source = StopAt(session.loop.source, tick, None)

@@ -109,7 +109,7 @@ class SafetyMonitor:
         """A fresh chunk arrived at robot time ``t`` s (feeds the stale-reference watchdog)."""
         self._last_chunk_t = t
 
-    def request_stop(self, reason: str = "operator") -> None:
+    def stop(self, reason: str = "operator") -> None:
         """Ask for a STOP at the next tick. Safe from a signal handler or another thread."""
         self._stop_request = reason
 

@@ -24,7 +24,7 @@ def stop_on_sigint(monitor: SafetyMonitor) -> Iterator[None]:
         if asked:
             raise KeyboardInterrupt
         asked = True
-        monitor.request_stop("SIGINT")
+        monitor.stop("SIGINT")
 
     previous = signal.signal(signal.SIGINT, handler)
     try:

@@ -108,7 +108,7 @@ def test_velocity_collision_and_tracking_stop_the_arm():
 
 def test_stop_brakes_with_damping_then_halts():
     m = monitor()
-    m.request_stop("test")
+    m.stop("test")
     dq = np.full(7, 0.5)
     m.filter(0, state(dq=dq), ref(), np.zeros(7))
     _, tau = m.filter(1, state(0.001, dq=dq), ref(), np.full(7, 9.0))
