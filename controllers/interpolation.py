@@ -44,15 +44,64 @@ class Hold(Trajectory):
         return self._gripper
 
 
-class Coast(Trajectory):
-    """Continue from ``q`` (dof,) rad at constant velocity ``dq`` (dof,) rad/s from ``t0`` s."""
+def quintic_coefficients(p0, v0, a0, p1, v1, a1) -> np.ndarray:
+    """Monomial coefficients (6, ...) of the quintic on s in [0, 1] with the given end values;
+    velocities and accelerations are per unit s (scale by the duration T and T^2)."""
+    P = p1 - p0 - v0 - 0.5 * a0
+    V = v1 - v0 - a0
+    A = a1 - a0
+    return np.stack(
+        [p0, v0, 0.5 * a0, 10 * P - 4 * V + 0.5 * A, -15 * P + 7 * V - A, 6 * P - 3 * V + 0.5 * A]
+    )
 
-    def __init__(self, q: np.ndarray, dq: np.ndarray, t0: float):
-        self.q, self.dq, self.t0 = np.array(q, dtype=float), np.array(dq, dtype=float), t0
-        self._zero = np.zeros_like(self.q)
+
+class Stop(Trajectory):
+    """Each joint comes to rest from (q, dq, ddq) at ``t0`` along its own quintic, then holds.
+
+    Joint j stops at q + dq T_j / 2 after T_j = max(min_duration, 3 |dq| / ddq_max): from a
+    constant speed v the velocity falls as v (1 - 3 s^2 + 2 s^3), never reversing, and the
+    deceleration peaks at 1.5 v / T = 0.5 ddq_max. With ``bounds`` (lo, hi) the rest point is
+    kept inside them (the stop is then shorter and harder, as it must be). The gripper target
+    stays where it was.
+    """
+
+    def __init__(
+        self,
+        q,
+        dq,
+        ddq,
+        t0: float,
+        *,
+        ddq_max,
+        min_duration: float,
+        bounds=None,
+        gripper: float | None = None,
+    ):
+        q, dq, ddq = (np.asarray(x, dtype=float) for x in (q, dq, ddq))
+        T = np.maximum(min_duration, 3.0 * np.abs(dq) / ddq_max)
+        target = q + 0.5 * dq * T
+        if bounds is not None:
+            inside = np.clip(target, *bounds)
+            shorter = (inside != target) & ((inside - q) * dq > 0)  # still ahead of q
+            T = np.where(shorter, np.maximum(2 * (inside - q) / np.where(dq == 0, 1, dq), 1e-3), T)
+            target = np.where(shorter, inside, target)
+        self.t0, self.T, self.target, self._gripper = t0, T, target, gripper
+        self._c = quintic_coefficients(q, dq * T, ddq * T**2, target, 0.0, 0.0)  # (6, dof)
+        k = np.arange(6, dtype=float)[:, None]
+        self._cdq = k[1:] * self._c[1:] / T
+        self._cddq = k[2:] * (k[2:] - 1) * self._c[2:] / T**2
 
     def evaluate(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self.q + self.dq * (t - self.t0), self.dq, self._zero
+        s = np.clip((t - self.t0) / self.T, 0.0, 1.0)  # (dof,)
+        powers = s ** np.arange(6)[:, None]  # (6, dof)
+        return (
+            (self._c * powers).sum(axis=0),
+            (self._cdq * powers[:5]).sum(axis=0),
+            (self._cddq * powers[:4]).sum(axis=0),
+        )
+
+    def gripper(self, t: float) -> float | None:
+        return self._gripper
 
 
 class ChunkSpline(Trajectory):
@@ -72,21 +121,9 @@ class ChunkSpline(Trajectory):
         a[1:-1] = (p[2:] - 2 * p[1:-1] + p[:-2]) / self.h**2
         # v[-1] = a[-1] = 0: the chunk ends at rest. a[0] = 0 (the start is blended in anyway).
         h = self.h
-        p0, p1, v0, v1, a0, a1 = p[:-1], p[1:], v[:-1] * h, v[1:] * h, a[:-1] * h**2, a[1:] * h**2
-        P = p1 - p0 - v0 - 0.5 * a0
-        V = v1 - v0 - a0
-        A = a1 - a0
-        coeffs = np.stack(
-            [
-                p0,
-                v0,
-                0.5 * a0,
-                10 * P - 4 * V + 0.5 * A,
-                -15 * P + 7 * V - A,
-                6 * P - 3 * V + 0.5 * A,
-            ],
-            axis=1,
-        )  # (n - 1, 6, dof): q(s) = sum_k c_k s^k on each segment, s in [0, 1)
+        coeffs = quintic_coefficients(
+            p[:-1], v[:-1] * h, a[:-1] * h**2, p[1:], v[1:] * h, a[1:] * h**2
+        ).swapaxes(0, 1)  # (n - 1, 6, dof): q(s) = sum_k c_k s^k on each segment, s in [0, 1)
         k = np.arange(6, dtype=float)[None, :, None]
         self._cq = coeffs
         self._cdq = (k[:, 1:] * coeffs[:, 1:]) / h
@@ -178,31 +215,32 @@ class ChunkInterpolator:
         self,
         t_now: float,
         *,
-        ddq_max: np.ndarray | None = None,
+        ddq_max: np.ndarray,
         start: tuple[np.ndarray, np.ndarray] | None = None,
+        bounds: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        """Come to a smooth stop from the current reference and hold there.
+        """Come to a smooth stop from the current reference and hold there (`Stop`).
 
-        The reference at ``t_now`` moving at dq is blended into a hold at q + dq T / 2 (where
-        a constant deceleration over T would stop). T is at least ``blend_time`` and, given
-        ``ddq_max`` (dof,) rad/s^2, T = 4 max|dq| / ddq_max: the blend's own peak deceleration
-        is then about 0.6 ddq_max, leaving room for the acceleration the old plan still has.
-
-        ``start`` = (q, dq) replaces the current reference as the point to stop from (used
-        when the current reference is corrupt): the stop then blends from a constant-velocity
-        coast from that state, which is C1 (the acceleration steps to zero once).
+        Args:
+            t_now: s.  ddq_max: (dof,) deceleration budget, rad/s^2.
+            start: (q, dq) to stop from instead of the current reference (used when the
+                current reference is corrupt); the acceleration then starts at zero.
+            bounds: (lo, hi) (dof,) rad the rest point must stay within.
         """
         if start is None:
-            q, dq, _ = self._require().evaluate(t_now)
-            self._collapse(t_now)
-            old = self._active
+            q, dq, ddq = self._require().evaluate(t_now)
         else:
-            q, dq = start
-            old = Coast(q, dq, t_now)
-        duration = self.blend_time
-        if ddq_max is not None:
-            duration = max(duration, 4.0 * float(np.max(np.abs(dq) / ddq_max)))
-        self._active = Blend(old, Hold(q + 0.5 * dq * duration), t_now, duration)
+            (q, dq), ddq = start, np.zeros_like(start[0])
+        self._active = Stop(
+            q,
+            dq,
+            ddq,
+            t_now,
+            ddq_max=ddq_max,
+            min_duration=self.blend_time,
+            bounds=bounds,
+            gripper=self._require().gripper(t_now),
+        )
 
     def sample(self, t: float) -> JointReference:
         """Reference at time ``t`` s; ``t`` must not decrease between calls."""
@@ -211,9 +249,15 @@ class ChunkInterpolator:
         return JointReference(q, dq, ddq, active.gripper(t))
 
     def _collapse(self, t: float) -> None:
-        """Drop finished blends so nesting stays shallow."""
-        if isinstance(self._active, Blend) and self._active.finished(t):
+        """Replace every finished blend, at any depth, by its new trajectory: the chain of
+        blends stays as short as the blends still running."""
+        while isinstance(self._active, Blend) and self._active.finished(t):
             self._active = self._active.new
+        node = self._active
+        while isinstance(node, Blend):
+            while isinstance(node.old, Blend) and node.old.finished(t):
+                node.old = node.old.new
+            node = node.old
 
     def _require(self) -> Trajectory:
         if self._active is None:

@@ -1,20 +1,27 @@
 """The control loop: read -> reference -> controller -> safety -> write -> record, per tick.
 
-The same loop code runs under two clocks (DESIGN.md):
+The same loop code runs under the two clocks of DESIGN.md, real time coming in two kinds:
 
 - `LockstepClock`: as fast as possible; the robot's own time (simulation) advances one
   period per `write`. Deterministic: the chunk source is called synchronously every
   ``chunk_period_ticks`` ticks.
-- `WallClock`: paced at the control rate by the wall clock (simulation in real time). Real
-  robots pace the loop themselves inside `Robot.read`, and use `LockstepClock`'s no-op wait.
+- `WallClock`: paced at the control rate by the wall clock (simulation in real time).
+- `RobotPacedClock`: a real robot paces the loop itself: `Robot.read` blocks until the next
+  state arrives (pylibfranka's readOnce, ur_rtde's waitPeriod). A read slower than the
+  safety config's timeout is a backend failure.
 
 Per tick the loop records the compute time (read to write), the tick period (start to start),
-the physics time reported by simulated backends, and the tracking error; a tick whose compute
-ends after its deadline is an overrun.
+the physics time reported by simulated backends, and the tracking error. In real time, a tick
+whose compute ends after its deadline is an overrun.
+
+If the run ends abnormally (an exception, a failed read or write), the loop leaves a zero
+torque command on the robot: the arm is gravity compensated and no longer driven; bringing it
+to a standstill with brakes is the backend's `close`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +48,7 @@ class LockstepClock:
     """No pacing: the next tick starts as soon as the last one is done."""
 
     realtime = False
+    robot_paced = False
 
     def start(self) -> None:
         pass
@@ -50,30 +58,57 @@ class LockstepClock:
         return 0
 
 
-class WallClock:
-    """Pace ticks at ``period`` s of wall time: sleep coarsely, then spin the last stretch."""
+class RobotPacedClock:
+    """Real time paced by the robot: no waiting here, `Robot.read` blocks until the next state."""
 
     realtime = True
-    SPIN_NS = 200_000  # time.sleep overshoots by ~50-100 us; spin the last 200 us
-
-    def __init__(self, period: float):
-        self.period_ns = round(period * 1e9)
-        self._deadline = 0
+    robot_paced = True
 
     def start(self) -> None:
-        self._deadline = time.perf_counter_ns() + self.period_ns
+        pass
+
+    def wait_next(self) -> int:
+        return 0
+
+
+class WallClock:
+    """Pace ticks at ``period`` s of wall time: sleep coarsely, then spin the last stretch.
+
+    Args:
+        period: tick period, s.
+        now: monotonic time source, ns (injectable for tests).
+        sleep: sleep function, s (injectable for tests).
+    """
+
+    realtime = True
+    robot_paced = False
+    SPIN_NS = 200_000  # time.sleep overshoots by ~50-100 us; spin the last 200 us
+
+    def __init__(
+        self,
+        period: float,
+        *,
+        now: Callable[[], int] = time.perf_counter_ns,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.period_ns = round(period * 1e9)
+        self._now, self._sleep = now, sleep
+        self.deadline = 0
+
+    def start(self) -> None:
+        self.deadline = self._now() + self.period_ns
 
     def wait_next(self) -> int:
         """Sleep until the next deadline; return how late the tick starts after it, ns."""
-        remaining = self._deadline - time.perf_counter_ns()
+        remaining = self.deadline - self._now()
         if remaining > self.SPIN_NS:
-            time.sleep((remaining - self.SPIN_NS) * 1e-9)
-        while time.perf_counter_ns() < self._deadline:
+            self._sleep((remaining - self.SPIN_NS) * 1e-9)
+        while self._now() < self.deadline:
             pass
-        lateness = time.perf_counter_ns() - self._deadline
-        self._deadline += self.period_ns
+        lateness = self._now() - self.deadline
+        self.deadline += self.period_ns
         if lateness > self.period_ns:  # fell behind by whole periods: skip them, don't burst
-            self._deadline += (lateness // self.period_ns) * self.period_ns
+            self.deadline += (lateness // self.period_ns) * self.period_ns
         return lateness
 
 
@@ -133,7 +168,7 @@ class ControlLoop:
         robot: a connected robot.
         controller: turns state and reference into torque.
         source: chunk source, called every ``chunk_period_ticks`` ticks (first at tick 0).
-        clock: `LockstepClock` or `WallClock`.
+        clock: `LockstepClock`, `WallClock` or `RobotPacedClock`.
         safety: the monitor; it shares ``interpolator`` to stop the reference smoothly.
         interpolator: the chunk interpolator.
         recorder: where each tick is copied, or None.
@@ -148,7 +183,7 @@ class ControlLoop:
         robot: Robot,
         controller: Controller,
         source: ChunkSource,
-        clock: LockstepClock | WallClock,
+        clock: LockstepClock | WallClock | RobotPacedClock,
         safety: SafetyMonitor,
         interpolator: ChunkInterpolator,
         recorder: Recorder | None = None,
@@ -156,6 +191,12 @@ class ControlLoop:
     ):
         if chunk_period_ticks < 1:
             raise ValueError(f"chunk_period_ticks must be >= 1, got {chunk_period_ticks}")
+        ours, theirs = robot.spec, safety.spec
+        if (ours.joint_names, ours.control_rate_hz) != (theirs.joint_names, theirs.control_rate_hz):
+            raise ValueError(
+                f"the safety config is for {theirs.name} at {theirs.control_rate_hz} Hz, the "
+                f"robot is {ours.name} at {ours.control_rate_hz} Hz: limits would not match"
+            )
         self.robot, self.controller, self.source, self.clock = robot, controller, source, clock
         self.safety, self.interpolator, self.recorder = safety, interpolator, recorder
         self.chunk_period_ticks = chunk_period_ticks
@@ -190,50 +231,69 @@ class ControlLoop:
         t_begin = state.t
         self._first_chunk(state)
         controller.reset()
+        realtime, robot_paced = self.clock.realtime, self.clock.robot_paced
         self.clock.start()
         last_start = time.perf_counter_ns()
         done = 0
-        for tick in range(ticks):
-            lateness = self.clock.wait_next()
-            start = time.perf_counter_ns()
-            try:
-                state = robot.read()
-            except Exception as error:  # any backend failure: STOP, end cleanly
-                safety.backend_failed(tick, state.t, error)
-                break
-            read_ns = time.perf_counter_ns() - start
-            if self.clock.realtime and read_ns > read_timeout_ns:
-                safety.backend_failed(tick, state.t, f"read took {read_ns / 1e6:.1f} ms")
-                break
-            if tick and tick % self.chunk_period_ticks == 0 and safety.accepting_chunks:
-                chunk = self.source.next_chunk(state)
-                if chunk is not None and safety.accept_chunk(tick, state.t, chunk):
-                    interpolator.add_chunk(chunk, state.t)
-                    if recorder is not None:
-                        recorder.record_chunk(tick, state.t, chunk)
-            reference = interpolator.sample(state.t)
-            tau = controller.update(state, reference)
-            reference, tau = safety.filter(tick, state, reference, tau)
-            robot.write(JointCommand.torque(tau, reference.gripper))
-            end = time.perf_counter_ns()
+        clean = False
+        try:
+            for tick in range(ticks):
+                lateness = self.clock.wait_next()
+                start = time.perf_counter_ns()
+                try:
+                    state = robot.read()
+                except Exception as error:  # any backend failure: STOP, end
+                    safety.backend_failed(
+                        tick, state.t, f"reading the robot failed: {error!r}", check="backend_read"
+                    )
+                    break
+                read_ns = time.perf_counter_ns() - start
+                if robot_paced and read_ns > read_timeout_ns:
+                    safety.backend_failed(
+                        tick, state.t, f"a read took {read_ns / 1e6:.1f} ms", check="backend_read"
+                    )
+                    break
+                if tick and tick % self.chunk_period_ticks == 0 and safety.accepting_chunks:
+                    chunk = self.source.next_chunk(state)
+                    if chunk is not None and safety.accept_chunk(tick, state.t, chunk):
+                        interpolator.add_chunk(chunk, state.t)
+                        if recorder is not None:
+                            recorder.record_chunk(tick, state.t, chunk)
+                reference = interpolator.sample(state.t)
+                tau = controller.update(state, reference)
+                reference, tau = safety.filter(tick, state, reference, tau)
+                try:
+                    robot.write(JointCommand.torque(tau, reference.gripper))
+                except Exception as error:
+                    safety.backend_failed(
+                        tick, state.t, f"writing the robot failed: {error!r}", check="backend_write"
+                    )
+                    break
+                end = time.perf_counter_ns()
 
-            if recorder is not None:
-                recorder.record(tick, state, reference, tau)
-            compute[tick] = end - start
-            period[tick] = start - last_start
-            last_start = start
-            if physics_of:
-                physics[tick] = robot.physics_ns
-            if self.clock.realtime and lateness + (end - start) > deadline_ns:
-                overruns += 1
-            error = reference.q - state.q
-            err_sq += error * error
-            np.maximum(err_max, np.abs(error), out=err_max)
-            done = tick + 1
-            if progress is not None and tick % self.PROGRESS_EVERY == 0:
-                progress(tick)
-            if safety.finished:
-                break
+                if recorder is not None:
+                    recorder.record(tick, state, reference, tau)
+                compute[tick] = end - start
+                period[tick] = start - last_start
+                last_start = start
+                if physics_of:
+                    physics[tick] = robot.physics_ns
+                if realtime and lateness + (end - start) > deadline_ns:
+                    overruns += 1
+                error = reference.q - state.q
+                err_sq += error * error
+                np.maximum(err_max, np.abs(error), out=err_max)
+                done = tick + 1
+                if progress is not None and done % self.PROGRESS_EVERY == 0:
+                    progress(done)
+                if safety.finished:
+                    break
+            clean = not safety.backend_failure
+        finally:
+            if not clean:
+                self._release()
+        if progress is not None:
+            progress(done)
 
         try:
             final = robot.read()
@@ -252,6 +312,11 @@ class ControlLoop:
             outcome=safety.outcome,
             events=list(safety.events),
         )
+
+    def _release(self) -> None:
+        """Best effort after an abnormal end: leave zero torque (gravity-compensated) applied."""
+        with contextlib.suppress(Exception):  # the backend is gone; its failure is an event
+            self.robot.write(JointCommand.torque(np.zeros(self.robot.spec.dof)))
 
     def _first_chunk(self, state: JointState) -> None:
         """Start from rest at ``state``; the first chunk must be valid (raises otherwise)."""

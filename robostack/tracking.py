@@ -29,6 +29,7 @@ from robostack.safety import SafetyConfig, SafetyMonitor
 from robostack.safety.operator import stop_on_sigint
 
 SETTLE_S = 0.5  # run on after the reference ends, s, so the final error is measured at rest
+MAX_SPEED = 0.9  # at the full velocity limit any tracking overshoot would trip the monitor
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,7 +39,7 @@ class TrackingOptions:
     Attributes:
         robot, backend, controller: registry names.
         reference: built-in reference name (`robostack.references.REFERENCE_NAMES`).
-        speed: fraction of the joint velocity/acceleration limits the sweep uses, (0, 1].
+        speed: fraction of the joint velocity/acceleration limits the sweep uses, (0, 0.9].
         realtime: pace the loop by the wall clock instead of lockstep.
         seed: simulation seed.
         record: write a recording to ``runs_dir``.
@@ -123,8 +124,8 @@ def build_robot(options: TrackingOptions) -> Robot:
     """Validate the names in ``options`` and build the (unconnected) robot."""
     if options.controller not in CONTROLLER_NAMES:
         raise UnknownNameError("controller", options.controller, CONTROLLER_NAMES)
-    if not 0 < options.speed <= 1:
-        raise RobostackError(f"speed must be in (0, 1], got {options.speed}")
+    if not 0 < options.speed <= MAX_SPEED:
+        raise RobostackError(f"speed must be in (0, {MAX_SPEED}], got {options.speed}")
     return make_robot(options.backend, get_robot(options.robot))
 
 
@@ -154,19 +155,11 @@ def tracking_session(
         spec = robot.spec
         dt = spec.dt
         interpolator = ChunkInterpolator()
-        recorder = None
-        if options.record:
-            recorder = SessionRecorder(
-                run_dir=new_run_dir(options.runs_dir, options.name),
-                description=description,
-                control_rate_hz=spec.control_rate_hz,
-            )
         safety = SafetyMonitor(
             config=safety_config or SafetyConfig.for_robot(spec),
             model=model,
             interpolator=interpolator,
             hold_controller=make_controller("impedance", spec=spec, model=model, dt=dt),
-            on_event=None if recorder is None else recorder.record_event,
         )
         source = ReferenceChunker(reference, t_offset=start.t)
         loop = ControlLoop(
@@ -176,22 +169,32 @@ def tracking_session(
             clock=WallClock(dt) if options.realtime else LockstepClock(),
             safety=safety,
             interpolator=interpolator,
-            recorder=recorder,
             chunk_period_ticks=round(source.period * spec.control_rate_hz),
         )
         ticks = round((reference.duration + SETTLE_S) * spec.control_rate_hz)
-        session = TrackingSession(options, robot, loop, safety, reference, ticks, recorder)
-        if recorder is None:
+        session = TrackingSession(options, robot, loop, safety, reference, ticks)
+        if not options.record:
             yield session
             return
-        with recorder:
-            try:
-                yield session
-            except BaseException as error:
-                session.summary = {"name": options.name, "outcome": "error", "error": repr(error)}
-                raise
-            finally:
-                recorder.write_summary(session.summary or {"name": options.name})
+        # the recorder comes last: a setup failure above leaves no half-made run folder
+        recorder = SessionRecorder(
+            run_dir=new_run_dir(options.runs_dir, options.name),
+            description=description,
+            control_rate_hz=spec.control_rate_hz,
+        )
+        recorder.start()
+        safety.on_event = recorder.record_event
+        loop.recorder = session.recorder = recorder
+        try:
+            yield session
+        except BaseException as error:
+            session.summary = {"name": options.name, "outcome": "error", "error": repr(error)}
+            raise
+        finally:
+            recorder.close()  # drain every tick first, then say what the recording holds
+            recorder.write_summary(
+                {"name": options.name, **session.summary, "event_errors": safety.event_errors}
+            )
 
 
 def run_tracking(

@@ -30,7 +30,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--controller", choices=CONTROLLER_NAMES, default="computed_torque")
     p.add_argument("--reference", choices=REFERENCE_NAMES, default="all")
     p.add_argument(
-        "--speed", type=float, default=0.5, help="fraction of joint speed limits (default 0.5)"
+        "--speed",
+        type=float,
+        default=0.5,
+        help="fraction of joint speed limits, at most 0.9 (default 0.5)",
     )
     p.add_argument("--realtime", action="store_true", help="pace at 1 kHz by the wall clock")
     p.add_argument("--seed", type=int, default=0)

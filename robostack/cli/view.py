@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -62,7 +61,6 @@ def run(args: argparse.Namespace) -> int:
     command = viewer_command(rrd, web=args.web, port=args.port)
     if args.web:
         print(f"serving {rrd} at http://127.0.0.1:{args.port} (Ctrl-C to stop)", flush=True)
-    try:
-        return subprocess.run(command, check=False).returncode
-    except KeyboardInterrupt:
-        return 0
+    # become the viewer: signals (Ctrl-C, SIGTERM) reach it directly, and no child outlives us
+    os.execv(command[0], command)
+    return 0  # not reached

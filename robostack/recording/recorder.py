@@ -6,6 +6,9 @@ every `FLUSH_PERIOD_S` and sends whole batches to Rerun with ``rr.send_columns``
 appended to events.jsonl (and flushed) the moment they happen, from the loop's thread: they
 are rare and must survive a crash. `close` (also on exception and SIGINT, via ``with``)
 drains every row up to the last tick before the .rrd is finalized, so nothing recorded is lost.
+
+A recorder failure never reaches the loop: it is kept in `error`, the rows not sent count as
+dropped, and summary.json says so.
 """
 
 from __future__ import annotations
@@ -74,14 +77,14 @@ class SessionRecorder:
             slice(2 + k * dof, 2 + (k + 1) * dof) for k in range(5)
         )
         self._written = 0  # rows written by the loop (only the loop changes it)
-        self._sent = 0  # rows sent by the thread (only the thread changes it)
-        self.dropped = 0
+        self._sent = 0  # rows handled by the thread (only the thread changes it)
+        self.stored = 0  # rows sent to the .rrd
         self._chunks: queue.SimpleQueue = queue.SimpleQueue()
         self._events: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._events_file = None
-        self._error: BaseException | None = None
+        self.error: BaseException | None = None
         self.closed = False
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -97,36 +100,54 @@ class SessionRecorder:
         from robostack.recording.rerun_writer import RerunWriter
 
         self._events_file = (self.run_dir / EVENTS).open("a", encoding="utf-8")
-        self._writer = RerunWriter(
-            self.run_dir / RRD, description=self.description, recording_id=self.run_dir.name
-        )
-        self._model = RigidBodyModel(self.description)  # the thread's own (not thread-safe)
+        try:
+            self._writer = RerunWriter(
+                self.run_dir / RRD, description=self.description, recording_id=self.run_dir.name
+            )
+            self._model = RigidBodyModel(self.description)  # the thread's own (not thread-safe)
+        except BaseException:
+            self._events_file.close()
+            raise
         self._thread = threading.Thread(target=self._run, name="robostack-recorder", daemon=True)
         self._thread.start()
 
-    def close(self, summary: dict | None = None) -> None:
-        """Drain every recorded tick, finalize the .rrd, write summary.json (idempotent)."""
+    def close(self) -> None:
+        """Drain every recorded tick and finalize the .rrd (idempotent, never raises: a
+        failure is kept in `error`)."""
         if self.closed:
             return
         self.closed = True
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        self._drain()  # anything written after the thread's last pass
-        last = (self._written - 1) % self.capacity
-        self._writer.close(
-            int(self._buffer[last, 0]) if self._written else 0,
-            float(self._buffer[last, 1]) if self._written else 0.0,
-        )
-        if self._events_file is not None:
-            self._events_file.close()
-        if summary is not None:
-            self.write_summary(summary)
-        if self._error is not None:
-            raise RuntimeError(f"the recorder thread failed: {self._error}") from self._error
+        try:
+            self._drain()  # anything written after the thread's last pass
+        finally:
+            try:
+                last = (self._written - 1) % self.capacity
+                self._writer.close(
+                    int(self._buffer[last, 0]) if self._written else 0,
+                    float(self._buffer[last, 1]) if self._written else 0.0,
+                )
+            except Exception as error:
+                self.error = self.error or error
+            finally:
+                if self._events_file is not None:
+                    self._events_file.close()
+
+    @property
+    def dropped(self) -> int:
+        """Rows recorded by the loop but not in the .rrd (overwritten, or a failed send)."""
+        return self._written - self.stored
 
     def write_summary(self, summary: dict) -> None:
-        summary = {**summary, "recorded_ticks": self._written, "dropped_ticks": self.dropped}
+        """summary.json: ``summary`` plus what the recording holds (call after `close`)."""
+        summary = {
+            **summary,
+            "recorded_ticks": self.stored,
+            "dropped_ticks": self.dropped,
+            "recording_error": None if self.error is None else repr(self.error),
+        }
         (self.run_dir / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
 
     # --- the loop's side (hot path) -----------------------------------------------------
@@ -159,28 +180,32 @@ class SessionRecorder:
     # --- the thread's side --------------------------------------------------------------
 
     def _run(self) -> None:
-        try:
-            while not self._stop.wait(FLUSH_PERIOD_S):
-                self._drain()
-        except BaseException as error:  # surfaced by close(); the loop must never see it
-            self._error = error
+        while not self._stop.wait(FLUSH_PERIOD_S):
+            self._drain()
 
     def _drain(self) -> None:
-        if self._error is not None:
+        """Send rows [sent, written). The loop may write on meanwhile: a row whose slot it may
+        have overwritten during the copy (index <= written_after - capacity; equality is the
+        row being written right now) is dropped, never sent torn or twice."""
+        if self.error is not None:
             return
-        written = self._written
-        if written - self._sent > self.capacity:  # the loop lapped the thread
-            self.dropped += written - self._sent - self.capacity
-            self._sent = written - self.capacity
-        if written > self._sent:
-            rows = np.arange(self._sent, written) % self.capacity
-            self._send_rows(self._buffer[rows])
+        try:
+            written = self._written
+            first = max(self._sent, written - self.capacity)
+            index = np.arange(first, written)
+            rows = self._buffer[index % self.capacity]  # a copy
+            intact = index > self._written - self.capacity
             self._sent = written
-        while not self._chunks.empty():
-            tick, t, q = self._chunks.get()
-            self._writer.chunk(tick, t, np.array([self._model.tool_pose(p)[0] for p in q]))
-        while not self._events.empty():
-            self._writer.event(self._events.get())
+            if intact.any():
+                self._send_rows(rows[intact])
+                self.stored += int(intact.sum())
+            while not self._chunks.empty():
+                tick, t, q = self._chunks.get()
+                self._writer.chunk(tick, t, np.array([self._model.tool_pose(p)[0] for p in q]))
+            while not self._events.empty():
+                self._writer.event(self._events.get())
+        except Exception as error:  # kept for the summary; the loop must never see it
+            self.error = error
 
     def _send_rows(self, rows: np.ndarray) -> None:
         ticks, times = rows[:, 0].astype(np.int64), rows[:, 1]

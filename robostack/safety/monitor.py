@@ -87,22 +87,27 @@ class SafetyMonitor:
         self._dtau_step = spec.dtau_max * self.dt
         self._envelope = Envelope(config)
         self.events: list[SafetyEvent] = []
+        self.event_errors: list[str] = []  # on_event failures (events are still in .events)
+        self._stop_request: str | None = None
         self.reset(last_chunk_t=0.0)
 
     # --- session control ----------------------------------------------------------------
 
     def reset(self, *, last_chunk_t: float) -> None:
-        """Start a session: RUNNING, no history; the stale-reference clock starts now."""
+        """Start a session: RUNNING, no history; the stale-reference clock starts now.
+
+        A pending operator stop survives: a Ctrl-C during setup still stops the first tick."""
         self.mode = Mode.RUNNING
         self.events.clear()
+        self.event_errors.clear()
         self._fired: set[tuple[str, str | None]] = set()
         self._clamping: set[tuple[str, int]] = set()
         self._prev_tau = np.zeros(self.spec.dof)  # the arm starts at zero command
         self._prev_ref: JointReference | None = None
         self._last_good: JointReference | None = None
         self._last_chunk_t = last_chunk_t
-        self._stop_request: str | None = None
         self._since = 0.0  # when the current HOLD / STOP began, s
+        self.backend_failure = False
         self._still_since: float | None = None
 
     def chunk_received(self, t: float) -> None:
@@ -155,7 +160,8 @@ class SafetyMonitor:
                 math.nan,
                 f"operator stop ({reason})",
             )
-        state_ok = math.isfinite(q.sum() + dq.sum())
+        tau_ext = state.tau_ext
+        state_ok = math.isfinite(q.sum() + dq.sum() + (0.0 if tau_ext is None else tau_ext.sum()))
         if not state_ok:
             self._trigger(
                 Reaction.STOP,
@@ -223,7 +229,22 @@ class SafetyMonitor:
                 math.nan,
                 math.nan,
                 "a chunk contains NaN or Inf",
-                reference_fault=True,
+            )
+            return False
+        if chunk.gripper is not None and not (
+            np.isfinite(chunk.gripper).all()
+            and (chunk.gripper >= 0).all()
+            and (chunk.gripper <= self.spec.gripper_width_max).all()
+        ):
+            self._trigger(
+                Reaction.HOLD,
+                tick,
+                t,
+                "chunk_gripper",
+                None,
+                float(np.max(np.abs(chunk.gripper))),
+                self.spec.gripper_width_max,
+                "a chunk's gripper widths are not finite or out of range",
             )
             return False
         fault = self._outside(q.min(axis=0), q.max(axis=0))
@@ -235,7 +256,6 @@ class SafetyMonitor:
                 "chunk_limit",
                 *fault,
                 "a chunk leaves the joint range",
-                reference_fault=True,
             )
             return False
         self._last_chunk_t = t
@@ -273,18 +293,11 @@ class SafetyMonitor:
             return bool(((position >= lo) & (position <= hi)).all())
         return True
 
-    def backend_failed(self, tick: int, t: float, error: BaseException | str) -> None:
-        """The backend could not be read (exception or timeout): STOP, the loop ends."""
-        self._trigger(
-            Reaction.STOP,
-            tick,
-            t,
-            "backend_read",
-            None,
-            math.nan,
-            math.nan,
-            f"reading the robot failed: {error}",
-        )
+    def backend_failed(self, tick: int, t: float, message: str, *, check: str) -> None:
+        """The backend failed (``check``: ``backend_read`` or ``backend_write``; an exception
+        or a timeout): STOP, and the loop ends without braking (nothing to brake with)."""
+        self.backend_failure = True
+        self._trigger(Reaction.STOP, tick, t, check, None, math.nan, math.nan, message)
         self.mode = Mode.HALTED
 
     # --- checks -------------------------------------------------------------------------
@@ -344,9 +357,7 @@ class SafetyMonitor:
     def _check_state(self, tick: int, t: float, state: JointState, ref: JointReference) -> None:
         q, dq = state.q, state.dq
         if (q < self._soft_lo).any() or (q > self._soft_hi).any():
-            fault = self._first(q < self._hard_lo, q, self.spec.q_min) or self._first(
-                q > self._hard_hi, q, self.spec.q_max
-            )
+            fault = self._outside(q, q, self._hard_lo, self._hard_hi)
             if fault:
                 self._trigger(
                     Reaction.STOP,
@@ -357,9 +368,7 @@ class SafetyMonitor:
                     "a joint reached its hard limit zone",
                 )
             elif self.mode is Mode.RUNNING:
-                fault = self._first(q < self._soft_lo, q, self.spec.q_min) or self._first(
-                    q > self._soft_hi, q, self.spec.q_max
-                )
+                fault = self._outside(q, q, self._soft_lo, self._soft_hi)
                 self._trigger(
                     Reaction.HOLD,
                     tick,
@@ -468,18 +477,21 @@ class SafetyMonitor:
     def _trigger(
         self, reaction, tick, t, check, joint, value, limit, message, *, reference_fault=False
     ) -> None:
-        if (check, joint) not in self._fired:
-            self._fired.add((check, joint))
-            self._record(reaction, tick, t, check, joint, value, limit, message)
+        # react first: recording the event may fail, the reaction must not
         if reaction is Reaction.HOLD and self.mode is Mode.RUNNING:
             self.mode, self._since = Mode.HOLDING, t
             start = None
             if reference_fault and self._last_good is not None:
                 start = (self._last_good.q, self._last_good.dq)
-            self.interpolator.hold(t, ddq_max=self.spec.ddq_max, start=start)
+            self.interpolator.hold(
+                t, ddq_max=self.spec.ddq_max, start=start, bounds=(self._hard_lo, self._hard_hi)
+            )
             self.hold_controller.reset()
         elif reaction is Reaction.STOP and self.mode not in (Mode.STOPPING, Mode.HALTED):
             self.mode, self._since = Mode.STOPPING, t
+        if (check, joint) not in self._fired:
+            self._fired.add((check, joint))
+            self._record(reaction, tick, t, check, joint, value, limit, message)
 
     def _record(self, reaction, tick, t, check, joint, value, limit, message) -> None:
         event = SafetyEvent(
@@ -494,7 +506,10 @@ class SafetyMonitor:
         )
         self.events.append(event)
         if self.on_event is not None:
-            self.on_event(event)
+            try:
+                self.on_event(event)
+            except Exception as error:  # keep controlling; the failure is reported at the end
+                self.event_errors.append(f"{event.check}: {error!r}")
 
     def _settle(self, t: float, dq: np.ndarray) -> None:
         if self.mode is not Mode.HOLDING:
@@ -512,13 +527,12 @@ class SafetyMonitor:
         if self.mode is Mode.STOPPING and (slow or t - self._since >= self.config.stop_timeout_s):
             self.mode = Mode.HALTED
 
-    def _outside(self, low: np.ndarray, high: np.ndarray):
-        """(joint, value, limit) of the first joint with ``low`` below q_min or ``high`` above
-        q_max (both (dof,) rad), or None."""
-        spec = self.spec
-        return self._first(low < spec.q_min, low, spec.q_min) or self._first(
-            high > spec.q_max, high, spec.q_max
-        )
+    def _outside(self, low: np.ndarray, high: np.ndarray, lo=None, hi=None):
+        """(joint, value, bound) of the first joint with ``low`` below ``lo`` or ``high`` above
+        ``hi`` (all (dof,) rad; bounds default to the joint range), or None."""
+        lo = self.spec.q_min if lo is None else lo
+        hi = self.spec.q_max if hi is None else hi
+        return self._first(low < lo, low, lo) or self._first(high > hi, high, hi)
 
     def _first(self, mask: np.ndarray, value: np.ndarray, limit: np.ndarray):
         """(joint name, value, limit) of the first True in ``mask``, or None."""

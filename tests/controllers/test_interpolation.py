@@ -111,3 +111,33 @@ def test_misuse_is_refused():
         ChunkInterpolator(blend_time=0.0)
     with pytest.raises(RuntimeError, match="reset"):
         ChunkInterpolator().sample(0.0)
+
+
+def test_stop_from_constant_speed_never_reverses_and_stays_in_bounds():
+    interp = ChunkInterpolator(blend_time=0.1)
+    q0 = np.array([0.0, 0.0])
+    interp.reset(q0)
+    ramp = q0 + np.outer(np.arange(16) * 0.1, [1.0, -1.0])  # 1 rad/s, both directions
+    interp.add_chunk(TrajectoryChunk(t0=0.0, dt=0.1, q=ramp), 0.0)
+    moving = interp.sample(0.6)
+    bounds = (np.array([-10.0, -0.62]), np.array([10.0, 10.0]))  # joint 2 must stop by -0.62
+    interp.hold(0.6, ddq_max=np.array([10.0, 10.0]), bounds=bounds)
+    _, q, dq, ddq = _sample(interp, 0.6, 2.0)
+    assert np.all(dq[:, 0] >= -1e-12) and np.all(dq[:, 1] <= 1e-12)  # no reversal
+    assert np.all(np.abs(ddq[:, 0]) <= 0.5 * 10.0 + 1e-9)  # free joint: half the budget
+    # the bounded joint must stop sooner: harder, as it must be, but still without reversing
+    assert q[-1, 0] == pytest.approx(moving.q[0] + 0.5 * moving.dq[0] * 0.3, abs=1e-6)
+    assert q[:, 1].min() >= -0.62 - 1e-9  # the bound held
+    assert np.allclose(dq[-1], 0.0) and np.allclose(ddq[-1], 0.0)
+
+
+def test_blends_do_not_pile_up_when_chunks_come_every_blend_time():
+    interp = ChunkInterpolator(blend_time=0.1)
+    interp.reset(np.zeros(2))
+    for k in range(200):
+        t = k * 0.1
+        interp.add_chunk(_chunk(t, np.zeros(2), np.array([0.1, 0.1])), t)
+    depth, node = 0, interp._active
+    while hasattr(node, "old"):
+        depth, node = depth + 1, node.old
+    assert depth <= 2

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
 from robostack.errors import LimitError
-from robostack.loop import ControlLoop, LockstepClock, WallClock
+from robostack.loop import ControlLoop, LockstepClock, RobotPacedClock, WallClock
 from robostack.tracking import TrackingOptions, run_tracking, tracking_session
 from robostack.types import TrajectoryChunk
 
@@ -22,27 +24,51 @@ def test_lockstep_runs_are_bit_identical_for_the_same_seed():
 
 
 def test_wall_clock_paces_ticks_at_one_kilohertz():
+    """The median period is 1 ms (a loaded CI machine may miss single ticks: not asserted)."""
     options = TrackingOptions(
         robot="ur5e", controller="impedance", reference="sweep", realtime=True, record=False
     )
     with tracking_session(options) as session:
         result = session.loop.run(ticks=300)
-    periods_ms = result.period_ns[1:] / 1e6
-    assert np.median(periods_ms) == pytest.approx(1.0, abs=0.05)
+    assert np.median(result.period_ns[1:] / 1e6) == pytest.approx(1.0, abs=0.1)
     assert result.duration == pytest.approx(0.3, abs=1e-9)  # 300 physics steps of 1 ms
-    assert result.overruns <= 30  # a loaded CI machine may miss some; most ticks keep time
+
+
+class _FakeTime:
+    """A clock that only moves when told to (sleep moves it; each reading adds 1 us)."""
+
+    def __init__(self):
+        self.ns = 0
+
+    def now(self) -> int:
+        self.ns += 1_000
+        return self.ns
+
+    def sleep(self, seconds: float) -> None:
+        self.ns += round(seconds * 1e9)
+
+
+def test_wall_clock_waits_for_its_deadlines():
+    fake = _FakeTime()
+    clock = WallClock(1e-3, now=fake.now, sleep=fake.sleep)
+    clock.start()
+    starts = []
+    for _ in range(5):
+        clock.wait_next()
+        starts.append(fake.ns)
+    assert np.allclose(np.diff(starts), 1_000_000, atol=5_000)
 
 
 def test_wall_clock_skips_missed_periods_instead_of_bursting():
-    clock = WallClock(1e-3)
+    fake = _FakeTime()
+    clock = WallClock(1e-3, now=fake.now, sleep=fake.sleep)
     clock.start()
     clock.wait_next()
-    clock._deadline -= 5_000_000  # pretend the last tick took 5 ms
+    fake.ns += 5_300_000  # the last tick took 5.3 ms
     lateness = clock.wait_next()
-    assert lateness >= 4_000_000
-    before = clock._deadline
-    clock.wait_next()  # the next deadline is in the future again: it waits
-    assert clock._deadline == before + clock.period_ns
+    assert lateness >= 4_300_000
+    assert clock.deadline > fake.ns  # the next deadline is ahead, not in the past
+    assert clock.deadline - fake.ns <= 1_000_000  # and at most one period away
 
 
 class _OneChunk:
@@ -78,4 +104,59 @@ def test_loop_refuses_nonsense_settings():
             safety=None,
             interpolator=None,
             chunk_period_ticks=0,
+        )
+
+
+class _SlowRead:
+    """A robot (wrapping the simulation) whose read takes 10 ms once, at tick ``at``."""
+
+    def __init__(self, robot, at):
+        self.robot, self.spec, self.at, self.calls = robot, robot.spec, at, 0
+
+    def read(self):
+        self.calls += 1
+        if self.calls == self.at + 2:  # +1: the loop's start read
+            time.sleep(0.010)
+        return self.robot.read()
+
+    def write(self, command):
+        self.robot.write(command)
+
+
+def test_a_slow_read_on_a_robot_paced_clock_stops_the_session():
+    options = TrackingOptions(robot="panda", controller="impedance", record=False)
+    with tracking_session(options) as session:
+        session.loop.robot = _SlowRead(session.robot, at=300)
+        session.loop.clock = RobotPacedClock()
+        result = session.loop.run(ticks=1000)
+    (event,) = result.events
+    assert event.check == "backend_read" and event.tick == 300 and result.outcome == "stopped"
+    assert "a read took" in event.message and result.ticks == 300
+
+
+class _FailingWrite(_SlowRead):
+    def write(self, command):
+        self.calls_w = getattr(self, "calls_w", 0) + 1
+        if self.calls_w == 200:
+            raise ConnectionError("link down")
+        self.robot.write(command)
+
+
+def test_a_failed_write_stops_and_leaves_zero_torque():
+    options = TrackingOptions(robot="panda", controller="impedance", record=False)
+    with tracking_session(options) as session:
+        session.loop.robot = _FailingWrite(session.robot, at=10**9)
+        result = session.loop.run(ticks=1000)
+        assert not session.robot.data.ctrl[:7].any()  # released: zero torque left applied
+    assert result.events[0].check == "backend_write" and result.outcome == "stopped"
+
+
+def test_a_safety_config_for_another_robot_is_refused():
+    from robostack.robots import get_robot
+    from robostack.safety import SafetyConfig
+
+    with pytest.raises(ValueError, match="the safety config is for ur5e"):
+        run_tracking(
+            TrackingOptions(robot="panda", record=False),
+            safety_config=SafetyConfig.for_robot(get_robot("ur5e").spec),
         )

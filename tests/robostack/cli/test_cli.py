@@ -95,7 +95,7 @@ def test_unknown_names_list_the_known_ones(capsys, flag, value, known):
 def test_out_of_range_speed_is_refused_with_json(capsys):
     assert main(["track", "--speed", "1.5", "--no-record", "--json"]) == 2
     out = json.loads(capsys.readouterr().out)
-    assert out["ok"] is False and "speed must be in (0, 1], got 1.5" in out["error"]
+    assert out["ok"] is False and "speed must be in (0, 0.9], got 1.5" in out["error"]
 
 
 def test_bench_control_reports_overhead_against_raw_step():

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -63,6 +66,7 @@ def test_view_web_serves_on_localhost_only(runs_dir):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group: everything it starts is ours to end
     )
     try:
         deadline = time.monotonic() + 60
@@ -81,8 +85,22 @@ def test_view_web_serves_on_localhost_only(runs_dir):
             bound = [line for line in listening.splitlines() if f":{port} " in line]
             assert bound and all("127.0.0.1:" in line for line in bound)
     finally:
-        viewer.terminate()
+        os.killpg(viewer.pid, signal.SIGTERM)
         viewer.wait(timeout=30)
+    # `robostack view` became the viewer (exec): ending it left nothing running
+    assert not _processes_mentioning(f"--web-viewer-port\0{port}")
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """Pids whose command line contains ``text`` (arguments separated by NUL), from /proc."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text in cmdline.read_bytes().decode(errors="replace"):
+                pids.append(int(cmdline.parent.name))
+        except OSError:  # the process ended meanwhile
+            continue
+    return pids
 
 
 def test_view_refuses_what_it_cannot_show(tmp_path, monkeypatch, capsys):

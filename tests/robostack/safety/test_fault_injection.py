@@ -59,6 +59,23 @@ def test_fault_is_caught_recorded_and_survived(tmp_path, name):
     assert summary["outcome"] == outcome and summary["recorded_ticks"] == result.ticks
 
 
+def _recording_grows(runs_dir, *, timeout_s: float) -> bool:
+    """True once a session.rrd under ``runs_dir`` has grown since first seen: ticks are being
+    recorded, so the loop (and its SIGINT handler) is running."""
+    deadline = time.monotonic() + timeout_s
+    first = None
+    while time.monotonic() < deadline:
+        rrds = list(runs_dir.glob("*/session.rrd"))
+        if rrds:
+            size = rrds[0].stat().st_size
+            if first is None:
+                first = size
+            elif size > first:
+                return True
+        time.sleep(0.1)
+    return False
+
+
 def test_sigint_stops_a_running_track_and_keeps_the_recording(tmp_path):
     command = [
         sys.executable,
@@ -73,10 +90,8 @@ def test_sigint_stops_a_running_track_and_keeps_the_recording(tmp_path):
         "--json",
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob("*/session.rrd")) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(1.5)  # well into the motion
+    assert _recording_grows(tmp_path, timeout_s=120), "the session never started ticking"
+    time.sleep(0.5)  # into the motion
     os.kill(process.pid, signal.SIGINT)
     out, err = process.communicate(timeout=60)
 
@@ -85,7 +100,7 @@ def test_sigint_stops_a_running_track_and_keeps_the_recording(tmp_path):
     summary = json.loads(out)
     assert summary["outcome"] == "stopped"
     stop = next(e for e in summary["events"] if e["check"] == "operator_stop")
-    assert stop["reaction"] == "STOP" and stop["tick"] > 1000
+    assert stop["reaction"] == "STOP" and stop["tick"] > 0
     (run,) = tmp_path.iterdir()
     ticks, _ = joint_signal(run / "session.rrd", "q")
     assert np.array_equal(ticks, np.arange(summary["ticks"]))

@@ -78,20 +78,22 @@ def test_torque_rate_is_limited_to_1000_nm_per_s():
 
 
 @pytest.mark.parametrize(
-    ("joint", "value", "check", "reaction"),
+    ("joint", "value", "check", "reaction", "bound"),
     [
-        (3, -0.0698 - 0.05, "position_soft_limit", Reaction.HOLD),  # within 0.1 of the limit
-        (3, -0.0698 - 0.01, "position_limit", Reaction.STOP),  # within 0.02 of the limit
+        (3, -0.0698 - 0.05, "position_soft_limit", Reaction.HOLD, -0.0698 - 0.1),
+        (3, -0.0698 - 0.01, "position_limit", Reaction.STOP, -0.0698 - 0.02),
     ],
 )
-def test_joint_limit_zones(joint, value, check, reaction):
+def test_joint_limit_zones(joint, value, check, reaction, bound):
+    """Soft zone 0.1 rad from the limit: HOLD; hard zone 0.02 rad: STOP. The event names the
+    zone boundary that was crossed."""
     m = monitor()
     q = HOME.copy()
     q[joint] = value
     m.filter(0, state(q=q), ref(q=q), np.zeros(7))
     (event,) = [e for e in m.events if e.check == check]
     assert event.reaction is reaction and event.joint == f"panda_joint{joint + 1}"
-    assert event.value == pytest.approx(value) and event.limit == pytest.approx(-0.0698)
+    assert event.value == pytest.approx(value) and event.limit == pytest.approx(bound)
 
 
 def test_velocity_collision_and_tracking_stop_the_arm():
@@ -184,3 +186,42 @@ def test_fast_path_never_hides_a_violation():
             slow._fast_path_clear = lambda *a: False
             slow.filter(1, s, r, tau)
             assert slow.events == [] and slow.mode is Mode.RUNNING, (trial, slow.events)
+
+
+def test_a_failing_event_sink_never_cancels_the_reaction():
+    m = monitor()
+
+    def broken(event):
+        raise OSError("disk full")
+
+    m.on_event = broken
+    m.filter(0, state(dq=np.full(7, 5.0)), ref(), np.zeros(7))
+    assert m.outcome == "stopped" and m.events[0].check == "velocity_limit"
+    assert "disk full" in m.event_errors[0]
+
+
+def test_nonfinite_external_torque_stops():
+    m = monitor()
+    m.filter(0, state(tau_ext=np.full(7, np.nan)), ref(), np.zeros(7))
+    assert m.events[0].check == "state_nonfinite" and m.outcome == "stopped"
+
+
+def test_an_operator_stop_before_the_session_starts_is_kept():
+    m = monitor()
+    m.stop("Ctrl-C during setup")
+    m.reset(last_chunk_t=0.0)
+    m.filter(0, state(), ref(), np.zeros(7))
+    assert m.events[0].check == "operator_stop"
+
+
+def test_chunk_gripper_widths_are_checked():
+    m = monitor()
+    bad = TrajectoryChunk(t0=0.0, dt=0.1, q=np.tile(HOME, (4, 1)), gripper=[0.04, 0.05, 5.0, 0.0])
+    assert not m.accept_chunk(0, 0.0, bad)
+    assert m.events[0].check == "chunk_gripper" and m.mode is Mode.HOLDING
+
+
+def test_scalar_thresholds_broadcast_per_joint():
+    m = monitor(collision_torque=5.0, stop_damping=10.0)
+    m.filter(0, state(tau_ext=np.array([0, 0, 0, 0, 0, 0, 6.0])), ref(), np.zeros(7))
+    assert m.events[0].check == "collision" and m.events[0].limit == 5.0
