@@ -15,18 +15,19 @@ from pathlib import Path
 
 import numpy as np
 
-from controllers import CONTROLLER_NAMES, ChunkInterpolator, make_controller
+from controllers import CONTROLLER_NAMES
 from robostack.backends import make_robot
 from robostack.errors import RobostackError, UnknownNameError
-from robostack.loop import ControlLoop, LockstepClock, LoopResult, WallClock
+from robostack.loop import ControlLoop, LoopResult
 from robostack.model import RigidBodyModel
 from robostack.paths import DEFAULT_RUNS_DIR
-from robostack.recording import SessionRecorder, new_run_dir
+from robostack.recording import SessionRecorder
 from robostack.references import Reference, ReferenceChunker, builtin_reference
 from robostack.robot import Robot, SimRobot
 from robostack.robots import get_robot
 from robostack.safety import SafetyConfig, SafetyMonitor
 from robostack.safety.operator import stop_on_sigint
+from robostack.session import make_loop, recording
 
 SETTLE_S = 0.5  # run on after the reference ends, s, so the final error is measured at rest
 MAX_SPEED = 0.9  # at the full velocity limit any tracking overshoot would trip the monitor
@@ -152,49 +153,25 @@ def tracking_session(
                 f"the built-in references start at home {np.round(description.q_home, 3)}; "
                 f"the robot is at {np.round(start.q, 3)}"
             )
-        spec = robot.spec
-        dt = spec.dt
-        interpolator = ChunkInterpolator()
-        safety = SafetyMonitor(
-            config=safety_config or SafetyConfig.for_robot(spec),
-            model=model,
-            interpolator=interpolator,
-            hold_controller=make_controller("impedance", spec=spec, model=model, dt=dt),
-        )
-        source = ReferenceChunker(reference, t_offset=start.t)
-        loop = ControlLoop(
+        loop = make_loop(
             robot=robot,
-            controller=make_controller(options.controller, spec=spec, model=model, dt=dt),
-            source=source,
-            clock=WallClock(dt) if options.realtime else LockstepClock(),
-            safety=safety,
-            interpolator=interpolator,
-            chunk_period_ticks=round(source.period * spec.control_rate_hz),
+            model=model,
+            source=ReferenceChunker(reference, t_offset=start.t),
+            controller=options.controller,
+            realtime=options.realtime,
+            safety_config=safety_config,
         )
-        ticks = round((reference.duration + SETTLE_S) * spec.control_rate_hz)
-        session = TrackingSession(options, robot, loop, safety, reference, ticks)
+        ticks = round((reference.duration + SETTLE_S) * robot.spec.control_rate_hz)
+        session = TrackingSession(options, robot, loop, loop.safety, reference, ticks)
         if not options.record:
             yield session
             return
-        # the recorder comes last: a setup failure above leaves no half-made run folder
-        recorder = SessionRecorder(
-            run_dir=new_run_dir(options.runs_dir, options.name),
-            description=description,
-            control_rate_hz=spec.control_rate_hz,
-        )
-        recorder.start()
-        safety.on_event = recorder.record_event
-        loop.recorder = session.recorder = recorder
-        try:
+        with recording(
+            loop, runs_dir=options.runs_dir, name=options.name, description=description
+        ) as recorder:
+            session.recorder = recorder
             yield session
-        except BaseException as error:
-            session.summary = {"name": options.name, "outcome": "error", "error": repr(error)}
-            raise
-        finally:
-            recorder.close()  # drain every tick first, then say what the recording holds
-            recorder.write_summary(
-                {"name": options.name, **session.summary, "event_errors": safety.event_errors}
-            )
+            recorder.summary = session.summary
 
 
 def run_tracking(

@@ -86,6 +86,7 @@ class SessionRecorder:
         self._events_file = None
         self.error: BaseException | None = None
         self.closed = False
+        self.summary: dict = {}  # what the session has to say (see robostack.session.recording)
 
     # --- lifecycle ----------------------------------------------------------------------
 

@@ -1,0 +1,79 @@
+"""Assembling a session: the loop around a robot, and its recording.
+
+Shared by tracking sessions (`robostack.tracking`) and task episodes (`robostack.episodes`):
+every session gets the same safety monitor (HOLD under the robot's default joint impedance)
+and, when recorded, the same run folder and summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from controllers import ChunkInterpolator, make_controller
+from robostack.loop import ChunkSource, ControlLoop, LockstepClock, WallClock
+from robostack.model import RigidBodyModel
+from robostack.recording import SessionRecorder, new_run_dir
+from robostack.robot import Robot
+from robostack.robots import RobotDescription
+from robostack.safety import SafetyConfig, SafetyMonitor
+
+
+def make_loop(
+    *,
+    robot: Robot,
+    model: RigidBodyModel,
+    source: ChunkSource,
+    controller: str,
+    realtime: bool,
+    safety_config: SafetyConfig | None = None,
+) -> ControlLoop:
+    """The control loop for a connected ``robot``: ``controller`` (a registry name) tracks
+    chunks from ``source`` (asked every ``source.period`` s) through a safety monitor."""
+    spec = robot.spec
+    interpolator = ChunkInterpolator()
+    safety = SafetyMonitor(
+        config=safety_config or SafetyConfig.for_robot(spec),
+        model=model,
+        interpolator=interpolator,
+        hold_controller=make_controller("impedance", spec=spec, model=model, dt=spec.dt),
+    )
+    return ControlLoop(
+        robot=robot,
+        controller=make_controller(controller, spec=spec, model=model, dt=spec.dt),
+        source=source,
+        clock=WallClock(spec.dt) if realtime else LockstepClock(),
+        safety=safety,
+        interpolator=interpolator,
+        chunk_period_ticks=round(source.period * spec.control_rate_hz),
+    )
+
+
+@contextmanager
+def recording(
+    loop: ControlLoop, *, runs_dir: Path, name: str, description: RobotDescription
+) -> Iterator[SessionRecorder]:
+    """Record ``loop``'s session into a new run folder.
+
+    Fill ``recorder.summary`` before leaving; on exit, normal or not, every tick is drained
+    first and summary.json then says what the recording holds (or the error that ended it).
+    """
+    recorder = SessionRecorder(
+        run_dir=new_run_dir(runs_dir, name),
+        description=description,
+        control_rate_hz=loop.robot.spec.control_rate_hz,
+    )
+    recorder.start()
+    loop.safety.on_event = recorder.record_event
+    loop.recorder = recorder
+    try:
+        yield recorder
+    except BaseException as error:
+        recorder.summary = {"name": name, "outcome": "error", "error": repr(error)}
+        raise
+    finally:
+        recorder.close()
+        recorder.write_summary(
+            {"name": name, **recorder.summary, "event_errors": loop.safety.event_errors}
+        )
