@@ -28,10 +28,18 @@ class Reference(abc.ABC):
     Attributes:
         name: short name for reports.
         duration: length, s; after it the reference holds its last position.
+        gripper_width: gripper target while this reference plays, m (None: leave it).
     """
 
     name: str
     duration: float
+    gripper_width: float | None = None
+
+    def grippers(self, t: np.ndarray) -> np.ndarray | None:
+        """Gripper targets (T,) m at times ``t`` (T,) s, or None."""
+        if self.gripper_width is None:
+            return None
+        return np.full(len(np.atleast_1d(t)), self.gripper_width)
 
     @abc.abstractmethod
     def positions(self, t: np.ndarray) -> np.ndarray:
@@ -47,17 +55,20 @@ def minimum_jerk(s: np.ndarray) -> np.ndarray:
 class WaypointReference(Reference):
     """Straight joint-space moves between waypoints, each with a minimum-jerk time law.
 
-    Each move lasts long enough that no joint exceeds ``speed`` x its velocity limit nor
-    its acceleration limit (minimum jerk peaks at 1.875 d/T in speed, 5.77 d/T^2 in
-    acceleration, for a distance d over a time T).
+    Each move lasts long enough that no joint exceeds ``speed`` x its velocity, acceleration
+    or (given ``dddq_max``) jerk limit: minimum jerk over a distance d in a time T peaks at
+    1.875 d/T in speed, 5.77 d/T^2 in acceleration and 60 d/T^3 in jerk.
 
     Args:
         waypoints: (N, dof) rad, N >= 2.
         dq_max, ddq_max: (dof,) limits, rad/s and rad/s^2.
-        speed: fraction of the velocity and acceleration limits used, in (0, 1].
+        dddq_max: (dof,) jerk limits, rad/s^3, or None.
+        speed: fraction of the limits used, in (0, 1].
     """
 
-    def __init__(self, name: str, waypoints: np.ndarray, *, dq_max, ddq_max, speed: float):
+    def __init__(
+        self, name: str, waypoints: np.ndarray, *, dq_max, ddq_max, speed: float, dddq_max=None
+    ):
         if not 0 < speed <= 1:
             raise RobostackError(f"speed must be in (0, 1], got {speed}")
         self.name = name
@@ -65,7 +76,12 @@ class WaypointReference(Reference):
         distance = np.abs(np.diff(self.waypoints, axis=0))  # (N-1, dof)
         t_speed = 1.875 * distance / (speed * np.asarray(dq_max))
         t_accel = np.sqrt(5.774 * distance / (speed * np.asarray(ddq_max)))
-        self.move_durations = np.maximum(np.maximum(t_speed, t_accel).max(axis=1), 1e-3)
+        t_jerk = (
+            0.0 if dddq_max is None else np.cbrt(60 * distance / (speed * np.asarray(dddq_max)))
+        )
+        self.move_durations = np.maximum(
+            np.maximum(np.maximum(t_speed, t_accel), t_jerk).max(axis=1), 1e-3
+        )
         self.move_starts = np.concatenate([[0.0], np.cumsum(self.move_durations)])
         self.duration = float(self.move_starts[-1])
 
@@ -129,6 +145,46 @@ class CartesianCircle(Reference):
         return self._spline(t)
 
 
+class CartesianLine(Reference):
+    """The tool moves in a straight line at constant orientation, minimum-jerk in time.
+
+    Args:
+        model: rigid-body model (IK).  q_start: (dof,) rad, the line's start configuration.
+        end: (3,) m, where the tool ends.  duration: s.
+        samples_per_s: IK solutions per second, joined by a clamped cubic spline.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        model: RigidBodyModel,
+        q_start: np.ndarray,
+        end: np.ndarray,
+        *,
+        duration: float,
+        samples_per_s: float = 100.0,
+    ):
+        from scipy.interpolate import CubicSpline
+
+        self.name, self.duration = name, duration
+        start, rotation = model.tool_pose(q_start)
+        n = max(int(duration * samples_per_s), 2) + 1
+        s = minimum_jerk(np.linspace(0.0, 1.0, n))
+        q = np.empty((n, len(q_start)))
+        q_prev = np.asarray(q_start, dtype=float)
+        for i, point in enumerate(start + s[:, None] * (np.asarray(end) - start)):
+            result = model.inverse_kinematics(point, rotation, q_prev, q_rest=q_start)
+            if not result.converged:
+                raise RobostackError(f"{name}: point {np.round(point, 3)} m is out of reach")
+            q[i] = q_prev = result.q
+        self.q_end = q[-1]
+        self._spline = CubicSpline(np.linspace(0.0, duration, n), q, axis=0, bc_type="clamped")
+
+    def positions(self, t: np.ndarray) -> np.ndarray:
+        t = np.clip(np.atleast_1d(np.asarray(t, dtype=float)), 0.0, self.duration)
+        return self._spline(t)
+
+
 class ReferenceSequence(Reference):
     """References played one after the other; each must end where the next starts."""
 
@@ -146,6 +202,20 @@ class ReferenceSequence(Reference):
             mask = index == i
             if mask.any():
                 out[mask] = part.positions(t[mask] - self.starts[i])
+        return out
+
+    def grippers(self, t: np.ndarray) -> np.ndarray | None:
+        """Each part's gripper target at its times; None if no part sets one."""
+        if all(p.gripper_width is None for p in self.parts):
+            return None
+        t = np.clip(np.atleast_1d(np.asarray(t, dtype=float)), 0.0, self.duration)
+        index = np.clip(np.searchsorted(self.starts, t, side="right") - 1, 0, len(self.parts) - 1)
+        widths = np.array(
+            [np.nan if p.gripper_width is None else p.gripper_width for p in self.parts]
+        )
+        out = widths[index]
+        if np.isnan(out).any():
+            raise RobostackError(f"{self.name}: every part must set a gripper width, or none")
         return out
 
     def part_at(self, t: float) -> str:
@@ -260,5 +330,11 @@ class ReferenceChunker:
     def next_chunk(self, state: JointState) -> TrajectoryChunk:
         """Chunk starting at ``state.t``; after the reference's end, chunks hold its last point
         (a source that keeps talking, so the stale-reference watchdog stays quiet)."""
-        q = self.reference.positions(state.t - self.t_offset + self._steps)
-        return TrajectoryChunk(t0=state.t, dt=self.chunk_dt, q=q, obs_time=state.t)
+        times = state.t - self.t_offset + self._steps
+        return TrajectoryChunk(
+            t0=state.t,
+            dt=self.chunk_dt,
+            q=self.reference.positions(times),
+            gripper=self.reference.grippers(times),
+            obs_time=state.t,
+        )

@@ -13,6 +13,7 @@ scene geoms contype=0, conaffinity=ARM|OBJECT; movable objects contype=conaffini
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import mujoco
@@ -38,10 +39,12 @@ class SceneConfig:
     Attributes:
         timestep: physics step, s (one control tick).
         table: add the table the robot stands on.
+        decorators: functions that add to the spec (task objects, markers), called last.
     """
 
     timestep: float = TIMESTEP_S
     table: bool = True
+    decorators: tuple[Callable[[mujoco.MjSpec], None], ...] = ()
 
 
 def build_scene(description: RobotDescription, config: SceneConfig | None = None) -> mujoco.MjSpec:
@@ -95,4 +98,6 @@ def build_scene(description: RobotDescription, config: SceneConfig | None = None
         conaffinity=ARM | OBJECT,
     )
     world.add_light(name="key", pos=[0.5, -1.0, 2.5], dir=[-0.2, 0.4, -1.0], diffuse=[0.8] * 3)
+    for decorate in config.decorators:
+        decorate(spec)
     return spec

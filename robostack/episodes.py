@@ -1,0 +1,117 @@
+"""Task episodes: a task's scene and seeded draw, a chunk source, the loop, success.
+
+`run_episode` runs one episode of a task on a simulated robot with its scripted expert as
+the chunk source (the DiT policy will be the other source), through the same loop, safety
+monitor and recorder as every session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from robostack.errors import RobostackError
+from robostack.loop import LoopResult
+from robostack.model import RigidBodyModel
+from robostack.paths import DEFAULT_RUNS_DIR
+from robostack.references import ReferenceChunker, check_reference
+from robostack.robots import get_robot
+from robostack.session import make_loop, recording
+from sim.mujoco import MujocoRobot, SceneConfig
+from sim.tasks import make_task
+
+SUCCESS_CHECK_EVERY = 100  # ticks between success checks (10 Hz)
+SETTLE_S = 0.5  # the expert's reference ends, the arm settles, then success is judged
+
+
+@dataclass(frozen=True)
+class EpisodeResult:
+    """One episode: what was asked, whether it was achieved, how the loop went.
+
+    Attributes:
+        task, robot, seed: the episode's identity.  description: the task sentence.
+        success: the task's predicate at the end of the episode.
+        duration_s: robot time, s.  result: the loop's measurements and safety events.
+        run_dir: the recording, or None.
+    """
+
+    task: str
+    robot: str
+    seed: int
+    description: str
+    success: bool
+    duration_s: float
+    result: LoopResult
+    run_dir: Path | None
+
+
+def run_episode(
+    task_name: str,
+    *,
+    robot: str = "panda",
+    seed: int = 0,
+    controller: str = "computed_torque",
+    record: bool = False,
+    runs_dir: Path = DEFAULT_RUNS_DIR,
+) -> EpisodeResult:
+    """Run one lockstep episode of ``task_name`` with its scripted expert."""
+    task = make_task(task_name)
+    description = get_robot(robot)
+    if robot not in task.robots:
+        raise RobostackError(
+            f"task {task_name!r} is made for {', '.join(task.robots)}, not {robot}"
+        )
+    sim = MujocoRobot(robot=description, scene=SceneConfig(decorators=(task.decorate,)))
+    model = RigidBodyModel(description)
+    with sim:
+        start = sim.reset(seed=seed)
+        state = task.reset(sim, sim.rng)
+        expert = task.expert(model, start.q, state)
+        check_reference(expert, description)
+        loop = make_loop(
+            robot=sim,
+            model=model,
+            source=ReferenceChunker(expert, t_offset=start.t),
+            controller=controller,
+            realtime=False,
+        )
+        ticks = round(min(expert.duration + SETTLE_S, task.time_limit_s) * sim.spec.control_rate_hz)
+        name = f"{task_name}-{robot}-seed{seed}"
+        if record:
+            with recording(loop, runs_dir=runs_dir, name=name, description=description) as rec:
+                result = loop.run(ticks=ticks)
+                success = result.outcome == "completed" and task.success(sim, state)
+                rec.summary = _summary(
+                    task_name, robot, seed, task.description(state), success, result
+                )
+            run_dir = rec.run_dir
+        else:
+            result = loop.run(ticks=ticks)
+            success = result.outcome == "completed" and task.success(sim, state)
+            run_dir = None
+    return EpisodeResult(
+        task=task_name,
+        robot=robot,
+        seed=seed,
+        description=task.description(state),
+        success=success,
+        duration_s=result.duration,
+        result=result,
+        run_dir=run_dir,
+    )
+
+
+def _summary(task, robot, seed, description, success, result: LoopResult) -> dict:
+    return {
+        "task": task,
+        "robot": robot,
+        "seed": seed,
+        "description": description,
+        "success": success,
+        "outcome": result.outcome,
+        "ticks": result.ticks,
+        "events": [e.to_dict() for e in result.events],
+        "rms_error_rad": np.asarray(result.error_rms).tolist(),
+    }

@@ -1,0 +1,21 @@
+"""Manipulation tasks on the MuJoCo arms, each with a scripted expert (`sim.tasks.base.Task`)."""
+
+from __future__ import annotations
+
+from robostack.errors import UnknownNameError
+from sim.tasks.base import Task, TaskState
+from sim.tasks.push import Push
+from sim.tasks.reach import Reach
+
+TASKS: dict[str, type[Task]] = {"reach": Reach, "push": Push}
+
+
+def make_task(name: str) -> Task:
+    """The task registered as ``name``; unknown names list the known ones."""
+    try:
+        return TASKS[name]()
+    except KeyError:
+        raise UnknownNameError("task", name, TASKS) from None
+
+
+__all__ = ["TASKS", "Task", "TaskState", "make_task"]

@@ -1,0 +1,143 @@
+"""push: push the cube of the named colour onto the square of the named colour.
+
+Two cubes and two target squares lie on the table; the other cube and square are placed away
+from the push path. The expert comes down behind the cube with the finger line across the push
+direction, pushes along a straight line until the cube's centre is over the square's, and
+backs away.
+"""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+
+from robostack.model import RigidBodyModel
+from robostack.references import CartesianLine, ReferenceSequence, WaypointReference
+from robostack.robots import get_robot
+from sim.mujoco import MujocoRobot
+from sim.mujoco.scene import TABLE_TOP_Z
+from sim.tasks.base import Task, TaskState, solve, tool_down_rotation
+from sim.tasks.objects import (
+    CUBE_HALF,
+    add_cube,
+    add_marker,
+    cube_position,
+    place_cube,
+    place_marker,
+)
+
+CUBE_COLOURS = ("red", "blue")
+SQUARE_COLOURS = ("green", "yellow")
+SQUARE_HALF = 0.04  # m: success when the cube's centre is over the square
+PUSH_DISTANCE = (0.12, 0.18)  # m
+TOOL_CLEARANCE = 0.03  # m between the fingers and the cube before the push
+FINGER_HALF = 0.012  # m: half the tool's extent along the push (fingers / flange)
+PUSH_HEIGHT = CUBE_HALF  # tool height above the table while pushing, m
+ABOVE = 0.12  # m: approach height above the table
+
+
+def _segment_distance(point, a, b) -> float:
+    ab = b - a
+    s = np.clip(np.dot(point - a, ab) / np.dot(ab, ab), 0.0, 1.0)
+    return float(np.linalg.norm(point - (a + s * ab)))
+
+
+class Push(Task):
+    name = "push"
+    template = "push the {colour} cube onto the {target} square"
+    time_limit_s = 15.0
+    robots = (
+        "panda",
+    )  # the UR flange has no flat pushing face; its pushes hit the collision check
+
+    def decorate(self, spec: mujoco.MjSpec) -> None:
+        for colour in CUBE_COLOURS:
+            add_cube(spec, colour)
+        for colour in SQUARE_COLOURS:
+            add_marker(
+                spec,
+                f"square_{colour}",
+                colour,
+                size=[SQUARE_HALF, SQUARE_HALF, 0.001],
+                shape="box",
+            )
+
+    def reset(self, sim: MujocoRobot, rng: np.random.Generator) -> TaskState:
+        colour, other = rng.permutation(CUBE_COLOURS)
+        target, other_square = rng.permutation(SQUARE_COLOURS)
+        while True:
+            cube = np.array([rng.uniform(0.42, 0.58), rng.uniform(-0.12, 0.12)])
+            angle = rng.uniform(-np.pi, np.pi)
+            direction = np.array([np.cos(angle), np.sin(angle)])
+            goal = cube + rng.uniform(*PUSH_DISTANCE) * direction
+            start = cube - (CUBE_HALF + FINGER_HALF + TOOL_CLEARANCE) * direction
+            if not (0.35 <= goal[0] <= 0.65 and abs(goal[1]) <= 0.22 and start[0] >= 0.3):
+                continue
+            others = [rng.uniform([0.35, -0.25], [0.65, 0.25]) for _ in range(2)]
+            clear = all(_segment_distance(p, start, goal) > 0.12 for p in others)
+            if clear and np.linalg.norm(others[0] - others[1]) > 0.1:
+                break
+        place_cube(sim.model, sim.data, colour, cube)
+        place_cube(sim.model, sim.data, other, others[0])
+        z = TABLE_TOP_Z + 0.001
+        place_marker(sim.model, sim.data, f"square_{target}", [*goal, z])
+        place_marker(sim.model, sim.data, f"square_{other_square}", [*others[1], z])
+        mujoco.mj_forward(sim.model, sim.data)
+        return TaskState(
+            slots={"colour": str(colour), "target": str(target)},
+            positions={
+                "cube": np.array([*cube, TABLE_TOP_Z + CUBE_HALF]),
+                "goal": np.array([*goal, z]),
+                "other_cube": np.array([*others[0], TABLE_TOP_Z + CUBE_HALF]),
+                "other_square": np.array([*others[1], z]),
+            },
+        )
+
+    def success(self, sim: MujocoRobot, state: TaskState) -> bool:
+        cube = cube_position(sim.model, sim.data, state.slots["colour"])
+        offset = np.abs(cube[:2] - state.positions["goal"][:2])
+        on_table = abs(cube[2] - (TABLE_TOP_Z + CUBE_HALF)) < 0.01
+        return bool(np.all(offset < SQUARE_HALF) and on_table)
+
+    def environment_state(self, sim: MujocoRobot, state: TaskState) -> np.ndarray:
+        return np.concatenate(
+            [
+                cube_position(sim.model, sim.data, state.slots["colour"]),
+                state.positions["goal"],
+                cube_position(
+                    sim.model, sim.data, next(c for c in CUBE_COLOURS if c != state.slots["colour"])
+                ),
+            ]
+        )
+
+    def expert(self, model: RigidBodyModel, q_home: np.ndarray, state: TaskState):
+        spec = get_robot(model.description.name).spec
+        cube, goal = state.positions["cube"][:2], state.positions["goal"][:2]
+        direction = (goal - cube) / np.linalg.norm(goal - cube)
+        # the finger line across the push; it is symmetric, so the yaw matters modulo pi
+        yaw = (float(np.arctan2(direction[1], direction[0])) + np.pi / 2) % np.pi - np.pi / 2
+        rotation = tool_down_rotation(model, q_home, yaw=yaw)
+        start = cube - (CUBE_HALF + FINGER_HALF + TOOL_CLEARANCE) * direction
+        end = goal - (CUBE_HALF + FINGER_HALF) * direction
+        low = TABLE_TOP_Z + PUSH_HEIGHT
+        q_above = solve(model, [*start, TABLE_TOP_Z + ABOVE], rotation, q_home, "above the cube")
+        q_down = solve(model, [*start, low], rotation, q_above, "behind the cube")
+        limits = {"dq_max": spec.dq_max, "ddq_max": spec.ddq_max, "dddq_max": spec.dddq_max}
+        approach = WaypointReference(
+            "approach", np.stack([q_home, q_above, q_down]), speed=0.4, **limits
+        )
+        push = CartesianLine(
+            "push",
+            model,
+            q_down,
+            np.array([*end, low]),
+            duration=np.linalg.norm(end - start) / 0.08,  # ~8 cm/s
+        )
+        q_back = solve(
+            model, [*(end - 0.03 * direction), TABLE_TOP_Z + ABOVE], rotation, push.q_end, "back up"
+        )
+        retreat = WaypointReference("retreat", np.stack([push.q_end, q_back]), speed=0.4, **limits)
+        sequence = ReferenceSequence([approach, push, retreat])
+        for part in sequence.parts:  # fingers closed: a flat 3 cm pushing face
+            part.gripper_width = 0.0
+        return sequence

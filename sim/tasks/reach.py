@@ -1,0 +1,67 @@
+"""reach: bring the tool to the marker of the named colour (another one is a distractor)."""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+
+from robostack.model import RigidBodyModel
+from robostack.references import ReferenceSequence, WaypointReference
+from robostack.robots import get_robot
+from sim.mujoco import MujocoRobot
+from sim.tasks.base import Task, TaskState, solve, tool_down_rotation
+from sim.tasks.objects import add_marker, place_marker
+
+MARKER_COLOURS = ("red", "blue")
+SUCCESS_RADIUS = 0.02  # m
+MARKER_RADIUS = 0.015  # m
+
+
+class Reach(Task):
+    name = "reach"
+    template = "reach the {colour} marker"
+    time_limit_s = 8.0
+
+    def decorate(self, spec: mujoco.MjSpec) -> None:
+        for colour in MARKER_COLOURS:
+            add_marker(spec, f"marker_{colour}", colour, size=[MARKER_RADIUS], shape="sphere")
+
+    def reset(self, sim: MujocoRobot, rng: np.random.Generator) -> TaskState:
+        colour = str(rng.choice(MARKER_COLOURS))
+        positions = {}
+        while True:  # two markers at least 15 cm apart
+            points = [
+                np.array([rng.uniform(0.35, 0.6), rng.uniform(-0.25, 0.25), rng.uniform(0.1, 0.4)])
+                for _ in MARKER_COLOURS
+            ]
+            if np.linalg.norm(points[0] - points[1]) > 0.15:
+                break
+        for c, point in zip(MARKER_COLOURS, points, strict=True):
+            place_marker(sim.model, sim.data, f"marker_{c}", point)
+            positions[f"marker_{c}"] = point
+        mujoco.mj_forward(sim.model, sim.data)
+        return TaskState(slots={"colour": colour}, positions=positions)
+
+    def _target(self, state: TaskState) -> np.ndarray:
+        return state.positions[f"marker_{state.slots['colour']}"]
+
+    def success(self, sim: MujocoRobot, state: TaskState) -> bool:
+        tool = sim.data.xpos[sim.model.body(sim.description.tool_link).id]
+        return bool(np.linalg.norm(tool - self._target(state)) < SUCCESS_RADIUS)
+
+    def environment_state(self, sim: MujocoRobot, state: TaskState) -> np.ndarray:
+        return np.concatenate([state.positions[f"marker_{c}"] for c in MARKER_COLOURS])
+
+    def expert(self, model: RigidBodyModel, q_home: np.ndarray, state: TaskState):
+        spec = get_robot(model.description.name).spec
+        rotation = tool_down_rotation(model, q_home)
+        q_goal = solve(model, self._target(state), rotation, q_home, "reach target")
+        move = WaypointReference(
+            "reach",
+            np.stack([q_home, q_goal]),
+            dq_max=spec.dq_max,
+            ddq_max=spec.ddq_max,
+            dddq_max=spec.dddq_max,
+            speed=0.4,
+        )
+        return ReferenceSequence([move])

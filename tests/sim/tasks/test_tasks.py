@@ -1,0 +1,105 @@
+"""Tasks: success predicates on hand-made states, and the scripted experts' success rates."""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+import pytest
+
+from robostack.episodes import run_episode
+from robostack.errors import RobostackError, UnknownNameError
+from robostack.robots import get_robot
+from sim.mujoco import MujocoRobot, SceneConfig
+from sim.tasks import TASKS, make_task
+from sim.tasks.objects import place_cube
+
+
+def _scene(task_name, robot="panda", seed=0):
+    task = make_task(task_name)
+    sim = MujocoRobot(robot=robot, scene=SceneConfig(decorators=(task.decorate,)))
+    sim.connect()
+    sim.reset(seed=seed)
+    return task, sim, task.reset(sim, sim.rng)
+
+
+def _put_tool_at(sim, position):
+    """Move the arm (by IK, kinematically) so the tool is at ``position``."""
+    from tests.conftest import model_of
+
+    model = model_of(sim.description.name)
+    _, rotation = model.tool_pose(sim.description.q_home)
+    q = model.inverse_kinematics(np.asarray(position), rotation, sim.description.q_home).q
+    sim.data.qpos[: len(q)] = q
+    mujoco.mj_forward(sim.model, sim.data)
+
+
+def test_unknown_task_lists_the_known_ones():
+    with pytest.raises(UnknownNameError, match="known: push, reach"):
+        make_task("juggle")
+
+
+def test_reach_success_predicate():
+    task, sim, state = _scene("reach")
+    assert not task.success(sim, state)  # at home: far from every marker
+    target = state.positions[f"marker_{state.slots['colour']}"]
+    _put_tool_at(sim, target + np.array([0.0, 0.0, 0.01]))
+    assert task.success(sim, state)
+    other = next(k for k in state.positions if k != f"marker_{state.slots['colour']}")
+    _put_tool_at(sim, state.positions[other])  # the distractor is not the target
+    assert not task.success(sim, state)
+
+
+def test_push_success_predicate():
+    task, sim, state = _scene("push")
+    assert not task.success(sim, state)  # the cube starts away from the square
+    goal = state.positions["goal"]
+    place_cube(sim.model, sim.data, state.slots["colour"], goal[:2] + np.array([0.03, -0.03]))
+    mujoco.mj_forward(sim.model, sim.data)
+    assert task.success(sim, state)  # within the 4 cm half-width
+    place_cube(sim.model, sim.data, state.slots["colour"], goal[:2] + np.array([0.05, 0.0]))
+    mujoco.mj_forward(sim.model, sim.data)
+    assert not task.success(sim, state)
+
+
+def test_descriptions_fill_their_slots_and_draws_depend_on_the_seed():
+    task, _, state = _scene("push", seed=1)
+    assert task.description(state) == (
+        f"push the {state.slots['colour']} cube onto the {state.slots['target']} square"
+    )
+    draws = {tuple(_scene("push", seed=s)[2].positions["cube"]) for s in range(5)}
+    assert len(draws) == 5
+    assert _scene("push", seed=3)[2].positions["goal"].tolist() == (
+        _scene("push", seed=3)[2].positions["goal"].tolist()
+    )
+
+
+@pytest.mark.parametrize(
+    ("task", "robot"), [("reach", "panda"), ("push", "panda"), ("reach", "ur5e")]
+)
+def test_scripted_expert_succeeds_in_at_least_98_percent_of_seeds(task, robot):
+    seeds = range(50)
+    results = [run_episode(task, robot=robot, seed=s) for s in seeds]
+    rate = sum(r.success for r in results) / len(results)
+    failures = [
+        (r.seed, r.result.outcome, [e.check for e in r.result.events])
+        for r in results
+        if not r.success
+    ]
+    assert rate >= 0.98, failures
+    assert all(r.result.outcome == "completed" for r in results if r.success)
+
+
+def test_a_task_not_made_for_a_robot_is_refused():
+    assert "ur5e" not in TASKS["push"].robots
+    with pytest.raises(RobostackError, match="made for panda, not ur5e"):
+        run_episode("push", robot="ur5e")
+
+
+def test_a_recorded_episode_leaves_its_run(tmp_path):
+    episode = run_episode("reach", seed=2, record=True, runs_dir=tmp_path)
+    import json
+
+    summary = json.loads((episode.run_dir / "summary.json").read_text())
+    assert summary["success"] is True and summary["description"] == episode.description
+    assert (episode.run_dir / "session.rrd").stat().st_size > 0
+    assert get_robot("panda").tool_link == "panda_tcp"
