@@ -32,6 +32,7 @@ class EpisodeResult:
 
     Attributes:
         task, robot, seed: the episode's identity.  description: the task sentence.
+        choices: the expert's random choices (e.g. which way round the obstacle).
         success: the task's predicate at the end of the episode.
         duration_s: robot time, s.  result: the loop's measurements and safety events.
         run_dir: the recording, or None.
@@ -41,6 +42,7 @@ class EpisodeResult:
     robot: str
     seed: int
     description: str
+    choices: dict[str, str]
     success: bool
     duration_s: float
     result: LoopResult
@@ -96,6 +98,7 @@ def run_episode(
         robot=robot,
         seed=seed,
         description=task.description(state),
+        choices=dict(state.choices),
         success=success,
         duration_s=result.duration,
         result=result,

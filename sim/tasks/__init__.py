@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from robostack.errors import UnknownNameError
 from sim.tasks.base import Task, TaskState
+from sim.tasks.obstacle import Obstacle
 from sim.tasks.push import Push
 from sim.tasks.reach import Reach
 
-TASKS: dict[str, type[Task]] = {"reach": Reach, "push": Push}
+TASKS: dict[str, type[Task]] = {"reach": Reach, "push": Push, "obstacle": Obstacle}
 
 
 def make_task(name: str) -> Task:

@@ -20,10 +20,12 @@ class TaskState:
     Attributes:
         slots: description slots, e.g. {"colour": "red", "target": "green"}.
         positions: named positions (3,) m in the base frame.
+        choices: the expert's random choices, drawn with the episode (e.g. which way round).
     """
 
     slots: dict[str, str]
     positions: dict[str, np.ndarray] = field(default_factory=dict)
+    choices: dict[str, str] = field(default_factory=dict)
 
 
 class Task(abc.ABC):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -87,8 +88,14 @@ def test_view_web_serves_on_localhost_only(runs_dir):
     finally:
         os.killpg(viewer.pid, signal.SIGTERM)
         viewer.wait(timeout=30)
-    # `robostack view` became the viewer (exec): ending it left nothing running
-    assert not _processes_mentioning(f"--web-viewer-port\0{port}")
+    # `robostack view` became the viewer (exec): ending its group ends everything it ran
+    deadline = time.monotonic() + 10
+    while _processes_mentioning(f"--web-viewer-port\0{port}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = _processes_mentioning(f"--web-viewer-port\0{port}")
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(viewer.pid, signal.SIGKILL)  # never leave a viewer behind, even on failure
+    assert not left
 
 
 def _processes_mentioning(text: str) -> list[int]:

@@ -1,0 +1,99 @@
+"""obstacle: bring the tool, low over the table, to a marker behind a block.
+
+The tool travels 10 cm above the table and the block is 18 cm tall, so the tool must go round
+it (the arm's upper links pass above). The expert goes round on the left or on the right with
+equal probability (drawn with the episode), so its demonstrations have two equally good modes:
+a policy that averages them drives into the block.
+"""
+
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+
+from robostack.model import RigidBodyModel
+from robostack.references import CartesianLine, ReferenceSequence, WaypointReference
+from robostack.robots import get_robot
+from sim.mujoco import MujocoRobot
+from sim.mujoco.scene import ARM, OBJECT, TABLE_TOP_Z
+from sim.tasks.base import Task, TaskState, solve, tool_down_rotation
+from sim.tasks.objects import COLOURS, add_marker, place_marker
+
+WALL_CENTRE = np.array([0.47, 0.0])  # m, on the table
+WALL_HALF = np.array([0.04, 0.07, 0.09])  # m: a block 14 cm wide, 18 cm tall
+TOOL_HEIGHT = 0.10  # m above the table while going round
+HAND_HALF_WIDTH, HAND_HALF_DEPTH = 0.10, 0.025  # m: the Franka Hand box, across / along x
+MARKER_COLOURS = ("red", "blue")
+SIDE_CLEARANCE = 0.03  # m between the hand and the block's side
+SUCCESS_RADIUS = 0.02  # m
+
+
+class Obstacle(Task):
+    name = "obstacle"
+    template = "reach the {colour} marker behind the wall"
+    time_limit_s = 12.0
+    robots = ("panda",)
+
+    def decorate(self, spec: mujoco.MjSpec) -> None:
+        spec.worldbody.add_geom(
+            name="wall",
+            type=mujoco.mjtGeom.mjGEOM_BOX,
+            size=list(WALL_HALF),
+            pos=[*WALL_CENTRE, TABLE_TOP_Z + WALL_HALF[2]],
+            rgba=[0.6, 0.6, 0.65, 1.0],
+            contype=0,
+            conaffinity=ARM | OBJECT,
+        )
+        add_marker(spec, "marker", "red", size=[0.015], shape="sphere")
+
+    def reset(self, sim: MujocoRobot, rng: np.random.Generator) -> TaskState:
+        colour = str(rng.choice(MARKER_COLOURS))
+        x_behind = WALL_CENTRE[0] + WALL_HALF[0] + HAND_HALF_DEPTH + 0.04
+        target = np.array(
+            [
+                rng.uniform(x_behind, x_behind + 0.05),
+                rng.uniform(-0.04, 0.04),
+                TABLE_TOP_Z + TOOL_HEIGHT,
+            ]
+        )
+        place_marker(sim.model, sim.data, "marker", target)
+        sim.model.geom_rgba[sim.model.geom("marker").id] = [*COLOURS[colour][:3], 0.6]
+        mujoco.mj_forward(sim.model, sim.data)
+        side = str(rng.choice(["left", "right"]))
+        return TaskState(
+            slots={"colour": colour}, positions={"marker": target}, choices={"side": side}
+        )
+
+    def success(self, sim: MujocoRobot, state: TaskState) -> bool:
+        tool = sim.data.xpos[sim.model.body(sim.description.tool_link).id]
+        return bool(np.linalg.norm(tool - state.positions["marker"]) < SUCCESS_RADIUS)
+
+    def environment_state(self, sim: MujocoRobot, state: TaskState) -> np.ndarray:
+        return np.concatenate([state.positions["marker"], [*WALL_CENTRE, TABLE_TOP_Z]])
+
+    def expert(self, model: RigidBodyModel, q_home: np.ndarray, state: TaskState):
+        spec = get_robot(model.description.name).spec
+        limits = {"dq_max": spec.dq_max, "ddq_max": spec.ddq_max, "dddq_max": spec.dddq_max}
+        target = state.positions["marker"]
+        sign = 1.0 if state.choices["side"] == "left" else -1.0
+        # the hand is 20 cm wide (across its fingers, along y) and 5 cm deep: go round in
+        # straight legs, out to the side in front of the block, past it, then in behind it
+        y = sign * (WALL_HALF[1] + HAND_HALF_WIDTH + SIDE_CLEARANCE)
+        rotation = tool_down_rotation(model, q_home)
+        z = TABLE_TOP_Z + TOOL_HEIGHT
+        x_front = WALL_CENTRE[0] - WALL_HALF[0] - HAND_HALF_DEPTH - 0.04
+        x_behind = WALL_CENTRE[0] + WALL_HALF[0] + HAND_HALF_DEPTH + 0.04
+        q_above = solve(model, [x_front, y, z + 0.15], rotation, q_home, "above the side")
+        over = WaypointReference("over", np.stack([q_home, q_above]), speed=0.4, **limits)
+        legs = [
+            ("down", [x_front, y, z]),
+            ("past", [x_behind, y, z]),
+            ("in", [x_behind, *target[1:]]),
+            ("to the marker", target),
+        ]
+        parts, q = [over], q_above
+        for name, point in legs:
+            line = CartesianLine(name, model, q, np.asarray(point, float), duration=1.2)
+            parts.append(line)
+            q = line.q_end
+        return ReferenceSequence(parts)
