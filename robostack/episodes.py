@@ -22,7 +22,7 @@ from robostack.session import make_loop, recording
 from sim.mujoco import MujocoRobot, SceneConfig
 from sim.tasks import make_task
 
-SUCCESS_CHECK_EVERY = 100  # ticks between success checks (10 Hz)
+FPS = 10  # frames per second of recorded episodes: the policy rate
 SETTLE_S = 0.5  # the expert's reference ends, the arm settles, then success is judged
 
 
@@ -36,6 +36,10 @@ class EpisodeResult:
         success: the task's predicate at the end of the episode.
         duration_s: robot time, s.  result: the loop's measurements and safety events.
         run_dir: the recording, or None.
+        frames: with ``frames=True``, per-frame arrays at `FPS`: ``observation.state``
+            (T, 2 dof + 1) = q rad, dq rad/s, gripper width m; ``observation.environment_state``
+            (T, n) = the task's object state, m; ``action`` (T, dof + 1) = the joint target one
+            frame ahead, rad, and the gripper target, m; ``timestamp`` (T,) s.
     """
 
     task: str
@@ -47,6 +51,7 @@ class EpisodeResult:
     duration_s: float
     result: LoopResult
     run_dir: Path | None
+    frames: dict[str, np.ndarray] | None = None
 
 
 def run_episode(
@@ -57,8 +62,11 @@ def run_episode(
     controller: str = "computed_torque",
     record: bool = False,
     runs_dir: Path = DEFAULT_RUNS_DIR,
+    frames: bool = False,
 ) -> EpisodeResult:
-    """Run one lockstep episode of ``task_name`` with its scripted expert."""
+    """Run one lockstep episode of ``task_name`` with its scripted expert.
+
+    With ``frames``, the episode is also sampled at `FPS` for a dataset (`EpisodeResult`)."""
     task = make_task(task_name)
     description = get_robot(robot)
     if robot not in task.robots:
@@ -81,16 +89,18 @@ def run_episode(
         )
         ticks = round(min(expert.duration + SETTLE_S, task.time_limit_s) * sim.spec.control_rate_hz)
         name = f"{task_name}-{robot}-seed{seed}"
+        sampler = _FrameSampler(task, sim, state, expert, start.t) if frames else None
+        run = {"ticks": ticks, "on_tick": sampler, "every": round(sim.spec.control_rate_hz / FPS)}
         if record:
             with recording(loop, runs_dir=runs_dir, name=name, description=description) as rec:
-                result = loop.run(ticks=ticks)
+                result = loop.run(**run)
                 success = result.outcome == "completed" and task.success(sim, state)
                 rec.summary = _summary(
                     task_name, robot, seed, task.description(state), success, result
                 )
             run_dir = rec.run_dir
         else:
-            result = loop.run(ticks=ticks)
+            result = loop.run(**run)
             success = result.outcome == "completed" and task.success(sim, state)
             run_dir = None
     return EpisodeResult(
@@ -103,7 +113,38 @@ def run_episode(
         duration_s=result.duration,
         result=result,
         run_dir=run_dir,
+        frames=None if sampler is None else sampler.arrays(),
     )
+
+
+class _FrameSampler:
+    """Collects one dataset frame per call (the loop calls it every 1 / FPS s)."""
+
+    def __init__(self, task, sim: MujocoRobot, state, expert, t0: float):
+        self.task, self.sim, self.state, self.expert, self.t0 = task, sim, state, expert, t0
+        keys = ("observation.state", "observation.environment_state", "action", "timestamp")
+        self.rows: dict[str, list] = {k: [] for k in keys}
+
+    def __call__(self, tick, joint_state, reference) -> bool:
+        t = joint_state.t - self.t0
+        width = joint_state.gripper_width or 0.0
+        ahead = np.array([t + 1.0 / FPS])
+        grippers = self.expert.grippers(ahead)
+        target_width = 0.0 if grippers is None else grippers[0]
+        self.rows["observation.state"].append(
+            np.concatenate([joint_state.q, joint_state.dq, [width]])
+        )
+        self.rows["observation.environment_state"].append(
+            self.task.environment_state(self.sim, self.state)
+        )
+        self.rows["action"].append(
+            np.concatenate([self.expert.positions(ahead)[0], [target_width]])
+        )
+        self.rows["timestamp"].append(t)
+        return False
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {k: np.asarray(v, dtype=np.float32) for k, v in self.rows.items()}
 
 
 def _summary(task, robot, seed, description, success, result: LoopResult) -> dict:

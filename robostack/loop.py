@@ -201,11 +201,20 @@ class ControlLoop:
         self.safety, self.interpolator, self.recorder = safety, interpolator, recorder
         self.chunk_period_ticks = chunk_period_ticks
 
-    def run(self, *, ticks: int, progress: Callable[[int], None] | None = None) -> LoopResult:
+    def run(
+        self,
+        *,
+        ticks: int,
+        progress: Callable[[int], None] | None = None,
+        on_tick: Callable[[int, JointState, JointReference], bool] | None = None,
+        every: int = 100,
+    ) -> LoopResult:
         """Run up to ``ticks`` ticks from the robot's current state; return the measurements.
 
         The first chunk is validated before anything moves (a bad one raises). ``progress(n)``
         is called with the number of ticks done every `PROGRESS_EVERY` ticks.
+        ``on_tick(tick, state, reference)`` is called every ``every`` ticks (from tick 0) with
+        the tick's state and the reference sent; returning True ends the run (e.g. success).
         """
         if ticks < 1:
             raise ValueError(f"ticks must be >= 1, got {ticks}")
@@ -287,6 +296,8 @@ class ControlLoop:
                 if progress is not None and done % self.PROGRESS_EVERY == 0:
                     progress(done)
                 if safety.finished:
+                    break
+                if on_tick is not None and tick % every == 0 and on_tick(tick, state, reference):
                     break
             clean = not safety.backend_failure
         finally:

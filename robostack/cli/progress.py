@@ -7,11 +7,13 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable[[int, int], None]]:
+def progress_bar(
+    description: str, *, enabled: bool = True, unit: str = "tick"
+) -> Iterator[Callable[[int, int], None]]:
     """Yield ``update(done, total)``; draws a tqdm bar when enabled and on a terminal."""
     from tqdm import tqdm
 
-    bar = tqdm(desc=description, unit="tick", disable=None if enabled else True, leave=False)
+    bar = tqdm(desc=description, unit=unit, disable=None if enabled else True, leave=False)
     try:
 
         def update(done: int, total: int) -> None:

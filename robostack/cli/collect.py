@@ -1,0 +1,68 @@
+"""``robostack collect``: roll a task's expert and write a LeRobot v3.0 dataset."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from robostack.paths import DEFAULT_RUNS_DIR
+from robostack.robots import ROBOTS
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "collect",
+        help="roll a task's scripted expert and write a LeRobot v3.0 dataset",
+        description="Runs the task's scripted expert through the control loop and safety monitor "
+        "for seeds SEED..SEED+EPISODES-1, keeps the successful episodes, and writes them to OUT in "
+        "the LeRobot v3.0 layout (state only). The first episodes are also recorded (Rerun).",
+    )
+    p.add_argument("--task", required=True, help="reach, push or obstacle")
+    p.add_argument("--episodes", type=int, required=True)
+    p.add_argument("--out", type=Path, required=True, help="a new (or empty) folder")
+    p.add_argument("--robot", choices=sorted(ROBOTS), default="panda")
+    p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    p.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from robostack.cli.progress import progress_bar
+    from robostack.collect import collect
+
+    with progress_bar("collect", enabled=not args.json, unit="episode") as update:
+        report = collect(
+            args.task,
+            episodes=args.episodes,
+            out=args.out,
+            robot=args.robot,
+            seed=args.seed,
+            runs_dir=args.runs_dir,
+            progress=update,
+        )
+    summary = {
+        "task": report.task,
+        "robot": report.robot,
+        "episodes": report.episodes,
+        "successes": report.successes,
+        "success_rate": report.successes / report.episodes,
+        "failed_seeds": report.failed_seeds,
+        "wall_s": report.wall_s,
+        "episodes_per_minute": report.episodes_per_minute,
+        "out": str(report.out),
+        "dataset_bytes": report.dataset_bytes,
+        "recordings": report.recordings,
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(
+            f"robostack collect: {report.task} on {report.robot}: {report.successes}/"
+            f"{report.episodes} expert episodes succeeded and were kept "
+            f"({report.episodes_per_minute:.0f} episodes/min)\n"
+            f"  dataset: {report.out} ({report.dataset_bytes / 1e6:.2f} MB, LeRobot v3.0)\n"
+            f"  recordings of the first episodes: {', '.join(report.recordings)}"
+        )
+    return 0
