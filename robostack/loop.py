@@ -208,6 +208,7 @@ class ControlLoop:
         progress: Callable[[int], None] | None = None,
         on_tick: Callable[[int, JointState, JointReference], bool] | None = None,
         every: int = 100,
+        fresh: bool = True,
     ) -> LoopResult:
         """Run up to ``ticks`` ticks from the robot's current state; return the measurements.
 
@@ -215,6 +216,9 @@ class ControlLoop:
         is called with the number of ticks done every `PROGRESS_EVERY` ticks.
         ``on_tick(tick, state, reference)`` is called every ``every`` ticks (from tick 0) with
         the tick's state and the reference sent; returning True ends the run (e.g. success).
+        ``fresh=False`` continues the previous run's session (reference, safety state,
+        controller state) instead of starting from rest: environments step the loop this way;
+        the chunk for the continuation is asked for at its tick 0.
         """
         if ticks < 1:
             raise ValueError(f"ticks must be >= 1, got {ticks}")
@@ -238,8 +242,9 @@ class ControlLoop:
 
         state = robot.read()
         t_begin = state.t
-        self._first_chunk(state)
-        controller.reset()
+        if fresh:
+            self._first_chunk(state)
+            controller.reset()
         realtime, robot_paced = self.clock.realtime, self.clock.robot_paced
         self.clock.start()
         last_start = time.perf_counter_ns()
@@ -262,7 +267,8 @@ class ControlLoop:
                         tick, state.t, f"a read took {read_ns / 1e6:.1f} ms", check="backend_read"
                     )
                     break
-                if tick and tick % self.chunk_period_ticks == 0 and safety.accepting_chunks:
+                due = tick % self.chunk_period_ticks == 0 and (tick > 0 or not fresh)
+                if due and safety.accepting_chunks:
                     chunk = self.source.next_chunk(state)
                     if chunk is not None and safety.accept_chunk(tick, state.t, chunk):
                         interpolator.add_chunk(chunk, state.t)
