@@ -85,7 +85,8 @@ def collect(
         if record:
             recordings.append(str(episode.run_dir))
         if episode.success:
-            writer.add_episode(episode.frames, episode.description)
+            meta = {"robostack/task": task_name, "robostack/seed": seed + n}
+            writer.add_episode(episode.frames, episode.description, meta)
         else:
             failed.append(seed + n)
         if progress is not None:

@@ -7,13 +7,14 @@ monitor and recorder as every session.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from robostack.errors import RobostackError
-from robostack.loop import LoopResult
+from robostack.loop import ChunkSource, LoopResult
 from robostack.model import RigidBodyModel
 from robostack.paths import DEFAULT_RUNS_DIR
 from robostack.references import ReferenceChunker, check_reference
@@ -63,10 +64,13 @@ def run_episode(
     record: bool = False,
     runs_dir: Path = DEFAULT_RUNS_DIR,
     frames: bool = False,
+    source: Callable[[np.ndarray, float], ChunkSource] | None = None,
 ) -> EpisodeResult:
     """Run one lockstep episode of ``task_name`` with its scripted expert.
 
-    With ``frames``, the episode is also sampled at `FPS` for a dataset (`EpisodeResult`)."""
+    With ``frames``, the episode is also sampled at `FPS` for a dataset (`EpisodeResult`).
+    ``source(q_start, t0)`` replaces the expert as the chunk source (replays, policies); the
+    episode then lasts the task's time limit unless the expert's plan is shorter."""
     task = make_task(task_name)
     description = get_robot(robot)
     if robot not in task.robots:
@@ -83,7 +87,9 @@ def run_episode(
         loop = make_loop(
             robot=sim,
             model=model,
-            source=ReferenceChunker(expert, t_offset=start.t),
+            source=ReferenceChunker(expert, t_offset=start.t)
+            if source is None
+            else source(start.q, start.t),
             controller=controller,
             realtime=False,
         )

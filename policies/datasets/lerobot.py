@@ -60,8 +60,14 @@ class DatasetWriter:
         if self.root.exists() and any(self.root.iterdir()):
             raise RobostackError(f"{self.root} exists and is not empty; choose a new folder")
 
-    def add_episode(self, frames: dict[str, np.ndarray], task: str) -> None:
-        """One episode: ``frames`` maps each vector key to (T, n) and ``timestamp`` to (T,)."""
+    def add_episode(
+        self, frames: dict[str, np.ndarray], task: str, meta: dict[str, int | str] | None = None
+    ) -> None:
+        """One episode: ``frames`` maps each vector key to (T, n) and ``timestamp`` to (T,).
+
+        ``meta`` adds columns to the episode's row (robostack writes ``robostack/task`` and
+        ``robostack/seed``, which make an episode reproducible); other readers ignore them.
+        """
         length = len(frames["timestamp"])
         if length == 0:
             raise RobostackError("an episode needs at least one frame")
@@ -81,6 +87,7 @@ class DatasetWriter:
         self._frames["task_index"].extend([task_index] * length)
         self._episodes.append(
             {
+                **(meta or {}),
                 "episode_index": episode,
                 "tasks": [task],
                 "length": length,
@@ -111,6 +118,11 @@ class DatasetWriter:
                 "dataset_to_index": [e["to"] for e in self._episodes],
                 "meta/episodes/chunk_index": [0] * len(self._episodes),
                 "meta/episodes/file_index": [0] * len(self._episodes),
+                **{
+                    key: [e[key] for e in self._episodes]
+                    for key in self._episodes[0]
+                    if key.startswith("robostack/")
+                },
             }
         )
         _write(self.root / EPISODES_PATH.format(chunk_index=0, file_index=0), episodes)
@@ -159,12 +171,14 @@ class Dataset:
         frames: feature -> array; vectors (N, n) float32, scalars (N,).
         episodes: (E, 2) [from, to) frame ranges.
         tasks: task_index -> sentence.
+        episode_meta: per episode, the episodes table's other columns (e.g. robostack/seed).
     """
 
     info: dict
     frames: dict[str, np.ndarray]
     episodes: np.ndarray
     tasks: dict[int, str]
+    episode_meta: list[dict]
 
     @property
     def fps(self) -> int:
@@ -220,7 +234,10 @@ def read_dataset(root: Path) -> Dataset:
         else (task_table.column("__index_level_0__").to_pylist())
     )
     tasks = dict(zip(task_table.column("task_index").to_pylist(), sentences, strict=True))
-    return Dataset(info=info, frames=frames, episodes=ranges, tasks=tasks)
+    standard = {"episode_index", "tasks", "length", "dataset_from_index", "dataset_to_index"}
+    extra = [c for c in episodes.column_names if c not in standard and "/" in c]
+    meta = [{c: episodes.column(c)[i].as_py() for c in extra} for i in range(episodes.num_rows)]
+    return Dataset(info=info, frames=frames, episodes=ranges, tasks=tasks, episode_meta=meta)
 
 
 def _write(path: Path, table: pa.Table) -> None:

@@ -1,0 +1,46 @@
+"""`robostack replay`: a dataset episode's actions reproduce its success, and only its own do."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from policies.datasets import read_dataset
+from robostack.cli.main import main
+from robostack.collect import collect
+from robostack.episodes import run_episode
+from robostack.replay import ActionReplay
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    collect("push", episodes=2, out=root / "push", runs_dir=root / "runs")
+    return root / "push"
+
+
+def test_replay_reproduces_the_episode_and_records_it(dataset, tmp_path, capsys):
+    assert (
+        main(["replay", str(dataset), "--episode", "1", "--runs-dir", str(tmp_path), "--json"]) == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert report["success"] and report["seed"] == 1 and report["outcome"] == "completed"
+    assert (tmp_path / report["run_dir"].split("/")[-1] / "session.rrd").exists()
+
+
+def test_the_success_comes_from_the_actions(dataset):
+    """Episode 0's actions in episode 1's scene (another cube, another square) fail."""
+    data = read_dataset(dataset)
+    wrong = data.episode(0)["action"].astype(float)
+    result = run_episode(
+        "push",
+        seed=data.episode_meta[1]["robostack/seed"],
+        source=lambda q, t0: ActionReplay(wrong, q, fps=data.fps, t0=t0),
+    )
+    assert not result.success
+
+
+def test_replay_refuses_an_episode_that_is_not_there(dataset, capsys):
+    assert main(["replay", str(dataset), "--episode", "7", "--no-record", "--json"]) == 2
+    assert "episode 7 is not in the dataset (0..1)" in json.loads(capsys.readouterr().out)["error"]
