@@ -145,6 +145,16 @@ class CartesianCircle(Reference):
         return self._spline(t)
 
 
+class Dwell(Reference):
+    """Stay at ``q`` (dof,) rad for ``duration`` s (e.g. while the gripper closes)."""
+
+    def __init__(self, name: str, q: np.ndarray, duration: float):
+        self.name, self.duration, self.q = name, duration, np.asarray(q, dtype=float)
+
+    def positions(self, t: np.ndarray) -> np.ndarray:
+        return np.tile(self.q, (len(np.atleast_1d(t)), 1))
+
+
 class CartesianLine(Reference):
     """The tool moves in a straight line at constant orientation, minimum-jerk in time.
 

@@ -18,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "for seeds SEED..SEED+EPISODES-1, keeps the successful episodes, and writes them to OUT in "
         "the LeRobot v3.0 layout (state only). The first episodes are also recorded (Rerun).",
     )
-    p.add_argument("--task", required=True, help="reach, push or obstacle")
+    p.add_argument("--task", required=True, help="reach, push, pick_place or obstacle")
     p.add_argument("--episodes", type=int, required=True)
     p.add_argument("--out", type=Path, required=True, help="a new (or empty) folder")
     p.add_argument("--robot", choices=sorted(ROBOTS), default="panda")

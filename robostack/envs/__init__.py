@@ -1,8 +1,9 @@
 """Environments over the tasks: gymnasium (`TaskEnv`, registered ids) and dm_env (`DmTaskEnv`).
 
 Importing this module registers ``robostack/PandaReach-v0``, ``robostack/PandaPush-v0``,
-``robostack/PandaObstacle-v0`` and ``robostack/UR5eReach-v0``; without importing it first,
-``gymnasium.make("robostack.envs:robostack/PandaPush-v0")`` does the import itself.
+``robostack/PandaPickPlace-v0``, ``robostack/PandaObstacle-v0`` and ``robostack/UR5eReach-v0``;
+without importing it first, ``gymnasium.make("robostack.envs:robostack/PandaPush-v0")`` does
+the import itself.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from robostack.envs.gymnasium_env import TaskEnv
 ENV_IDS = {
     "robostack/PandaReach-v0": {"task": "reach", "robot": "panda"},
     "robostack/PandaPush-v0": {"task": "push", "robot": "panda"},
+    "robostack/PandaPickPlace-v0": {"task": "pick_place", "robot": "panda"},
     "robostack/PandaObstacle-v0": {"task": "obstacle", "robot": "panda"},
     "robostack/UR5eReach-v0": {"task": "reach", "robot": "ur5e"},
 }

@@ -48,7 +48,8 @@ class TaskEnv(gymnasium.Env):
     """One task on one simulated robot.
 
     Args:
-        task: ``reach``, ``push`` or ``obstacle``.  robot: a robot the task is made for.
+        task: ``reach``, ``push``, ``pick_place`` or ``obstacle``.
+        robot: a robot the task is made for.
         controller: the loop's controller.  horizon: Tp.  executed: Ta.
     """
 

@@ -5,10 +5,16 @@ from __future__ import annotations
 from robostack.errors import UnknownNameError
 from sim.tasks.base import Task, TaskState
 from sim.tasks.obstacle import Obstacle
+from sim.tasks.pick_place import PickPlace
 from sim.tasks.push import Push
 from sim.tasks.reach import Reach
 
-TASKS: dict[str, type[Task]] = {"reach": Reach, "push": Push, "obstacle": Obstacle}
+TASKS: dict[str, type[Task]] = {
+    "reach": Reach,
+    "push": Push,
+    "pick_place": PickPlace,
+    "obstacle": Obstacle,
+}
 
 
 def make_task(name: str) -> Task:

@@ -34,7 +34,7 @@ def _put_tool_at(sim, position):
 
 
 def test_unknown_task_lists_the_known_ones():
-    with pytest.raises(UnknownNameError, match="known: obstacle, push, reach"):
+    with pytest.raises(UnknownNameError, match="known: obstacle, pick_place, push, reach"):
         make_task("juggle")
 
 
@@ -75,7 +75,13 @@ def test_descriptions_fill_their_slots_and_draws_depend_on_the_seed():
 
 @pytest.mark.parametrize(
     ("task", "robot"),
-    [("reach", "panda"), ("push", "panda"), ("obstacle", "panda"), ("reach", "ur5e")],
+    [
+        ("reach", "panda"),
+        ("push", "panda"),
+        ("pick_place", "panda"),
+        ("obstacle", "panda"),
+        ("reach", "ur5e"),
+    ],
 )
 def test_scripted_expert_succeeds_in_at_least_98_percent_of_seeds(task, robot):
     seeds = range(50)
@@ -121,3 +127,22 @@ def test_obstacle_demonstrations_go_round_both_ways():
     ys = [model.tool_pose(q)[0][1] for q in expert.positions(np.linspace(0, expert.duration, 200))]
     assert (max(ys) > 0.15) == (state.choices["side"] == "left")
     assert (min(ys) < -0.15) == (state.choices["side"] == "right")
+
+
+def test_pick_place_success_predicate():
+    """In the bin, resting and released: success; closed on it, or beside the bin: not."""
+    task, sim, state = _scene("pick_place")
+    assert not task.success(sim, state)  # on the table, away from the bin
+    colour, bin_xy = state.slots["colour"], state.positions["bin"][:2]
+    place_cube(sim.model, sim.data, colour, bin_xy)
+    joint = sim.model.joint(f"cube_{colour}_free").qposadr[0]
+    sim.data.qpos[joint + 2] += 0.012  # on the bin's floor
+    mujoco.mj_forward(sim.model, sim.data)
+    assert task.success(sim, state)  # the gripper is open at reset
+    fingers = [sim.model.joint(n).qposadr[0] for n in sim.description.gripper_joints]
+    sim.data.qpos[fingers] = 0.02  # gripper closed to 4 cm: still holding it
+    assert not task.success(sim, state)
+    sim.data.qpos[fingers] = 0.04
+    place_cube(sim.model, sim.data, colour, bin_xy + np.array([0.1, 0.0]))  # beside the bin
+    mujoco.mj_forward(sim.model, sim.data)
+    assert not task.success(sim, state)
