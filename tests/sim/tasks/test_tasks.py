@@ -146,3 +146,12 @@ def test_pick_place_success_predicate():
     place_cube(sim.model, sim.data, colour, bin_xy + np.array([0.1, 0.0]))  # beside the bin
     mujoco.mj_forward(sim.model, sim.data)
     assert not task.success(sim, state)
+
+
+def test_obstacle_success_predicate():
+    task, sim, state = _scene("obstacle")
+    assert not task.success(sim, state)  # at home, in front of the block
+    _put_tool_at(sim, state.positions["marker"] + np.array([0.0, 0.01, 0.0]))
+    assert task.success(sim, state)
+    _put_tool_at(sim, state.positions["marker"] + np.array([-0.05, 0.0, 0.0]))
+    assert not task.success(sim, state)
