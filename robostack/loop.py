@@ -295,9 +295,9 @@ class ControlLoop:
                     physics[tick] = robot.physics_ns
                 if realtime and lateness + (end - start) > deadline_ns:
                     overruns += 1
-                error = reference.q - state.q
-                err_sq += error * error
-                np.maximum(err_max, np.abs(error), out=err_max)
+                q_error = reference.q - state.q
+                err_sq += q_error * q_error
+                np.maximum(err_max, np.abs(q_error), out=err_max)
                 done = tick + 1
                 if progress is not None and done % self.PROGRESS_EVERY == 0:
                     progress(done)

@@ -97,11 +97,29 @@ class TorqueSpike:
         return tau
 
 
-class FailingRead:
-    """Delegates to ``robot`` but raises from ``read`` on its ``calls``-th call."""
+class RobotWrapper:
+    """Delegates read, write and the physics timing to a simulated ``robot``."""
+
+    def __init__(self, robot):
+        self.robot, self.spec = robot, robot.spec
+
+    def read(self):
+        return self.robot.read()
+
+    def write(self, command):
+        self.robot.write(command)
+
+    @property
+    def physics_ns(self):
+        return self.robot.physics_ns
+
+
+class FailingRead(RobotWrapper):
+    """Raises from ``read`` on its ``calls``-th call."""
 
     def __init__(self, robot, calls: int):
-        self.robot, self.calls, self.spec = robot, calls, robot.spec
+        super().__init__(robot)
+        self.calls = calls
 
     def read(self):
         self.calls -= 1
@@ -109,31 +127,18 @@ class FailingRead:
             raise ConnectionError("simulated loss of the robot connection")
         return self.robot.read()
 
-    def write(self, command):
-        self.robot.write(command)
 
-    @property
-    def physics_ns(self):
-        return self.robot.physics_ns
-
-
-class ContactWatch:
-    """Delegates to ``robot``; remembers the first tick after which the arm touched the scene."""
+class ContactWatch(RobotWrapper):
+    """Remembers the first tick after which the arm touched the scene."""
 
     def __init__(self, robot):
-        self.robot, self.spec, self.first_contact_tick = robot, robot.spec, None
-
-    def read(self):
-        return self.robot.read()
+        super().__init__(robot)
+        self.first_contact_tick = None
 
     def write(self, command):
         self.robot.write(command)
         if self.first_contact_tick is None and self.robot.data.ncon:
             self.first_contact_tick = round(self.robot.data.time * 1000) - 1
-
-    @property
-    def physics_ns(self):
-        return self.robot.physics_ns
 
 
 # --- scenarios -------------------------------------------------------------------------

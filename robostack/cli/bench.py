@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from controllers import CONTROLLER_NAMES
-from robostack.paths import DEFAULT_RUNS_DIR
+from robostack.cli.options import add_json, add_runs_dir
 from robostack.robots import ROBOTS
 
 
@@ -26,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     control.add_argument(
         "--record", action="store_true", help="also measure the ticks with the recorder on"
     )
-    control.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json(control)
     control.set_defaults(run=run_control)
     faults = benches.add_parser(
         "faults",
@@ -37,8 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "that fired, its reaction and the ticks from fault to reaction.",
     )
     faults.add_argument("--robot", choices=sorted(ROBOTS), default="panda")
-    faults.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
-    faults.add_argument("--json", action="store_true", help="print one JSON object")
+    add_runs_dir(faults)
+    add_json(faults)
     faults.set_defaults(run=run_faults)
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from robostack.paths import DEFAULT_RUNS_DIR
+from robostack.cli.options import add_json, add_runs_dir
 from robostack.robots import ROBOTS
 
 
@@ -23,8 +23,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="a new (or empty) folder")
     p.add_argument("--robot", choices=sorted(ROBOTS), default="panda")
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    p.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_runs_dir(p)
+    add_json(p)
     p.set_defaults(run=run)
 
 

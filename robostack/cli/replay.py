@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from robostack.paths import DEFAULT_RUNS_DIR
+from robostack.cli.options import add_json, add_recording
 
 EXIT_FAILED = 1
 
@@ -21,9 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("dataset", type=Path, metavar="DIR")
     p.add_argument("--episode", type=int, required=True)
-    p.add_argument("--no-record", action="store_true")
-    p.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_recording(p)
+    add_json(p)
     p.set_defaults(run=run)
 
 

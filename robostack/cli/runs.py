@@ -6,14 +6,14 @@ import argparse
 import json
 from pathlib import Path
 
-from robostack.paths import DEFAULT_RUNS_DIR
+from robostack.cli.options import add_json, add_runs_dir
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("runs", help="list recent runs with their outcome")
-    p.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help="default ./runs")
+    add_runs_dir(p)
     p.add_argument("--limit", type=int, default=20, help="newest N runs (default 20)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json(p)
     p.set_defaults(run=run)
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from controllers import CONTROLLER_NAMES
 from robostack.backends import BACKEND_NAMES
-from robostack.paths import DEFAULT_RUNS_DIR
+from robostack.cli.options import add_json, add_recording
 from robostack.references import REFERENCE_NAMES
 from robostack.robots import ROBOTS
 
@@ -43,11 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=0.05,
         help="largest allowed tracking error on any joint, rad (default 0.05)",
     )
-    p.add_argument("--no-record", action="store_true", help="do not write a recording")
-    p.add_argument(
-        "--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help="where run folders go (./runs)"
-    )
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_recording(p)
+    add_json(p)
     p.set_defaults(run=run)
 
 
