@@ -6,15 +6,26 @@ acceleration, so a chunk that is not followed by another ends at rest and holds 
 A new chunk is blended in from the current reference over ``blend_time`` with the quintic
 smoothstep w(tau) = 10 tau^3 - 15 tau^4 + 6 tau^5, whose first and second derivatives vanish
 at both ends; the reference therefore has no jump in position, velocity or acceleration.
+Given the robot's motion limits, a blend is lengthened when the new chunk is far from the
+current reference (a policy's chunk rarely starts exactly where the arm is), so that the blend
+adds at most `BLEND_BUDGET` of the acceleration and jerk limits. `slowed_to_limits` makes an
+untrusted chunk (a policy's) feasible by stretching its waypoint spacing.
 """
 
 from __future__ import annotations
 
 import abc
+from dataclasses import replace
 
 import numpy as np
 
 from robostack.types import JointReference, TrajectoryChunk
+
+BLEND_BUDGET = 0.4  # share of the acceleration / jerk limits a blend may add
+CHUNK_BUDGET = 0.5  # share of the limits an untrusted chunk's waypoints may ask (slowed_to_limits)
+MAX_BLEND_S = 1.0  # a blend never takes longer than this
+# bounds of the smoothstep's derivatives in tau: |w'| <= 15/8, |w''| <= 10/sqrt(3), |w'''| <= 60
+W1, W2, W3 = 1.875, 5.7735, 60.0
 
 
 class Trajectory(abc.ABC):
@@ -133,6 +144,20 @@ class ChunkSpline(Trajectory):
         self._zero = np.zeros_like(self._end)
         self._gripper = chunk.gripper
 
+    def peaks(
+        self, samples: int = 16, segments: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Largest |velocity| rad/s, |acceleration| rad/s^2 and |jerk| rad/s^3 per joint (dof,)
+        over the first ``segments`` segments (all by default), ``samples`` points each."""
+        s = np.linspace(0.0, 1.0, samples)
+        powers = s[:, None] ** np.arange(6)[None, :]  # (samples, 6)
+        k = np.arange(6, dtype=float)[None, :, None]
+        cdddq = (k[:, 3:] * (k[:, 3:] - 1) * (k[:, 3:] - 2) * self._cq[:, 3:]) / self.h**3
+        return tuple(
+            np.abs(np.einsum("sk,nkd->nsd", powers[:, : c.shape[1]], c)).max(axis=(0, 1))
+            for c in (self._cdq[:segments], self._cddq[:segments], cdddq[:segments])
+        )
+
     def evaluate(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x = (t - self.t0) / self.h
         if x >= self._segments:
@@ -187,17 +212,46 @@ class Blend(Trajectory):
         return t >= self.t_start + self.duration
 
 
+def slowed_to_limits(
+    chunk: TrajectoryChunk,
+    limits: tuple[np.ndarray, np.ndarray, np.ndarray],
+    budget: float = CHUNK_BUDGET,
+    segments: int | None = None,
+) -> TrajectoryChunk:
+    """``chunk`` with its waypoint spacing stretched by the least factor k >= 1 that brings its
+    spline's peak velocity, acceleration and jerk (`ChunkSpline.peaks`) within ``budget`` of
+    ``limits`` (dq_max, ddq_max, dddq_max), each (dof,): the same path, followed more slowly
+    (stretching time by k scales them exactly by 1/k, 1/k^2, 1/k^3). ``segments``: judge only
+    the first ones, those that will run before the next chunk replaces this one (the spline's
+    last segment stops the arm, which a chunk that will be replaced never does). A chunk already
+    within them is returned as is."""
+    factor = 1.0
+    peaks = ChunkSpline(chunk).peaks(segments=segments)
+    for n, (peak, limit) in enumerate(zip(peaks, limits, strict=True), 1):
+        ratio = np.max(peak / (budget * np.asarray(limit)))
+        factor = max(factor, ratio ** (1.0 / n))
+    return chunk if factor <= 1.0 else replace(chunk, dt=chunk.dt * factor)
+
+
 class ChunkInterpolator:
     """Turns a stream of `TrajectoryChunk` into a C2 `JointReference` per tick.
 
     Args:
-        blend_time: duration of the blend from the current reference to a new chunk, s.
+        blend_time: shortest blend from the current reference to a new chunk, s.
+        limits: (dq_max, ddq_max, dddq_max), each (dof,): velocity rad/s, acceleration rad/s^2
+            and jerk rad/s^3 limits. When given, blends are lengthened to stay within them.
     """
 
-    def __init__(self, *, blend_time: float = 0.1):
+    def __init__(
+        self,
+        *,
+        blend_time: float = 0.1,
+        limits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ):
         if not blend_time > 0:
             raise ValueError(f"blend_time must be positive, got {blend_time} s")
         self.blend_time = blend_time
+        self.limits = None if limits is None else tuple(np.asarray(x, float) for x in limits)
         self._active: Trajectory | None = None
 
     def reset(self, q: np.ndarray, gripper: float | None = None) -> None:
@@ -209,7 +263,31 @@ class ChunkInterpolator:
         if self._active is None:
             raise RuntimeError("ChunkInterpolator.reset(q) must be called before add_chunk")
         self._collapse(t_now)
-        self._active = Blend(self._active, ChunkSpline(chunk), t_now, self.blend_time)
+        new = ChunkSpline(chunk)
+        duration = self.blend_duration(self._active, new, t_now)
+        self._active = Blend(self._active, new, t_now, duration)
+
+    def blend_duration(self, old: Trajectory, new: Trajectory, t_now: float) -> float:
+        """Shortest duration (>= ``blend_time``, <= `MAX_BLEND_S`) whose blend adds at most
+        `BLEND_BUDGET` of the acceleration and jerk limits, estimated from the gap between
+        ``old`` and ``new`` at ``t_now`` and the bounds of the smoothstep's derivatives."""
+        if self.limits is None:
+            return self.blend_time
+        q_old, dq_old, ddq_old = old.evaluate(t_now)
+        q_new, dq_new, ddq_new = new.evaluate(t_now)
+        gap, dgap, ddgap = np.abs(q_new - q_old), np.abs(dq_new - dq_old), np.abs(ddq_new - ddq_old)
+        _, ddq_max, dddq_max = self.limits
+        duration = self.blend_time
+        while duration < MAX_BLEND_S:
+            T = duration
+            acceleration = W2 * gap / T**2 + 2 * W1 * dgap / T + ddgap
+            jerk = W3 * gap / T**3 + 3 * W2 * dgap / T**2 + 3 * W1 * ddgap / T
+            if np.all(acceleration <= BLEND_BUDGET * ddq_max) and np.all(
+                jerk <= BLEND_BUDGET * dddq_max
+            ):
+                return duration
+            duration *= 1.25
+        return MAX_BLEND_S
 
     def hold(
         self,

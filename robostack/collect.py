@@ -10,6 +10,7 @@ from pathlib import Path
 from policies.datasets import DatasetWriter
 from robostack.episodes import FPS, run_episode
 from robostack.errors import RobostackError
+from robostack.observations import robot_observation_names
 from robostack.paths import DEFAULT_RUNS_DIR
 from robostack.robots import get_robot
 from sim.tasks import make_task
@@ -65,9 +66,7 @@ def collect(
         fps=FPS,
         robot_type=robot,
         names={
-            "observation.state": [f"{j}.pos" for j in joints]
-            + [f"{j}.vel" for j in joints]
-            + ["gripper.width"],
+            "observation.state": robot_observation_names(joints),
             "observation.environment_state": [
                 f"env_{i}" for i in range(_env_size(task_name, robot))
             ],

@@ -1,8 +1,8 @@
 """Task episodes: a task's scene and seeded draw, a chunk source, the loop, success.
 
-`run_episode` runs one episode of a task on a simulated robot with its scripted expert as
-the chunk source (the DiT policy will be the other source), through the same loop, safety
-monitor and recorder as every session.
+`run_episode` runs one episode of a task on a simulated robot with a chunk source (by default
+the task's scripted expert; a dataset replay or a policy otherwise) through the same loop,
+safety monitor and recorder as every session.
 """
 
 from __future__ import annotations
@@ -16,15 +16,38 @@ import numpy as np
 from robostack.errors import RobostackError
 from robostack.loop import ChunkSource, LoopResult
 from robostack.model import RigidBodyModel
+from robostack.observations import robot_observation
 from robostack.paths import DEFAULT_RUNS_DIR
 from robostack.references import ReferenceChunker, check_reference
 from robostack.robots import get_robot
 from robostack.session import make_loop, recording
+from robostack.types import JointState, RobotSpec
 from sim.mujoco import MujocoRobot, SceneConfig
 from sim.tasks import make_task
 
 FPS = 10  # frames per second of recorded episodes: the policy rate
 SETTLE_S = 0.5  # the expert's reference ends, the arm settles, then success is judged
+
+
+@dataclass(frozen=True)
+class EpisodeContext:
+    """What a chunk source may know of its episode when it is built.
+
+    Attributes:
+        q_start: (dof,) joint positions at the start, rad.  t0: robot time at the start, s.
+        description: the task sentence.
+        robot_state: maps the tick's `JointState` to the robot observation
+            (`robostack.observations.robot_observation`, (2 dof + 4,)).
+        environment_state: returns the task's object state now, (n,) m.
+        spec: the robot's `RobotSpec` (limits).
+    """
+
+    q_start: np.ndarray
+    t0: float
+    description: str
+    robot_state: Callable[[JointState], np.ndarray]
+    environment_state: Callable[[], np.ndarray]
+    spec: RobotSpec
 
 
 @dataclass(frozen=True)
@@ -35,10 +58,14 @@ class EpisodeResult:
         task, robot, seed: the episode's identity.  description: the task sentence.
         choices: the expert's random choices (e.g. which way round the obstacle).
         success: the task's predicate at the end of the episode.
+        time_to_success: with ``until_success``, s from the start to the beginning of the
+            success that ended the episode; else None.
+        mode: which way the tool went where the task has modes (`Task.mode`), else None.
+        tool_path: (T, 3) tool positions at `FPS`, m.
         duration_s: robot time, s.  result: the loop's measurements and safety events.
         run_dir: the recording, or None.
         frames: with ``frames=True``, per-frame arrays at `FPS`: ``observation.state``
-            (T, 2 dof + 1) = q rad, dq rad/s, gripper width m; ``observation.environment_state``
+            (T, 2 dof + 4) = `robot_observation`; ``observation.environment_state``
             (T, n) = the task's object state, m; ``action`` (T, dof + 1) = the joint target one
             frame ahead, rad, and the gripper target, m; ``timestamp`` (T,) s.
     """
@@ -53,6 +80,9 @@ class EpisodeResult:
     result: LoopResult
     run_dir: Path | None
     frames: dict[str, np.ndarray] | None = None
+    time_to_success: float | None = None
+    mode: str | None = None
+    tool_path: np.ndarray | None = None
 
 
 def run_episode(
@@ -64,13 +94,15 @@ def run_episode(
     record: bool = False,
     runs_dir: Path = DEFAULT_RUNS_DIR,
     frames: bool = False,
-    source: Callable[[np.ndarray, float], ChunkSource] | None = None,
+    source: Callable[[EpisodeContext], ChunkSource] | None = None,
+    until_success: bool = False,
 ) -> EpisodeResult:
     """Run one lockstep episode of ``task_name`` with its scripted expert.
 
     With ``frames``, the episode is also sampled at `FPS` for a dataset (`EpisodeResult`).
-    ``source(q_start, t0)`` replaces the expert as the chunk source (replays, policies); the
-    episode then lasts the task's time limit unless the expert's plan is shorter."""
+    ``source(context)`` replaces the expert as the chunk source (replays, policies); the
+    episode then lasts as long as the expert's plan (plus `SETTLE_S`) or, with
+    ``until_success``, until the task has been achieved for `SETTLE_S` or the time limit."""
     task = make_task(task_name)
     description = get_robot(robot)
     if robot not in task.robots:
@@ -84,19 +116,28 @@ def run_episode(
         state = task.reset(sim, sim.rng)
         expert = task.expert(model, start.q, state)
         check_reference(expert, description)
+        if source is None:
+            chunks = ReferenceChunker(expert, t_offset=start.t)
+        else:
+            context = EpisodeContext(
+                q_start=start.q,
+                t0=start.t,
+                description=task.description(state),
+                robot_state=lambda joint_state: robot_observation(joint_state, sim.tool_position()),
+                environment_state=lambda: task.environment_state(sim, state),
+                spec=sim.spec,
+            )
+            chunks = source(context)
         loop = make_loop(
-            robot=sim,
-            model=model,
-            source=ReferenceChunker(expert, t_offset=start.t)
-            if source is None
-            else source(start.q, start.t),
-            controller=controller,
-            realtime=False,
+            robot=sim, model=model, source=chunks, controller=controller, realtime=False
         )
-        ticks = round(min(expert.duration + SETTLE_S, task.time_limit_s) * sim.spec.control_rate_hz)
+        duration = task.time_limit_s if until_success else expert.duration + SETTLE_S
+        ticks = round(min(duration, task.time_limit_s) * sim.spec.control_rate_hz)
         name = f"{task_name}-{robot}-seed{seed}"
-        sampler = _FrameSampler(task, sim, state, expert, start.t) if frames else None
-        run = {"ticks": ticks, "on_tick": sampler, "every": round(sim.spec.control_rate_hz / FPS)}
+        watch = _Watch(task, sim, state, start.t, until_success)
+        if frames:
+            watch.sampler = _FrameSampler(task, sim, state, expert, start.t)
+        run = {"ticks": ticks, "on_tick": watch, "every": round(sim.spec.control_rate_hz / FPS)}
         if record:
             with recording(loop, runs_dir=runs_dir, name=name, description=description) as rec:
                 result = loop.run(**run)
@@ -119,8 +160,39 @@ def run_episode(
         duration_s=result.duration,
         result=result,
         run_dir=run_dir,
-        frames=None if sampler is None else sampler.arrays(),
+        frames=None if watch.sampler is None else watch.sampler.arrays(),
+        time_to_success=watch.success_since if until_success and success else None,
+        mode=task.mode(watch.tool_path()),
+        tool_path=watch.tool_path(),
     )
+
+
+class _Watch:
+    """Called every 1 / FPS s: tool path, dataset frames, and the end on sustained success."""
+
+    def __init__(self, task, sim: MujocoRobot, state, t0: float, until_success: bool):
+        self.task, self.sim, self.state, self.t0 = task, sim, state, t0
+        self.until_success = until_success
+        self.sampler: _FrameSampler | None = None
+        self.success_since: float | None = None
+        self._path: list[np.ndarray] = []
+
+    def __call__(self, tick, joint_state, reference) -> bool:
+        self._path.append(self.sim.tool_position())
+        if self.sampler is not None:
+            self.sampler(tick, joint_state, reference)
+        if not self.until_success:
+            return False
+        t = joint_state.t - self.t0
+        if not self.task.success(self.sim, self.state):
+            self.success_since = None
+            return False
+        if self.success_since is None:
+            self.success_since = t
+        return t - self.success_since >= SETTLE_S - 1e-9
+
+    def tool_path(self) -> np.ndarray:
+        return np.asarray(self._path, dtype=float).reshape(-1, 3)
 
 
 class _FrameSampler:
@@ -131,14 +203,13 @@ class _FrameSampler:
         keys = ("observation.state", "observation.environment_state", "action", "timestamp")
         self.rows: dict[str, list] = {k: [] for k in keys}
 
-    def __call__(self, tick, joint_state, reference) -> bool:
+    def __call__(self, tick, joint_state, reference) -> None:
         t = joint_state.t - self.t0
-        width = joint_state.gripper_width or 0.0
         ahead = np.array([t + 1.0 / FPS])
         grippers = self.expert.grippers(ahead)
         target_width = 0.0 if grippers is None else grippers[0]
         self.rows["observation.state"].append(
-            np.concatenate([joint_state.q, joint_state.dq, [width]])
+            robot_observation(joint_state, self.sim.tool_position())
         )
         self.rows["observation.environment_state"].append(
             self.task.environment_state(self.sim, self.state)
@@ -147,7 +218,6 @@ class _FrameSampler:
             np.concatenate([self.expert.positions(ahead)[0], [target_width]])
         )
         self.rows["timestamp"].append(t)
-        return False
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {k: np.asarray(v, dtype=np.float32) for k, v in self.rows.items()}

@@ -14,3 +14,4 @@ ASSETS = ROOT / "assets"
 ROBOT_DESCRIPTIONS = ASSETS / "robots"
 LAUNCH_FILES = ROOT / "launch"
 DEFAULT_RUNS_DIR = Path("runs")  # session recordings, relative to the working directory
+CHECKPOINTS = ASSETS / "checkpoints"  # small trained policies shipped with the code

@@ -70,5 +70,5 @@ def replay(
         seed=int(meta["robostack/seed"]),
         record=record,
         runs_dir=runs_dir,
-        source=lambda q_start, t0: ActionReplay(actions, q_start, fps=dataset.fps, t0=t0),
+        source=lambda c: ActionReplay(actions, c.q_start, fps=dataset.fps, t0=c.t0),
     )

@@ -32,7 +32,7 @@ def make_loop(
     """The control loop for a connected ``robot``: ``controller`` (a registry name) tracks
     chunks from ``source`` (asked every ``source.period`` s) through a safety monitor."""
     spec = robot.spec
-    interpolator = ChunkInterpolator()
+    interpolator = ChunkInterpolator(limits=(spec.dq_max, spec.ddq_max, spec.dddq_max))
     safety = SafetyMonitor(
         config=safety_config or SafetyConfig.for_robot(spec),
         model=model,

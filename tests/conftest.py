@@ -20,3 +20,13 @@ def model_of(name: str) -> RigidBodyModel:
 @pytest.fixture(params=ROBOT_NAMES)
 def robot_name(request) -> str:
     return request.param
+
+
+@pytest.fixture(scope="session")
+def reach_dataset(tmp_path_factory):
+    """A few reach demonstrations by the scripted expert, in the LeRobot layout (shared)."""
+    from robostack.collect import collect
+
+    root = tmp_path_factory.mktemp("datasets")
+    collect("reach", episodes=6, out=root / "reach", runs_dir=root / "runs", seed=1000)
+    return root / "reach"

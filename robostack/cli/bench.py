@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from controllers import CONTROLLER_NAMES
 from robostack.cli.options import add_json, add_runs_dir
+from robostack.paths import CHECKPOINTS
 from robostack.robots import ROBOTS
 
 
@@ -39,6 +41,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_runs_dir(faults)
     add_json(faults)
     faults.set_defaults(run=run_faults)
+    policy = benches.add_parser(
+        "policy",
+        help="chunk latency at batch 1: DDPM-100, DDIM-10, DPM-Solver-5 and the MLP baseline",
+        description="Times one chunk prediction at batch 1 with each sampler of a DiT "
+        "checkpoint and with an MLP baseline checkpoint, on this CPU and on a CUDA GPU when "
+        "one is available; prints medians, p99s and ratios to DDPM from the same run.",
+    )
+    policy.add_argument("--checkpoint", type=Path, default=CHECKPOINTS / "multitask")
+    policy.add_argument("--baseline", type=Path, default=CHECKPOINTS / "obstacle_mlp")
+    policy.add_argument("--calls", type=int, default=50, help="timed chunks per sampler")
+    policy.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    add_json(policy)
+    policy.set_defaults(run=run_policy)
 
 
 def run_control(args: argparse.Namespace) -> int:
@@ -95,3 +110,36 @@ def run_faults(args: argparse.Namespace) -> int:
         ticks = "-" if r.reaction_ticks is None else str(r.reaction_ticks)
         print(f"  {r.name:<24}{r.check:<24}{reaction:<10}{r.fault_tick:>11}{ticks:>16}")
     return 0 if caught else 1
+
+
+def run_policy(args: argparse.Namespace) -> int:
+    import torch
+
+    from policies.checkpoint import load_policy
+    from robostack.benchmarks.policy import bench_policy
+    from robostack.errors import RobostackError
+
+    if args.calls < 5:
+        raise RobostackError(f"--calls must be at least 5, got {args.calls}")
+    torch.set_num_threads(args.threads)
+    dit = load_policy(args.checkpoint)
+    if dit.name != "dit":
+        raise RobostackError(f"{args.checkpoint} holds a {dit.name} policy, not a DiT")
+    baseline = load_policy(args.baseline)
+    rows = bench_policy(dit, baseline, calls=args.calls)
+    if torch.cuda.is_available():
+        rows += bench_policy(dit, baseline, calls=args.calls, device="cuda")
+    if args.json:
+        print(json.dumps({"ok": True, "threads": args.threads, "results": rows}))
+        return 0
+    print(f"robostack bench policy: chunk latency at batch 1 ({args.threads} CPU threads)")
+    print(
+        f"  {'policy':<8}{'sampler':<11}{'calls':>6}{'device':>8}{'median':>10}{'p99':>10}"
+        f"{'vs ddpm':>9}"
+    )
+    for r in rows:
+        print(
+            f"  {r['policy']:<8}{r['sampler']:<11}{r['network_calls']:>6}{r['device']:>8}"
+            f"{r['median_ms']:>8.2f}ms{r['p99_ms']:>8.2f}ms{r['vs_ddpm']:>9.3f}"
+        )
+    return 0

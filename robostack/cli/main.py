@@ -11,10 +11,10 @@ import json
 import sys
 
 from robostack import __version__
-from robostack.cli import bench, collect, replay, runs, track, view
+from robostack.cli import bench, collect, eval, replay, runs, track, train, view
 from robostack.errors import RobostackError
 
-COMMANDS = (track, collect, replay, bench, runs, view)
+COMMANDS = (track, collect, replay, train, eval, bench, runs, view)
 EXIT_BAD_INPUT = 2
 
 

@@ -6,7 +6,8 @@ Ta waypoints (Ta x 0.1 s of robot time) through the control loop, the safety mon
 included, and returns the observation then. The loop continues across steps (no restart):
 each new chunk is blended in from the current reference.
 
-Observation: ``state`` (2 dof + 1,) = q rad, dq rad/s, gripper width m; ``environment_state``
+Observation: ``state`` (2 dof + 4,) = q rad, dq rad/s, gripper width m, tool position m
+(`robostack.observations`); ``environment_state``
 = the task's object state, m. Reward 1 on success. ``terminated`` on success or when the
 safety monitor holds or stops the arm (``info["outcome"]``); ``truncated`` at the task's
 time limit.
@@ -23,6 +24,7 @@ from gymnasium import spaces
 
 from robostack.errors import RobostackError
 from robostack.model import RigidBodyModel
+from robostack.observations import robot_observation
 from robostack.robots import get_robot
 from robostack.session import make_loop
 from robostack.types import JointState, TrajectoryChunk
@@ -94,7 +96,7 @@ class TaskEnv(gymnasium.Env):
         n_env = len(self.task.environment_state(self.sim, self.state))
         self.observation_space = spaces.Dict(
             {
-                "state": spaces.Box(-np.inf, np.inf, (2 * self.dof + 1,), np.float32),
+                "state": spaces.Box(-np.inf, np.inf, (2 * self.dof + 4,), np.float32),
                 "environment_state": spaces.Box(-np.inf, np.inf, (n_env,), np.float32),
             }
         )
@@ -140,9 +142,8 @@ class TaskEnv(gymnasium.Env):
         return self._observation(self.sim.read()), float(success), terminated, truncated, info
 
     def _observation(self, state: JointState) -> dict[str, np.ndarray]:
-        width = state.gripper_width or 0.0
         return {
-            "state": np.concatenate([state.q, state.dq, [width]]).astype(np.float32),
+            "state": robot_observation(state, self.sim.tool_position()),
             "environment_state": self.task.environment_state(self.sim, self.state).astype(
                 np.float32
             ),

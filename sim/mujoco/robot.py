@@ -109,6 +109,11 @@ class MujocoRobot(SimRobot):
 
     # --- helpers -----------------------------------------------------------------------
 
+    def tool_position(self) -> np.ndarray:
+        """(3,) position of the tool link in the base frame, m, at the current state."""
+        d = self._require()
+        return d.xpos[self.model.body(self.description.tool_link).id].copy()
+
     def contacts(self) -> list[tuple[str, str]]:
         """Pairs of body names in contact at the current state."""
         d = self._require()

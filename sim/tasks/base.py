@@ -65,6 +65,11 @@ class Task(abc.ABC):
     def description(self, state: TaskState) -> str:
         return self.template.format(**state.slots)
 
+    def mode(self, tool_path: np.ndarray) -> str | None:
+        """Which of the task's solution modes a tool path (T, 3) m took; None if the task has
+        one way to be solved (or the path took none)."""
+        return None
+
 
 def tool_down_rotation(model: RigidBodyModel, q_home: np.ndarray, yaw: float = 0.0) -> np.ndarray:
     """The home tool orientation (pointing down at the table) turned by ``yaw`` rad about z."""

@@ -71,6 +71,14 @@ class Obstacle(Task):
     def environment_state(self, sim: MujocoRobot, state: TaskState) -> np.ndarray:
         return np.concatenate([state.positions["marker"], [*WALL_CENTRE, TABLE_TOP_Z]])
 
+    def mode(self, tool_path: np.ndarray) -> str | None:
+        """ "left" (+y) or "right" by the tool's mean y while it is level with the block, or
+        None if it never got there."""
+        beside = np.abs(tool_path[:, 0] - WALL_CENTRE[0]) < WALL_HALF[0]
+        if not beside.any():
+            return None
+        return "left" if tool_path[beside, 1].mean() > WALL_CENTRE[1] else "right"
+
     def expert(self, model: RigidBodyModel, q_home: np.ndarray, state: TaskState):
         spec = get_robot(model.description.name).spec
         limits = {"dq_max": spec.dq_max, "ddq_max": spec.ddq_max, "dddq_max": spec.dddq_max}

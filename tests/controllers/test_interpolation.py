@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from controllers.interpolation import ChunkInterpolator
+from controllers.interpolation import CHUNK_BUDGET, ChunkInterpolator, slowed_to_limits
 from robostack.types import TrajectoryChunk
 
 DT = 1e-3
@@ -141,3 +141,40 @@ def test_blends_do_not_pile_up_when_chunks_come_every_blend_time():
     while hasattr(node, "old"):
         depth, node = depth + 1, node.old
     assert depth <= 2
+
+
+LIMITS = (np.full(3, 2.0), np.full(3, 10.0), np.full(3, 5000.0))  # dq, ddq, dddq
+
+
+def test_a_chunk_far_from_the_reference_is_blended_in_within_the_limits():
+    """A policy's first chunk 0.1 rad off the resting arm: the blend is lengthened so the
+    reference's acceleration and jerk stay within the limits (a fixed 0.1 s blend breaks them)."""
+    far = TrajectoryChunk(t0=0.1, dt=0.1, q=np.full((16, 3), 0.1))
+    for limits, within in ((None, False), (LIMITS, True)):
+        interp = ChunkInterpolator(blend_time=0.1, limits=limits)
+        interp.reset(np.zeros(3))
+        interp.add_chunk(far, 0.0)
+        _, q, _, ddq = _sample(interp, 0.0, 1.2)
+        jerk = np.abs(np.diff(ddq, axis=0)) / DT
+        assert (np.abs(ddq).max() <= LIMITS[1][0] and jerk.max() <= LIMITS[2][0]) == within
+        assert np.allclose(q[-1], 0.1)
+
+
+def _sample_spline(chunk):
+    interp = ChunkInterpolator(blend_time=1e-6)
+    interp.reset(chunk.q[0])
+    interp.add_chunk(chunk, chunk.t0)
+    return _sample(interp, chunk.t0 + 0.001, chunk.t0 + chunk.dt * (chunk.horizon - 1))
+
+
+def test_a_chunk_asking_too_much_is_slowed_down():
+    fast = _chunk(0.0, np.zeros(3), np.array([5.0, 0.0, 0.0]))  # 5 rad/s against 2 rad/s
+    slowed = slowed_to_limits(fast, LIMITS)
+    assert slowed.dt > fast.dt
+    _, _, dq, ddq = _sample_spline(slowed)
+    assert np.abs(dq).max() <= CHUNK_BUDGET * LIMITS[0][0] * 1.01  # the spline, between nodes too
+    assert np.abs(ddq).max() <= CHUNK_BUDGET * LIMITS[1][0] * 1.01
+    assert np.array_equal(slowed.q, fast.q)  # same path, later
+    gentle = _chunk(0.0, np.zeros(3), np.array([0.1, 0.0, 0.0]))
+    assert slowed_to_limits(gentle, LIMITS, segments=8) is gentle
+    assert slowed_to_limits(gentle, LIMITS) is not gentle  # its last segment stops the arm

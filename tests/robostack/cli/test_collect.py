@@ -41,7 +41,7 @@ def test_collect_writes_a_dataset_of_successful_expert_episodes(tmp_path):
     assert len(report["recordings"]) == 2 and len(list(runs.iterdir())) == 2
     dataset = read_dataset(out)
     assert dataset.info["total_episodes"] == 4 and dataset.info["robot_type"] == "panda"
-    assert dataset.frames["observation.state"].shape[1] == 15  # q, dq (7 each), gripper
+    assert dataset.frames["observation.state"].shape[1] == 18  # q, dq (7 each), gripper, tool
     assert dataset.frames["action"].shape[1] == 8  # joint targets, gripper target
     assert all(
         t.startswith("reach the ") and t.endswith(" marker") for t in dataset.task_of_frame()

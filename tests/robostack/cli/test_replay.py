@@ -36,7 +36,7 @@ def test_the_success_comes_from_the_actions(dataset):
     result = run_episode(
         "push",
         seed=data.episode_meta[1]["robostack/seed"],
-        source=lambda q, t0: ActionReplay(wrong, q, fps=data.fps, t0=t0),
+        source=lambda c: ActionReplay(wrong, c.q_start, fps=data.fps, t0=c.t0),
     )
     assert not result.success
 

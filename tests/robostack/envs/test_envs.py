@@ -69,7 +69,7 @@ def test_a_wild_chunk_ends_the_episode_through_the_safety_monitor():
 def test_vector_env_steps_several_copies():
     envs = make_vector_env("robostack/PandaReach-v0", 2)
     observations, _ = envs.reset(seed=[1, 2])
-    assert observations["state"].shape == (2, 15)
+    assert observations["state"].shape == (2, 18)  # q, dq, gripper, tool position
     actions = np.stack(
         [np.tile(np.append(robostack.envs.TaskEnv().sim.description.q_home, 0.0), (16, 1))] * 2
     )

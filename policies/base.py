@@ -1,0 +1,138 @@
+"""The `Policy` base class: observation history -> action chunk, with min-max normalization.
+
+Every policy (the DiT in `policies.dit`, the MLP baseline in `policies.mlp`) is a torch module
+with a frozen config dataclass (``config.features`` is the `PolicyFeatures` layout) and the
+dataset's normalization stats; it implements `compute_loss` for training and `predict_chunk`
+for inference. Shapes are those of `policies.features`.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from policies.features import OBSERVATION_KEYS, PolicyFeatures
+from policies.normalize import MinMaxNormalizer
+
+NORMALIZED = ("state", "environment_state", "language", "action")
+
+
+class Policy(nn.Module, abc.ABC):
+    """A chunk policy.
+
+    Args:
+        config: the subclass's `config_class` instance.
+        stats: {"state" | "environment_state" | "language" | "action": {"min": [...],
+            "max": [...]}}, the training data's per-dimension range.
+    """
+
+    name: ClassVar[str]
+    config_class: ClassVar[type]
+
+    def __init__(self, config: Any, stats: dict[str, dict]):
+        super().__init__()
+        self.config = config
+        features: PolicyFeatures = config.features
+        sizes = {
+            "state": features.state_dim,
+            "environment_state": features.environment_dim,
+            "language": features.language_dim,
+            "action": features.action_dim,
+        }
+        self.normalizers = nn.ModuleDict()
+        for key in NORMALIZED:
+            if key not in stats:
+                raise ValueError(f"normalization stats lack {key!r}")
+            try:
+                normalizer = MinMaxNormalizer.from_stats(stats[key])
+            except (KeyError, TypeError, ValueError) as error:
+                raise ValueError(f"normalization stats for {key!r}: {error}") from error
+            if normalizer.lo.shape != (sizes[key],):
+                raise ValueError(
+                    f"normalization stats for {key!r} have {normalizer.lo.shape[0]} dimensions, "
+                    f"the config says {sizes[key]}"
+                )
+            self.normalizers[key] = normalizer
+
+    @property
+    def features(self) -> PolicyFeatures:
+        return self.config.features
+
+    def stats(self) -> dict[str, dict]:
+        return {key: self.normalizers[key].stats() for key in NORMALIZED}
+
+    def normalized_observation(self, obs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Check shapes, then map state, environment state (padding stays 0) and the language
+        embedding to [-1, 1] over the training data's range: the sentences of one task differ in
+        a word or two, and their embeddings only slightly; normalized, they differ fully."""
+        self.check_observation(obs)
+        mask = obs["environment_mask"]
+        out = dict(obs)
+        out["state"] = self.normalizers["state"].normalize(obs["state"])
+        out["language"] = self.normalizers["language"].normalize(obs["language"])
+        environment = self.normalizers["environment_state"].normalize(obs["environment_state"])
+        out["environment_state"] = environment * mask[:, None, :]
+        return out
+
+    def check_observation(self, obs: dict[str, torch.Tensor]) -> None:
+        """Raise ValueError naming the first missing key or wrong shape."""
+        f = self.features
+        missing = [k for k in OBSERVATION_KEYS if k not in obs]
+        if missing:
+            raise ValueError(f"observation lacks {missing}; it needs {list(OBSERVATION_KEYS)}")
+        batch = obs["state"].shape[0]
+        expected = {
+            "state": (batch, f.obs_horizon, f.state_dim),
+            "environment_state": (batch, f.obs_horizon, f.environment_dim),
+            "environment_mask": (batch, f.environment_dim),
+            "language": (batch, f.language_dim),
+        }
+        if f.image_size:
+            expected["image"] = (batch, f.obs_horizon, 3, f.image_size, f.image_size)
+        for key, shape in expected.items():
+            if key not in obs:
+                raise ValueError(f"observation lacks {key!r} {shape}")
+            if tuple(obs[key].shape) != shape:
+                raise ValueError(
+                    f"observation {key!r} has shape {tuple(obs[key].shape)}, expected {shape}"
+                )
+
+    def forward(
+        self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """The training loss (`compute_loss`), so DistributedDataParallel can wrap a policy."""
+        return self.compute_loss(batch, generator)
+
+    @abc.abstractmethod
+    def compute_loss(
+        self, batch: dict[str, torch.Tensor], generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Scalar training loss for a batch: the observation keys plus ``action`` (B, Tp, A)."""
+
+    @abc.abstractmethod
+    def predict_chunk(
+        self, obs: dict[str, torch.Tensor], *, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """(B, Tp, A) action chunks in robot units for an observation batch."""
+
+
+def config_to_dict(config: Any) -> dict:
+    return dataclasses.asdict(config)
+
+
+def config_from_dict(config_class: type, data: dict) -> Any:
+    """Build ``config_class`` from its `config_to_dict` form; unknown or missing keys raise."""
+    names = {f.name for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ValueError(f"{config_class.__name__} has no fields {unknown}")
+    values = dict(data)
+    try:
+        values["features"] = PolicyFeatures(**values["features"])
+        return config_class(**values)
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"bad {config_class.__name__}: {error}") from error

@@ -1,0 +1,139 @@
+"""Policy checkpoints: safetensors weights + JSON config + JSON normalization stats.
+
+A checkpoint is a folder::
+
+    config.json        {"format": "robostack-policy", "version": 1, "policy": "dit",
+                        "config": {...}, "data": {robot, tasks, ...}, "training": {...}}
+    stats.json         per-dimension min / max of state, environment_state and action
+    model.safetensors  the (EMA) weights, float32 or float16
+
+Loading never unpickles anything. A missing, corrupt, truncated or mismatched file raises
+`CheckpointError` naming the file and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from policies.base import Policy, config_from_dict, config_to_dict
+from policies.registry import policy_class
+from robostack.errors import RobostackError
+
+FORMAT, VERSION = "robostack-policy", 1
+CONFIG, STATS, WEIGHTS = "config.json", "stats.json", "model.safetensors"
+
+
+class CheckpointError(RobostackError):
+    """A checkpoint that cannot be loaded; the message says which file and why."""
+
+
+def save_checkpoint(
+    policy: Policy,
+    directory: Path,
+    *,
+    data: dict | None = None,
+    training: dict | None = None,
+    half: bool = False,
+) -> Path:
+    """Write ``policy`` to ``directory`` (created; files replaced).
+
+    Args:
+        data: what the policy was trained on (robot, tasks and their environment widths).
+        training: how (steps, seed, losses); informational.
+        half: store weights as float16 (half the size; loaded back as float32).
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    dtype = torch.float16 if half else torch.float32
+    tensors = {k: v.detach().to(dtype).contiguous() for k, v in policy.state_dict().items()}
+    save_file(tensors, str(directory / WEIGHTS), metadata={"format": FORMAT})
+    config = {
+        "format": FORMAT,
+        "version": VERSION,
+        "policy": policy.name,
+        "config": config_to_dict(policy.config),
+        "data": data or {},
+        "training": training or {},
+    }
+    (directory / CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+    (directory / STATS).write_text(json.dumps(policy.stats(), indent=2) + "\n")
+    return directory
+
+
+def read_checkpoint_config(directory: Path) -> dict:
+    """config.json of a checkpoint, checked for format and version."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise CheckpointError(f"checkpoint {directory} is not a folder")
+    config = _read_json(directory / CONFIG)
+    if config.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{directory / CONFIG}: format {config.get('format')!r}, expected {FORMAT!r}"
+        )
+    if config.get("version") != VERSION:
+        raise CheckpointError(
+            f"{directory / CONFIG}: version {config.get('version')!r}, this code reads {VERSION}"
+        )
+    return config
+
+
+def load_policy(directory: Path) -> Policy:
+    """The policy in ``directory``, in eval mode, float32 (`CheckpointError` if unusable)."""
+    directory = Path(directory)
+    config = read_checkpoint_config(directory)
+    stats = _read_json(directory / STATS)
+    try:
+        cls = policy_class(config.get("policy", ""))
+        policy = cls(config_from_dict(cls.config_class, config.get("config", {})), stats)
+    except ValueError as error:
+        raise CheckpointError(f"{directory}: {error}") from error
+    policy.load_state_dict(_read_weights(directory / WEIGHTS, policy.state_dict()))
+    return policy.eval()
+
+
+def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        raise CheckpointError(f"{path} is missing")
+    try:
+        value = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid JSON ({error})") from error
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{path} must hold a JSON object")
+    return value
+
+
+def _read_weights(path: Path, expected: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise CheckpointError(f"{path} is missing")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (not a dict)
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"{path} is corrupt or truncated ({error})") from error
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{path} does not match its config: missing {missing[:5]}, unexpected {unexpected[:5]}"
+        )
+    out = {}
+    for name, tensor in tensors.items():
+        want = expected[name]
+        if tensor.shape != want.shape:
+            raise CheckpointError(
+                f"{path}: {name} has shape {tuple(tensor.shape)}, the config needs "
+                f"{tuple(want.shape)}"
+            )
+        if tensor.dtype not in (torch.float16, torch.float32):
+            raise CheckpointError(f"{path}: {name} is {tensor.dtype}, expected float16/32")
+        tensor = tensor.float()
+        if not torch.isfinite(tensor).all():
+            raise CheckpointError(f"{path}: {name} holds NaN or Inf")
+        out[name] = tensor
+    return out

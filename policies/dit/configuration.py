@@ -1,0 +1,54 @@
+"""DiT policy configuration (saved as JSON with every checkpoint)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from policies.features import PolicyFeatures
+
+SAMPLERS = ("ddpm", "ddim", "dpmsolver")
+
+
+@dataclass(frozen=True)
+class DiTConfig:
+    """Network size, noise schedule and sampling defaults.
+
+    Attributes:
+        features: input/output layout.
+        d_model, n_heads, n_layers: the denoiser's width, heads and DiT blocks.
+        n_obs_layers: transformer layers over the observation tokens before pooling.
+        mlp_ratio: MLP hidden width / d_model.  dropout: in attention and MLPs.
+        train_timesteps: diffusion steps of the DDPM noise schedule.
+        beta_schedule: diffusers' schedule name ("squaredcos_cap_v2" = cosine).
+        condition_drop: probability of training a sample without its observation
+            (classifier-free guidance).
+        sampler: "ddpm" (all train steps), "ddim" or "dpmsolver" (DPM-Solver++).
+        sampling_steps: network calls per chunk for ddim / dpmsolver.
+        guidance_scale: classifier-free guidance weight; 1 = plain conditional sampling.
+    """
+
+    features: PolicyFeatures
+    d_model: int = 128
+    n_heads: int = 4
+    n_layers: int = 4
+    n_obs_layers: int = 2
+    mlp_ratio: int = 4
+    dropout: float = 0.0
+    train_timesteps: int = 100
+    beta_schedule: str = "squaredcos_cap_v2"
+    condition_drop: float = 0.1
+    sampler: str = "ddim"
+    sampling_steps: int = 10
+    guidance_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
+        if not 1 <= self.sampling_steps <= self.train_timesteps:
+            raise ValueError(
+                f"sampling_steps must be in [1, {self.train_timesteps}], got {self.sampling_steps}"
+            )
+        if not 0.0 <= self.condition_drop < 1.0:
+            raise ValueError(f"condition_drop must be in [0, 1), got {self.condition_drop}")

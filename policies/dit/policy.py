@@ -1,0 +1,132 @@
+"""`DiTPolicy`: denoising diffusion over action chunks with diffusers' schedulers.
+
+Training (`compute_loss`): normalize to [-1, 1], draw a diffusion step k ~ U{0..K-1} and noise
+eps, build x_k with `DDPMScheduler.add_noise` (cosine ``squaredcos_cap_v2`` schedule), predict
+eps, MSE. With probability ``condition_drop`` a sample's observation embedding is replaced by a
+learned null embedding, which trains the unconditional model for classifier-free guidance.
+
+Inference (`predict_chunk`): the observation is encoded once; then DDPM (K calls), DDIM or
+DPM-Solver++ (``sampling_steps`` calls) denoise from Gaussian noise. With guidance scale w != 1
+each call evaluates the conditional and unconditional noise as one batch and uses
+eps_u + w (eps_c - eps_u); w = 1 runs the conditional model alone.
+"""
+
+from __future__ import annotations
+
+import torch
+from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
+from torch import nn
+
+from policies.base import Policy
+from policies.dit.configuration import DiTConfig
+from policies.dit.network import DiTNoiseNet
+from policies.dit.observation_encoder import ObservationEncoder
+
+
+class DiTPolicy(Policy):
+    name = "dit"
+    config_class = DiTConfig
+
+    def __init__(self, config: DiTConfig, stats: dict[str, dict]):
+        super().__init__(config, stats)
+        f = config.features
+        self.encoder = ObservationEncoder(f, config.d_model, config.n_heads, config.n_obs_layers)
+        self.null_condition = nn.Parameter(torch.zeros(config.d_model))
+        self.net = DiTNoiseNet(
+            action_dim=f.action_dim,
+            horizon=f.horizon,
+            d_model=config.d_model,
+            n_heads=config.n_heads,
+            n_layers=config.n_layers,
+            mlp_ratio=config.mlp_ratio,
+            dropout=config.dropout,
+        )
+        self.noise_scheduler = DDPMScheduler(
+            num_train_timesteps=config.train_timesteps,
+            beta_schedule=config.beta_schedule,
+            prediction_type="epsilon",
+            clip_sample=True,
+        )
+        self._samplers: dict[str, object] = {}
+
+    def encode(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Raw observation batch -> (B, d_model) conditioning vector."""
+        return self.encoder(self.normalized_observation(obs))
+
+    def compute_loss(self, batch, generator=None) -> torch.Tensor:
+        condition = self.encode(batch)
+        actions = self.normalizers["action"].normalize(batch["action"])
+        size = actions.shape[0]
+        if self.training and self.config.condition_drop > 0:
+            drop = torch.rand(size, generator=generator) < self.config.condition_drop
+            condition = torch.where(
+                drop[:, None], self.null_condition.expand_as(condition), condition
+            )
+        noise = torch.randn(actions.shape, generator=generator)
+        steps = torch.randint(0, self.config.train_timesteps, (size,), generator=generator)
+        noisy = self.noise_scheduler.add_noise(actions, noise, steps)
+        return nn.functional.mse_loss(self.net(noisy, steps, condition), noise)
+
+    def make_sampler(self, sampler: str | None = None, steps: int | None = None):
+        """A diffusers scheduler reset for one sampling run (``sampler`` and ``steps`` override
+        the config; ddpm always takes every train step); returns (scheduler, network calls).
+        Schedulers are built once per kind and reused (building one costs more than a call)."""
+        sampler = sampler or self.config.sampler
+        if sampler not in self._samplers:
+            base = self.noise_scheduler.config
+            if sampler == "ddpm":
+                scheduler = DDPMScheduler.from_config(base)
+            elif sampler == "ddim":
+                scheduler = DDIMScheduler.from_config(base, timestep_spacing="trailing")
+            elif sampler == "dpmsolver":
+                # thresholding clips its data predictions to [-1, 1], as clip_sample does for
+                # DDPM / DDIM: at the first (trailing) step the cosine schedule's alpha_bar is
+                # ~0 and the unclipped estimate of x_0 explodes
+                scheduler = DPMSolverMultistepScheduler.from_config(
+                    base,
+                    algorithm_type="dpmsolver++",
+                    timestep_spacing="trailing",
+                    thresholding=True,
+                    sample_max_value=1.0,
+                )
+            else:
+                raise ValueError(f"unknown sampler {sampler!r}; use ddpm, ddim or dpmsolver")
+            self._samplers[sampler] = scheduler
+        scheduler = self._samplers[sampler]
+        if sampler == "ddpm":
+            steps = self.config.train_timesteps
+        steps = steps or self.config.sampling_steps
+        if not 1 <= steps <= self.config.train_timesteps:
+            raise ValueError(f"steps must be in [1, {self.config.train_timesteps}], got {steps}")
+        scheduler.set_timesteps(steps)
+        return scheduler, steps
+
+    @torch.no_grad()
+    def predict_chunk(
+        self,
+        obs,
+        *,
+        generator=None,
+        sampler: str | None = None,
+        steps: int | None = None,
+        guidance_scale: float | None = None,
+    ) -> torch.Tensor:
+        scale = self.config.guidance_scale if guidance_scale is None else guidance_scale
+        condition = self.encode(obs)
+        size = condition.shape[0]
+        if scale != 1.0:
+            condition = torch.cat([condition, self.null_condition.expand_as(condition)])
+        scheduler, _ = self.make_sampler(sampler, steps)
+        f = self.features
+        x = torch.randn(
+            (size, f.horizon, f.action_dim), generator=generator, device=condition.device
+        )
+        for t in scheduler.timesteps:
+            if scale != 1.0:
+                both = self.net(torch.cat([x, x]), t.expand(2 * size), condition)
+                conditional, unconditional = both.chunk(2)
+                eps = unconditional + scale * (conditional - unconditional)
+            else:
+                eps = self.net(x, t.expand(size), condition)
+            x = scheduler.step(eps, t, x, generator=generator).prev_sample
+        return self.normalizers["action"].unnormalize(x.clamp(-1.0, 1.0))

@@ -1,0 +1,15 @@
+"""Policy names -> classes: what ``--policy`` and a checkpoint's config.json name."""
+
+from __future__ import annotations
+
+from policies.base import Policy
+from policies.dit import DiTPolicy
+from policies.mlp import MLPPolicy
+
+POLICIES: dict[str, type[Policy]] = {"dit": DiTPolicy, "mlp": MLPPolicy}
+
+
+def policy_class(name: str) -> type[Policy]:
+    if name not in POLICIES:
+        raise ValueError(f"unknown policy {name!r}; known: {', '.join(POLICIES)}")
+    return POLICIES[name]

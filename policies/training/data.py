@@ -1,0 +1,148 @@
+"""Training windows from LeRobot datasets: (observation history, action chunk) pairs.
+
+For frame i of an episode [a, b) a window is the observation frames i - To + 1 .. i (clamped to
+a: the first frame repeats) and the action frames i .. i + Tp - 1 (clamped to b - 1: the last
+target repeats, the arm at rest). Several datasets (tasks) of one robot can be mixed; their
+task-state vectors are zero-padded to the widest, with a mask saying which numbers are real.
+Sentences are embedded once per distinct sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from policies.datasets import read_dataset
+from policies.features import PolicyFeatures
+from robostack.errors import RobostackError
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """All frames of the mixed datasets as tensors, and the windows over them.
+
+    Attributes:
+        state: (N, S).  environment_state: (N, E) zero-padded.  environment_mask: (N, E).
+        language: (N, L).  action: (N, A).  (N = frames of all datasets.)
+        obs_index: (W, To) frame indices of each window's observations.
+        action_index: (W, Tp) frame indices of each window's actions.
+        robot: the robot every dataset was recorded on.
+        tasks: task name -> {"environment_dim": real width, "episodes": n, "sentences": [...]}.
+    """
+
+    state: torch.Tensor
+    environment_state: torch.Tensor
+    environment_mask: torch.Tensor
+    language: torch.Tensor
+    action: torch.Tensor
+    obs_index: torch.Tensor
+    action_index: torch.Tensor
+    robot: str
+    tasks: dict[str, dict]
+
+    def __len__(self) -> int:
+        return self.obs_index.shape[0]
+
+    def batch(self, windows: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Observation and action tensors (`policies.features` shapes) for window indices (B,)."""
+        obs = self.obs_index[windows]
+        last = obs[:, -1]
+        return {
+            "state": self.state[obs],
+            "environment_state": self.environment_state[obs],
+            "environment_mask": self.environment_mask[last],
+            "language": self.language[last],
+            "action": self.action[self.action_index[windows]],
+        }
+
+    def stats(self) -> dict[str, dict]:
+        """Per-dimension min / max; task-state padding is left out of its dimension's range."""
+        env = self.environment_state.numpy()
+        valid = self.environment_mask.numpy() > 0
+        lo = np.where(valid, env, np.inf).min(axis=0)
+        hi = np.where(valid, env, -np.inf).max(axis=0)
+        unused = ~valid.any(axis=0)
+        lo[unused], hi[unused] = 0.0, 0.0
+        return {
+            "state": _range(self.state),
+            "environment_state": {"min": lo.tolist(), "max": hi.tolist()},
+            "language": _range(self.language),
+            "action": _range(self.action),
+        }
+
+    def features(self, **timing) -> PolicyFeatures:
+        """The `PolicyFeatures` of this data; ``timing`` sets obs_horizon, horizon, executed."""
+        return PolicyFeatures(
+            state_dim=self.state.shape[1],
+            environment_dim=self.environment_state.shape[1],
+            action_dim=self.action.shape[1],
+            language_dim=self.language.shape[1],
+            **timing,
+        )
+
+
+def load_training_data(
+    roots: Sequence[Path],
+    *,
+    embed: Callable[[Sequence[str]], np.ndarray],
+    obs_horizon: int = 2,
+    horizon: int = 16,
+) -> TrainingData:
+    """Read and mix the datasets at ``roots`` (one robot); ``embed`` maps sentences -> (n, L)."""
+    if not roots:
+        raise RobostackError("no datasets given")
+    datasets = [read_dataset(Path(r)) for r in roots]
+    robots = {d.info.get("robot_type") for d in datasets}
+    if len(robots) != 1:
+        raise RobostackError(f"the datasets mix robots {sorted(map(str, robots))}; use one")
+    widths = {d.frames["action"].shape[1] for d in datasets}
+    if len(widths) != 1:
+        raise RobostackError(f"the datasets' action widths differ: {sorted(widths)}")
+    width = max(d.frames["observation.environment_state"].shape[1] for d in datasets)
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("state", "env", "mask", "lang", "act")}
+    obs_index, action_index, tasks, offset = [], [], {}, 0
+    for root, d in zip(roots, datasets, strict=True):
+        n = d.frames["action"].shape[0]
+        env = d.frames["observation.environment_state"]
+        sentences = d.task_of_frame()
+        names = {m.get("robostack/task", Path(root).name) for m in d.episode_meta}
+        for name in names:
+            entry = tasks.setdefault(
+                name, {"environment_dim": env.shape[1], "episodes": 0, "sentences": []}
+            )
+            entry["episodes"] += sum(m.get("robostack/task") == name for m in d.episode_meta)
+            entry["sentences"] = sorted(set(entry["sentences"]) | set(d.tasks.values()))
+        parts["state"].append(d.frames["observation.state"])
+        parts["env"].append(np.pad(env, ((0, 0), (0, width - env.shape[1]))))
+        parts["mask"].append(np.repeat((np.arange(width) < env.shape[1])[None], n, axis=0))
+        parts["lang"].append(embed(sentences))
+        parts["act"].append(d.frames["action"])
+        for a, b in d.episodes:
+            i = np.arange(a, b)[:, None]
+            obs = np.clip(i - obs_horizon + 1 + np.arange(obs_horizon), a, b - 1)
+            obs_index.append(offset + obs)
+            action_index.append(offset + np.clip(i + np.arange(horizon), a, b - 1))
+        offset += n
+
+    def tensor(key: str) -> torch.Tensor:
+        return torch.from_numpy(np.concatenate(parts[key]).astype(np.float32))
+
+    return TrainingData(
+        state=tensor("state"),
+        environment_state=tensor("env"),
+        environment_mask=tensor("mask"),
+        language=tensor("lang"),
+        action=tensor("act"),
+        obs_index=torch.from_numpy(np.concatenate(obs_index)),
+        action_index=torch.from_numpy(np.concatenate(action_index)),
+        robot=str(robots.pop()),
+        tasks=tasks,
+    )
+
+
+def _range(values: torch.Tensor) -> dict[str, list[float]]:
+    return {"min": values.min(dim=0).values.tolist(), "max": values.max(dim=0).values.tolist()}

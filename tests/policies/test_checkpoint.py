@@ -1,0 +1,103 @@
+import json
+
+import pytest
+import torch
+
+from policies.checkpoint import CheckpointError, load_policy, save_checkpoint
+from tests.policies.helpers import observation, randomize_outputs, tiny_dit, tiny_mlp
+
+
+@pytest.fixture
+def saved(tmp_path):
+    policy = tiny_dit()
+    randomize_outputs(policy)
+    save_checkpoint(policy, tmp_path / "ckpt", data={"robot": "panda"})
+    return policy, tmp_path / "ckpt"
+
+
+def _sample(policy) -> torch.Tensor:
+    return policy.predict_chunk(observation(), generator=torch.Generator().manual_seed(3))
+
+
+def test_round_trip_gives_identical_outputs(saved):
+    policy, path = saved
+    assert sorted(p.name for p in path.iterdir()) == [
+        "config.json",
+        "model.safetensors",
+        "stats.json",
+    ]
+    loaded = load_policy(path)
+    assert torch.equal(_sample(policy.eval()), _sample(loaded))
+    assert loaded.config == policy.config and loaded.stats() == policy.stats()
+
+
+def test_half_precision_checkpoints_load_as_float32(tmp_path):
+    policy = tiny_mlp()
+    save_checkpoint(policy, tmp_path / "half", half=True)
+    loaded = load_policy(tmp_path / "half")
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    assert torch.allclose(_sample(policy.eval()), _sample(loaded), atol=2e-2)
+
+
+def test_truncated_weights_are_refused(saved):
+    _, path = saved
+    weights = path / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-100])
+    with pytest.raises(CheckpointError, match=r"model\.safetensors is corrupt or truncated"):
+        load_policy(path)
+
+
+def test_garbage_weights_are_refused_without_unpickling(saved):
+    _, path = saved
+    (path / "model.safetensors").write_bytes(b"\x80\x04\x95" + b"not a safetensors file" * 10)
+    with pytest.raises(CheckpointError, match="corrupt or truncated"):
+        load_policy(path)
+
+
+def test_corrupt_config_is_refused(saved):
+    _, path = saved
+    (path / "config.json").write_text("{ not json")
+    with pytest.raises(CheckpointError, match=r"config.json is not valid JSON"):
+        load_policy(path)
+
+
+def test_a_config_that_does_not_match_the_weights_is_refused(saved):
+    _, path = saved
+    config = json.loads((path / "config.json").read_text())
+    config["config"]["d_model"] = 64
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="has shape"):
+        load_policy(path)
+    config["config"]["n_layers"] = 3
+    config["config"]["d_model"] = 32
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="missing"):
+        load_policy(path)
+
+
+def test_wrong_format_missing_files_and_bad_stats_are_refused(saved, tmp_path):
+    _, path = saved
+    with pytest.raises(CheckpointError, match="not a folder"):
+        load_policy(tmp_path / "nowhere")
+    stats = json.loads((path / "stats.json").read_text())
+    stats["action"]["min"] = stats["action"]["min"][:-1]
+    (path / "stats.json").write_text(json.dumps(stats))
+    with pytest.raises(CheckpointError, match="'action'"):
+        load_policy(path)
+    (path / "stats.json").unlink()
+    with pytest.raises(CheckpointError, match=r"stats\.json is missing"):
+        load_policy(path)
+    config = json.loads((path / "config.json").read_text())
+    config["format"] = "something-else"
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="format"):
+        load_policy(path)
+
+
+def test_non_finite_weights_are_refused(tmp_path):
+    policy = tiny_mlp()
+    with torch.no_grad():
+        next(policy.parameters())[0, 0] = float("nan")
+    save_checkpoint(policy, tmp_path / "nan")
+    with pytest.raises(CheckpointError, match="NaN or Inf"):
+        load_policy(tmp_path / "nan")

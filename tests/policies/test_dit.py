@@ -1,0 +1,145 @@
+import math
+
+import pytest
+import torch
+
+from policies.dit import DiTConfig
+from policies.dit.network import timestep_embedding
+from tests.policies.helpers import (
+    FEATURES,
+    batch_with_actions,
+    observation,
+    randomize_outputs,
+    tiny_dit,
+)
+
+
+def test_a_fresh_network_predicts_zero_noise_with_the_chunk_shape():
+    policy = tiny_dit()
+    obs = observation(batch=3)
+    condition = policy.encode(obs)
+    assert condition.shape == (3, 32)
+    noisy = torch.randn(3, FEATURES.horizon, FEATURES.action_dim)
+    out = policy.net(noisy, torch.tensor([0, 50, 99]), condition)
+    assert out.shape == (3, FEATURES.horizon, FEATURES.action_dim)
+    assert torch.count_nonzero(out) == 0  # adaLN-Zero gates and the output layer start at zero
+
+
+def test_predicted_chunks_have_the_feature_shape_and_stay_in_the_training_range():
+    policy = tiny_dit()
+    randomize_outputs(policy)
+    for sampler, steps in (("ddpm", None), ("ddim", 10), ("dpmsolver", 5)):
+        chunk = policy.predict_chunk(observation(batch=2), sampler=sampler, steps=steps)
+        assert chunk.shape == (2, FEATURES.horizon, FEATURES.action_dim)
+        assert chunk.abs().max() <= 2.0 + 1e-5  # the action stats span [-2, 2]
+
+
+def test_padded_task_state_numbers_are_ignored():
+    policy = tiny_dit()
+    randomize_outputs(policy)
+    obs = observation(batch=2)
+    altered = {k: v.clone() for k, v in obs.items()}
+    altered["environment_state"][..., -1] = 123.0  # a padded slot: mask 0
+    assert torch.allclose(policy.encode(obs), policy.encode(altered))
+    altered["environment_state"][..., 0] += 1.0  # a real slot
+    assert not torch.allclose(policy.encode(obs), policy.encode(altered))
+
+
+def test_observation_shapes_are_checked_by_name():
+    policy = tiny_dit()
+    obs = observation()
+    obs["state"] = obs["state"][:, :1]
+    with pytest.raises(ValueError, match="'state' has shape"):
+        policy.encode(obs)
+    obs = observation()
+    del obs["language"]
+    with pytest.raises(ValueError, match="language"):
+        policy.encode(obs)
+
+
+def test_the_noise_schedule_is_the_100_step_cosine_schedule():
+    policy = tiny_dit()
+    scheduler = policy.noise_scheduler
+    assert scheduler.config.num_train_timesteps == 100
+    assert scheduler.config.prediction_type == "epsilon"
+    alpha_bar = scheduler.alphas_cumprod.double()
+
+    def cosine(t: float) -> float:  # Nichol & Dhariwal 2021, offset 0.008
+        return math.cos((t / 100 + 0.008) / 1.008 * math.pi / 2) ** 2
+
+    for k in (0, 10, 50, 90):
+        expected = cosine(k + 1) / cosine(0)
+        assert alpha_bar[k].item() == pytest.approx(expected, rel=1e-3, abs=1e-6)
+    assert torch.all(alpha_bar[1:] < alpha_bar[:-1])
+    assert alpha_bar[-1] < 1e-3
+
+
+def test_few_step_samplers_call_the_network_that_many_times():
+    policy = tiny_dit()
+    calls = []
+    policy.net.register_forward_hook(lambda *a: calls.append(1))
+    for sampler, steps in (("ddim", 10), ("dpmsolver", 5), ("ddpm", None)):
+        calls.clear()
+        policy.predict_chunk(observation(batch=1), sampler=sampler, steps=steps)
+        assert len(calls) == (steps or 100)
+
+
+def test_the_observation_is_encoded_once_per_chunk():
+    policy = tiny_dit()
+    calls = []
+    policy.encoder.register_forward_hook(lambda *a: calls.append(1))
+    policy.predict_chunk(observation(batch=1), sampler="ddim", steps=10)
+    assert len(calls) == 1
+
+
+def test_guidance_scale_one_is_plain_conditional_sampling():
+    policy = tiny_dit()
+    randomize_outputs(policy)
+    obs = observation(batch=2)
+
+    def sample(scale: float) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(7)
+        return policy.predict_chunk(obs, generator=generator, guidance_scale=scale)
+
+    plain, nearly_one, strong = sample(1.0), sample(1.0 + 1e-6), sample(3.0)
+    assert torch.allclose(plain, nearly_one, atol=1e-4)  # the guided path at w -> 1
+    assert not torch.allclose(plain, strong, atol=1e-3)
+
+
+def test_condition_dropout_trains_the_null_embedding():
+    policy = tiny_dit(condition_drop=0.5)
+    randomize_outputs(policy)
+    policy.train()
+    loss = policy.compute_loss(batch_with_actions(batch=16), torch.Generator().manual_seed(0))
+    loss.backward()
+    assert policy.null_condition.grad is not None
+    assert torch.count_nonzero(policy.null_condition.grad) > 0
+
+
+def test_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="sampler"):
+        DiTConfig(features=FEATURES, sampler="euler")
+    with pytest.raises(ValueError, match="sampling_steps"):
+        DiTConfig(features=FEATURES, sampling_steps=0)
+    with pytest.raises(ValueError, match="divisible"):
+        DiTConfig(features=FEATURES, d_model=30, n_heads=4)
+
+
+def test_timestep_embedding_is_sinusoidal():
+    emb = timestep_embedding(torch.tensor([0, 5]), 8)
+    assert emb.shape == (2, 8)
+    assert torch.allclose(emb[0], torch.tensor([1.0] * 4 + [0.0] * 4))
+
+
+def test_an_image_encoder_adds_camera_tokens():
+    features = FEATURES.__class__(**{**FEATURES.to_dict(), "image_size": 32})
+    policy = tiny_dit(features=features)
+    randomize_outputs(policy)
+    obs = observation(batch=2, features=features)
+    with pytest.raises(ValueError, match="image"):
+        policy.encode(obs)
+    obs["image"] = torch.rand(2, features.obs_horizon, 3, 32, 32)
+    before = policy.encode(obs)
+    obs["image"] = torch.rand(2, features.obs_horizon, 3, 32, 32)
+    assert before.shape == (2, 32) and not torch.allclose(before, policy.encode(obs))
+    assert policy.predict_chunk(obs, steps=2).shape == (2, FEATURES.horizon, FEATURES.action_dim)
