@@ -6,10 +6,11 @@ acceleration, so a chunk that is not followed by another ends at rest and holds 
 A new chunk is blended in from the current reference over ``blend_time`` with the quintic
 smoothstep w(tau) = 10 tau^3 - 15 tau^4 + 6 tau^5, whose first and second derivatives vanish
 at both ends; the reference therefore has no jump in position, velocity or acceleration.
-Given the robot's motion limits, a blend is lengthened when the new chunk is far from the
-current reference (a policy's chunk rarely starts exactly where the arm is), so that the blend
-adds at most `BLEND_BUDGET` of the acceleration and jerk limits. `slowed_to_limits` makes an
-untrusted chunk (a policy's) feasible by stretching its waypoint spacing.
+Given the robot's motion limits, a blend is lengthened (up to `MAX_BLEND_S`) when the new
+chunk starts off the current reference (a policy's chunk rarely starts exactly where the arm is
+going), so that the blend adds at most `BLEND_BUDGET` of the acceleration and jerk limits.
+`slowed_to_limits` makes an untrusted chunk (a policy's) feasible by stretching its waypoint
+spacing.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from robostack.types import JointReference, TrajectoryChunk
 
 BLEND_BUDGET = 0.4  # share of the acceleration / jerk limits a blend may add
 CHUNK_BUDGET = 0.5  # share of the limits an untrusted chunk's waypoints may ask (slowed_to_limits)
-MAX_BLEND_S = 1.0  # a blend never takes longer than this
+MAX_BLEND_S = 0.4  # longest blend; a chunk that needs more is a fault, not imprecision
 # bounds of the smoothstep's derivatives in tau: |w'| <= 15/8, |w''| <= 10/sqrt(3), |w'''| <= 60
 W1, W2, W3 = 1.875, 5.7735, 60.0
 
@@ -270,7 +271,11 @@ class ChunkInterpolator:
     def blend_duration(self, old: Trajectory, new: Trajectory, t_now: float) -> float:
         """Shortest duration (>= ``blend_time``, <= `MAX_BLEND_S`) whose blend adds at most
         `BLEND_BUDGET` of the acceleration and jerk limits, estimated from the gap between
-        ``old`` and ``new`` at ``t_now`` and the bounds of the smoothstep's derivatives."""
+        ``old`` and ``new`` at ``t_now`` and the bounds of the smoothstep's derivatives.
+
+        A gap no such duration can absorb is not a policy's imprecision but a fault (a chunk
+        far from where the arm is): it gets the plain ``blend_time`` so that the safety
+        monitor's reference checks see the jump at once instead of a smooth move towards it."""
         if self.limits is None:
             return self.blend_time
         q_old, dq_old, ddq_old = old.evaluate(t_now)
@@ -287,7 +292,7 @@ class ChunkInterpolator:
             ):
                 return duration
             duration *= 1.25
-        return MAX_BLEND_S
+        return self.blend_time
 
     def hold(
         self,

@@ -57,9 +57,10 @@ class EpisodeResult:
     Attributes:
         task, robot, seed: the episode's identity.  description: the task sentence.
         choices: the expert's random choices (e.g. which way round the obstacle).
-        success: the task's predicate at the end of the episode.
-        time_to_success: with ``until_success``, s from the start to the beginning of the
-            success that ended the episode; else None.
+        success: the task's predicate at the end of the episode; with ``until_success``,
+            whether the task held for `SETTLE_S` before the time limit.
+        time_to_success: with ``until_success`` and success, s from the start to the
+            beginning of the success that ended the episode; else None.
         mode: which way the tool went where the task has modes (`Task.mode`), else None.
         tool_path: (T, 3) tool positions at `FPS`, m.
         duration_s: robot time, s.  result: the loop's measurements and safety events.
@@ -141,14 +142,14 @@ def run_episode(
         if record:
             with recording(loop, runs_dir=runs_dir, name=name, description=description) as rec:
                 result = loop.run(**run)
-                success = result.outcome == "completed" and task.success(sim, state)
+                success = result.outcome == "completed" and watch.achieved()
                 rec.summary = _summary(
                     task_name, robot, seed, task.description(state), success, result
                 )
             run_dir = rec.run_dir
         else:
             result = loop.run(**run)
-            success = result.outcome == "completed" and task.success(sim, state)
+            success = result.outcome == "completed" and watch.achieved()
             run_dir = None
     return EpisodeResult(
         task=task_name,
@@ -175,6 +176,7 @@ class _Watch:
         self.until_success = until_success
         self.sampler: _FrameSampler | None = None
         self.success_since: float | None = None
+        self.held = False
         self._path: list[np.ndarray] = []
 
     def __call__(self, tick, joint_state, reference) -> bool:
@@ -189,7 +191,13 @@ class _Watch:
             return False
         if self.success_since is None:
             self.success_since = t
-        return t - self.success_since >= SETTLE_S - 1e-9
+        self.held = t - self.success_since >= SETTLE_S - 1e-9
+        return self.held
+
+    def achieved(self) -> bool:
+        """Success: with ``until_success``, the task held for `SETTLE_S`; else the task's
+        predicate at the end."""
+        return self.held if self.until_success else self.task.success(self.sim, self.state)
 
     def tool_path(self) -> np.ndarray:
         return np.asarray(self._path, dtype=float).reshape(-1, 3)

@@ -147,9 +147,9 @@ LIMITS = (np.full(3, 2.0), np.full(3, 10.0), np.full(3, 5000.0))  # dq, ddq, ddd
 
 
 def test_a_chunk_far_from_the_reference_is_blended_in_within_the_limits():
-    """A policy's first chunk 0.1 rad off the resting arm: the blend is lengthened so the
+    """A policy's first chunk 0.03 rad off the resting arm: the blend is lengthened so the
     reference's acceleration and jerk stay within the limits (a fixed 0.1 s blend breaks them)."""
-    far = TrajectoryChunk(t0=0.1, dt=0.1, q=np.full((16, 3), 0.1))
+    far = TrajectoryChunk(t0=0.1, dt=0.1, q=np.full((16, 3), 0.03))
     for limits, within in ((None, False), (LIMITS, True)):
         interp = ChunkInterpolator(blend_time=0.1, limits=limits)
         interp.reset(np.zeros(3))
@@ -157,7 +157,15 @@ def test_a_chunk_far_from_the_reference_is_blended_in_within_the_limits():
         _, q, _, ddq = _sample(interp, 0.0, 1.2)
         jerk = np.abs(np.diff(ddq, axis=0)) / DT
         assert (np.abs(ddq).max() <= LIMITS[1][0] and jerk.max() <= LIMITS[2][0]) == within
-        assert np.allclose(q[-1], 0.1)
+        assert np.allclose(q[-1], 0.03)
+
+
+def test_a_chunk_too_far_to_blend_within_the_limits_is_not_smoothed_over():
+    """0.5 rad off: a fault, blended as usual so that the reference checks see the jump."""
+    interp = ChunkInterpolator(blend_time=0.1, limits=LIMITS)
+    interp.reset(np.zeros(3))
+    interp.add_chunk(TrajectoryChunk(t0=0.0, dt=0.1, q=np.full((16, 3), 0.5)), 0.0)
+    assert interp.sample(0.1).q == pytest.approx(np.full(3, 0.5))
 
 
 def _sample_spline(chunk):
