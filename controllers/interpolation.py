@@ -24,7 +24,7 @@ from robostack.types import JointReference, TrajectoryChunk
 
 BLEND_BUDGET = 0.4  # share of the acceleration / jerk limits a blend may add
 CHUNK_BUDGET = 0.5  # share of the limits an untrusted chunk's waypoints may ask (slowed_to_limits)
-MAX_BLEND_S = 0.4  # longest blend; a chunk that needs more is a fault, not imprecision
+MAX_BLEND_S = 1.0  # a blend never takes longer than this
 # bounds of the smoothstep's derivatives in tau: |w'| <= 15/8, |w''| <= 10/sqrt(3), |w'''| <= 60
 W1, W2, W3 = 1.875, 5.7735, 60.0
 
@@ -268,14 +268,16 @@ class ChunkInterpolator:
         duration = self.blend_duration(self._active, new, t_now)
         self._active = Blend(self._active, new, t_now, duration)
 
+    def position(self, t: float) -> np.ndarray:
+        """The current reference's position (dof,) rad at ``t`` s, without advancing it."""
+        return self._require().evaluate(t)[0]
+
     def blend_duration(self, old: Trajectory, new: Trajectory, t_now: float) -> float:
         """Shortest duration (>= ``blend_time``, <= `MAX_BLEND_S`) whose blend adds at most
         `BLEND_BUDGET` of the acceleration and jerk limits, estimated from the gap between
-        ``old`` and ``new`` at ``t_now`` and the bounds of the smoothstep's derivatives.
-
-        A gap no such duration can absorb is not a policy's imprecision but a fault (a chunk
-        far from where the arm is): it gets the plain ``blend_time`` so that the safety
-        monitor's reference checks see the jump at once instead of a smooth move towards it."""
+        ``old`` and ``new`` at ``t_now`` and the bounds of the smoothstep's derivatives. (A
+        chunk that starts far from the reference is a fault the safety monitor refuses before
+        it gets here: its ``chunk_jump`` check.)"""
         if self.limits is None:
             return self.blend_time
         q_old, dq_old, ddq_old = old.evaluate(t_now)
@@ -292,7 +294,7 @@ class ChunkInterpolator:
             ):
                 return duration
             duration *= 1.25
-        return self.blend_time
+        return MAX_BLEND_S
 
     def hold(
         self,

@@ -221,7 +221,7 @@ SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in [
         Scenario("nan_reference", "chunk_nonfinite", _source_fault(_nan)),
-        Scenario("reference_jump_0.5rad", "reference_acceleration", _source_fault(_jump)),
+        Scenario("reference_jump_0.5rad", "chunk_jump", _source_fault(_jump)),
         Scenario("reference_beyond_limit", "chunk_limit", _beyond_limit),
         Scenario("torque_spike_200Nm", "torque_limit", _spike),
         Scenario("unstable_gains", "velocity_limit", _unstable_gains, fault_tick=0),

@@ -20,6 +20,8 @@ class SafetyConfig:
         reference_tolerance: factor on dq_max, ddq_max and dddq_max a reference may reach
             before it counts as a jump (HOLD).
         tracking_error_max: STOP when |q_ref - q| exceeds this on any joint, rad.
+        chunk_jump_max: HOLD when a new chunk starts this far from the current reference on
+            any joint, rad (a policy's chunk starts where the arm is; a far one is a fault).
         collision_torque: (dof,) STOP when |tau_ext| exceeds this, Nm (default: 20% of
             tau_max).
         workspace_min, workspace_max: (3,) box for the tool position in the base frame, m;
@@ -41,6 +43,7 @@ class SafetyConfig:
     velocity_fraction: float = 1.0
     reference_tolerance: float = 1.1
     tracking_error_max: float = 0.1
+    chunk_jump_max: float = 0.2
     collision_torque: np.ndarray | None = None
     workspace_min: np.ndarray = field(default_factory=lambda: np.array([-1.0, -1.0, 0.01]))
     workspace_max: np.ndarray = field(default_factory=lambda: np.array([1.2, 1.0, 1.4]))

@@ -30,7 +30,7 @@ from collections.abc import Callable
 import numpy as np
 
 from controllers.base import Controller
-from controllers.interpolation import ChunkInterpolator
+from controllers.interpolation import ChunkInterpolator, ChunkSpline
 from robostack.model import RigidBodyModel
 from robostack.safety.config import SafetyConfig
 from robostack.safety.envelope import Envelope
@@ -217,7 +217,8 @@ class SafetyMonitor:
         return reference, tau
 
     def accept_chunk(self, tick: int, t: float, chunk: TrajectoryChunk) -> bool:
-        """Let a chunk through if finite and inside the joint limits; otherwise HOLD."""
+        """Let a chunk through if finite, inside the joint limits and starting near the current
+        reference; otherwise HOLD."""
         q = chunk.q
         if not math.isfinite(q.sum()):
             self._trigger(
@@ -256,6 +257,20 @@ class SafetyMonitor:
                 "chunk_limit",
                 *fault,
                 "a chunk leaves the joint range",
+            )
+            return False
+        gap = np.abs(ChunkSpline(chunk).evaluate(t)[0] - self.interpolator.position(t))
+        if gap.max() > self.config.chunk_jump_max:
+            joint = int(np.argmax(gap))
+            self._trigger(
+                Reaction.HOLD,
+                tick,
+                t,
+                "chunk_jump",
+                self.names[joint],
+                float(gap[joint]),
+                self.config.chunk_jump_max,
+                "a chunk starts far from the current reference",
             )
             return False
         self._last_chunk_t = t

@@ -160,14 +160,6 @@ def test_a_chunk_far_from_the_reference_is_blended_in_within_the_limits():
         assert np.allclose(q[-1], 0.03)
 
 
-def test_a_chunk_too_far_to_blend_within_the_limits_is_not_smoothed_over():
-    """0.5 rad off: a fault, blended as usual so that the reference checks see the jump."""
-    interp = ChunkInterpolator(blend_time=0.1, limits=LIMITS)
-    interp.reset(np.zeros(3))
-    interp.add_chunk(TrajectoryChunk(t0=0.0, dt=0.1, q=np.full((16, 3), 0.5)), 0.0)
-    assert interp.sample(0.1).q == pytest.approx(np.full(3, 0.5))
-
-
 def _sample_spline(chunk):
     interp = ChunkInterpolator(blend_time=1e-6)
     interp.reset(chunk.q[0])
