@@ -48,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "checkpoint and with an MLP baseline checkpoint, on this CPU and on a CUDA GPU when "
         "one is available; prints medians, p99s and ratios to DDPM from the same run.",
     )
-    policy.add_argument("--checkpoint", type=Path, default=CHECKPOINTS / "multitask")
+    policy.add_argument("--checkpoint", type=Path, default=CHECKPOINTS / "reach")
     policy.add_argument("--baseline", type=Path, default=CHECKPOINTS / "obstacle_mlp")
     policy.add_argument("--calls", type=int, default=50, help="timed chunks per sampler")
     policy.add_argument("--threads", type=int, default=2, help="torch CPU threads")
