@@ -17,7 +17,8 @@ def plot_report(report: dict, path: Path) -> Path:
     rate = report["success_rate"]
     lo, hi = report["success_ci95"]
     left.bar([0], [rate], color="#4c72b0", width=0.5)
-    left.errorbar([0], [rate], yerr=[[rate - lo], [hi - rate]], color="black", capsize=8)
+    below, above = max(0.0, rate - lo), max(0.0, hi - rate)  # >= 0 despite rounding
+    left.errorbar([0], [rate], yerr=[[below], [above]], color="black", capsize=8)
     left.set_xlim(-1, 1)
     left.set_ylim(0, 1.05)
     left.set_xticks([])
@@ -30,16 +31,16 @@ def plot_report(report: dict, path: Path) -> Path:
     if report["modes"]:
         lines.append(", ".join(f"{k} {v:.0%}" for k, v in report["modes"].items()))
     lines.append(f"chunk diversity {report['diversity_rad']:.3f} rad")
-    left.text(0, 0.04, "\n".join(lines), ha="center", va="bottom", fontsize=8, color="white")
+    left.set_xlabel("\n".join(lines), fontsize=8)
     left.set_title(f"{report['policy']} on {report['task']} ({report['robot']})")
-    for kind, marker in (("mask", "o"), ("noise", "s")):
+    for kind, marker, label in (("mask", "o", "masked"), ("noise", "s", "noised")):
         points = report["robustness"].get(kind, [])
         if points:
             right.plot(
                 [p["share"] for p in points],
                 [p["success_rate"] for p in points],
                 marker=marker,
-                label=f"{kind}ed dimensions",
+                label=f"{label} dimensions",
             )
     right.set_xlabel("share of observation dimensions masked / noised")
     right.set_ylabel("success rate")
