@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import mujoco
 import numpy as np
 
+from robostack.errors import RobostackError
 from robostack.model import RigidBodyModel
 from robostack.references import Reference
 from sim.mujoco import MujocoRobot
@@ -33,22 +36,61 @@ class Task(abc.ABC):
 
     Attributes:
         name: registry name.  template: description with ``{slot}`` fields.
+        paraphrases: other ways to say the template (same slots); with it, what the language
+            launcher compares a goal with.
+        objects: the scene's objects a goal can name: kind -> the colours it comes in (empty:
+            one uncoloured object, e.g. the bin).
+        slot_objects: slot -> the object kind whose colour fills it.
         time_limit_s: an episode fails if not done by then, s.
         robots: robots the task (and its expert) is made for.
     """
 
     name: str
     template: str
+    paraphrases: ClassVar[tuple[str, ...]] = ()
+    objects: ClassVar[Mapping[str, tuple[str, ...]]]
+    slot_objects: ClassVar[Mapping[str, str]]
     time_limit_s: float
     robots: tuple[str, ...] = ("panda", "ur5e")
+
+    def slot_values(self, slot: str) -> tuple[str, ...]:
+        """The values ``slot`` can take (the colours of its object kind)."""
+        return self.objects[self.slot_objects[slot]]
+
+    def check_slots(self, slots: Mapping[str, str]) -> None:
+        """Raise `RobostackError` naming an unknown slot or a value the scene does not have."""
+        for slot, value in slots.items():
+            if slot not in self.slot_objects:
+                raise RobostackError(
+                    f"task {self.name!r} has no slot {slot!r}; its slots: "
+                    f"{', '.join(self.slot_objects)}"
+                )
+            if value not in self.slot_values(slot):
+                kind = self.slot_objects[slot]
+                raise RobostackError(
+                    f"the {self.name} scene has no {value} {kind}; its {kind}s are "
+                    f"{', '.join(self.slot_values(slot))}"
+                )
+
+    def chosen(self, slot: str, drawn: str, requested: Mapping[str, str] | None) -> str:
+        """The requested value of ``slot`` if one was asked for (checked), else the drawn one.
+        Tasks draw every slot first, so a seed gives the same scene whether or not slots are
+        requested."""
+        if not requested or slot not in requested:
+            return str(drawn)
+        self.check_slots({slot: requested[slot]})
+        return requested[slot]
 
     @abc.abstractmethod
     def decorate(self, spec: mujoco.MjSpec) -> None:
         """Add the task's objects to the scene (before compiling)."""
 
     @abc.abstractmethod
-    def reset(self, sim: MujocoRobot, rng: np.random.Generator) -> TaskState:
-        """Draw and place a new episode's objects; the arm is already at home."""
+    def reset(
+        self, sim: MujocoRobot, rng: np.random.Generator, slots: Mapping[str, str] | None = None
+    ) -> TaskState:
+        """Draw and place a new episode's objects; the arm is already at home. ``slots`` fixes
+        some of the description's slots (e.g. {"colour": "blue"}) instead of drawing them."""
 
     @abc.abstractmethod
     def success(self, sim: MujocoRobot, state: TaskState) -> bool:

@@ -8,6 +8,9 @@ a policy that averages them drives into the block.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import mujoco
 import numpy as np
 
@@ -31,6 +34,12 @@ SUCCESS_RADIUS = 0.02  # m
 class Obstacle(Task):
     name = "obstacle"
     template = "reach the {colour} marker behind the wall"
+    paraphrases = (
+        "go around the wall to reach the {colour} marker",
+        "move the gripper to the {colour} marker without hitting the wall",
+    )
+    objects = MappingProxyType({"marker": MARKER_COLOURS, "wall": ()})
+    slot_objects = MappingProxyType({"colour": "marker"})
     time_limit_s = 12.0
     robots = ("panda",)
 
@@ -46,8 +55,10 @@ class Obstacle(Task):
         )
         add_marker(spec, "marker", "red", size=[0.015], shape="sphere")
 
-    def reset(self, sim: MujocoRobot, rng: np.random.Generator) -> TaskState:
-        colour = str(rng.choice(MARKER_COLOURS))
+    def reset(
+        self, sim: MujocoRobot, rng: np.random.Generator, slots: Mapping[str, str] | None = None
+    ) -> TaskState:
+        colour = self.chosen("colour", rng.choice(MARKER_COLOURS), slots)
         x_behind = WALL_CENTRE[0] + WALL_HALF[0] + HAND_HALF_DEPTH + 0.04
         target = np.array(
             [

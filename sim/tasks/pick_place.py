@@ -7,6 +7,9 @@ closes it, lifts, carries the cube over the bin, lowers it, opens the gripper an
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import mujoco
 import numpy as np
 
@@ -28,6 +31,12 @@ CARRY_HEIGHT = 0.18  # m: tool height while carrying (the bin's walls are 7 cm)
 class PickPlace(Task):
     name = "pick_place"
     template = "put the {colour} cube in the bin"
+    paraphrases = (
+        "pick up the {colour} cube and place it in the bin",
+        "grasp the {colour} cube and drop it into the bin",
+    )
+    objects = MappingProxyType({"cube": CUBE_COLOURS, "bin": ()})
+    slot_objects = MappingProxyType({"colour": "cube"})
     time_limit_s = 20.0
     robots = ("panda",)  # needs the gripper
 
@@ -55,8 +64,11 @@ class PickPlace(Task):
                 conaffinity=ARM | OBJECT,
             )
 
-    def reset(self, sim: MujocoRobot, rng: np.random.Generator) -> TaskState:
-        colour, other = rng.permutation(CUBE_COLOURS)
+    def reset(
+        self, sim: MujocoRobot, rng: np.random.Generator, slots: Mapping[str, str] | None = None
+    ) -> TaskState:
+        colour = self.chosen("colour", rng.permutation(CUBE_COLOURS)[0], slots)
+        other = next(c for c in CUBE_COLOURS if c != colour)
         while True:
             cube = np.array([rng.uniform(0.4, 0.6), rng.uniform(-0.15, 0.15)])
             bin_xy = np.array([rng.uniform(0.4, 0.6), rng.uniform(-0.3, 0.3)])

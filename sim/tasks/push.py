@@ -8,6 +8,9 @@ backs away.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import mujoco
 import numpy as np
 
@@ -45,6 +48,12 @@ def _segment_distance(point, a, b) -> float:
 class Push(Task):
     name = "push"
     template = "push the {colour} cube onto the {target} square"
+    paraphrases = (
+        "slide the {colour} cube along the table onto the {target} square",
+        "move the {colour} cube onto the {target} square by pushing it",
+    )
+    objects = MappingProxyType({"cube": CUBE_COLOURS, "square": SQUARE_COLOURS})
+    slot_objects = MappingProxyType({"colour": "cube", "target": "square"})
     time_limit_s = 15.0
     robots = (
         "panda",
@@ -62,9 +71,13 @@ class Push(Task):
                 shape="box",
             )
 
-    def reset(self, sim: MujocoRobot, rng: np.random.Generator) -> TaskState:
-        colour, other = rng.permutation(CUBE_COLOURS)
-        target, other_square = rng.permutation(SQUARE_COLOURS)
+    def reset(
+        self, sim: MujocoRobot, rng: np.random.Generator, slots: Mapping[str, str] | None = None
+    ) -> TaskState:
+        colour = self.chosen("colour", rng.permutation(CUBE_COLOURS)[0], slots)
+        target = self.chosen("target", rng.permutation(SQUARE_COLOURS)[0], slots)
+        other = next(c for c in CUBE_COLOURS if c != colour)
+        other_square = next(c for c in SQUARE_COLOURS if c != target)
         while True:
             cube = np.array([rng.uniform(0.42, 0.58), rng.uniform(-0.12, 0.12)])
             angle = rng.uniform(-np.pi, np.pi)

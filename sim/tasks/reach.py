@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import mujoco
 import numpy as np
 
@@ -20,14 +23,22 @@ MARKER_RADIUS = 0.015  # m
 class Reach(Task):
     name = "reach"
     template = "reach the {colour} marker"
+    paraphrases = (
+        "move the gripper to the {colour} marker",
+        "touch the {colour} marker with the tool",
+    )
+    objects = MappingProxyType({"marker": MARKER_COLOURS})
+    slot_objects = MappingProxyType({"colour": "marker"})
     time_limit_s = 8.0
 
     def decorate(self, spec: mujoco.MjSpec) -> None:
         for colour in MARKER_COLOURS:
             add_marker(spec, f"marker_{colour}", colour, size=[MARKER_RADIUS], shape="sphere")
 
-    def reset(self, sim: MujocoRobot, rng: np.random.Generator) -> TaskState:
-        colour = str(rng.choice(MARKER_COLOURS))
+    def reset(
+        self, sim: MujocoRobot, rng: np.random.Generator, slots: Mapping[str, str] | None = None
+    ) -> TaskState:
+        colour = self.chosen("colour", rng.choice(MARKER_COLOURS), slots)
         positions = {}
         while True:  # two markers at least 15 cm apart
             points = [

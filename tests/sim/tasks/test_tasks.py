@@ -155,3 +155,30 @@ def test_obstacle_success_predicate():
     assert task.success(sim, state)
     _put_tool_at(sim, state.positions["marker"] + np.array([-0.05, 0.0, 0.0]))
     assert not task.success(sim, state)
+
+
+@pytest.mark.parametrize(
+    ("task_name", "slots"),
+    [
+        ("reach", {"colour": "blue"}),
+        ("push", {"colour": "red", "target": "yellow"}),
+        ("pick_place", {"colour": "blue"}),
+        ("obstacle", {"colour": "red"}),
+    ],
+)
+def test_requested_slots_fix_the_description_and_keep_the_seeded_scene(task_name, slots):
+    task, sim, drawn = _scene(task_name, seed=5)
+    sim.reset(seed=5)
+    asked = task.reset(sim, sim.rng, slots)
+    assert asked.slots == {**drawn.slots, **slots}
+    assert task.description(asked) == task.template.format(**asked.slots)
+    # the same seed draws the same places, whichever colour was asked for
+    assert set(asked.positions) == set(drawn.positions)
+
+
+def test_a_slot_value_the_scene_lacks_is_refused_with_what_it_has():
+    task = make_task("push")
+    with pytest.raises(RobostackError, match="no purple cube; its cubes are red, blue"):
+        task.check_slots({"colour": "purple"})
+    with pytest.raises(RobostackError, match="no slot 'size'"):
+        task.check_slots({"size": "big"})
