@@ -41,6 +41,10 @@ class Task(abc.ABC):
         objects: the scene's objects a goal can name: kind -> the colours it comes in (empty:
             one uncoloured object, e.g. the bin).
         slot_objects: slot -> the object kind whose colour fills it.
+        cue_objects: object kinds that set the task apart from a similar one (obstacle's wall
+            from reach): a goal that names none of them fits the task less.
+        dressing_slots: slots that colour the scene's only object of its kind rather than
+            pick one of several (a goal may leave them out: the seed draws them).
         time_limit_s: an episode fails if not done by then, s.
         robots: robots the task (and its expert) is made for.
     """
@@ -50,6 +54,8 @@ class Task(abc.ABC):
     paraphrases: ClassVar[tuple[str, ...]] = ()
     objects: ClassVar[Mapping[str, tuple[str, ...]]]
     slot_objects: ClassVar[Mapping[str, str]]
+    cue_objects: ClassVar[tuple[str, ...]] = ()
+    dressing_slots: ClassVar[tuple[str, ...]] = ()
     time_limit_s: float
     robots: tuple[str, ...] = ("panda", "ur5e")
 

@@ -40,6 +40,8 @@ class Obstacle(Task):
     )
     objects = MappingProxyType({"marker": MARKER_COLOURS, "wall": ()})
     slot_objects = MappingProxyType({"colour": "marker"})
+    cue_objects = ("wall",)
+    dressing_slots = ("colour",)  # one marker, of a drawn colour
     time_limit_s = 12.0
     robots = ("panda",)
 

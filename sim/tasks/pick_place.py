@@ -34,6 +34,7 @@ class PickPlace(Task):
     paraphrases = (
         "pick up the {colour} cube and place it in the bin",
         "grasp the {colour} cube and drop it into the bin",
+        "pick up the {colour} cube",
     )
     objects = MappingProxyType({"cube": CUBE_COLOURS, "bin": ()})
     slot_objects = MappingProxyType({"colour": "cube"})
