@@ -7,7 +7,7 @@ safety monitor and recorder as every session.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from robostack.observations import robot_observation
 from robostack.paths import DEFAULT_RUNS_DIR
 from robostack.references import ReferenceChunker, check_reference
 from robostack.robots import get_robot
+from robostack.safety import SafetyConfig
 from robostack.session import make_loop, recording
 from robostack.types import JointState, RobotSpec
 from sim.mujoco import MujocoRobot, SceneConfig
@@ -97,8 +98,14 @@ def run_episode(
     frames: bool = False,
     source: Callable[[EpisodeContext], ChunkSource] | None = None,
     until_success: bool = False,
+    slots: Mapping[str, str] | None = None,
+    gains: dict | None = None,
+    safety: Mapping[str, object] | None = None,
 ) -> EpisodeResult:
     """Run one lockstep episode of ``task_name`` with its scripted expert.
+
+    ``slots`` fixes description slots (e.g. the cube's colour) instead of drawing them; ``gains``
+    overrides the controller's default gains; ``safety`` overrides `SafetyConfig` fields.
 
     With ``frames``, the episode is also sampled at `FPS` for a dataset (`EpisodeResult`).
     ``source(context)`` replaces the expert as the chunk source (replays, policies); the
@@ -114,7 +121,7 @@ def run_episode(
     model = RigidBodyModel(description)
     with sim:
         start = sim.reset(seed=seed)
-        state = task.reset(sim, sim.rng)
+        state = task.reset(sim, sim.rng, slots)
         expert = task.expert(model, start.q, state)
         check_reference(expert, description)
         if source is None:
@@ -130,7 +137,13 @@ def run_episode(
             )
             chunks = source(context)
         loop = make_loop(
-            robot=sim, model=model, source=chunks, controller=controller, realtime=False
+            robot=sim,
+            model=model,
+            source=chunks,
+            controller=controller,
+            gains=gains,
+            realtime=False,
+            safety_config=SafetyConfig.for_robot(sim.spec, **(safety or {})),
         )
         duration = task.time_limit_s if until_success else expert.duration + SETTLE_S
         ticks = round(min(duration, task.time_limit_s) * sim.spec.control_rate_hz)

@@ -20,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -27,6 +28,9 @@ import torch
 from controllers.interpolation import slowed_to_limits
 from policies.base import Policy
 from robostack.types import JointState, TrajectoryChunk
+
+if TYPE_CHECKING:
+    from robostack.episodes import EpisodeContext
 
 RESOLUTION_S = 0.01
 
@@ -177,6 +181,43 @@ class PolicySource:
         )
         # judged: the segments up to the next chunk and its blend (+1: the observed position)
         return slowed_to_limits(chunk, self.limits, segments=self.features.executed + 2)
+
+
+def policy_source_factory(
+    policy: Policy,
+    *,
+    seed: int,
+    latency_s: float = 0.0,
+    perturbation: ObservationPerturbation | None = None,
+    options: dict | None = None,
+    velocity_scale: float = 1.0,
+) -> Callable[[EpisodeContext], PolicySource]:
+    """``source`` for `robostack.episodes.run_episode`: a `PolicySource` for the episode's
+    sentence, observations and limits (the velocity limit times ``velocity_scale``, (0, 1]).
+    The built sources are kept in the returned callable's ``sources`` list."""
+    from policies.language import embed_sentences
+
+    if not 0.0 < velocity_scale <= 1.0:
+        raise ValueError(f"velocity_scale must be in (0, 1], got {velocity_scale}")
+
+    def make_source(context: EpisodeContext) -> PolicySource:
+        spec = context.spec
+        source = PolicySource(
+            policy,
+            language=embed_sentences([context.description])[0],
+            robot_state=context.robot_state,
+            environment_state=context.environment_state,
+            limits=(velocity_scale * spec.dq_max, spec.ddq_max, spec.dddq_max),
+            latency_s=latency_s,
+            seed=seed,
+            perturbation=perturbation,
+            options=options,
+        )
+        make_source.sources.append(source)
+        return source
+
+    make_source.sources = []
+    return make_source
 
 
 class _Perturb:

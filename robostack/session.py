@@ -28,9 +28,11 @@ def make_loop(
     controller: str,
     realtime: bool,
     safety_config: SafetyConfig | None = None,
+    gains: dict | None = None,
 ) -> ControlLoop:
-    """The control loop for a connected ``robot``: ``controller`` (a registry name) tracks
-    chunks from ``source`` (asked every ``source.period`` s) through a safety monitor."""
+    """The control loop for a connected ``robot``: ``controller`` (a registry name, with
+    ``gains`` overriding its defaults) tracks chunks from ``source`` (asked every
+    ``source.period`` s) through a safety monitor."""
     spec = robot.spec
     interpolator = ChunkInterpolator(limits=(spec.dq_max, spec.ddq_max, spec.dddq_max))
     safety = SafetyMonitor(
@@ -41,7 +43,7 @@ def make_loop(
     )
     return ControlLoop(
         robot=robot,
-        controller=make_controller(controller, spec=spec, model=model, dt=spec.dt),
+        controller=make_controller(controller, spec=spec, model=model, dt=spec.dt, gains=gains),
         source=source,
         clock=WallClock(spec.dt) if realtime else LockstepClock(),
         safety=safety,

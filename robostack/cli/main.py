@@ -11,10 +11,10 @@ import json
 import sys
 
 from robostack import __version__
-from robostack.cli import bench, collect, eval, replay, runs, track, train, view
+from robostack.cli import bench, collect, eval, launch, replay, runs, track, train, view
 from robostack.errors import RobostackError
 
-COMMANDS = (track, collect, replay, train, eval, bench, runs, view)
+COMMANDS = (launch, track, collect, replay, train, eval, bench, runs, view)
 EXIT_BAD_INPUT = 2
 
 

@@ -23,11 +23,14 @@ import numpy as np
 import torch
 
 from policies.base import Policy
-from policies.language import embed_sentences
-from robostack.episodes import EpisodeContext, EpisodeResult, run_episode
+from robostack.episodes import EpisodeResult, run_episode
 from robostack.evaluation.metrics import mean_pairwise_distance, wilson_interval
 from robostack.paths import DEFAULT_RUNS_DIR
-from robostack.policy_source import ObservationPerturbation, PolicySource
+from robostack.policy_source import (
+    ObservationPerturbation,
+    PolicySource,
+    policy_source_factory,
+)
 
 
 @dataclass(frozen=True)
@@ -94,23 +97,13 @@ def evaluate(
 
 
 def _episode(policy, options, seed, perturbation, record) -> tuple[EpisodeResult, PolicySource]:
-    sources: list[PolicySource] = []
-
-    def make_source(context: EpisodeContext) -> PolicySource:
-        source = PolicySource(
-            policy,
-            language=embed_sentences([context.description])[0],
-            robot_state=context.robot_state,
-            environment_state=context.environment_state,
-            limits=(context.spec.dq_max, context.spec.ddq_max, context.spec.dddq_max),
-            latency_s=options.latency_s,
-            seed=seed,
-            perturbation=perturbation,
-            options=dict(options.predict),
-        )
-        sources.append(source)
-        return source
-
+    source = policy_source_factory(
+        policy,
+        seed=seed,
+        latency_s=options.latency_s,
+        perturbation=perturbation,
+        options=dict(options.predict),
+    )
     result = run_episode(
         options.task,
         robot=options.robot,
@@ -118,10 +111,10 @@ def _episode(policy, options, seed, perturbation, record) -> tuple[EpisodeResult
         controller=options.controller,
         record=record,
         runs_dir=options.runs_dir,
-        source=make_source,
+        source=source,
         until_success=True,
     )
-    return result, sources[0]
+    return result, source.sources[0]
 
 
 def _report(policy, options, nominal, robustness) -> dict:

@@ -1,0 +1,249 @@
+"""Launch files: TOML naming robot, backend, task, policy, controller, safety and recording.
+
+A launch file has up to seven tables; every key is optional and defaults to the value below
+(the simulated Panda). `load_launch_file` refuses unknown tables or keys, wrong types and
+out-of-range values with `LaunchFileError`, which names the file, the key and the reason.
+
+```toml
+[session]     name, task ("from_goal" or a task name), seed, episodes
+[robot]       name (panda | ur5e | ur5), backend (mujoco | franka_fci | ur_rtde)
+[policy]      checkpoint, sampler, sampling_steps, guidance_scale, [policy.tasks] overrides
+[controller]  name (pid | impedance | computed_torque), [controller.gains] overrides
+[safety]      profile (simulation | real_robot), velocity_scale, tracking_error_max,
+              collision_torque_fraction, stale_reference_s
+[recording]   enabled, runs_dir, episodes (record the first N of a multi-episode launch)
+[connection]  real robots only: address, timeout_s
+```
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from robostack.errors import RobostackError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+ROBOT_NAMES = ("panda", "ur5e", "ur5")
+SIM_BACKENDS = ("mujoco",)
+REAL_BACKENDS = {"franka_fci": ("panda",), "ur_rtde": ("ur5e", "ur5")}
+CONTROLLERS = ("pid", "impedance", "computed_torque")
+SAMPLERS = ("ddpm", "ddim", "dpmsolver")
+PROFILES = ("simulation", "real_robot")
+REAL_ROBOT_VELOCITY_SCALE = 0.25  # the real_robot profile's default share of dq_max
+FROM_GOAL = "from_goal"
+
+
+class LaunchFileError(RobostackError):
+    """A launch file that cannot be used: names the file, the key and why."""
+
+    def __init__(self, path: Path | str, key: str, reason: str):
+        self.path, self.key, self.reason = str(path), key, reason
+        super().__init__(f"{path}: {key}: {reason}")
+
+
+def _one_of(options) -> dict:
+    return {"check": lambda v: None if v in options else f"must be one of {', '.join(options)}"}
+
+
+def _within(lo: float, hi: float, *, open_lo: bool = False) -> dict:
+    def check(v):
+        ok = (lo < v if open_lo else lo <= v) and v <= hi
+        return None if ok else f"must be in {'(' if open_lo else '['}{lo}, {hi}], got {v}"
+
+    return {"check": check}
+
+
+@dataclass(frozen=True)
+class SessionSection:
+    """name: the session's name in run folders.  task: a task name, or "from_goal" to take
+    it from the sentence.  seed: the first episode's scene seed.  episodes: how many."""
+
+    name: str = "launch"
+    task: str = FROM_GOAL
+    seed: int = field(default=0, metadata=_within(0, 2**31 - 1))
+    episodes: int = field(default=1, metadata=_within(1, 100_000))
+
+
+@dataclass(frozen=True)
+class RobotSection:
+    name: str = field(default="panda", metadata=_one_of(ROBOT_NAMES))
+    backend: str = field(default="mujoco", metadata=_one_of((*SIM_BACKENDS, *REAL_BACKENDS)))
+
+    @property
+    def real(self) -> bool:
+        return self.backend in REAL_BACKENDS
+
+
+@dataclass(frozen=True)
+class PolicySection:
+    """checkpoint: a folder under assets/checkpoints/, or a path (relative paths from the
+    launch file's folder).  tasks: task -> checkpoint for tasks it should not cover."""
+
+    checkpoint: str = "multitask"
+    sampler: str = field(default="ddim", metadata=_one_of(SAMPLERS))
+    sampling_steps: int = field(default=10, metadata=_within(1, 100))
+    guidance_scale: float = field(default=1.0, metadata=_within(0.0, 10.0))
+    tasks: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ControllerSection:
+    """gains: overrides of `controllers.gains` (per-joint lists)."""
+
+    name: str = field(default="computed_torque", metadata=_one_of(CONTROLLERS))
+    gains: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SafetySection:
+    """velocity_scale: share of each joint's velocity limit the session may use (chunks are
+    slowed to it and the monitor stops beyond it); 0 = the profile's default (1 in
+    simulation, 0.25 on a real robot)."""
+
+    profile: str = field(default="simulation", metadata=_one_of(PROFILES))
+    velocity_scale: float = field(default=0.0, metadata=_within(0.0, 1.0))
+    tracking_error_max: float = field(default=0.1, metadata=_within(0.0, 1.0, open_lo=True))
+    collision_torque_fraction: float = field(default=0.2, metadata=_within(0.0, 1.0, open_lo=True))
+    stale_reference_s: float = field(default=1.0, metadata=_within(0.0, 10.0, open_lo=True))
+
+    @property
+    def speed(self) -> float:
+        """The velocity scale in force."""
+        if self.velocity_scale:
+            return self.velocity_scale
+        return REAL_ROBOT_VELOCITY_SCALE if self.profile == "real_robot" else 1.0
+
+
+@dataclass(frozen=True)
+class RecordingSection:
+    enabled: bool = True
+    runs_dir: str = "runs"
+    episodes: int = field(default=1, metadata=_within(0, 100_000))
+
+
+@dataclass(frozen=True)
+class ConnectionSection:
+    """address: the robot's IP address or host name; a real-robot launch also needs it on the
+    command line (``--address``), and the two must agree when both are given."""
+
+    address: str = ""
+    timeout_s: float = field(default=1.0, metadata=_within(0.0, 60.0, open_lo=True))
+
+
+@dataclass(frozen=True)
+class LaunchFile:
+    """A validated launch file. ``path`` is where it was read from (for messages)."""
+
+    path: Path
+    session: SessionSection = field(default_factory=SessionSection)
+    robot: RobotSection = field(default_factory=RobotSection)
+    policy: PolicySection = field(default_factory=PolicySection)
+    controller: ControllerSection = field(default_factory=ControllerSection)
+    safety: SafetySection = field(default_factory=SafetySection)
+    recording: RecordingSection = field(default_factory=RecordingSection)
+    connection: ConnectionSection | None = None
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the file, relative to the file's folder."""
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else self.path.parent / path
+
+
+SECTIONS = {f.name: f for f in dataclasses.fields(LaunchFile) if f.name != "path"}
+
+
+def load_launch_file(path: Path | str) -> LaunchFile:
+    """Read and validate a launch file; `LaunchFileError` names what is wrong."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise LaunchFileError(path, "(file)", "no such launch file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise LaunchFileError(path, "(syntax)", f"not valid TOML: {error}") from None
+    sections = {}
+    for name, table in raw.items():
+        if name not in SECTIONS:
+            raise LaunchFileError(path, f"[{name}]", f"unknown table; known: {', '.join(SECTIONS)}")
+        if not isinstance(table, dict):
+            raise LaunchFileError(path, name, "must be a table ([...])")
+        section_class = typing.get_type_hints(LaunchFile)[name]
+        if name == "connection":
+            section_class = ConnectionSection
+        sections[name] = _section(path, name, section_class, table)
+    launch = LaunchFile(path=path, **sections)
+    _check_consistency(launch)
+    return launch
+
+
+def _section(path: Path, name: str, cls: type, table: dict):
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in table.items():
+        where = f"[{name}] {key}"
+        if key not in fields:
+            raise LaunchFileError(path, where, f"unknown key; known: {', '.join(fields)}")
+        reason = _type_error(value, hints[key])
+        if reason is None and "check" in fields[key].metadata:
+            reason = fields[key].metadata["check"](value)
+        if reason is not None:
+            raise LaunchFileError(path, where, reason)
+        values[key] = float(value) if hints[key] is float else value
+    return cls(**values)
+
+
+def _type_error(value, hint) -> str | None:
+    """None if ``value`` (parsed TOML) has the type ``hint``, else the reason."""
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+    if hint in names:
+        ok = isinstance(value, hint) and not (hint is not bool and isinstance(value, bool))
+        if hint is float:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if ok else f"must be {names[hint]}, got {type(value).__name__} {value!r}"
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is dict:
+        if not isinstance(value, dict):
+            return f"must be a table, got {type(value).__name__}"
+        for k, v in value.items():
+            inner = _type_error(v, args[1])
+            if inner is not None:
+                return f"{k}: {inner}"
+        return None
+    if origin is list:
+        if not isinstance(value, list) or not value:
+            return f"must be a non-empty list, got {value!r}"
+        for item in value:
+            inner = _type_error(item, args[0])
+            if inner is not None:
+                return f"list item {inner}"
+        return None
+    raise TypeError(f"launch file schema: unsupported type {hint}")  # a bug here, not input
+
+
+def _check_consistency(launch: LaunchFile) -> None:
+    path, robot = launch.path, launch.robot
+    if robot.real:
+        made_for = REAL_BACKENDS[robot.backend]
+        if robot.name not in made_for:
+            raise LaunchFileError(
+                path,
+                "[robot] backend",
+                f"{robot.backend} drives {', '.join(made_for)}, not {robot.name}",
+            )
+        if launch.safety.profile != "real_robot":
+            raise LaunchFileError(
+                path, "[safety] profile", f"a real robot ({robot.backend}) needs real_robot"
+            )
+        if launch.connection is None:
+            raise LaunchFileError(path, "[connection]", f"{robot.backend} needs a connection table")
+    elif launch.connection is not None:
+        raise LaunchFileError(path, "[connection]", "only for real robots (franka_fci, ur_rtde)")
