@@ -70,3 +70,12 @@ def test_the_address_is_only_for_real_robots():
     launch = load_launch_file(LAUNCH_FILES / "panda_mujoco.toml")
     with pytest.raises(RobostackError, match="--address is for real robots"):
         make_plan(GOAL, launch, address="10.0.0.2")
+
+
+@pytest.mark.parametrize(
+    ("name", "address"), [("ur5e_mujoco.toml", None), ("ur5_rtde.toml", "192.168.1.10")]
+)
+def test_the_ur5e_launch_files_plan_reach_with_the_ur5e_checkpoint(name, address):
+    plan = make_plan("reach the red marker", load_launch_file(LAUNCH_FILES / name), address=address)
+    assert plan.task == "reach" and plan.checkpoint.name == "ur5e_reach"
+    assert plan.launch.robot.name == "ur5e"
