@@ -74,7 +74,7 @@ class GoalRefusedError(RobostackError):
 
 
 class GoalInterpreter:
-    """Callable-free holder of the task phrasings' embeddings.
+    """Reads goals against the tasks' phrasings, whose embeddings it computes once.
 
     Args:
         embed: sentences -> (n, L) unit vectors (default: `policies.language.embed_sentences`).

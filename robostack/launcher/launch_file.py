@@ -24,18 +24,18 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from controllers import CONTROLLER_NAMES
+from policies.dit.configuration import SAMPLERS
 from robostack.errors import RobostackError
+from robostack.robots import ROBOTS
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-ROBOT_NAMES = ("panda", "ur5e", "ur5")
 SIM_BACKENDS = ("mujoco",)
 REAL_BACKENDS = {"franka_fci": ("panda",), "ur_rtde": ("ur5e", "ur5")}
-CONTROLLERS = ("pid", "impedance", "computed_torque")
-SAMPLERS = ("ddpm", "ddim", "dpmsolver")
 PROFILES = ("simulation", "real_robot")
 REAL_ROBOT_VELOCITY_SCALE = 0.25  # the real_robot profile's default share of dq_max
 FROM_GOAL = "from_goal"
@@ -74,7 +74,7 @@ class SessionSection:
 
 @dataclass(frozen=True)
 class RobotSection:
-    name: str = field(default="panda", metadata=_one_of(ROBOT_NAMES))
+    name: str = field(default="panda", metadata=_one_of(tuple(ROBOTS)))
     backend: str = field(default="mujoco", metadata=_one_of((*SIM_BACKENDS, *REAL_BACKENDS)))
 
     @property
@@ -85,9 +85,10 @@ class RobotSection:
 @dataclass(frozen=True)
 class PolicySection:
     """checkpoint: a folder under assets/checkpoints/, or a path (relative paths from the
-    launch file's folder).  tasks: task -> checkpoint for tasks it should not cover."""
+    launch file's folder); empty: assets/checkpoints/<task>, the shipped per-task policy.
+    tasks: task -> checkpoint, overriding ``checkpoint`` for those tasks."""
 
-    checkpoint: str = "multitask"
+    checkpoint: str = ""
     sampler: str = field(default="ddim", metadata=_one_of(SAMPLERS))
     sampling_steps: int = field(default=10, metadata=_within(1, 100))
     guidance_scale: float = field(default=1.0, metadata=_within(0.0, 10.0))
@@ -98,7 +99,7 @@ class PolicySection:
 class ControllerSection:
     """gains: overrides of `controllers.gains` (per-joint lists)."""
 
-    name: str = field(default="computed_torque", metadata=_one_of(CONTROLLERS))
+    name: str = field(default="computed_torque", metadata=_one_of(CONTROLLER_NAMES))
     gains: dict[str, list[float]] = field(default_factory=dict)
 
 
@@ -157,7 +158,15 @@ class LaunchFile:
         return path if path.is_absolute() else self.path.parent / path
 
 
-SECTIONS = {f.name: f for f in dataclasses.fields(LaunchFile) if f.name != "path"}
+SECTIONS = {
+    "session": SessionSection,
+    "robot": RobotSection,
+    "policy": PolicySection,
+    "controller": ControllerSection,
+    "safety": SafetySection,
+    "recording": RecordingSection,
+    "connection": ConnectionSection,
+}
 
 
 def load_launch_file(path: Path | str) -> LaunchFile:
@@ -175,10 +184,7 @@ def load_launch_file(path: Path | str) -> LaunchFile:
             raise LaunchFileError(path, f"[{name}]", f"unknown table; known: {', '.join(SECTIONS)}")
         if not isinstance(table, dict):
             raise LaunchFileError(path, name, "must be a table ([...])")
-        section_class = typing.get_type_hints(LaunchFile)[name]
-        if name == "connection":
-            section_class = ConnectionSection
-        sections[name] = _section(path, name, section_class, table)
+        sections[name] = _section(path, name, SECTIONS[name], table)
     launch = LaunchFile(path=path, **sections)
     _check_consistency(launch)
     return launch

@@ -132,11 +132,12 @@ def make_plan(
 
 
 def _checkpoint(launch: LaunchFile, task: str) -> Path:
-    """The checkpoint for ``task``: [policy.tasks] override, else [policy] checkpoint."""
+    """The checkpoint for ``task``: [policy.tasks] override, else [policy] checkpoint, else
+    the shipped one named after the task."""
     from policies.checkpoint import read_checkpoint_config
 
     key = f"[policy.tasks] {task}" if task in launch.policy.tasks else "[policy] checkpoint"
-    name = launch.policy.tasks.get(task, launch.policy.checkpoint)
+    name = launch.policy.tasks.get(task, launch.policy.checkpoint) or task
     path = CHECKPOINTS / name if (CHECKPOINTS / name).is_dir() else launch.resolve(name)
     if not path.is_dir():
         raise LaunchFileError(

@@ -59,8 +59,6 @@ def run_plan(
     plan: LaunchPlan, *, progress: Callable[[int, int], None] | None = None
 ) -> LaunchResult:
     """Run the plan's episodes (see the module doc)."""
-    import torch
-
     from policies.checkpoint import load_policy
     from robostack.policy_source import policy_source_factory
 
@@ -70,7 +68,6 @@ def run_plan(
             f"the {launch.robot.backend} backend is not built yet (issue 7): nothing was sent to "
             f"{plan.address}; --dry-run shows and checks the plan"
         )
-    torch.set_num_threads(2)
     policy = load_policy(plan.checkpoint)
     options = {"sampler": launch.policy.sampler, "guidance_scale": launch.policy.guidance_scale}
     if launch.policy.sampler != "ddpm":
