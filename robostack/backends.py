@@ -6,17 +6,46 @@ Vendor and simulator modules are imported only when their backend is chosen, so 
 
 from __future__ import annotations
 
-from robostack.errors import UnknownNameError
+from typing import Any
+
+from robostack.errors import RobostackError, UnknownNameError
 from robostack.robot import Robot
 from robostack.robots import RobotDescription
 
-BACKEND_NAMES = ("mujoco",)
+BACKEND_NAMES = ("mujoco", "franka_fci", "ur_rtde")
+REAL_BACKENDS = {"franka_fci": ("panda",), "ur_rtde": ("ur5e", "ur5")}
 
 
-def make_robot(backend: str, description: RobotDescription) -> Robot:
-    """Build an unconnected robot of ``description`` on ``backend`` (one of `BACKEND_NAMES`)."""
+def make_robot(
+    backend: str,
+    description: RobotDescription,
+    *,
+    address: str | None = None,
+    client: Any = None,
+    **options: Any,
+) -> Robot:
+    """Build an unconnected robot of ``description`` on ``backend`` (one of `BACKEND_NAMES`).
+
+    Real-robot backends need the robot's ``address``; ``client`` replaces the vendor's client
+    library (the stand-ins of `hardware.standins`) and ``options`` are the backend's config
+    fields (`hardware.franka.FrankaConfig`, `hardware.ur.URConfig`)."""
+    if backend not in BACKEND_NAMES:
+        raise UnknownNameError("backend", backend, BACKEND_NAMES)
     if backend == "mujoco":
         from sim.mujoco import MujocoRobot
 
         return MujocoRobot(robot=description)
-    raise UnknownNameError("backend", backend, BACKEND_NAMES)
+    if description.name not in REAL_BACKENDS[backend]:
+        raise RobostackError(
+            f"{backend} drives {', '.join(REAL_BACKENDS[backend])}, not {description.name}"
+        )
+    if not address:
+        raise RobostackError(f"the {backend} backend needs the robot's address")
+    if backend == "franka_fci":
+        from hardware.franka import FrankaConfig, FrankaRobot
+
+        return FrankaRobot(address=address, config=FrankaConfig(**options), client=client)
+    from hardware.ur import URConfig, URRobot
+
+    config = URConfig(**options)
+    return URRobot(robot=description.name, address=address, config=config, client=client)

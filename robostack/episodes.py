@@ -3,6 +3,11 @@
 `run_episode` runs one episode of a task on a simulated robot with a chunk source (by default
 the task's scripted expert; a dataset replay or a policy otherwise) through the same loop,
 safety monitor and recorder as every session.
+
+On a real robot (``hardware``) the task's MuJoCo scene becomes the robot's twin: its targets
+and walls are drawn from the seed as in simulation, the twin's arm mirrors the measured joint
+positions, and the task's object state and success are read from it. That is exact for
+arm-only tasks (`sim.tasks.Task.arm_only`), the only ones a real session runs.
 """
 
 from __future__ import annotations
@@ -19,12 +24,13 @@ from robostack.model import RigidBodyModel
 from robostack.observations import robot_observation
 from robostack.paths import DEFAULT_RUNS_DIR
 from robostack.references import ReferenceChunker, check_reference
+from robostack.robot import Robot
 from robostack.robots import get_robot
 from robostack.safety import SafetyConfig
 from robostack.session import make_loop, recording
 from robostack.types import JointState, RobotSpec
 from sim.mujoco import MujocoRobot, SceneConfig
-from sim.tasks import make_task
+from sim.tasks import ARM_ONLY_TASKS, make_task
 
 FPS = 10  # frames per second of recorded episodes: the policy rate
 SETTLE_S = 0.5  # the expert's reference ends, the arm settles, then success is judged
@@ -101,11 +107,13 @@ def run_episode(
     slots: Mapping[str, str] | None = None,
     gains: dict | None = None,
     safety: Mapping[str, object] | None = None,
+    hardware: Robot | None = None,
 ) -> EpisodeResult:
     """Run one lockstep episode of ``task_name`` with its scripted expert.
 
     ``slots`` fixes description slots (e.g. the cube's colour) instead of drawing them; ``gains``
     overrides the controller's default gains; ``safety`` overrides `SafetyConfig` fields.
+    ``hardware``: a connected real robot to run on, from where it stands (module doc).
 
     With ``frames``, the episode is also sampled at `FPS` for a dataset (`EpisodeResult`).
     ``source(context)`` replaces the expert as the chunk source (replays, policies); the
@@ -117,10 +125,20 @@ def run_episode(
         raise RobostackError(
             f"task {task_name!r} is made for {', '.join(task.robots)}, not {robot}"
         )
+    if hardware is not None and not task.arm_only:
+        raise RobostackError(
+            f"{task_name} moves objects: on a real robot it needs their state from perception, "
+            f"which robostack does not have; real sessions run {', '.join(ARM_ONLY_TASKS)}"
+        )
     sim = MujocoRobot(robot=description, scene=SceneConfig(decorators=(task.decorate,)))
     model = RigidBodyModel(description)
     with sim:
-        start = sim.reset(seed=seed)
+        if hardware is None:
+            start = sim.reset(seed=seed)
+        else:
+            start = hardware.read()
+            sim.reset(seed=seed, q0=start.q)
+        arm = sim if hardware is None else hardware
         state = task.reset(sim, sim.rng, slots)
         expert = task.expert(model, start.q, state)
         check_reference(expert, description)
@@ -131,33 +149,37 @@ def run_episode(
                 q_start=start.q,
                 t0=start.t,
                 description=task.description(state),
-                robot_state=lambda joint_state: robot_observation(joint_state, sim.tool_position()),
+                robot_state=lambda joint_state: robot_observation(
+                    joint_state, _tool_position(sim, joint_state, hardware)
+                ),
                 environment_state=lambda: task.environment_state(sim, state),
-                spec=sim.spec,
+                spec=arm.spec,
             )
             chunks = source(context)
         loop = make_loop(
-            robot=sim,
+            robot=arm,
             model=model,
             source=chunks,
             controller=controller,
             gains=gains,
             realtime=False,
-            safety_config=SafetyConfig.for_robot(sim.spec, **(safety or {})),
+            safety_config=SafetyConfig.for_robot(arm.spec, **(safety or {})),
+            controller_model=arm.dynamics_model(),
         )
         duration = task.time_limit_s if until_success else expert.duration + SETTLE_S
-        ticks = round(min(duration, task.time_limit_s) * sim.spec.control_rate_hz)
+        ticks = round(min(duration, task.time_limit_s) * arm.spec.control_rate_hz)
         name = f"{task_name}-{robot}-seed{seed}"
-        watch = _Watch(task, sim, state, start.t, until_success)
+        watch = _Watch(task, sim, state, start.t, until_success, mirror=hardware is not None)
         if frames:
             watch.sampler = _FrameSampler(task, sim, state, expert, start.t)
-        run = {"ticks": ticks, "on_tick": watch, "every": round(sim.spec.control_rate_hz / FPS)}
+        every = max(round(arm.spec.control_rate_hz / FPS), 1)
+        run = {"ticks": ticks, "on_tick": watch, "every": every}
         if record:
             with recording(loop, runs_dir=runs_dir, name=name, description=description) as rec:
                 result = loop.run(**run)
                 success = result.outcome == "completed" and watch.achieved()
                 rec.summary = _summary(
-                    task_name, robot, seed, task.description(state), success, result
+                    task_name, robot, seed, task.description(state), success, result, arm.spec.dt
                 )
             run_dir = rec.run_dir
         else:
@@ -181,18 +203,30 @@ def run_episode(
     )
 
 
-class _Watch:
-    """Called every 1 / FPS s: tool path, dataset frames, and the end on sustained success."""
+def _tool_position(sim: MujocoRobot, state: JointState, hardware: Robot | None) -> np.ndarray:
+    """The tool position at ``state``: the simulation's, or the real robot's via its twin."""
+    if hardware is not None:
+        sim.mirror(state)
+    return sim.tool_position()
 
-    def __init__(self, task, sim: MujocoRobot, state, t0: float, until_success: bool):
+
+class _Watch:
+    """Called every 1 / FPS s: tool path, dataset frames, and the end on sustained success.
+    With ``mirror``, the twin ``sim`` first takes the real robot's measured state."""
+
+    def __init__(
+        self, task, sim: MujocoRobot, state, t0: float, until_success: bool, mirror: bool = False
+    ):
         self.task, self.sim, self.state, self.t0 = task, sim, state, t0
-        self.until_success = until_success
+        self.until_success, self.mirror = until_success, mirror
         self.sampler: _FrameSampler | None = None
         self.success_since: float | None = None
         self.held = False
         self._path: list[np.ndarray] = []
 
     def __call__(self, tick, joint_state, reference) -> bool:
+        if self.mirror:
+            self.sim.mirror(joint_state)
         self._path.append(self.sim.tool_position())
         if self.sampler is not None:
             self.sampler(tick, joint_state, reference)
@@ -244,7 +278,7 @@ class _FrameSampler:
         return {k: np.asarray(v, dtype=np.float32) for k, v in self.rows.items()}
 
 
-def _summary(task, robot, seed, description, success, result: LoopResult) -> dict:
+def _summary(task, robot, seed, description, success, result: LoopResult, dt: float) -> dict:
     return {
         "task": task,
         "robot": robot,
@@ -255,4 +289,5 @@ def _summary(task, robot, seed, description, success, result: LoopResult) -> dic
         "ticks": result.ticks,
         "events": [e.to_dict() for e in result.events],
         "rms_error_rad": np.asarray(result.error_rms).tolist(),
+        "timing": result.timing(dt),
     }

@@ -45,3 +45,16 @@ class LimitError(RobostackError, ValueError):
             f"{what} for joint {joint} is {value:.4f} rad, {side} limit {violated:.4f} rad "
             f"(allowed [{low:.4f}, {high:.4f}])"
         )
+
+
+class RobotConnectionError(RobostackError):
+    """A real robot (or its stand-in) cannot be reached, or refuses the session."""
+
+
+class RobotFaultError(RobostackError):
+    """The robot reported a fault mid-session: a reflex, a protective or emergency stop, lost
+    communication, an expired watchdog. ``check`` names it for the safety event."""
+
+    def __init__(self, check: str, message: str):
+        self.check = check
+        super().__init__(message)

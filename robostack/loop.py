@@ -14,9 +14,14 @@ Per tick the loop records the compute time (read to write), the tick period (sta
 the physics time reported by simulated backends, and the tracking error. In real time, a tick
 whose compute ends after its deadline is an overrun.
 
+The controller's torque goes to torque-controlled robots; robots that servo themselves
+(`Robot.command_mode`: UR's servoJ and speedJ) get the safety-filtered reference instead
+(`command_for`), so the monitor's STOP and HOLD references drive them too.
+
 If the run ends abnormally (an exception, a failed read or write), the loop leaves a zero
-torque command on the robot: the arm is gravity compensated and no longer driven; bringing it
-to a standstill with brakes is the backend's `close`.
+torque command on the robot (a hold or zero speed for streaming robots): the arm is gravity
+compensated and no longer driven; bringing it to a standstill with brakes is the backend's
+`close`.
 """
 
 from __future__ import annotations
@@ -33,7 +38,28 @@ from controllers.base import Controller
 from controllers.interpolation import ChunkInterpolator
 from robostack.robot import Robot
 from robostack.safety import SafetyEvent, SafetyMonitor
-from robostack.types import JointCommand, JointReference, JointState, TrajectoryChunk
+from robostack.types import (
+    CommandMode,
+    JointCommand,
+    JointReference,
+    JointState,
+    TrajectoryChunk,
+)
+
+VELOCITY_FEEDBACK = 5.0  # 1/s: speed-streaming robots get dq_ref + this x (q_ref - q)
+
+
+def command_for(
+    mode: CommandMode, state: JointState, reference: JointReference, tau: np.ndarray
+) -> JointCommand:
+    """The tick's command for a robot taking ``mode``: the torque ``tau`` (dof,) Nm, the
+    reference positions (rad), or the reference speeds with position feedback (rad/s)."""
+    if mode is CommandMode.TORQUE:
+        return JointCommand.torque(tau, reference.gripper)
+    if mode is CommandMode.POSITION:
+        return JointCommand(mode, reference.q, reference.gripper)
+    feedback = VELOCITY_FEEDBACK * (reference.q - state.q)
+    return JointCommand(mode, reference.dq + feedback, reference.gripper)
 
 
 class ChunkSource(Protocol):
@@ -129,7 +155,8 @@ class LoopResult:
     Attributes:
         ticks: ticks run (fewer than asked when the safety monitor ended the session).
         duration: robot time covered, s.
-        compute_ns: (ticks,) read-to-write time of each tick, ns.
+        compute_ns: (ticks,) read-to-write time of each tick, ns (robot-paced: from the
+            state's arrival, the read's blocking wait left out).
         physics_ns: (ticks,) time inside the physics engine (simulation only, else 0), ns.
         period_ns: (ticks,) start-to-start time of each tick, ns.
         overruns: ticks whose compute ended after their deadline (real time only).
@@ -138,6 +165,7 @@ class LoopResult:
         final_state: the last state read (None if reading failed).
         outcome: ``completed``, ``held`` or ``stopped`` (`SafetyMonitor.outcome`).
         events: the safety events of the run.
+        lost_packets: control periods the robot reported lost (real robots), else 0.
     """
 
     ticks: int
@@ -151,6 +179,27 @@ class LoopResult:
     final_state: JointState | None
     outcome: str
     events: list[SafetyEvent]
+    lost_packets: int = 0
+
+    LATE = 1.5  # a tick is late when its period exceeds this many control periods
+
+    def timing(self, dt: float) -> dict:
+        """Tick timing for a control period ``dt`` s: period median, p99, max and jitter
+        (standard deviation) in ms, late ticks, overruns and lost packets."""
+        periods = self.period_ns[1:] / 1e6  # the first period includes the loop's start
+        if periods.size == 0:
+            periods = np.zeros(1)
+        return {
+            "period_ms": {
+                "median": float(np.median(periods)),
+                "p99": float(np.percentile(periods, 99)),
+                "max": float(periods.max()),
+                "jitter": float(periods.std()),
+            },
+            "late_ticks": int((periods > self.LATE * dt * 1e3).sum()),
+            "overruns": self.overruns,
+            "lost_packets": self.lost_packets,
+        }
 
     @property
     def overhead_ns(self) -> np.ndarray:
@@ -238,6 +287,8 @@ class ControlLoop:
         physics_of = getattr(robot, "physics_ns", None) is not None
         deadline_ns = round(spec.dt * 1e9)
         read_timeout_ns = round(safety.config.read_timeout_s * 1e9)
+        mode = robot.command_mode
+        lost_before = getattr(robot, "lost_packets", 0)
         overruns = 0
 
         state = robot.read()
@@ -257,8 +308,9 @@ class ControlLoop:
                 try:
                     state = robot.read()
                 except Exception as error:  # any backend failure: STOP, end
+                    check = getattr(error, "check", "backend_read")  # a robot fault names itself
                     safety.backend_failed(
-                        tick, state.t, f"reading the robot failed: {error!r}", check="backend_read"
+                        tick, state.t, f"reading the robot failed: {error!r}", check=check
                     )
                     break
                 read_ns = time.perf_counter_ns() - start
@@ -278,22 +330,25 @@ class ControlLoop:
                 tau = controller.update(state, reference)
                 reference, tau = safety.filter(tick, state, reference, tau)
                 try:
-                    robot.write(JointCommand.torque(tau, reference.gripper))
+                    robot.write(command_for(mode, state, reference, tau))
                 except Exception as error:
+                    check = getattr(error, "check", "backend_write")
                     safety.backend_failed(
-                        tick, state.t, f"writing the robot failed: {error!r}", check="backend_write"
+                        tick, state.t, f"writing the robot failed: {error!r}", check=check
                     )
                     break
                 end = time.perf_counter_ns()
 
                 if recorder is not None:
                     recorder.record(tick, state, reference, tau)
-                compute[tick] = end - start
+                # robot-paced, the read blocks for the robot's next state: work starts after it
+                work_start = start + read_ns if robot_paced else start
+                compute[tick] = end - work_start
                 period[tick] = start - last_start
                 last_start = start
                 if physics_of:
                     physics[tick] = robot.physics_ns
-                if realtime and lateness + (end - start) > deadline_ns:
+                if realtime and lateness + (end - work_start) > deadline_ns:
                     overruns += 1
                 q_error = reference.q - state.q
                 err_sq += q_error * q_error
@@ -308,7 +363,7 @@ class ControlLoop:
             clean = not safety.backend_failure
         finally:
             if not clean:
-                self._release()
+                self._release(state)
         if progress is not None:
             progress(done)
 
@@ -328,12 +383,16 @@ class ControlLoop:
             final_state=final,
             outcome=safety.outcome,
             events=list(safety.events),
+            lost_packets=getattr(robot, "lost_packets", 0) - lost_before,
         )
 
-    def _release(self) -> None:
-        """Best effort after an abnormal end: leave zero torque (gravity-compensated) applied."""
+    def _release(self, state: JointState) -> None:
+        """Best effort after an abnormal end: zero torque (gravity compensated), or for a
+        streaming robot a hold at ``state``'s positions / zero speed."""
+        robot = self.robot
+        rest = JointReference(state.q, np.zeros_like(state.q), np.zeros_like(state.q))
         with contextlib.suppress(Exception):  # the backend is gone; its failure is an event
-            self.robot.write(JointCommand.torque(np.zeros(self.robot.spec.dof)))
+            robot.write(command_for(robot.command_mode, state, rest, np.zeros(robot.spec.dof)))
 
     def _first_chunk(self, state: JointState) -> None:
         """Start from rest at ``state``; the first chunk must be valid (raises otherwise)."""

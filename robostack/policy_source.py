@@ -12,6 +12,11 @@ robot's motion limits allow (`controllers.interpolation.slowed_to_limits`) is sl
 
 The loop asks this source every ``period`` s (the scheduling resolution, 10 ms): most calls only
 observe or wait and return None.
+
+In real time (``background=True``, real robots) inference runs in a worker thread: the tick
+that observes hands the observation over and returns at once, and the chunk is handed to the
+loop at the first tick after inference is done, aligned to its observation time like a
+simulated latency. (Inference in another process, over LCM, is issue 8.)
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -71,6 +77,7 @@ class PolicySource:
         seed: seeds the sampler's noise.
         perturbation: optional observation corruption.
         options: keyword arguments for ``policy.predict_chunk`` (sampler, steps, guidance).
+        background: run inference in a worker thread (real time; module doc).
     """
 
     period = RESOLUTION_S
@@ -87,6 +94,7 @@ class PolicySource:
         seed: int = 0,
         perturbation: ObservationPerturbation | None = None,
         options: dict | None = None,
+        background: bool = False,
     ):
         f = policy.features
         if latency_s < 0 or latency_s >= f.executed / f.fps:
@@ -113,6 +121,8 @@ class PolicySource:
         self.first_observation: dict[str, torch.Tensor] | None = None
         self._mask = np.zeros(f.environment_dim, np.float32)
         self._perturb = None if perturbation is None else _Perturb(perturbation, policy)
+        self._worker = ThreadPoolExecutor(1, "policy") if background else None
+        self._inference: Future | None = None
 
     def next_chunk(self, state: JointState) -> TrajectoryChunk | None:
         step = 1.0 / self.features.fps
@@ -120,7 +130,13 @@ class PolicySource:
             self.next_observation_t = state.t + step
             self._observe(state)
             if (self.observations - 1) % self.features.executed == 0:
-                self.pending = (state.t + self.latency_s, self._predict(state))
+                if self._worker is None:
+                    self.pending = (state.t + self.latency_s, self._predict(state))
+                elif self._inference is None:  # still busy: skip this chunk, keep the last
+                    self._inference = self._worker.submit(self._predict, state, self.observation())
+        if self._inference is not None and self._inference.done():
+            chunk, self._inference = self._inference.result(), None
+            return chunk
         if self.pending is not None and state.t >= self.pending[0] - 1e-9:
             chunk, self.pending = self.pending[1], None
             return chunk
@@ -159,12 +175,15 @@ class PolicySource:
         self.history.append((robot, environment))
         self.observations += 1
 
-    def _predict(self, state: JointState) -> TrajectoryChunk:
+    def _predict(
+        self, state: JointState, obs: dict[str, torch.Tensor] | None = None
+    ) -> TrajectoryChunk:
         """The policy's Tp waypoints from ``state.t`` + 1 / fps on, led by the observed
         position at ``state.t``: the chunk's spline then starts where the arm is, instead of
-        extrapolating its first segment back to the time it is blended in."""
+        extrapolating its first segment back to the time it is blended in. ``obs``: the
+        observation batch (default: the current one)."""
         t = state.t
-        obs = self.observation()
+        obs = self.observation() if obs is None else obs
         if self.first_observation is None:
             self.first_observation = obs
         began = time.perf_counter()
@@ -191,6 +210,7 @@ def policy_source_factory(
     perturbation: ObservationPerturbation | None = None,
     options: dict | None = None,
     velocity_scale: float = 1.0,
+    background: bool = False,
 ) -> Callable[[EpisodeContext], PolicySource]:
     """``source`` for `robostack.episodes.run_episode`: a `PolicySource` for the episode's
     sentence, observations and limits (the velocity limit times ``velocity_scale``, (0, 1]).
@@ -212,6 +232,7 @@ def policy_source_factory(
             seed=seed,
             perturbation=perturbation,
             options=options,
+            background=background,
         )
         make_source.sources.append(source)
         return source

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from robostack.types import JointCommand, JointState, RobotSpec
+from robostack.types import CommandMode, JointCommand, JointState, RobotSpec
 
 
 class Robot(abc.ABC):
@@ -21,9 +21,18 @@ class Robot(abc.ABC):
 
     Use as a context manager: ``with robot: ...`` connects on entry and closes on exit,
     also when the body raises.
+
+    Attributes:
+        spec: what the robot is and may do.
+        command_mode: the commands `write` takes; the loop sends torque, or streams the
+            reference to robots that servo themselves (`robostack.loop.command_for`).
+        paces_itself: True for real robots, whose `read` blocks until the next control
+            period; the loop then runs on `robostack.loop.RobotPacedClock`.
     """
 
     spec: RobotSpec
+    command_mode: CommandMode = CommandMode.TORQUE
+    paces_itself: bool = False
 
     @abc.abstractmethod
     def connect(self) -> None:
@@ -40,6 +49,18 @@ class Robot(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Stop commanding and release the connection; idempotent."""
+
+    def dynamics_model(self) -> DynamicsModel | None:
+        """The robot's own dynamics model (the Franka's), or None: controllers then use the
+        stack's `robostack.model.RigidBodyModel`."""
+        return None
+
+    def end_motion(self) -> None:
+        """End the current motion between two loop runs: the robot holds still under its own
+        control until the next `write` starts another. Real robots need it (FCI and the RTDE
+        watchdog expect a command every period while a motion runs); simulators wait anyway.
+        """
+        return None
 
     def __enter__(self) -> Robot:
         self.connect()

@@ -12,10 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from controllers import ChunkInterpolator, make_controller
-from robostack.loop import ChunkSource, ControlLoop, LockstepClock, WallClock
+from robostack.loop import ChunkSource, ControlLoop, LockstepClock, RobotPacedClock, WallClock
 from robostack.model import RigidBodyModel
 from robostack.recording import SessionRecorder, new_run_dir
-from robostack.robot import Robot
+from robostack.robot import DynamicsModel, Robot
 from robostack.robots import RobotDescription
 from robostack.safety import SafetyConfig, SafetyMonitor
 
@@ -29,10 +29,13 @@ def make_loop(
     realtime: bool,
     safety_config: SafetyConfig | None = None,
     gains: dict | None = None,
+    controller_model: DynamicsModel | None = None,
 ) -> ControlLoop:
     """The control loop for a connected ``robot``: ``controller`` (a registry name, with
     ``gains`` overriding its defaults) tracks chunks from ``source`` (asked every
-    ``source.period`` s) through a safety monitor."""
+    ``source.period`` s) through a safety monitor. A robot that paces itself (a real one)
+    runs on `RobotPacedClock`; otherwise ``realtime`` picks the wall clock or lockstep.
+    ``controller_model`` replaces ``model`` for the controller (a robot's own dynamics)."""
     spec = robot.spec
     interpolator = ChunkInterpolator(limits=(spec.dq_max, spec.ddq_max, spec.dddq_max))
     safety = SafetyMonitor(
@@ -43,13 +46,21 @@ def make_loop(
     )
     return ControlLoop(
         robot=robot,
-        controller=make_controller(controller, spec=spec, model=model, dt=spec.dt, gains=gains),
+        controller=make_controller(
+            controller, spec=spec, model=controller_model or model, dt=spec.dt, gains=gains
+        ),
         source=source,
-        clock=WallClock(spec.dt) if realtime else LockstepClock(),
+        clock=_clock(robot, realtime),
         safety=safety,
         interpolator=interpolator,
         chunk_period_ticks=round(source.period * spec.control_rate_hz),
     )
+
+
+def _clock(robot: Robot, realtime: bool) -> LockstepClock | WallClock | RobotPacedClock:
+    if robot.paces_itself:
+        return RobotPacedClock()
+    return WallClock(robot.spec.dt) if realtime else LockstepClock()
 
 
 @contextmanager

@@ -102,6 +102,7 @@ class RobotWrapper:
 
     def __init__(self, robot):
         self.robot, self.spec = robot, robot.spec
+        self.command_mode, self.paces_itself = robot.command_mode, robot.paces_itself
 
     def read(self):
         return self.robot.read()

@@ -54,6 +54,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     policy.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     add_json(policy)
     policy.set_defaults(run=run_policy)
+    hardware = benches.add_parser(
+        "hardware",
+        help="real-robot backends against their stand-ins in real time: tick timing, reactions",
+        description="Connects the Franka and UR backends to their simulated stand-ins (one "
+        "state per control period in wall time), runs a move paced by the robot and reports the "
+        "tick period (median, p99, jitter; ratios to the nominal period), late ticks and lost "
+        "packets; then injects a reflex / protective stop and reports the ticks to the STOP.",
+    )
+    hardware.add_argument("--seconds", type=float, default=3.0, help="length of each move")
+    add_json(hardware)
+    hardware.set_defaults(run=run_hardware)
 
 
 def run_control(args: argparse.Namespace) -> int:
@@ -143,3 +154,31 @@ def run_policy(args: argparse.Namespace) -> int:
             f"{r['median_ms']:>8.2f}ms{r['p99_ms']:>8.2f}ms{r['vs_ddpm']:>9.3f}"
         )
     return 0
+
+
+def run_hardware(args: argparse.Namespace) -> int:
+    from robostack.benchmarks.hardware import CASES, bench_case
+
+    results = [bench_case(case[0], seconds=args.seconds) for case in CASES]
+    caught = all(r.check is not None for r in results)
+    if args.json:
+        rows = [{**r.__dict__, "reaction_ms": r.reaction_ms} for r in results]
+        print(json.dumps({"all_caught": caught, "cases": rows}))
+        return 0 if caught else 1
+    print("robostack bench hardware: backends against their stand-ins, paced in real time")
+    print(
+        f"  {'case':<14}{'rate':>7}{'median':>10}{'p99':>10}{'jitter':>9}{'late':>6}"
+        f"{'lost':>6}   {'stop':<16}{'ticks to STOP':>14}"
+    )
+    for r in results:
+        p = r.timing["period_ms"]
+        ticks = (
+            "MISSED" if r.reaction_ticks is None else f"{r.reaction_ticks} ({r.reaction_ms:.0f} ms)"
+        )
+        print(
+            f"  {r.name:<14}{r.rate_hz:>5.0f}Hz{p['median']:>7.3f} ms{p['p99']:>7.3f} ms"
+            f"{p['jitter']:>6.3f} ms{r.timing['late_ticks']:>6}{r.timing['lost_packets']:>6}   "
+            f"{r.stop:<16}{ticks:>14}"
+        )
+        print(f"  {'':<14}{'':>7}{r.median_ratio:>8.3f} x{r.p99_ratio:>8.3f} x  (of the period)")
+    return 0 if caught else 1

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from robostack.cli.options import add_json
+from robostack.cli.options import add_json, add_standin
 from robostack.errors import RobostackError
 from robostack.paths import LAUNCH_FILES
 
@@ -31,6 +31,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the plan; move nothing")
     p.add_argument("--address", help="a real robot's address (required for real robots)")
     p.add_argument("--yes", action="store_true", help="confirm a real-robot launch up front")
+    p.add_argument(
+        "--speed",
+        type=float,
+        help="share of the velocity limits, (0, 1] (real robots default to 0.25)",
+    )
+    add_standin(p)
     add_json(p)
     p.set_defaults(run=run)
 
@@ -39,11 +45,16 @@ def run(args: argparse.Namespace) -> int:
     from robostack.cli.progress import progress_bar
     from robostack.launcher.launch_file import load_launch_file
     from robostack.launcher.plan import make_plan
+    from robostack.launcher.real_session import client_for, open_robot
     from robostack.launcher.session import run_plan
 
     began = time.perf_counter()
     launch = load_launch_file(args.launch)
-    plan = make_plan(args.goal, launch, episodes=args.episodes, address=args.address)
+    if args.standin and not launch.robot.real:
+        raise RobostackError(f"--standin is for real-robot launch files; {args.launch} is not one")
+    plan = make_plan(
+        args.goal, launch, episodes=args.episodes, address=args.address, speed=args.speed
+    )
     if not args.json:
         _print_plan(plan)
     if args.dry_run:
@@ -51,9 +62,19 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps({"ok": True, "dry_run": True, "plan": plan.to_dict()}))
         return 0
     if launch.robot.real:
-        _confirm(plan, args.yes)
-    with progress_bar("launch", enabled=not args.json, unit="episode") as update:
-        result = run_plan(plan, progress=update)
+        _confirm(plan, args.yes, args.standin)
+        with (
+            client_for(
+                launch.robot.backend, launch.robot.name, plan.address, standin=args.standin
+            ) as client,
+            progress_bar("launch", enabled=not args.json, unit="episode") as update,
+        ):
+            robot = open_robot(plan, client=client)
+            fast = args.standin == "fast"  # the stand-in waits for inference: no thread
+            result = run_plan(plan, progress=update, robot=robot, inference_thread=not fast)
+    else:
+        with progress_bar("launch", enabled=not args.json, unit="episode") as update:
+            result = run_plan(plan, progress=update)
     report = result.to_dict()
     ok = result.successes == len(result.episodes)
     total_s = time.perf_counter() - began
@@ -65,6 +86,15 @@ def run(args: argparse.Namespace) -> int:
         seconds = e["time_to_success_s"] if e["success"] else e["duration_s"]
         line = f"  seed {e['seed']}: {verdict} after {seconds:.2f} s"
         print(line + (f", recording {e['recording']}" if e["recording"] else ""))
+        if e["timing"] is not None:
+            t = e["timing"]
+            p = t["period_ms"]
+            print(
+                f"    ticks: period median {p['median']:.3f} ms, p99 {p['p99']:.3f} ms, jitter "
+                f"{p['jitter']:.3f} ms; {t['late_ticks']} late, {t['lost_packets']} lost packets"
+            )
+        for event in e["events"][:3]:
+            print(f"    safety: {event['check']}: {event['message']}")
     lo, hi = report["success_ci95"]
     print(
         f"robostack launch: {report['successes']}/{report['episodes']} succeeded "
@@ -96,13 +126,18 @@ def _print_plan(plan) -> None:
     )
 
 
-def _confirm(plan, yes: bool) -> None:
+def _confirm(plan, yes: bool, standin: str | None) -> None:
+    """A person confirms that the arm may move: first slowly to the start, then the policy."""
     if yes:
         return
     if not sys.stdin.isatty():
         raise RobostackError(
             "a real-robot launch needs confirmation: run it in a terminal or pass --yes"
         )
-    answer = input(f"move the {plan.launch.robot.name} at {plan.address}? type 'yes': ")
+    what = "the stand-in of the" if standin else "the"
+    answer = input(
+        f"move {what} {plan.launch.robot.name} at {plan.address} slowly to its start "
+        f"configuration, then run the policy at x{plan.velocity_scale:.2f} speed? type 'yes': "
+    )
     if answer.strip().lower() != "yes":
         raise RobostackError("not confirmed; nothing moved")

@@ -11,10 +11,21 @@ import json
 import sys
 
 from robostack import __version__
-from robostack.cli import bench, collect, eval, launch, replay, runs, track, train, view
+from robostack.cli import (
+    bench,
+    collect,
+    eval,
+    launch,
+    preflight,
+    replay,
+    runs,
+    track,
+    train,
+    view,
+)
 from robostack.errors import RobostackError
 
-COMMANDS = (launch, track, collect, replay, train, eval, bench, runs, view)
+COMMANDS = (launch, preflight, track, collect, replay, train, eval, bench, runs, view)
 EXIT_BAD_INPUT = 2
 
 

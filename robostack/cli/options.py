@@ -22,3 +22,20 @@ def add_recording(parser: argparse.ArgumentParser) -> None:
     """``--no-record`` and ``--runs-dir``: sessions record by default."""
     parser.add_argument("--no-record", action="store_true", help="do not write a recording")
     add_runs_dir(parser)
+
+
+STANDIN_PACES = ("realtime", "fast")
+
+
+def add_standin(parser: argparse.ArgumentParser) -> None:
+    """``--standin [realtime|fast]``: a real-robot command against the simulated vendor client
+    (`hardware.standins`) instead of a robot; ``fast`` runs the virtual controller as fast as
+    it can instead of in real time (for tests on loaded machines)."""
+    parser.add_argument(
+        "--standin",
+        nargs="?",
+        const="realtime",
+        choices=STANDIN_PACES,
+        help="rehearse against a simulated stand-in of the robot's controller, served at "
+        "--address (default pace: realtime)",
+    )

@@ -12,7 +12,8 @@ out-of-range values with `LaunchFileError`, which names the file, the key and th
 [safety]      profile (simulation | real_robot), velocity_scale, tracking_error_max,
               collision_torque_fraction, stale_reference_s
 [recording]   enabled, runs_dir, episodes (record the first N of a multi-episode launch)
-[connection]  real robots only: address, timeout_s
+[connection]  real robots only: address, command_mode (UR: servoj | speedj | torque),
+              payload_kg
 ```
 """
 
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from controllers import CONTROLLER_NAMES
 from policies.dit.configuration import SAMPLERS
+from robostack.backends import BACKEND_NAMES, REAL_BACKENDS
 from robostack.errors import RobostackError
 from robostack.robots import ROBOTS
 
@@ -34,8 +36,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-SIM_BACKENDS = ("mujoco",)
-REAL_BACKENDS = {"franka_fci": ("panda",), "ur_rtde": ("ur5e", "ur5")}
 PROFILES = ("simulation", "real_robot")
 REAL_ROBOT_VELOCITY_SCALE = 0.25  # the real_robot profile's default share of dq_max
 FROM_GOAL = "from_goal"
@@ -75,7 +75,7 @@ class SessionSection:
 @dataclass(frozen=True)
 class RobotSection:
     name: str = field(default="panda", metadata=_one_of(tuple(ROBOTS)))
-    backend: str = field(default="mujoco", metadata=_one_of((*SIM_BACKENDS, *REAL_BACKENDS)))
+    backend: str = field(default="mujoco", metadata=_one_of(BACKEND_NAMES))
 
     @property
     def real(self) -> bool:
@@ -133,10 +133,20 @@ class RecordingSection:
 @dataclass(frozen=True)
 class ConnectionSection:
     """address: the robot's IP address or host name; a real-robot launch also needs it on the
-    command line (``--address``), and the two must agree when both are given."""
+    command line (``--address``), and the two must agree when both are given.
+    command_mode: how the UR is commanded (`hardware.ur.config`); empty for the Franka.
+    payload_kg: the payload beyond the flange (Franka: beyond the hand). The Franka backend
+    sets it; on a UR it must match the controller's setting (preflight checks both)."""
 
     address: str = ""
-    timeout_s: float = field(default=1.0, metadata=_within(0.0, 60.0, open_lo=True))
+    command_mode: str = field(default="", metadata=_one_of(("", "servoj", "speedj", "torque")))
+    payload_kg: float = field(default=0.0, metadata=_within(0.0, 20.0))
+
+    def backend_options(self, backend: str) -> dict:
+        """The backend config fields this section sets (`robostack.backends.make_robot`)."""
+        if backend == "franka_fci":
+            return {"load_mass": self.payload_kg}
+        return {"command_mode": self.command_mode} if self.command_mode else {}
 
 
 @dataclass(frozen=True)
@@ -251,5 +261,7 @@ def _check_consistency(launch: LaunchFile) -> None:
             )
         if launch.connection is None:
             raise LaunchFileError(path, "[connection]", f"{robot.backend} needs a connection table")
+        if launch.connection.command_mode and robot.backend != "ur_rtde":
+            raise LaunchFileError(path, "[connection] command_mode", "only for ur_rtde")
     elif launch.connection is not None:
         raise LaunchFileError(path, "[connection]", "only for real robots (franka_fci, ur_rtde)")

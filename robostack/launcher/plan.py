@@ -4,7 +4,8 @@ anything moves.
 Checks, each refused with a `RobostackError` naming the problem: the goal
 (`robostack.launcher.goals`), the task on this robot, the checkpoint (it exists, loads, and was
 trained on this task and robot), the controller gains (known keys, one value per joint), and
-for a real robot the address (given on the command line, agreeing with the file).
+for a real robot the address (given on the command line, agreeing with the file) and the task
+(arm-only: `sim.tasks.Task.arm_only`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from robostack.launcher.goals import GoalInterpreter, Interpretation
 from robostack.launcher.launch_file import FROM_GOAL, LaunchFile, LaunchFileError
 from robostack.paths import CHECKPOINTS
 from robostack.robots import get_robot
-from sim.tasks import TASKS, make_task
+from sim.tasks import ARM_ONLY_TASKS, TASKS, make_task
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,23 @@ class LaunchPlan:
     velocity_scale: float
     safety: dict = field(default_factory=dict)
     address: str | None = None
+
+    def episode(self, i: int) -> dict:
+        """Keyword arguments of `robostack.episodes.run_episode` for the plan's episode ``i``
+        (its seed, task, slots, controller, safety, recording), the chunk source aside."""
+        launch = self.launch
+        return {
+            "task_name": self.task,
+            "robot": launch.robot.name,
+            "seed": self.seed + i,
+            "controller": launch.controller.name,
+            "gains": launch.controller.gains or None,
+            "safety": self.safety,
+            "slots": self.slots,
+            "record": launch.recording.enabled and i < launch.recording.episodes,
+            "runs_dir": Path(launch.recording.runs_dir),
+            "until_success": True,
+        }
 
     def to_dict(self) -> dict:
         launch = self.launch
@@ -83,9 +101,11 @@ def make_plan(
     *,
     episodes: int | None = None,
     address: str | None = None,
+    speed: float | None = None,
     interpreter: GoalInterpreter | None = None,
 ) -> LaunchPlan:
-    """Check everything (module doc) and return the plan; nothing moves here."""
+    """Check everything (module doc) and return the plan; nothing moves here. ``speed`` in
+    (0, 1] overrides the launch file's velocity scale (``--speed``)."""
     robot = launch.robot
     task_name = launch.session.task
     if task_name != FROM_GOAL and task_name not in TASKS:
@@ -101,6 +121,12 @@ def make_plan(
             f"{reading.task} is made for {', '.join(task.robots)}, not the {robot.name} this "
             f"launch file drives"
         )
+    if robot.real and not task.arm_only:
+        raise RobostackError(
+            f"{reading.task} moves objects, whose state a real robot would need from "
+            f"perception, which robostack does not have; real robots run "
+            f"{', '.join(ARM_ONLY_TASKS)}"
+        )
     checkpoint = _checkpoint(launch, reading.task)
     _check_gains(launch)
     if robot.real:
@@ -110,8 +136,11 @@ def make_plan(
     episodes = launch.session.episodes if episodes is None else episodes
     if episodes < 1:
         raise RobostackError(f"--episodes must be >= 1, got {episodes}")
+    if speed is not None and not 0 < speed <= 1:
+        raise RobostackError(f"--speed must be in (0, 1], got {speed}")
     spec = get_robot(robot.name).spec
     safety = launch.safety
+    scale = safety.speed if speed is None else speed
     return LaunchPlan(
         launch=launch,
         interpretation=reading,
@@ -120,9 +149,9 @@ def make_plan(
         checkpoint=checkpoint,
         episodes=episodes,
         seed=launch.session.seed,
-        velocity_scale=safety.speed,
+        velocity_scale=scale,
         safety={
-            "velocity_fraction": safety.speed,
+            "velocity_fraction": scale,
             "tracking_error_max": safety.tracking_error_max,
             "collision_torque": (safety.collision_torque_fraction * spec.tau_max).tolist(),
             "stale_reference_s": safety.stale_reference_s,

@@ -2,8 +2,8 @@
 
 Each episode draws its scene from its seed (``plan.seed + i``), fixes the slots the goal named,
 and runs the checkpoint's policy through the 1 kHz loop and the safety monitor until the task
-has held or its time limit; the first ``recording.episodes`` are recorded. Real-robot backends
-are refused here until they exist (the plan and its checks still run: ``--dry-run``).
+has held or its time limit; the first ``recording.episodes`` are recorded. On a real robot the
+episodes run there instead (`robostack.launcher.real_session`).
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from robostack.episodes import EpisodeResult, run_episode
 from robostack.errors import RobostackError
 from robostack.evaluation.metrics import wilson_interval
 from robostack.launcher.plan import LaunchPlan
+from robostack.preflight import PreflightReport
+from robostack.robot import Robot
+from robostack.robots import get_robot
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class LaunchResult:
     plan: LaunchPlan
     episodes: list[EpisodeResult]
     wall_s: float
+    preflight: PreflightReport | None = None
 
     @property
     def successes(self) -> int:
@@ -33,6 +36,8 @@ class LaunchResult:
 
     def to_dict(self) -> dict:
         n = len(self.episodes)
+        real = self.plan.launch.robot.real
+        dt = get_robot(self.plan.launch.robot.name).spec.dt
         return {
             "episodes": n,
             "successes": self.successes,
@@ -49,52 +54,58 @@ class LaunchResult:
                     "time_to_success_s": e.time_to_success,
                     "events": [event.to_dict() for event in e.result.events],
                     "recording": None if e.run_dir is None else str(e.run_dir),
+                    "timing": e.result.timing(dt) if real else None,
                 }
                 for e in self.episodes
             ],
+            "preflight": None if self.preflight is None else self.preflight.to_dict(),
         }
 
 
 def run_plan(
-    plan: LaunchPlan, *, progress: Callable[[int, int], None] | None = None
+    plan: LaunchPlan,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    robot: Robot | None = None,
+    inference_thread: bool | None = None,
 ) -> LaunchResult:
-    """Run the plan's episodes (see the module doc)."""
+    """Run the plan's episodes (see the module doc); a real-robot plan needs its ``robot``
+    (unconnected, `robostack.launcher.real_session.open_robot`). ``inference_thread``: run
+    the policy in a worker thread (default: on real robots, which do not wait for it; a
+    stand-in running faster than real time does, and takes False)."""
     from policies.checkpoint import load_policy
     from robostack.policy_source import policy_source_factory
 
     launch = plan.launch
-    if launch.robot.real:
-        raise RobostackError(
-            f"the {launch.robot.backend} backend is not built yet (issue 7): nothing was sent to "
-            f"{plan.address}; --dry-run shows and checks the plan"
-        )
+    if launch.robot.real and robot is None:
+        raise RobostackError(f"a {launch.robot.backend} plan runs on its robot: pass robot=")
     policy = load_policy(plan.checkpoint)
     options = {"sampler": launch.policy.sampler, "guidance_scale": launch.policy.guidance_scale}
     if launch.policy.sampler != "ddpm":
         options["steps"] = launch.policy.sampling_steps
     if policy.name != "dit":
         options = {}
+
+    def source_for(seed: int):
+        return policy_source_factory(
+            policy,
+            seed=seed,
+            options=options,
+            velocity_scale=plan.velocity_scale,
+            background=launch.robot.real if inference_thread is None else inference_thread,
+        )
+
     began = time.perf_counter()
+    if launch.robot.real:
+        from robostack.launcher.real_session import run_on_robot
+
+        results, report = run_on_robot(plan, robot, source_for, progress=progress)
+        return LaunchResult(
+            plan=plan, episodes=results, wall_s=time.perf_counter() - began, preflight=report
+        )
     results = []
     for i in range(plan.episodes):
-        seed = plan.seed + i
-        results.append(
-            run_episode(
-                plan.task,
-                robot=launch.robot.name,
-                seed=seed,
-                controller=launch.controller.name,
-                gains=launch.controller.gains or None,
-                safety=plan.safety,
-                slots=plan.slots,
-                record=launch.recording.enabled and i < launch.recording.episodes,
-                runs_dir=Path(launch.recording.runs_dir),
-                source=policy_source_factory(
-                    policy, seed=seed, options=options, velocity_scale=plan.velocity_scale
-                ),
-                until_success=True,
-            )
-        )
+        results.append(run_episode(**plan.episode(i), source=source_for(plan.seed + i)))
         if progress is not None:
             progress(i + 1, plan.episodes)
     return LaunchResult(plan=plan, episodes=results, wall_s=time.perf_counter() - began)

@@ -75,5 +75,9 @@ class SafetyConfig:
 
     @classmethod
     def for_robot(cls, spec: RobotSpec, **overrides) -> SafetyConfig:
-        """Defaults for ``spec``, with any field overridden by keyword."""
+        """Defaults for ``spec``, with any field overridden by keyword.
+
+        The read timeout is at least two control periods (a 125 Hz CB3 read blocks 8 ms)."""
+        if "read_timeout_s" not in overrides:
+            overrides["read_timeout_s"] = max(cls.read_timeout_s, 2 * spec.dt)
         return cls(spec=spec, **overrides)

@@ -109,6 +109,13 @@ class MujocoRobot(SimRobot):
 
     # --- helpers -----------------------------------------------------------------------
 
+    def mirror(self, state: JointState) -> None:
+        """Put the arm at a measured ``state`` (a real robot's twin) and update kinematics."""
+        d = self._require()
+        d.qpos[self._qpos] = state.q
+        d.qvel[self._qvel] = state.dq
+        mujoco.mj_kinematics(self.model, d)
+
     def tool_position(self) -> np.ndarray:
         """(3,) position of the tool link in the base frame, m, at the current state."""
         d = self._require()

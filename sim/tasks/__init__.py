@@ -16,6 +16,8 @@ TASKS: dict[str, type[Task]] = {
     "obstacle": Obstacle,
 }
 
+ARM_ONLY_TASKS = tuple(name for name, task in TASKS.items() if task.arm_only)
+
 
 def make_task(name: str) -> Task:
     """The task registered as ``name``; unknown names list the known ones."""
@@ -25,4 +27,4 @@ def make_task(name: str) -> Task:
         raise UnknownNameError("task", name, TASKS) from None
 
 
-__all__ = ["TASKS", "Task", "TaskState", "make_task"]
+__all__ = ["ARM_ONLY_TASKS", "TASKS", "Task", "TaskState", "make_task"]

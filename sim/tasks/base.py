@@ -47,6 +47,8 @@ class Task(abc.ABC):
             pick one of several (a goal may leave them out: the seed draws them).
         time_limit_s: an episode fails if not done by then, s.
         robots: robots the task (and its expert) is made for.
+        arm_only: nothing in the scene moves but the arm (targets, walls): the scene can be a
+            real robot's twin. Tasks that move objects need their state from perception.
     """
 
     name: str
@@ -58,6 +60,7 @@ class Task(abc.ABC):
     dressing_slots: ClassVar[tuple[str, ...]] = ()
     time_limit_s: float
     robots: tuple[str, ...] = ("panda", "ur5e")
+    arm_only: ClassVar[bool] = False
 
     def slot_values(self, slot: str) -> tuple[str, ...]:
         """The values ``slot`` can take (the colours of its object kind)."""

@@ -43,6 +43,7 @@ class Obstacle(Task):
     cue_objects = ("wall",)
     dressing_slots = ("colour",)  # one marker, of a drawn colour
     time_limit_s = 12.0
+    arm_only = True
     robots = ("panda",)
 
     def decorate(self, spec: mujoco.MjSpec) -> None:

@@ -30,6 +30,7 @@ class Reach(Task):
     objects = MappingProxyType({"marker": MARKER_COLOURS})
     slot_objects = MappingProxyType({"colour": "marker"})
     time_limit_s = 8.0
+    arm_only = True
 
     def decorate(self, spec: mujoco.MjSpec) -> None:
         for colour in MARKER_COLOURS:

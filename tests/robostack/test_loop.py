@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+from robostack.benchmarks.faults import RobotWrapper
 from robostack.errors import LimitError
 from robostack.loop import ControlLoop, LockstepClock, RobotPacedClock, WallClock
 from robostack.tracking import TrackingOptions, run_tracking, tracking_session
@@ -107,20 +108,18 @@ def test_loop_refuses_nonsense_settings():
         )
 
 
-class _SlowRead:
+class _SlowRead(RobotWrapper):
     """A robot (wrapping the simulation) whose read takes 10 ms once, at tick ``at``."""
 
     def __init__(self, robot, at):
-        self.robot, self.spec, self.at, self.calls = robot, robot.spec, at, 0
+        super().__init__(robot)
+        self.at, self.calls = at, 0
 
     def read(self):
         self.calls += 1
         if self.calls == self.at + 2:  # +1: the loop's start read
             time.sleep(0.010)
         return self.robot.read()
-
-    def write(self, command):
-        self.robot.write(command)
 
 
 def test_a_slow_read_on_a_robot_paced_clock_stops_the_session():

@@ -72,7 +72,7 @@ def test_refused_goals_exit_2_before_anything_moves(tmp_path, capsys):
     assert not [p for p in tmp_path.iterdir() if p.is_dir()]
 
 
-def test_a_real_robot_launch_needs_confirmation_and_the_backend(capsys):
+def test_a_real_robot_launch_needs_confirmation_and_the_vendor_library(capsys, monkeypatch):
     argv = ["launch", "reach the red marker", "--launch", str(LAUNCH_FILES / "franka_fci.toml")]
     assert main(argv) == 2  # no --address
     assert "--address" in capsys.readouterr().err
@@ -80,5 +80,6 @@ def test_a_real_robot_launch_needs_confirmation_and_the_backend(capsys):
     assert "velocity x0.25" in capsys.readouterr().out
     assert main([*argv, "--address", "172.16.0.2"]) == 2  # stdin is not a terminal, no --yes
     assert "needs confirmation" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "pylibfranka", None)  # not installed: import fails
     assert main([*argv, "--address", "172.16.0.2", "--yes"]) == 2
-    assert "not built yet" in capsys.readouterr().err
+    assert "pip install 'robostack[franka]'" in capsys.readouterr().err

@@ -62,8 +62,11 @@ def test_a_real_robot_needs_its_address_on_the_command_line_and_runs_reduced():
     plan = make_plan("reach the red marker", launch, address="172.16.0.2")
     assert plan.address == "172.16.0.2" and plan.velocity_scale == 0.25
     assert plan.safety["velocity_fraction"] == 0.25
-    with pytest.raises(RobostackError, match=r"not built yet .* nothing was sent"):
+    with pytest.raises(RobostackError, match="runs on its robot"):
         run_plan(plan)
+    assert make_plan("reach the red marker", launch, address="x", speed=0.5).velocity_scale == 0.5
+    with pytest.raises(RobostackError, match=r"--speed must be in \(0, 1\]"):
+        make_plan("reach the red marker", launch, address="x", speed=1.5)
 
 
 def test_the_address_is_only_for_real_robots():

@@ -1,0 +1,79 @@
+"""`FrankaConfig`: what the Franka backend sets on the robot, explicitly, before it moves.
+
+Collision thresholds and joint impedance are the values of libfranka's examples
+(``setDefaultBehavior``); the robot stops with a reflex when an estimated external torque or
+force exceeds the upper thresholds.
+
+Rate limiting and low-pass filtering: libfranka applies them only in its callback API
+(``Robot::control(..., limit_rate, cutoff_frequency)``); the ActiveControl torque path this
+backend uses (``start_torque_control`` / ``writeOnce``) sends torques unfiltered. So the backend
+does it itself, as the last step before the wire: a first-order low-pass at
+``lowpass_cutoff_hz`` (libfranka's default 100 Hz; None turns it off), then a torque-rate clamp
+at ``torque_rate_limit`` (just under FCI's 1000 Nm/s, as libfranka's limiter does). The safety
+monitor already limits the rate to the robot spec's 1000 Nm/s; this clamp only catches the
+filter's and rounding's last fractions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+REALTIME = ("enforce", "ignore")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FrankaConfig:
+    """Settings of a Franka session (keyword-only; every field has the default above).
+
+    Attributes:
+        collision_torque_lower, collision_torque_upper: (7,) contact / reflex thresholds, Nm.
+        collision_force_lower, collision_force_upper: (6,) Cartesian thresholds, N and Nm.
+        joint_impedance: (7,) stiffness of the robot's internal joint controller, Nm/rad
+            (used by its own motions and brakes-off holding, not by torque control).
+        load_mass: payload beyond the hand, kg.  load_com: (3,) its centre of mass in the
+            flange frame, m.  load_inertia: (9,) its inertia, column-major, kg m^2.
+        lowpass_cutoff_hz: torque low-pass cutoff, Hz, or None for none.
+        torque_rate_limit: clamp on the commanded torque's rate, Nm/s.
+        realtime: ``enforce`` (libfranka's default: refuse without real-time scheduling) or
+            ``ignore`` (run on a non-real-time kernel; expect lost packets).
+        gripper: drive the Franka Hand through pylibfranka's Gripper.
+        gripper_speed: finger speed of gripper moves, m/s.
+        gripper_deadband: gripper targets closer than this to the last one are not sent, m.
+    """
+
+    collision_torque_lower: tuple[float, ...] = (20.0, 20.0, 18.0, 18.0, 16.0, 14.0, 12.0)
+    collision_torque_upper: tuple[float, ...] = (20.0, 20.0, 18.0, 18.0, 16.0, 14.0, 12.0)
+    collision_force_lower: tuple[float, ...] = (20.0, 20.0, 20.0, 25.0, 25.0, 25.0)
+    collision_force_upper: tuple[float, ...] = (20.0, 20.0, 20.0, 25.0, 25.0, 25.0)
+    joint_impedance: tuple[float, ...] = (3000.0, 3000.0, 3000.0, 2500.0, 2500.0, 2000.0, 2000.0)
+    load_mass: float = 0.0
+    load_com: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    load_inertia: tuple[float, ...] = (0.0,) * 9
+    lowpass_cutoff_hz: float | None = 100.0
+    torque_rate_limit: float = 999.0
+    realtime: str = "enforce"
+    gripper: bool = True
+    gripper_speed: float = 0.05
+    gripper_deadband: float = 0.002
+
+    def __post_init__(self) -> None:
+        lengths = {
+            "collision_torque_lower": 7,
+            "collision_torque_upper": 7,
+            "collision_force_lower": 6,
+            "collision_force_upper": 6,
+            "joint_impedance": 7,
+            "load_com": 3,
+            "load_inertia": 9,
+        }
+        for name, n in lengths.items():
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"FrankaConfig.{name} needs {n} values")
+        if self.realtime not in REALTIME:
+            raise ValueError(f"FrankaConfig.realtime must be one of {REALTIME}")
+        if self.lowpass_cutoff_hz is not None and not 0 < self.lowpass_cutoff_hz <= 1000:
+            raise ValueError("FrankaConfig.lowpass_cutoff_hz must be in (0, 1000] Hz or None")
+        if not 0 < self.torque_rate_limit <= 1000:
+            raise ValueError("FrankaConfig.torque_rate_limit must be in (0, 1000] Nm/s (FCI)")
+        if self.load_mass < 0 or self.gripper_speed <= 0 or self.gripper_deadband < 0:
+            raise ValueError("FrankaConfig: load_mass, gripper_deadband >= 0, gripper_speed > 0")

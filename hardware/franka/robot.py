@@ -1,0 +1,310 @@
+"""`FrankaRobot`: the `Robot` interface on a Franka arm over FCI, through pylibfranka.
+
+Torque control at 1 kHz through pylibfranka's ActiveControl API: the first `write` starts
+torque control (``start_torque_control``); from then on `read` is ``readOnce``, which blocks
+until the robot's next 1 ms state (so the robot paces the loop), and `write` is ``writeOnce``,
+until `end_motion` finishes the motion (between loop runs).
+FCI adds gravity compensation itself, which is the torque semantics of DESIGN.md.
+
+libfranka's exceptions become `RobotFaultError`s whose ``check`` names the safety event:
+``emergency_stop`` (the user stop was pressed), ``franka_reflex`` (the robot aborted the
+motion: collision, torque discontinuity, velocity violation; the message lists the errors),
+``communication_loss``, ``franka_command``. After a fault the backend refuses to move until
+`recover` is called, on an operator's explicit request only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+from types import ModuleType
+
+import numpy as np
+
+from hardware.franka.config import FrankaConfig
+from hardware.vendor import import_vendor, lost_periods
+from robostack.errors import RobostackError, RobotConnectionError, RobotFaultError
+from robostack.robot import Robot
+from robostack.robots import get_robot
+from robostack.types import CommandMode, JointCommand, JointState
+
+PERIOD = 0.001  # FCI's control period, s
+
+
+class FrankaRobot(Robot):
+    """A Franka arm at ``address``, torque controlled over FCI.
+
+    Args:
+        address: the robot's IP address or host name (the Control box's FCI interface).
+        config: what is set on the robot before it moves.
+        client: the pylibfranka module (default: import it; tests pass the stand-in).
+    """
+
+    paces_itself = True
+    command_mode = CommandMode.TORQUE
+
+    def __init__(
+        self,
+        *,
+        address: str,
+        config: FrankaConfig | None = None,
+        client: ModuleType | None = None,
+    ):
+        self.address, self.config = address, config or FrankaConfig()
+        self.spec = get_robot("panda").spec
+        self.lost_packets = 0
+        self._client = client
+        self._robot = self._control = self._model = self._gripper = None
+        self._state = None
+        self._fault: RobotFaultError | None = None
+        self._tau_sent = np.zeros(self.spec.dof)
+
+    # --- Robot -------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        if self._robot is not None:
+            return
+        franka = self._client or import_vendor("pylibfranka", extra="franka")
+        self._client, c = franka, self.config
+        modes = {"enforce": franka.RealtimeConfig.kEnforce, "ignore": franka.RealtimeConfig.kIgnore}
+        realtime = modes[c.realtime]
+        try:
+            robot = franka.Robot(self.address, realtime)
+            robot.set_collision_behavior(
+                list(c.collision_torque_lower),
+                list(c.collision_torque_upper),
+                list(c.collision_force_lower),
+                list(c.collision_force_upper),
+            )
+            robot.set_joint_impedance(list(c.joint_impedance))
+            robot.set_load(c.load_mass, list(c.load_com), list(c.load_inertia))
+            self._model = robot.load_model()
+            self._gripper = _GripperWorker(franka.Gripper(self.address), c) if c.gripper else None
+        except (franka.FrankaException, RuntimeError) as error:  # Network-, Realtime-, ...
+            raise RobotConnectionError(f"Franka at {self.address}: {error}") from None
+        self._robot = robot
+
+    def read(self) -> JointState:
+        robot = self._require()
+        with self._faults():
+            if self._control is None:
+                state = robot.read_once()
+            else:
+                state, waited = self._control.readOnce()
+                self.lost_packets += lost_periods(waited.to_sec(), PERIOD)
+        self._state = state
+        return JointState(
+            t=state.time.to_sec(),
+            q=np.array(state.q, dtype=float),
+            dq=np.array(state.dq, dtype=float),
+            tau=np.array(state.tau_J, dtype=float),
+            tau_ext=np.array(state.tau_ext_hat_filtered, dtype=float),
+            gripper_width=None if self._gripper is None else self._gripper.width,
+        )
+
+    def write(self, command: JointCommand) -> None:
+        robot = self._require()
+        if command.mode is not CommandMode.TORQUE:
+            raise RobostackError(f"the Franka backend takes torque commands, got {command.mode}")
+        if self._fault is not None:
+            raise self._fault
+        tau = self._shape(np.asarray(command.values, dtype=float))
+        with self._faults():
+            if self._control is None:
+                self._control = robot.start_torque_control()
+                self._control.readOnce()  # ActiveControl alternates: a read opens each write
+            self._control.writeOnce(self._client.Torques(tau.tolist()))
+        self._tau_sent = tau
+        if self._gripper is not None:
+            self._gripper.request(command.gripper)
+
+    def end_motion(self) -> None:
+        """Finish the torque-control motion (``motion_finished``); the next `write` starts
+        another. The robot's own controller holds the arm meanwhile."""
+        if self._control is None or self._fault is not None:
+            return
+        finish = self._client.Torques([0.0] * self.spec.dof)
+        finish.motion_finished = True
+        with self._faults():
+            self._control.writeOnce(finish)
+        self._control = None
+        self._tau_sent[:] = 0.0
+
+    def close(self) -> None:
+        """End the motion, stop the robot and the gripper, disconnect; each step is attempted
+        even when an earlier one fails."""
+        if self._robot is None:
+            return
+        with contextlib.suppress(Exception):
+            self.end_motion()
+        with contextlib.suppress(Exception):
+            self._robot.stop()
+        if self._gripper is not None:
+            self._gripper.close()
+        self._robot = self._control = self._model = self._gripper = None
+
+    # --- Franka ------------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Clear a reflex (``automatic_error_recovery``): call only on an operator's request.
+
+        A pressed user stop cannot be cleared from here; it raises `RobotFaultError`."""
+        robot = self._require()
+        with self._faults():
+            robot.automatic_error_recovery()
+        self._fault = None
+        self._control = None
+        self._tau_sent[:] = 0.0
+
+    def dynamics_model(self) -> FrankaModel:
+        """The robot's own dynamics model (pylibfranka ``Model``) at the last measured state."""
+        self._require()
+        return FrankaModel(self._model, lambda: self._state)
+
+    def status(self) -> dict:
+        """The robot's mode, errors, payload and versions, read outside a motion (preflight)."""
+        robot = self._require()
+        with self._faults():
+            state = robot.read_once()
+        self._state = state
+        return {
+            "robot_mode": state.robot_mode.name,
+            "current_errors": str(state.current_errors),
+            "errors_active": bool(state.current_errors),
+            "last_motion_errors": str(state.last_motion_errors),
+            "payload_kg": float(state.m_load),
+            "q": [float(v) for v in state.q],
+            "client": f"pylibfranka {getattr(self._client, '__version__', 'unknown')}",
+            "firmware": "accepted at connect (libfranka refuses an incompatible FCI server)",
+            "gripper": None if self._gripper is None else self._gripper.version,
+            "ready": state.robot_mode.name == "Idle" and not state.current_errors,
+        }
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def _shape(self, tau: np.ndarray) -> np.ndarray:
+        """Low-pass (libfranka's first-order filter), then clamp the torque rate (module doc)."""
+        cutoff = self.config.lowpass_cutoff_hz
+        if cutoff is not None:
+            gain = 2 * math.pi * cutoff * PERIOD / (2 * math.pi * cutoff * PERIOD + 1)
+            tau = gain * tau + (1 - gain) * self._tau_sent
+        step = self.config.torque_rate_limit * PERIOD
+        return self._tau_sent + np.clip(tau - self._tau_sent, -step, step)
+
+    @contextlib.contextmanager
+    def _faults(self):
+        """Turn libfranka's exceptions into `RobotFaultError`s (module doc)."""
+        franka = self._client
+        try:
+            yield
+        except franka.ControlException as error:
+            self._control = None
+            self._fault = self._diagnose(error)
+            raise self._fault from None
+        except franka.NetworkException as error:
+            self._fault = RobotFaultError(
+                "communication_loss", f"lost the connection to the Franka: {error}"
+            )
+            raise self._fault from None
+        except franka.CommandException as error:
+            self._fault = RobotFaultError("franka_command", f"the Franka refused: {error}")
+            raise self._fault from None
+
+    def _diagnose(self, error: Exception) -> RobotFaultError:
+        try:
+            state = self._robot.read_once()
+        except Exception:  # the connection is gone too
+            return RobotFaultError("franka_control", f"the Franka aborted the motion: {error}")
+        mode = state.robot_mode.name
+        if mode == "UserStopped":
+            return RobotFaultError("emergency_stop", f"the user stop was pressed: {error}")
+        if mode == "Reflex":
+            return RobotFaultError(
+                "franka_reflex", f"reflex, errors {state.last_motion_errors}: {error}"
+            )
+        return RobotFaultError("franka_control", f"motion aborted (mode {mode}): {error}")
+
+    def _require(self):
+        if self._robot is None:
+            raise RobostackError("FrankaRobot is not connected: call connect() or use `with`")
+        return self._robot
+
+
+class FrankaModel:
+    """`robostack.robot.DynamicsModel` over pylibfranka's ``Model``.
+
+    pylibfranka evaluates the model at a `RobotState`, so this adapter answers at the last
+    measured state only (what computed torque asks for); another ``q`` raises ValueError.
+    """
+
+    def __init__(self, model, last_state):
+        self._model, self._last_state = model, last_state
+
+    def _state(self, q: np.ndarray):
+        state = self._last_state()
+        if state is None or not np.allclose(q, state.q, atol=1e-12):
+            raise ValueError("the Franka model answers at the last measured state only")
+        return state
+
+    def mass_matrix(self, q: np.ndarray) -> np.ndarray:
+        return np.asarray(self._model.mass(self._state(q)), dtype=float).reshape(7, 7, order="F")
+
+    def coriolis(self, q: np.ndarray, dq: np.ndarray) -> np.ndarray:
+        return np.asarray(self._model.coriolis(self._state(q)), dtype=float)
+
+    def gravity(self, q: np.ndarray) -> np.ndarray:
+        return np.asarray(self._model.gravity(self._state(q)), dtype=float)
+
+
+class _GripperWorker:
+    """Runs pylibfranka's blocking Gripper calls off the control thread.
+
+    `request` stores the newest target (the 1 kHz loop never waits); a worker thread sends it
+    with ``move`` and polls the width every `POLL_S`.
+    """
+
+    POLL_S = 0.05
+
+    def __init__(self, gripper, config: FrankaConfig):
+        self._gripper, self._config = gripper, config
+        self.width = float(gripper.read_once().width)
+        self.version = gripper.server_version()
+        self.error: Exception | None = None
+        self._target: float | None = None
+        self._sent: float | None = None
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="franka-gripper", daemon=True)
+        self._thread.start()
+
+    def request(self, width: float | None) -> None:
+        if self.error is not None:
+            raise RobotFaultError("gripper", f"the Franka Hand failed: {self.error}")
+        if width is None:
+            return
+        last = self._sent if self._target is None else self._target
+        if last is None or abs(width - last) >= self._config.gripper_deadband:
+            self._target = float(width)
+            self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop:
+            self._wake.wait(self.POLL_S)
+            self._wake.clear()
+            try:
+                target, self._target = self._target, None
+                if target is not None:
+                    self._gripper.move(target, self._config.gripper_speed)
+                    self._sent = target
+                self.width = float(self._gripper.read_once().width)
+            except Exception as error:  # reported to the loop at its next request
+                self.error = error
+                return
+
+    def close(self) -> None:
+        self._stop = True
+        self._wake.set()
+        self._thread.join(timeout=1.0)
+        with contextlib.suppress(Exception):
+            self._gripper.stop()

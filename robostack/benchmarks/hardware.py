@@ -1,0 +1,106 @@
+"""The real-robot backends against their stand-ins in real time: tick timing and reactions.
+
+Each case connects a backend (`hardware.franka`, `hardware.ur`) to its stand-in, whose virtual
+controller releases one state per control period in wall time, runs a move through the loop
+paced by the robot, and reports the tick period (median, p99, jitter as ratios to the nominal
+period), late ticks and lost packets. Then it injects a stop (a Franka reflex, a UR protective
+stop) and reports the control periods from the stop to the safety monitor's STOP event (0:
+the first read after the stop raised it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from robostack.backends import make_robot
+from robostack.loop import LoopResult
+from robostack.model import RigidBodyModel
+from robostack.references import Dwell, ReferenceChunker, WaypointReference
+from robostack.robot import Robot
+from robostack.robots import get_robot
+from robostack.session import make_loop
+
+# (name, backend, robot, backend options, the stop injected)
+CASES = (
+    ("franka", "franka_fci", "panda", {}, "reflex"),
+    ("ur5e servoj", "ur_rtde", "ur5e", {"command_mode": "servoj"}, "protective_stop"),
+    ("ur5e torque", "ur_rtde", "ur5e", {"command_mode": "torque"}, "protective_stop"),
+    ("ur5 speedj", "ur_rtde", "ur5", {"command_mode": "speedj"}, "protective_stop"),
+)
+STOP_CHECKS = {"reflex": "franka_reflex", "protective_stop": "protective_stop"}
+
+
+def run_session(
+    robot: Robot, *, seconds: float, offset: float = 0.0, controller: str = "impedance"
+) -> LoopResult:
+    """On a connected ``robot``: hold where it stands (``offset`` 0) or move every joint by
+    ``offset`` rad and back, through the loop, for ``seconds`` s."""
+    state, spec = robot.read(), robot.spec
+    if offset:
+        waypoints = np.stack([state.q, state.q + offset, state.q])
+        reference = WaypointReference(
+            "move", waypoints, dq_max=spec.dq_max, ddq_max=spec.ddq_max, speed=0.3
+        )
+    else:
+        reference = Dwell("hold", state.q, seconds)
+    loop = make_loop(
+        robot=robot,
+        model=RigidBodyModel(get_robot(spec.name)),
+        source=ReferenceChunker(reference, t_offset=state.t),
+        controller=controller,
+        realtime=True,
+    )
+    return loop.run(ticks=round(seconds * spec.control_rate_hz))
+
+
+@dataclass(frozen=True)
+class HardwareBench:
+    """One case: timing of the move (ms and ratios to the period) and the stop's reaction."""
+
+    name: str
+    rate_hz: float
+    timing: dict
+    median_ratio: float
+    p99_ratio: float
+    stop: str
+    check: str | None
+    reaction_ticks: int | None
+
+    @property
+    def reaction_ms(self) -> float | None:
+        return None if self.reaction_ticks is None else self.reaction_ticks * 1e3 / self.rate_hz
+
+
+def bench_case(name: str, *, seconds: float = 3.0) -> HardwareBench:
+    """Run the case ``name`` of `CASES` (module doc)."""
+    from hardware.standins import rehearsal
+
+    _, backend, robot_name, options, stop = next(c for c in CASES if c[0] == name)
+    address = "10.0.0.1"
+    with rehearsal(backend, robot_name, address, realtime=True) as (client, arm):
+        robot = make_robot(
+            backend, get_robot(robot_name), address=address, client=client, **options
+        )
+        with robot:
+            dt = robot.spec.dt
+            moved = run_session(robot, seconds=seconds, offset=0.1)
+            robot.end_motion()
+            stop_at = arm.t + 0.5
+            arm.inject(stop, at=stop_at)
+            stopped = run_session(robot, seconds=1.0)
+    timing = moved.timing(dt)
+    event = next((e for e in stopped.events if e.check == STOP_CHECKS[stop]), None)
+    # the event carries the last state read before the stop; the read after it raised
+    reaction = None if event is None else round((event.t + dt - stop_at) / dt)
+    return HardwareBench(
+        name=name,
+        rate_hz=1 / dt,
+        timing=timing,
+        median_ratio=timing["period_ms"]["median"] / (dt * 1e3),
+        p99_ratio=timing["period_ms"]["p99"] / (dt * 1e3),
+        stop=stop,
+        check=None if event is None else event.check,
+        reaction_ticks=reaction,
+    )

@@ -1,0 +1,110 @@
+"""Real-robot sessions: preflight, the start move, then the plan's episodes on the robot.
+
+`open_robot` builds the plan's backend (unconnected). `run_on_robot` connects, runs the
+preflight checks and refuses to move when one fails, then for each episode moves the arm
+slowly to the start configuration (`robostack.start_move`) and runs the policy through the loop
+paced by the robot, the twin scene judging the task (`robostack.episodes`). A safety stop or a
+robot fault ends the session; the robot is stopped and disconnected on every exit path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from robostack.backends import make_robot
+from robostack.episodes import EpisodeResult, run_episode
+from robostack.errors import RobostackError
+from robostack.launcher.plan import LaunchPlan
+from robostack.model import RigidBodyModel
+from robostack.preflight import PreflightReport, check_robot
+from robostack.robot import Robot
+from robostack.robots import get_robot
+from robostack.start_move import move_to_start
+
+SWITCH_INTERVAL_S = 0.0002  # the interpreter's thread switch interval during a real session
+
+
+@contextmanager
+def client_for(backend: str, robot: str, address: str, *, standin: str | None) -> Iterator[object]:
+    """The vendor client to connect with: None (the installed vendor library), or with
+    ``standin`` (``realtime`` or ``fast``) the simulated stand-in, serving a virtual arm at
+    ``address`` meanwhile (a rehearsal without a robot, `hardware.standins.rehearsal`)."""
+    if standin is None:
+        yield None
+        return
+    from hardware.standins import rehearsal
+
+    with rehearsal(backend, robot, address, realtime=standin == "realtime") as (client, _arm):
+        yield client
+
+
+def open_robot(plan: LaunchPlan, *, client=None) -> Robot:
+    """The plan's real robot, unconnected; ``client`` replaces the vendor library."""
+    launch = plan.launch
+    options = launch.connection.backend_options(launch.robot.backend)
+    description = get_robot(launch.robot.name)
+    return make_robot(
+        launch.robot.backend, description, address=plan.address, client=client, **options
+    )
+
+
+def run_on_robot(
+    plan: LaunchPlan,
+    robot: Robot,
+    source_for: Callable[[int], Callable],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[EpisodeResult], PreflightReport]:
+    """Run the plan's episodes on ``robot`` (module doc); ``source_for(seed)`` is the chunk
+    source factory of an episode. Returns the episodes run and the preflight report."""
+    launch = plan.launch
+    description = get_robot(launch.robot.name)
+    model = RigidBodyModel(description)
+    results: list[EpisodeResult] = []
+    with robot, _responsive_threads():
+        report = check_robot(
+            robot,
+            backend=launch.robot.backend,
+            address=plan.address,
+            q_start=description.q_home,
+            payload_kg=launch.connection.payload_kg,
+        )
+        if not report.ok:
+            raise RobostackError(f"preflight failed, nothing moved: {report.failures()}")
+        for i in range(plan.episodes):
+            seed = plan.seed + i
+            move_to_start(
+                robot,
+                description.q_home,
+                model=model,
+                controller=launch.controller.name,
+                safety=plan.safety,
+            )
+            result = run_episode(**plan.episode(i), source=source_for(seed), hardware=robot)
+            results.append(result)
+            if progress is not None:
+                progress(i + 1, plan.episodes)
+            if result.result.outcome == "stopped":
+                break  # a safety stop or a robot fault: no further episode
+            robot.end_motion()
+    return results, report
+
+
+@contextmanager
+def _responsive_threads() -> Iterator[None]:
+    """Keep the control thread responsive next to the policy's inference thread: it takes the
+    interpreter back within `SWITCH_INTERVAL_S` (Python's default is 5 ms, five Franka
+    periods), and inference leaves it a core (torch would otherwise use them all)."""
+    import torch
+
+    interval, threads = sys.getswitchinterval(), torch.get_num_threads()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
+        torch.set_num_threads(threads)

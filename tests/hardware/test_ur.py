@@ -1,0 +1,104 @@
+"""The UR backend against the ur_rtde stand-in: modes, pacing, stops, watchdog, firmware."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hardware.standins import rehearsal
+from hardware.standins import ur_rtde as standin
+from hardware.ur import URConfig, URRobot
+from robostack.errors import RobostackError, RobotConnectionError
+from tests.hardware.helpers import checks, run_session
+
+ADDRESS = "192.168.1.10"
+
+
+def _ur(robot="ur5e", firmware=None, **config):
+    """A context: a URRobot on a (not real-time) stand-in, and the virtual arm."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def opened():
+        with rehearsal("ur_rtde", robot, ADDRESS, realtime=False, firmware=firmware) as (
+            client,
+            arm,
+        ):
+            ur = URRobot(robot=robot, address=ADDRESS, config=URConfig(**config), client=client)
+            with ur:
+                yield ur, arm
+
+    return opened()
+
+
+@pytest.mark.parametrize(
+    ("robot", "mode"),
+    [("ur5e", "servoj"), ("ur5e", "speedj"), ("ur5e", "torque"), ("ur5", "servoj")],
+)
+def test_each_command_mode_tracks_a_move_at_the_controller_rate(robot, mode):
+    with _ur(robot, command_mode=mode) as (ur, arm):
+        result = run_session(ur, seconds=2.5, offset=0.2)
+        assert result.outcome == "completed" and not result.events
+        assert result.error_max.max() < 0.02
+        assert arm.steps == pytest.approx(2.5 * ur.spec.control_rate_hz, abs=2)  # waitPeriod
+        ur.end_motion()
+        assert not standin._controller(ADDRESS).running  # the script is stopped between runs
+        assert run_session(ur, seconds=0.2).outcome == "completed"  # and re-uploaded after
+
+
+@pytest.mark.parametrize(("robot", "firmware"), [("ur5e", "5.20.0"), ("ur5", None)])
+def test_torque_mode_is_refused_before_anything_moves_on_older_controllers(robot, firmware):
+    with (
+        rehearsal("ur_rtde", robot, ADDRESS, realtime=False, firmware=firmware) as (client, arm),
+        pytest.raises(RobostackError, match=r"torque mode needs PolyScope 5\.26"),
+    ):
+        URRobot(
+            robot=robot, address=ADDRESS, config=URConfig(command_mode="torque"), client=client
+        ).connect()
+    assert arm.steps == 0
+
+
+def test_connection_refused_is_a_clear_error():
+    with (
+        rehearsal("ur_rtde", "ur5e", ADDRESS, realtime=False) as (client, _),
+        pytest.raises(RobotConnectionError, match="connection refused"),
+    ):
+        URRobot(address="192.168.1.99", client=client).connect()
+
+
+@pytest.mark.parametrize("fault", ["protective_stop", "emergency_stop", "communication_loss"])
+def test_stops_and_a_lost_connection_become_safety_events_within_one_period(fault):
+    with _ur() as (ur, arm):
+        arm.inject(fault, at=0.4)
+        result = run_session(ur, seconds=1.0)
+        assert result.outcome == "stopped" and fault in checks(result)
+        event = next(e for e in result.events if e.check == fault)
+        # raised by the first read after it; the event carries the last good state's time
+        assert abs(event.t - 0.4) <= ur.spec.dt + 1e-9
+
+
+def test_an_expired_watchdog_stops_the_arm_and_the_loop():
+    with _ur(watchdog_hz=50.0) as (ur, arm):
+        arm.inject("stall", at=0.4)  # the controller stops hearing the client
+        result = run_session(ur, seconds=1.0)
+        assert result.outcome == "stopped" and "watchdog" in checks(result)
+        event = next(e for e in result.events if e.check == "watchdog")
+        assert abs(event.t - (0.4 + 1 / 50)) <= 2 * ur.spec.dt + 1e-9
+
+
+def test_servoj_settings_outside_ur_ranges_are_refused():
+    with pytest.raises(ValueError, match="lookahead_s"):
+        URConfig(lookahead_s=0.5)
+    with pytest.raises(ValueError, match="gain"):
+        URConfig(gain=50)
+    with pytest.raises(ValueError, match="command_mode"):
+        URConfig(command_mode="movej")
+
+
+def test_close_stops_the_arm_on_every_exit_path():
+    with pytest.raises(RuntimeError, match="boom"), _ur() as (ur, arm):
+        run_session(ur, seconds=0.2, offset=0.1)
+        raise RuntimeError("boom")
+    c = standin._CONTROLLERS[id(arm)]
+    assert c.mode == "idle" and not c.running  # stopped, script ended, disconnected
+    assert np.abs(arm.state().dq).max() < 1.0
