@@ -23,14 +23,11 @@ import numpy as np
 import torch
 
 from policies.base import Policy
+from policies.runner import ObservationPerturbation
 from robostack.episodes import EpisodeResult, run_episode
 from robostack.evaluation.metrics import mean_pairwise_distance, wilson_interval
 from robostack.paths import DEFAULT_RUNS_DIR
-from robostack.policy_source import (
-    ObservationPerturbation,
-    PolicySource,
-    policy_source_factory,
-)
+from robostack.policy_source import PolicySource, policy_source_factory
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from robostack.policy_source import ObservationPerturbation, PolicySource
+from policies.runner import ObservationPerturbation
+from robostack.policy_source import PolicySource
 from robostack.types import JointState
 from tests.policies.helpers import FEATURES, randomize_outputs, tiny_dit
 

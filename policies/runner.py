@@ -1,0 +1,168 @@
+"""One episode of a chunk policy, wherever it runs: its observation history and when to predict.
+
+`PolicyRunner` keeps the last To observations of an episode (the first one repeated until
+there are To), says when a chunk is due (receding horizon: every Ta observations from the
+first) and predicts one. It is shared by the in-process chunk source
+(`robostack.policy_source`) and the policy server of the process split
+(`robostack.ipc.policy_server`), so both see and predict exactly alike. Shapes are those of
+`policies.features`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from policies.base import Policy
+
+
+@dataclass(frozen=True)
+class ObservationPerturbation:
+    """Hide or corrupt a share of the observation's dimensions (robustness evaluation).
+
+    The dimensions are the state's (q, dq, gripper) and the task state's real ones; ``share``
+    of them, drawn once per episode from ``seed``, are affected at every observation:
+    ``kind="mask"`` replaces each by the middle of its training range (task-state dimensions are
+    also flagged absent in the mask); ``kind="noise"`` adds Gaussian noise with a standard
+    deviation of a quarter of its training range.
+    """
+
+    kind: str
+    share: float
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("mask", "noise"):
+            raise ValueError(f"perturbation kind must be 'mask' or 'noise', got {self.kind!r}")
+        if not 0.0 <= self.share <= 1.0:
+            raise ValueError(f"perturbation share must be in [0, 1], got {self.share}")
+
+
+class PolicyRunner:
+    """An episode of ``policy`` (see the module doc).
+
+    Args:
+        policy: a trained policy (eval mode).
+        language: (L,) the task sentence's embedding.
+        seed: seeds the sampler's noise.
+        options: keyword arguments for ``policy.predict_chunk`` (sampler, steps, guidance).
+        perturbation: optional observation corruption.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        language: np.ndarray,
+        seed: int = 0,
+        options: dict | None = None,
+        perturbation: ObservationPerturbation | None = None,
+    ):
+        f = policy.features
+        language = np.asarray(language, np.float32)
+        if language.shape != (f.language_dim,):
+            raise ValueError(
+                f"language embedding has shape {language.shape}, expected ({f.language_dim},)"
+            )
+        self.policy, self.features = policy, f
+        self.options = options or {}
+        self.generator = torch.Generator().manual_seed(seed)
+        self.language = torch.from_numpy(language)[None]
+        self.history: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=f.obs_horizon)
+        self.observations = 0
+        self.inference_s: list[float] = []
+        self.first_observation: dict[str, torch.Tensor] | None = None
+        self._mask = np.zeros(f.environment_dim, np.float32)
+        self._perturb = None if perturbation is None else _Perturb(perturbation, policy)
+
+    def observe(
+        self, robot: np.ndarray, environment: np.ndarray, *, index: int | None = None
+    ) -> bool:
+        """Take one observation: ``robot`` (S,) (`robostack.observations`), ``environment``
+        (n,) the task's object state, n <= E. ``index`` is its number in the episode (default:
+        the count so far). Returns True when a chunk is due (index a multiple of Ta)."""
+        f = self.features
+        environment = np.asarray(environment, np.float32)
+        if environment.shape[0] > f.environment_dim:
+            raise ValueError(
+                f"the task state has {environment.shape[0]} numbers, the policy takes at most "
+                f"{f.environment_dim}"
+            )
+        self._mask[:] = np.arange(f.environment_dim) < environment.shape[0]
+        robot = np.asarray(robot, np.float32)
+        if robot.shape != (f.state_dim,):
+            raise ValueError(
+                f"the robot state has shape {robot.shape}, the policy was trained on "
+                f"({f.state_dim},) (another robot?)"
+            )
+        environment = np.pad(environment, (0, f.environment_dim - environment.shape[0]))
+        if self._perturb is not None:
+            robot, environment = self._perturb(robot, environment, self._mask)
+        if not self.history:
+            self.history.extend([(robot, environment)] * f.obs_horizon)
+        self.history.append((robot, environment))
+        index = self.observations if index is None else index
+        self.observations += 1
+        return index % f.executed == 0
+
+    def observation(self) -> dict[str, torch.Tensor]:
+        """The current observation batch (B = 1, `policies.features` shapes)."""
+        states, environments = zip(*self.history, strict=True)
+        return {
+            "state": torch.from_numpy(np.stack(states))[None],
+            "environment_state": torch.from_numpy(np.stack(environments))[None],
+            "environment_mask": torch.from_numpy(self._mask.copy())[None],
+            "language": self.language,
+        }
+
+    def predict(self, observation: dict[str, torch.Tensor] | None = None) -> np.ndarray:
+        """(Tp, dof + 1) float64: joint targets rad, the first one policy step after the last
+        observation, and the gripper width m. ``observation``: a batch taken earlier by
+        `observation` (default: the current one)."""
+        observation = self.observation() if observation is None else observation
+        if self.first_observation is None:
+            self.first_observation = observation
+        began = time.perf_counter()
+        actions = self.policy.predict_chunk(observation, generator=self.generator, **self.options)
+        self.inference_s.append(time.perf_counter() - began)
+        return actions[0].double().numpy()
+
+
+class _Perturb:
+    """Applies an `ObservationPerturbation` with the policy's training ranges."""
+
+    def __init__(self, spec: ObservationPerturbation, policy: Policy):
+        self.spec = spec
+        self.rng = np.random.default_rng(spec.seed)
+        self.state_range = (policy.normalizers["state"].lo, policy.normalizers["state"].hi)
+        self.env_range = (
+            policy.normalizers["environment_state"].lo,
+            policy.normalizers["environment_state"].hi,
+        )
+        self.chosen: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __call__(self, robot: np.ndarray, environment: np.ndarray, mask: np.ndarray):
+        if self.chosen is None:
+            real = np.concatenate([np.ones_like(robot), mask]) > 0
+            dims = np.flatnonzero(real)
+            picked = self.rng.choice(dims, size=round(self.spec.share * dims.size), replace=False)
+            flags = np.zeros(real.size, bool)
+            flags[picked] = True
+            self.chosen = (flags[: robot.size], flags[robot.size :])
+        robot, environment = robot.copy(), environment.copy()
+        for values, chosen, (lo, hi) in (
+            (robot, self.chosen[0], self.state_range),
+            (environment, self.chosen[1], self.env_range),
+        ):
+            if self.spec.kind == "mask":
+                values[chosen] = ((lo + hi) / 2)[chosen]
+            else:
+                noise = self.rng.normal(size=values.size).astype(np.float32) * (hi - lo) / 4
+                values[chosen] += noise[chosen]
+        if self.spec.kind == "mask":
+            mask[self.chosen[1]] = 0.0
+        return robot, environment
