@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from robostack.errors import RobostackError
-from robostack.loop import ChunkSource, LoopResult
+from robostack.loop import ChunkSource, Link, LoopResult
 from robostack.model import RigidBodyModel
 from robostack.observations import robot_observation
 from robostack.paths import DEFAULT_RUNS_DIR
@@ -27,6 +27,7 @@ from robostack.references import ReferenceChunker, check_reference
 from robostack.robot import Robot
 from robostack.robots import get_robot
 from robostack.safety import SafetyConfig
+from robostack.safety.operator import stop_on_sigint
 from robostack.session import make_loop, recording
 from robostack.types import JointState, RobotSpec
 from sim.mujoco import MujocoRobot, SceneConfig
@@ -108,12 +109,18 @@ def run_episode(
     gains: dict | None = None,
     safety: Mapping[str, object] | None = None,
     hardware: Robot | None = None,
+    realtime: bool = False,
+    link: Link | None = None,
 ) -> EpisodeResult:
     """Run one lockstep episode of ``task_name`` with its scripted expert.
 
     ``slots`` fixes description slots (e.g. the cube's colour) instead of drawing them; ``gains``
     overrides the controller's default gains; ``safety`` overrides `SafetyConfig` fields.
     ``hardware``: a connected real robot to run on, from where it stands (module doc).
+    ``realtime``: pace a simulation at its control rate (a real robot paces itself).
+    ``link``: the process link when the chunk source is another process
+    (`robostack.ipc.ControlLink`). The first Ctrl-C STOPs the arm through the safety monitor;
+    once the recording is closed, KeyboardInterrupt then ends whatever runs the episodes.
 
     With ``frames``, the episode is also sampled at `FPS` for a dataset (`EpisodeResult`).
     ``source(context)`` replaces the expert as the chunk source (replays, policies); the
@@ -162,9 +169,10 @@ def run_episode(
             source=chunks,
             controller=controller,
             gains=gains,
-            realtime=False,
+            realtime=realtime,
             safety_config=SafetyConfig.for_robot(arm.spec, **(safety or {})),
             controller_model=arm.dynamics_model(),
+            link=link,
         )
         duration = task.time_limit_s if until_success else expert.duration + SETTLE_S
         ticks = round(min(duration, task.time_limit_s) * arm.spec.control_rate_hz)
@@ -175,7 +183,10 @@ def run_episode(
         every = max(round(arm.spec.control_rate_hz / FPS), 1)
         run = {"ticks": ticks, "on_tick": watch, "every": every}
         if record:
-            with recording(loop, runs_dir=runs_dir, name=name, description=description) as rec:
+            with (
+                recording(loop, runs_dir=runs_dir, name=name, description=description) as rec,
+                stop_on_sigint(loop.safety) as sigint,
+            ):
                 result = loop.run(**run)
                 success = result.outcome == "completed" and watch.achieved()
                 rec.summary = _summary(
@@ -183,9 +194,12 @@ def run_episode(
                 )
             run_dir = rec.run_dir
         else:
-            result = loop.run(**run)
+            with stop_on_sigint(loop.safety) as sigint:
+                result = loop.run(**run)
             success = result.outcome == "completed" and watch.achieved()
             run_dir = None
+    if sigint.asked:
+        raise KeyboardInterrupt("the operator stopped the arm (Ctrl-C)")
     return EpisodeResult(
         task=task_name,
         robot=robot,

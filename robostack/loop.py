@@ -138,6 +138,18 @@ class WallClock:
         return lateness
 
 
+class Link(Protocol):
+    """Another process's view of the loop (`robostack.ipc.ControlLink`), bound to each
+    session's monitor and polled once per tick after the write: it publishes the status and
+    takes messages (stops, chunks)."""
+
+    def bind(self, safety: SafetyMonitor, *, command_mode: CommandMode) -> None: ...
+
+    def poll(
+        self, tick: int, state: JointState, reference: JointReference, tau: np.ndarray
+    ) -> None: ...
+
+
 class Recorder(Protocol):
     """Where the loop copies each tick (`robostack.recording.SessionRecorder`)."""
 
@@ -222,6 +234,7 @@ class ControlLoop:
         interpolator: the chunk interpolator.
         recorder: where each tick is copied, or None.
         chunk_period_ticks: ticks between chunk requests (800 = every 0.8 s at 1 kHz).
+        link: the process link polled every tick, or None (a single-process session).
     """
 
     PROGRESS_EVERY = 1000  # ticks between progress callbacks
@@ -237,6 +250,7 @@ class ControlLoop:
         interpolator: ChunkInterpolator,
         recorder: Recorder | None = None,
         chunk_period_ticks: int = 100,
+        link: Link | None = None,
     ):
         if chunk_period_ticks < 1:
             raise ValueError(f"chunk_period_ticks must be >= 1, got {chunk_period_ticks}")
@@ -249,6 +263,7 @@ class ControlLoop:
         self.robot, self.controller, self.source, self.clock = robot, controller, source, clock
         self.safety, self.interpolator, self.recorder = safety, interpolator, recorder
         self.chunk_period_ticks = chunk_period_ticks
+        self.link = link
 
     def run(
         self,
@@ -271,12 +286,13 @@ class ControlLoop:
         """
         if ticks < 1:
             raise ValueError(f"ticks must be >= 1, got {ticks}")
-        robot, controller, interpolator, safety, recorder = (
+        robot, controller, interpolator, safety, recorder, link = (
             self.robot,
             self.controller,
             self.interpolator,
             self.safety,
             self.recorder,
+            self.link,
         )
         spec = robot.spec
         compute = np.zeros(ticks, dtype=np.int64)
@@ -341,6 +357,8 @@ class ControlLoop:
 
                 if recorder is not None:
                     recorder.record(tick, state, reference, tau)
+                if link is not None:
+                    link.poll(tick, state, reference, tau)
                 # robot-paced, the read blocks for the robot's next state: work starts after it
                 work_start = start + read_ns if robot_paced else start
                 compute[tick] = end - work_start

@@ -23,6 +23,7 @@ The policy in another process, over LCM, is `robostack.ipc.remote_source`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -114,8 +115,10 @@ class PolicySource:
         self.latency_s, self.limits = latency_s, limits
         self.next_observation_t: float | None = None
         self.pending: tuple[float, TrajectoryChunk] | None = None
+        self.latency_ms: list[float] = []  # observation -> chunk handed to the loop, wall time
         self._worker = ThreadPoolExecutor(1, "policy") if background else None
         self._inference: Future | None = None
+        self._observed_ns = 0  # when the observation of the chunk under way was taken
 
     @property
     def inference_s(self) -> list[float]:
@@ -131,17 +134,20 @@ class PolicySource:
         if self.next_observation_t is None or state.t >= self.next_observation_t - 1e-9:
             self.next_observation_t = state.t + 1.0 / self.features.fps
             due = self.runner.observe(self.robot_state(state), self.environment_state())
+            if due and (self._worker is None or self._inference is None):
+                self._observed_ns = time.perf_counter_ns()
             if due and self._worker is None:
                 self.pending = (state.t + self.latency_s, self._predict(state))
             elif due and self._inference is None:  # still busy: skip this chunk, keep the last
                 self._inference = self._worker.submit(self._predict, state, self.observation())
+        chunk = None
         if self._inference is not None and self._inference.done():
             chunk, self._inference = self._inference.result(), None
-            return chunk
-        if self.pending is not None and state.t >= self.pending[0] - 1e-9:
+        elif self.pending is not None and state.t >= self.pending[0] - 1e-9:
             chunk, self.pending = self.pending[1], None
-            return chunk
-        return None
+        if chunk is not None:
+            self.latency_ms.append((time.perf_counter_ns() - self._observed_ns) / 1e6)
+        return chunk
 
     def observation(self) -> dict[str, torch.Tensor]:
         """The current observation batch (B = 1, `policies.features` shapes)."""

@@ -12,7 +12,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from controllers import ChunkInterpolator, make_controller
-from robostack.loop import ChunkSource, ControlLoop, LockstepClock, RobotPacedClock, WallClock
+from robostack.loop import (
+    ChunkSource,
+    ControlLoop,
+    Link,
+    LockstepClock,
+    RobotPacedClock,
+    WallClock,
+)
 from robostack.model import RigidBodyModel
 from robostack.recording import SessionRecorder, new_run_dir
 from robostack.robot import DynamicsModel, Robot
@@ -30,12 +37,14 @@ def make_loop(
     safety_config: SafetyConfig | None = None,
     gains: dict | None = None,
     controller_model: DynamicsModel | None = None,
+    link: Link | None = None,
 ) -> ControlLoop:
     """The control loop for a connected ``robot``: ``controller`` (a registry name, with
     ``gains`` overriding its defaults) tracks chunks from ``source`` (asked every
     ``source.period`` s) through a safety monitor. A robot that paces itself (a real one)
     runs on `RobotPacedClock`; otherwise ``realtime`` picks the wall clock or lockstep.
-    ``controller_model`` replaces ``model`` for the controller (a robot's own dynamics)."""
+    ``controller_model`` replaces ``model`` for the controller (a robot's own dynamics).
+    ``link``: the process link (`robostack.ipc.ControlLink`), bound to the new monitor."""
     spec = robot.spec
     interpolator = ChunkInterpolator(limits=(spec.dq_max, spec.ddq_max, spec.dddq_max))
     safety = SafetyMonitor(
@@ -44,6 +53,8 @@ def make_loop(
         interpolator=interpolator,
         hold_controller=make_controller("impedance", spec=spec, model=model, dt=spec.dt),
     )
+    if link is not None:
+        link.bind(safety, command_mode=robot.command_mode)
     return ControlLoop(
         robot=robot,
         controller=make_controller(
@@ -53,7 +64,8 @@ def make_loop(
         clock=_clock(robot, realtime),
         safety=safety,
         interpolator=interpolator,
-        chunk_period_ticks=round(source.period * spec.control_rate_hz),
+        chunk_period_ticks=max(1, round(source.period * spec.control_rate_hz)),
+        link=link,
     )
 
 
@@ -78,7 +90,7 @@ def recording(
         control_rate_hz=loop.robot.spec.control_rate_hz,
     )
     recorder.start()
-    loop.safety.on_event = recorder.record_event
+    loop.safety.listeners.append(recorder.record_event)
     loop.recorder = recorder
     try:
         yield recorder

@@ -13,11 +13,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from robostack.errors import RobostackError
-from robostack.loop import LoopResult
+from robostack.loop import Link, LoopResult
 from robostack.model import RigidBodyModel
 from robostack.references import Reference, ReferenceChunker
 from robostack.robot import Robot
 from robostack.safety import SafetyConfig
+from robostack.safety.operator import stop_on_sigint
 from robostack.session import make_loop
 from robostack.types import RobotSpec
 
@@ -64,10 +65,12 @@ def move_to_start(
     controller: str = "impedance",
     speed: float = START_MOVE_SPEED,
     safety: Mapping[str, object] | None = None,
+    link: Link | None = None,
 ) -> LoopResult:
     """Move the connected ``robot`` to ``q_start`` (dof,) rad (module doc); return the loop's
     measurements. Raises `RobostackError` when the safety monitor ended the move or the arm
-    did not arrive within `ARRIVAL_TOLERANCE`."""
+    did not arrive within `ARRIVAL_TOLERANCE`, KeyboardInterrupt after a Ctrl-C stopped it.
+    ``link``: the process link of a split session (status out, operator stops in)."""
     state = robot.read()
     move = JerkLimitedMove(state.q, q_start, robot.spec, speed=speed)
     loop = make_loop(
@@ -77,8 +80,12 @@ def move_to_start(
         controller=controller,
         realtime=True,
         safety_config=SafetyConfig.for_robot(robot.spec, **(safety or {})),
+        link=link,
     )
-    result = loop.run(ticks=round((move.duration + SETTLE_S) * robot.spec.control_rate_hz))
+    with stop_on_sigint(loop.safety) as sigint:
+        result = loop.run(ticks=round((move.duration + SETTLE_S) * robot.spec.control_rate_hz))
+    if sigint.asked:
+        raise KeyboardInterrupt("the operator stopped the start move (Ctrl-C)")
     if result.outcome != "completed":
         events = "; ".join(f"{e.check}: {e.message}" for e in result.events)
         raise RobostackError(f"the start move ended {result.outcome}: {events}")

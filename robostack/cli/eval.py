@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from robostack.cli.options import add_json, add_runs_dir
+from robostack.cli.options import add_json, add_runs_dir, add_sampler, sampler_options
 from robostack.errors import RobostackError
 
 
@@ -26,9 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="first seed (datasets use 1000 on)")
     p.add_argument("--robot", help="default: the checkpoint's robot")
     p.add_argument("--latency", type=float, default=0.0, help="simulated inference latency, s")
-    p.add_argument("--sampler", choices=("ddpm", "ddim", "dpmsolver"), help="DiT sampler")
-    p.add_argument("--sampling-steps", type=int, help="DiT network calls per chunk")
-    p.add_argument("--guidance", type=float, help="classifier-free guidance scale (1 = none)")
+    add_sampler(p)
     p.add_argument("--robustness-episodes", type=int, default=20, help="per point; 0 skips")
     p.add_argument("--diversity-samples", type=int, default=16, help="chunks per observation")
     p.add_argument("--record", type=int, default=2, help="episodes to record (Rerun)")
@@ -55,19 +53,7 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     data = read_checkpoint_config(args.checkpoint).get("data", {})
     policy = load_policy(args.checkpoint)
-    predict = {
-        k: v
-        for k, v in (
-            ("sampler", args.sampler),
-            ("steps", args.sampling_steps),
-            ("guidance_scale", args.guidance),
-        )
-        if v is not None
-    }
-    if predict and policy.name != "dit":
-        raise RobostackError(
-            f"--sampler/--sampling-steps/--guidance apply to dit, not {policy.name}"
-        )
+    predict = sampler_options(args, policy.name)
     options = EvalOptions(
         task=args.task,
         robot=args.robot or data.get("robot", "panda"),

@@ -1,4 +1,10 @@
-"""``robostack launch``: one sentence starts a session (the main command)."""
+"""``robostack launch``: one sentence starts a session (the main command).
+
+The session runs in this process, or split in two (``--split`` or the launch file's
+``[ipc] split``): a policy server and a control process (``robostack control``), which this
+process starts, supervises and ends (`robostack.ipc.supervisor`). `run_session`, `print_plan`,
+`confirm` and `finish` are shared with ``robostack control``.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from robostack.errors import RobostackError
 from robostack.paths import LAUNCH_FILES
 
 DEFAULT_LAUNCH_FILE = LAUNCH_FILES / "panda_mujoco.toml"
+EXIT_INTERRUPTED = 130
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,10 +32,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "monitor. Goals that match no task, are ambiguous or name objects not in the scene are "
         "refused before anything moves (exit 2). Exit 1 when an episode fails.",
     )
-    p.add_argument("goal", help='e.g. "push the red cube onto the green square"')
+    add_session_arguments(p)
+    p.add_argument("--dry-run", action="store_true", help="print the plan; move nothing")
+    p.add_argument(
+        "--split",
+        action="store_true",
+        help="run the policy and the control loop in two processes over LCM, in real time "
+        "(default: the launch file's [ipc] split)",
+    )
+    p.set_defaults(run=run)
+
+
+def add_session_arguments(p: argparse.ArgumentParser) -> None:
+    """What ``launch`` and ``control`` both take."""
+    p.add_argument(
+        "goal",
+        nargs="?",
+        help='e.g. "push the red cube onto the green square" (default: the launch file\'s '
+        "[session] goal)",
+    )
     p.add_argument("--launch", type=Path, default=DEFAULT_LAUNCH_FILE, help="launch file (TOML)")
     p.add_argument("--episodes", type=int, help="sessions back to back (default: the file's)")
-    p.add_argument("--dry-run", action="store_true", help="print the plan; move nothing")
     p.add_argument("--address", help="a real robot's address (required for real robots)")
     p.add_argument("--yes", action="store_true", help="confirm a real-robot launch up front")
     p.add_argument(
@@ -38,48 +62,108 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     add_standin(p)
     add_json(p)
-    p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from robostack.cli.progress import progress_bar
-    from robostack.launcher.launch_file import load_launch_file
-    from robostack.launcher.plan import make_plan
-    from robostack.launcher.real_session import client_for, open_robot
-    from robostack.launcher.session import run_plan
-
     began = time.perf_counter()
-    launch = load_launch_file(args.launch)
-    if args.standin and not launch.robot.real:
-        raise RobostackError(f"--standin is for real-robot launch files; {args.launch} is not one")
-    plan = make_plan(
-        args.goal, launch, episodes=args.episodes, address=args.address, speed=args.speed
-    )
-    if not args.json:
-        _print_plan(plan)
+    plan = make_checked_plan(args, split=True if args.split else None)
     if args.dry_run:
         if args.json:
             print(json.dumps({"ok": True, "dry_run": True, "plan": plan.to_dict()}))
         return 0
-    if launch.robot.real:
-        _confirm(plan, args.yes, args.standin)
-        with (
-            client_for(
-                launch.robot.backend, launch.robot.name, plan.address, standin=args.standin
-            ) as client,
-            progress_bar("launch", enabled=not args.json, unit="episode") as update,
-        ):
-            robot = open_robot(plan, client=client)
-            fast = args.standin == "fast"  # the stand-in waits for inference: no thread
-            result = run_plan(plan, progress=update, robot=robot, inference_thread=not fast)
-    else:
-        with progress_bar("launch", enabled=not args.json, unit="episode") as update:
-            result = run_plan(plan, progress=update)
-    report = result.to_dict()
-    ok = result.successes == len(result.episodes)
+    confirm(plan, args.yes, args.standin)
+    report = _run_split(plan, args) if plan.split else run_session(plan, args)
+    return finish(report, args.json, began)
+
+
+def make_checked_plan(args: argparse.Namespace, *, split: bool | None):
+    """The plan for ``args`` (every check done, nothing moved), printed unless ``--json``."""
+    from robostack.launcher.launch_file import load_launch_file
+    from robostack.launcher.plan import make_plan
+
+    launch = load_launch_file(args.launch)
+    if args.standin and not launch.robot.real:
+        raise RobostackError(f"--standin is for real-robot launch files; {args.launch} is not one")
+    plan = make_plan(
+        args.goal,
+        launch,
+        episodes=args.episodes,
+        address=args.address,
+        speed=args.speed,
+        split=split,
+    )
+    if not args.json:
+        print_plan(plan)
+    return plan
+
+
+def run_session(plan, args: argparse.Namespace, *, link=None) -> dict:
+    """Run ``plan`` in this process (the policy here, or served over ``link``); the report."""
+    from robostack.cli.progress import progress_bar
+    from robostack.launcher.real_session import client_for, open_robot
+    from robostack.launcher.session import run_plan
+
+    launch = plan.launch
+    with progress_bar("launch", enabled=not args.json, unit="episode") as update:
+        if not launch.robot.real:
+            result = run_plan(plan, progress=update, link=link)
+        else:
+            standin = args.standin
+            with client_for(
+                launch.robot.backend, launch.robot.name, plan.address, standin=standin
+            ) as client:
+                robot = open_robot(plan, client=client)
+                fast = standin == "fast"  # the stand-in waits for inference: no thread
+                result = run_plan(
+                    plan, progress=update, robot=robot, inference_thread=not fast, link=link
+                )
+    return {"plan": plan.to_dict(), **result.to_dict()}
+
+
+def _run_split(plan, args: argparse.Namespace) -> dict:
+    """Run ``plan`` as a policy server and a control process (module doc); the report."""
+    from robostack.ipc.supervisor import run_split
+    from robostack.launcher.session import predict_options
+
+    launch = plan.launch
+    sampler = predict_options(launch.policy, "dit")
+    server_args = ["--checkpoint", str(plan.checkpoint), "--url", launch.ipc.url]
+    server_args += ["--prefix", launch.ipc.prefix, "--sampler", sampler["sampler"]]
+    server_args += ["--guidance", str(sampler["guidance_scale"])]
+    if "steps" in sampler:
+        server_args += ["--sampling-steps", str(sampler["steps"])]
+    control_args = [plan.interpretation.goal, "--launch", str(launch.path), "--yes"]
+    control_args += ["--episodes", str(plan.episodes)]
+    for flag, value in (("--address", plan.address), ("--speed", args.speed)):
+        if value is not None:
+            control_args += [flag, str(value)]
+    if args.standin:
+        control_args += ["--standin", args.standin]
+
+    def started(server_pid: int, control_pid: int) -> None:
+        if not args.json:
+            print(f"  processes: policy server {server_pid}, control {control_pid} over LCM")
+
+    control, server = run_split(
+        control_args=control_args, server_args=server_args, on_start=started
+    )
+    processes = {"control": control.to_dict(), "policy_server": server.to_dict()}
+    if control.exit_code == EXIT_INTERRUPTED:
+        raise KeyboardInterrupt("the operator stopped the arm (Ctrl-C)")
+    report = control.report
+    if report is None or "results" not in report:
+        error = (report or {}).get("error", f"exit code {control.exit_code}, no report")
+        raise RobostackError(f"the control process failed: {error} (processes: {processes})")
+    return {**report, "processes": processes}
+
+
+def finish(report: dict, as_json: bool, began: float) -> int:
+    """Print the session's report; the exit code (0 when every episode succeeded, else 1)."""
+    ok = report["successes"] == report["episodes"]
     total_s = time.perf_counter() - began
-    if args.json:
-        print(json.dumps({"ok": ok, "plan": plan.to_dict(), **report, "total_s": total_s}))
+    if as_json:
+        report.pop("ok", None)
+        print(json.dumps({"ok": ok, **report, "total_s": total_s}))
         return 0 if ok else 1
     for e in report["results"][:10]:
         verdict = "success" if e["success"] else f"failed ({e['outcome']})"
@@ -93,17 +177,23 @@ def run(args: argparse.Namespace) -> int:
                 f"    ticks: period median {p['median']:.3f} ms, p99 {p['p99']:.3f} ms, jitter "
                 f"{p['jitter']:.3f} ms; {t['late_ticks']} late, {t['lost_packets']} lost packets"
             )
+        if e["ipc"] is not None and e["ipc"]["latency_ms"] is not None:
+            latency = e["ipc"]["latency_ms"]
+            print(
+                f"    policy over LCM: {e['ipc']['chunks']} chunks, observation to chunk "
+                f"p50 {latency['p50']:.1f} ms, p99 {latency['p99']:.1f} ms"
+            )
         for event in e["events"][:3]:
             print(f"    safety: {event['check']}: {event['message']}")
     lo, hi = report["success_ci95"]
     print(
-        f"robostack launch: {report['successes']}/{report['episodes']} succeeded "
+        f"robostack: {report['successes']}/{report['episodes']} succeeded "
         f"({report['success_rate']:.0%}, 95% CI {lo:.0%}-{hi:.0%}) in {total_s:.1f} s"
     )
     return 0 if ok else 1
 
 
-def _print_plan(plan) -> None:
+def print_plan(plan) -> None:
     d = plan.to_dict()
     reading = d["interpretation"]
     scores = ", ".join(f"{k} {v:.2f}" for k, v in reading["scores"].items())
@@ -116,9 +206,10 @@ def _print_plan(plan) -> None:
     where = f" at {d['address']}" if d["address"] else ""
     print(f"  robot: {d['robot']} on {d['backend']}{where}; controller {d['controller']}")
     s = d["sampler"]
+    processes = "its own process over LCM, real time" if d["split"] else "this process"
     print(
         f"  policy: {d['checkpoint']} ({s['sampler']}, {s['steps']} steps, guidance "
-        f"{s['guidance_scale']})"
+        f"{s['guidance_scale']}) in {processes}"
     )
     print(
         f"  safety: {d['safety_profile']} profile, velocity x{d['velocity_scale']:.2f}; "
@@ -126,9 +217,10 @@ def _print_plan(plan) -> None:
     )
 
 
-def _confirm(plan, yes: bool, standin: str | None) -> None:
-    """A person confirms that the arm may move: first slowly to the start, then the policy."""
-    if yes:
+def confirm(plan, yes: bool, standin: str | None) -> None:
+    """A person confirms that a real arm may move: first slowly to the start, then the
+    policy (nothing to confirm in simulation)."""
+    if yes or not plan.launch.robot.real:
         return
     if not sys.stdin.isatty():
         raise RobostackError(

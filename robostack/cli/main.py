@@ -14,18 +14,35 @@ from robostack import __version__
 from robostack.cli import (
     bench,
     collect,
+    control,
     eval,
     launch,
+    policy_server,
     preflight,
     replay,
     runs,
+    stop,
     track,
     train,
     view,
 )
 from robostack.errors import RobostackError
 
-COMMANDS = (launch, preflight, track, collect, replay, train, eval, bench, runs, view)
+COMMANDS = (
+    launch,
+    control,
+    policy_server,
+    stop,
+    preflight,
+    track,
+    collect,
+    replay,
+    train,
+    eval,
+    bench,
+    runs,
+    view,
+)
 EXIT_BAD_INPUT = 2
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from robostack.errors import RobostackError
 from robostack.paths import DEFAULT_RUNS_DIR
 
 
@@ -39,3 +40,34 @@ def add_standin(parser: argparse.ArgumentParser) -> None:
         help="rehearse against a simulated stand-in of the robot's controller, served at "
         "--address (default pace: realtime)",
     )
+
+
+def add_sampler(parser: argparse.ArgumentParser) -> None:
+    """``--sampler``, ``--sampling-steps``, ``--guidance``: how a DiT samples its chunks."""
+    parser.add_argument("--sampler", choices=("ddpm", "ddim", "dpmsolver"), help="DiT sampler")
+    parser.add_argument("--sampling-steps", type=int, help="DiT network calls per chunk")
+    parser.add_argument("--guidance", type=float, help="classifier-free guidance scale (1 = none)")
+
+
+def sampler_options(args: argparse.Namespace, policy_name: str) -> dict:
+    """``predict_chunk`` keyword arguments of the `add_sampler` options given (the policy's
+    defaults for the others); refused for a policy without a sampler."""
+    given = (
+        ("sampler", args.sampler),
+        ("steps", args.sampling_steps),
+        ("guidance_scale", args.guidance),
+    )
+    options = {k: v for k, v in given if v is not None}
+    if options and policy_name != "dit":
+        raise RobostackError(
+            f"--sampler/--sampling-steps/--guidance apply to dit, not {policy_name}"
+        )
+    return options
+
+
+def add_ipc(parser: argparse.ArgumentParser) -> None:
+    """``--url`` and ``--prefix``: where the processes of a split session talk (LCM)."""
+    from robostack.ipc.config import IpcConfig
+
+    parser.add_argument("--url", default=IpcConfig.url, help="LCM URL (default: this machine only)")
+    parser.add_argument("--prefix", default=IpcConfig.prefix, help="channel name prefix")

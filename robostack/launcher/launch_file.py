@@ -1,11 +1,12 @@
 """Launch files: TOML naming robot, backend, task, policy, controller, safety and recording.
 
-A launch file has up to seven tables; every key is optional and defaults to the value below
+A launch file has up to eight tables; every key is optional and defaults to the value below
 (the simulated Panda). `load_launch_file` refuses unknown tables or keys, wrong types and
 out-of-range values with `LaunchFileError`, which names the file, the key and the reason.
 
 ```toml
-[session]     name, task ("from_goal" or a task name), seed, episodes
+[session]     name, goal (the sentence when the command line gives none), task ("from_goal"
+              or a task name), seed, episodes
 [robot]       name (panda | ur5e | ur5), backend (mujoco | franka_fci | ur_rtde)
 [policy]      checkpoint, sampler, sampling_steps, guidance_scale, [policy.tasks] overrides
 [controller]  name (pid | impedance | computed_torque), [controller.gains] overrides
@@ -14,6 +15,8 @@ out-of-range values with `LaunchFileError`, which names the file, the key and th
 [recording]   enabled, runs_dir, episodes (record the first N of a multi-episode launch)
 [connection]  real robots only: address, command_mode (UR: servoj | speedj | torque),
               payload_kg
+[ipc]         split (run the policy in its own process), url, prefix, status_decimation,
+              max_chunk_age_s, policy_timeout_s, startup_timeout_s (`robostack.ipc.IpcConfig`)
 ```
 """
 
@@ -29,6 +32,7 @@ from controllers import CONTROLLER_NAMES
 from policies.dit.configuration import SAMPLERS
 from robostack.backends import BACKEND_NAMES, REAL_BACKENDS
 from robostack.errors import RobostackError
+from robostack.ipc.config import IpcConfig
 from robostack.robots import ROBOTS
 
 if sys.version_info >= (3, 11):
@@ -63,10 +67,12 @@ def _within(lo: float, hi: float, *, open_lo: bool = False) -> dict:
 
 @dataclass(frozen=True)
 class SessionSection:
-    """name: the session's name in run folders.  task: a task name, or "from_goal" to take
-    it from the sentence.  seed: the first episode's scene seed.  episodes: how many."""
+    """name: the session's name in run folders.  goal: the sentence to launch when the
+    command line gives none.  task: a task name, or "from_goal" to take it from the sentence.
+    seed: the first episode's scene seed.  episodes: how many."""
 
     name: str = "launch"
+    goal: str = ""
     task: str = FROM_GOAL
     seed: int = field(default=0, metadata=_within(0, 2**31 - 1))
     episodes: int = field(default=1, metadata=_within(1, 100_000))
@@ -149,6 +155,15 @@ class ConnectionSection:
         return {"command_mode": self.command_mode} if self.command_mode else {}
 
 
+@dataclass(frozen=True, kw_only=True)
+class IpcSection(IpcConfig):
+    """split: run the policy in its own process (``robostack policy-server``) and the loop in
+    another (``robostack control``), over LCM, in real time; the other keys are
+    `robostack.ipc.IpcConfig`'s."""
+
+    split: bool = False
+
+
 @dataclass(frozen=True)
 class LaunchFile:
     """A validated launch file. ``path`` is where it was read from (for messages)."""
@@ -161,6 +176,7 @@ class LaunchFile:
     safety: SafetySection = field(default_factory=SafetySection)
     recording: RecordingSection = field(default_factory=RecordingSection)
     connection: ConnectionSection | None = None
+    ipc: IpcSection = field(default_factory=IpcSection)
 
     def resolve(self, relative: str) -> Path:
         """A path from the file, relative to the file's folder."""
@@ -176,6 +192,7 @@ SECTIONS = {
     "safety": SafetySection,
     "recording": RecordingSection,
     "connection": ConnectionSection,
+    "ipc": IpcSection,
 }
 
 
@@ -214,7 +231,10 @@ def _section(path: Path, name: str, cls: type, table: dict):
         if reason is not None:
             raise LaunchFileError(path, where, reason)
         values[key] = float(value) if hints[key] is float else value
-    return cls(**values)
+    try:
+        return cls(**values)
+    except RobostackError as error:  # a check of the section's own (IpcConfig)
+        raise LaunchFileError(path, f"[{name}]", str(error)) from None
 
 
 def _type_error(value, hint) -> str | None:

@@ -33,6 +33,8 @@ class LaunchPlan:
         safety: `SafetyConfig` overrides (velocity share, tracking, collision, watchdog).
         velocity_scale: share of the velocity limit chunks are slowed to.
         address: the real robot's address, or None in simulation.
+        split: the policy runs in its own process, over LCM (`robostack.ipc`); the session
+            then runs in real time.
     """
 
     launch: LaunchFile
@@ -45,6 +47,7 @@ class LaunchPlan:
     velocity_scale: float
     safety: dict = field(default_factory=dict)
     address: str | None = None
+    split: bool = False
 
     def episode(self, i: int) -> dict:
         """Keyword arguments of `robostack.episodes.run_episode` for the plan's episode ``i``
@@ -61,6 +64,7 @@ class LaunchPlan:
             "record": launch.recording.enabled and i < launch.recording.episodes,
             "runs_dir": Path(launch.recording.runs_dir),
             "until_success": True,
+            "realtime": self.split,
         }
 
     def to_dict(self) -> dict:
@@ -87,6 +91,7 @@ class LaunchPlan:
             "safety": self.safety,
             "episodes": self.episodes,
             "seed": self.seed,
+            "split": self.split,
             "recording": {
                 "enabled": launch.recording.enabled,
                 "runs_dir": launch.recording.runs_dir,
@@ -96,16 +101,21 @@ class LaunchPlan:
 
 
 def make_plan(
-    goal: str,
+    goal: str | None,
     launch: LaunchFile,
     *,
     episodes: int | None = None,
     address: str | None = None,
     speed: float | None = None,
+    split: bool | None = None,
     interpreter: GoalInterpreter | None = None,
 ) -> LaunchPlan:
-    """Check everything (module doc) and return the plan; nothing moves here. ``speed`` in
-    (0, 1] overrides the launch file's velocity scale (``--speed``)."""
+    """Check everything (module doc) and return the plan; nothing moves here. ``goal``: the
+    sentence (None: the launch file's ``[session] goal``). ``speed`` in (0, 1] overrides the
+    launch file's velocity scale (``--speed``), ``split`` its ``[ipc] split``."""
+    goal = goal or launch.session.goal
+    if not goal:
+        raise RobostackError(f"no goal: give a sentence, or set [session] goal in {launch.path}")
     robot = launch.robot
     task_name = launch.session.task
     if task_name != FROM_GOAL and task_name not in TASKS:
@@ -157,6 +167,7 @@ def make_plan(
             "stale_reference_s": safety.stale_reference_s,
         },
         address=address,
+        split=launch.ipc.split if split is None else split,
     )
 
 

@@ -18,6 +18,7 @@ from robostack.backends import make_robot
 from robostack.episodes import EpisodeResult, run_episode
 from robostack.errors import RobostackError
 from robostack.launcher.plan import LaunchPlan
+from robostack.loop import Link
 from robostack.model import RigidBodyModel
 from robostack.preflight import PreflightReport, check_robot
 from robostack.robot import Robot
@@ -57,9 +58,11 @@ def run_on_robot(
     source_for: Callable[[int], Callable],
     *,
     progress: Callable[[int, int], None] | None = None,
+    link: Link | None = None,
 ) -> tuple[list[EpisodeResult], PreflightReport]:
     """Run the plan's episodes on ``robot`` (module doc); ``source_for(seed)`` is the chunk
-    source factory of an episode. Returns the episodes run and the preflight report."""
+    source factory of an episode, ``link`` the process link of a split session. Returns the
+    episodes run and the preflight report."""
     launch = plan.launch
     description = get_robot(launch.robot.name)
     model = RigidBodyModel(description)
@@ -82,8 +85,11 @@ def run_on_robot(
                 model=model,
                 controller=launch.controller.name,
                 safety=plan.safety,
+                link=link,
             )
-            result = run_episode(**plan.episode(i), source=source_for(seed), hardware=robot)
+            result = run_episode(
+                **plan.episode(i), source=source_for(seed), hardware=robot, link=link
+            )
             results.append(result)
             if progress is not None:
                 progress(i + 1, plan.episodes)

@@ -3,7 +3,9 @@
 Each episode draws its scene from its seed (``plan.seed + i``), fixes the slots the goal named,
 and runs the checkpoint's policy through the 1 kHz loop and the safety monitor until the task
 has held or its time limit; the first ``recording.episodes`` are recorded. On a real robot the
-episodes run there instead (`robostack.launcher.real_session`).
+episodes run there instead (`robostack.launcher.real_session`). The policy runs in this process,
+or, given the control process's link of a split session, in a policy server reached over LCM
+(`robostack.ipc`). An operator stop ends the session: no further episode starts.
 """
 
 from __future__ import annotations
@@ -11,14 +13,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from robostack.episodes import EpisodeResult, run_episode
 from robostack.errors import RobostackError
 from robostack.evaluation.metrics import wilson_interval
+from robostack.launcher.launch_file import PolicySection
 from robostack.launcher.plan import LaunchPlan
 from robostack.preflight import PreflightReport
 from robostack.robot import Robot
 from robostack.robots import get_robot
+
+if TYPE_CHECKING:
+    from robostack.ipc.control_link import ControlLink
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,7 @@ class LaunchResult:
     episodes: list[EpisodeResult]
     wall_s: float
     preflight: PreflightReport | None = None
+    ipc: list[dict | None] | None = None  # per episode over the link of a split session
 
     @property
     def successes(self) -> int:
@@ -54,9 +62,10 @@ class LaunchResult:
                     "time_to_success_s": e.time_to_success,
                     "events": [event.to_dict() for event in e.result.events],
                     "recording": None if e.run_dir is None else str(e.run_dir),
-                    "timing": e.result.timing(dt) if real else None,
+                    "timing": e.result.timing(dt) if real or self.plan.split else None,
+                    "ipc": None if self.ipc is None else self.ipc[i],
                 }
-                for e in self.episodes
+                for i, e in enumerate(self.episodes)
             ],
             "preflight": None if self.preflight is None else self.preflight.to_dict(),
         }
@@ -68,44 +77,86 @@ def run_plan(
     progress: Callable[[int, int], None] | None = None,
     robot: Robot | None = None,
     inference_thread: bool | None = None,
+    link: ControlLink | None = None,
 ) -> LaunchResult:
     """Run the plan's episodes (see the module doc); a real-robot plan needs its ``robot``
     (unconnected, `robostack.launcher.real_session.open_robot`). ``inference_thread``: run
     the policy in a worker thread (default: on real robots, which do not wait for it; a
-    stand-in running faster than real time does, and takes False)."""
-    from policies.checkpoint import load_policy
-    from robostack.policy_source import policy_source_factory
-
+    stand-in running faster than real time does, and takes False). ``link``: the policy is
+    served over it by another process (the control process of a split session)."""
     launch = plan.launch
     if launch.robot.real and robot is None:
         raise RobostackError(f"a {launch.robot.backend} plan runs on its robot: pass robot=")
-    policy = load_policy(plan.checkpoint)
-    options = {"sampler": launch.policy.sampler, "guidance_scale": launch.policy.guidance_scale}
-    if launch.policy.sampler != "ddpm":
-        options["steps"] = launch.policy.sampling_steps
-    if policy.name != "dit":
-        options = {}
+    if link is None:
+        factory = _local_sources(
+            plan, launch.robot.real if inference_thread is None else inference_thread
+        )
+    else:
+        factory = _remote_sources(plan, link)
+    built: list = []  # each episode's source factory, for its link statistics
 
     def source_for(seed: int):
-        return policy_source_factory(
-            policy,
-            seed=seed,
-            options=options,
-            velocity_scale=plan.velocity_scale,
-            background=launch.robot.real if inference_thread is None else inference_thread,
-        )
+        built.append(factory(seed))
+        return built[-1]
 
     began = time.perf_counter()
+    report = None
     if launch.robot.real:
         from robostack.launcher.real_session import run_on_robot
 
-        results, report = run_on_robot(plan, robot, source_for, progress=progress)
-        return LaunchResult(
-            plan=plan, episodes=results, wall_s=time.perf_counter() - began, preflight=report
-        )
-    results = []
-    for i in range(plan.episodes):
-        results.append(run_episode(**plan.episode(i), source=source_for(plan.seed + i)))
-        if progress is not None:
-            progress(i + 1, plan.episodes)
-    return LaunchResult(plan=plan, episodes=results, wall_s=time.perf_counter() - began)
+        results, report = run_on_robot(plan, robot, source_for, progress=progress, link=link)
+    else:
+        results = []
+        for i in range(plan.episodes):
+            results.append(
+                run_episode(**plan.episode(i), source=source_for(plan.seed + i), link=link)
+            )
+            if progress is not None:
+                progress(i + 1, plan.episodes)
+            if any(e.check == "operator_stop" for e in results[-1].result.events):
+                break
+    ipc = None
+    if link is not None:
+        ipc = [f.sources[-1].stats() if f.sources else None for f in built]
+    return LaunchResult(
+        plan=plan, episodes=results, wall_s=time.perf_counter() - began, preflight=report, ipc=ipc
+    )
+
+
+def _local_sources(plan: LaunchPlan, thread: bool) -> Callable:
+    """seed -> the episode's source factory, the policy in this process."""
+    from policies.checkpoint import load_policy
+    from robostack.policy_source import policy_source_factory
+
+    policy = load_policy(plan.checkpoint)
+    return lambda seed: policy_source_factory(
+        policy,
+        seed=seed,
+        options=predict_options(plan.launch.policy, policy.name),
+        velocity_scale=plan.velocity_scale,
+        background=thread,
+    )
+
+
+def _remote_sources(plan: LaunchPlan, link: ControlLink) -> Callable:
+    """seed -> the episode's source factory, the policy served over ``link``."""
+    from robostack.ipc.remote_source import remote_source_factory
+
+    return lambda seed: remote_source_factory(
+        link,
+        seed=seed,
+        task=plan.task,
+        robot=plan.launch.robot.name,
+        velocity_scale=plan.velocity_scale,
+    )
+
+
+def predict_options(section: PolicySection, policy_name: str) -> dict:
+    """``predict_chunk`` keyword arguments from the launch file's ``[policy]`` (sampler,
+    steps, guidance; none for a policy without a sampler, the MLP)."""
+    if policy_name != "dit":
+        return {}
+    options = {"sampler": section.sampler, "guidance_scale": section.guidance_scale}
+    if section.sampler != "ddpm":
+        options["steps"] = section.sampling_steps
+    return options

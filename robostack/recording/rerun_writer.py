@@ -26,6 +26,7 @@ from robostack.safety.events import Reaction, SafetyEvent
 
 SIGNALS = ("q", "q_ref", "dq", "tau_cmd", "tau_measured")
 _LEVEL = {
+    Reaction.DROP: rr.TextLogLevel.INFO,
     Reaction.CLAMP: rr.TextLogLevel.INFO,
     Reaction.HOLD: rr.TextLogLevel.WARN,
     Reaction.STOP: rr.TextLogLevel.ERROR,

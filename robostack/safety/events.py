@@ -10,10 +10,12 @@ from dataclasses import dataclass
 class Reaction(enum.IntEnum):
     """Graded reactions, in increasing severity (a higher one overrides a lower one).
 
+    DROP: a message from another process was refused; the arm is not affected (`robostack.ipc`).
     CLAMP: limit the value and continue. HOLD: decelerate smoothly within the acceleration
     limits and hold position under joint impedance. STOP: damping torque, then halt.
     """
 
+    DROP = 0
     CLAMP = 1
     HOLD = 2
     STOP = 3

@@ -16,9 +16,11 @@ Checks and reactions: non-finite state (STOP), reference, or command (HOLD); joi
 soft zone (HOLD) and hard zone (STOP); joint velocity (STOP); torque and torque rate (CLAMP);
 reference limits and jumps beyond velocity, acceleration or jerk limits (HOLD); tracking error
 (STOP); collision by external torque (STOP); tool outside the workspace box (HOLD); no fresh
-chunk (HOLD); backend read failure or timeout (STOP); operator stop (STOP).
+chunk (HOLD); backend read failure or timeout (STOP); operator stop (STOP). Messages refused
+by the process link (`robostack.ipc`) are recorded as DROP events and change nothing.
 
-Events are edge-triggered: a check that keeps firing is recorded once per episode.
+Events are edge-triggered: a check that keeps firing is recorded once per episode (refused
+messages: once per check and channel, all of them counted in `dropped`).
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ class SafetyMonitor:
         model: the arm's rigid-body model (tool position for the workspace check).
         interpolator: the loop's interpolator (HOLD stops it smoothly).
         hold_controller: the controller that holds the arm under HOLD (joint impedance).
-        on_event: called with each event as it happens (the recorder writes it out).
+        on_event: called with each event as it happens (the recorder writes it out); more
+            such callbacks can be appended to `listeners`.
     """
 
     def __init__(
@@ -68,7 +71,7 @@ class SafetyMonitor:
     ):
         self.config, self.model = config, model
         self.interpolator, self.hold_controller = interpolator, hold_controller
-        self.on_event = on_event
+        self.listeners: list[Callable[[SafetyEvent], None]] = [] if on_event is None else [on_event]
         spec = config.spec
         self.spec = spec
         self.names = spec.joint_names
@@ -87,7 +90,8 @@ class SafetyMonitor:
         self._dtau_step = spec.dtau_max * self.dt
         self._envelope = Envelope(config)
         self.events: list[SafetyEvent] = []
-        self.event_errors: list[str] = []  # on_event failures (events are still in .events)
+        self.event_errors: list[str] = []  # listener failures (events are still in .events)
+        self.dropped: dict[str, int] = {}  # refused messages per check (message_dropped)
         self._stop_request: str | None = None
         self.reset(last_chunk_t=0.0)
 
@@ -100,6 +104,7 @@ class SafetyMonitor:
         self.mode = Mode.RUNNING
         self.events.clear()
         self.event_errors.clear()
+        self.dropped.clear()
         self._fired: set[tuple[str, str | None]] = set()
         self._clamping: set[tuple[str, int]] = set()
         self._prev_tau = np.zeros(self.spec.dof)  # the arm starts at zero command
@@ -307,6 +312,31 @@ class SafetyMonitor:
             lo, hi = self.config.workspace_min, self.config.workspace_max
             return bool(((position >= lo) & (position <= hi)).all())
         return True
+
+    def hold(
+        self, tick: int, t: float, *, check: str, value: float, limit: float, message: str
+    ) -> None:
+        """A watchdog outside the monitor asks for a HOLD (``check``, e.g. ``policy_lost``:
+        the policy process stopped answering; ``value`` and ``limit`` in its units)."""
+        self._trigger(Reaction.HOLD, tick, t, check, None, value, limit, message)
+
+    def message_dropped(
+        self,
+        tick: int,
+        t: float,
+        *,
+        check: str,
+        channel: str,
+        value: float,
+        limit: float,
+        message: str,
+    ) -> None:
+        """A message on ``channel`` was refused (``check``: ``ipc_malformed``, ``ipc_stale``,
+        ...; ``value`` and ``limit`` in the check's units): a DROP event, nothing else changes."""
+        self.dropped[check] = self.dropped.get(check, 0) + 1
+        if (check, channel) not in self._fired:
+            self._fired.add((check, channel))
+            self._record(Reaction.DROP, tick, t, check, None, value, limit, f"{channel}: {message}")
 
     def backend_failed(self, tick: int, t: float, message: str, *, check: str) -> None:
         """The backend failed (``check``: ``backend_read`` or ``backend_write``; an exception
@@ -520,9 +550,9 @@ class SafetyMonitor:
             message=message,
         )
         self.events.append(event)
-        if self.on_event is not None:
+        for listener in self.listeners:
             try:
-                self.on_event(event)
+                listener(event)
             except Exception as error:  # keep controlling; the failure is reported at the end
                 self.event_errors.append(f"{event.check}: {error!r}")
 

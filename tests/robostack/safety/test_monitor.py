@@ -194,7 +194,7 @@ def test_a_failing_event_sink_never_cancels_the_reaction():
     def broken(event):
         raise OSError("disk full")
 
-    m.on_event = broken
+    m.listeners.append(broken)
     m.filter(0, state(dq=np.full(7, 5.0)), ref(), np.zeros(7))
     assert m.outcome == "stopped" and m.events[0].check == "velocity_limit"
     assert "disk full" in m.event_errors[0]

@@ -1,0 +1,207 @@
+"""The policy's process of the split: observations in, chunks out (``robostack policy-server``).
+
+`PolicyServer` serves one checkpoint. It publishes a heartbeat (`policy_status_t`, what it
+serves and how it is doing) at `HEARTBEAT_HZ` and, for every episode of every control session
+it hears from, keeps a `policies.runner.PolicyRunner`, so it sees and predicts exactly as the
+policy does in the loop's own process: each observation joins the episode's history and, every
+Ta observations, the chunk for the newest one is published, naming the observation it was
+computed from. When it falls behind, it takes every observation that arrived into the history
+and answers only the newest: a late chunk is better than a queue of stale ones.
+
+An observation is dropped (counted per check, reported in `stats`) when it cannot be decoded
+or is too large (`robostack.ipc.codec`), has the wrong sizes or non-finite numbers
+(``ipc_malformed``), is not newer than the last one of its episode (``ipc_out_of_order``), or
+belongs to an episode older than one already served (``ipc_stale``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from policies.base import Policy
+from policies.runner import PolicyRunner
+from robostack.ipc import lcmtypes
+from robostack.ipc.bus import connect, drain, handle
+from robostack.ipc.codec import MessageError, decode
+from robostack.ipc.config import HEARTBEAT_HZ, IpcConfig, max_bytes
+
+EPISODES_KEPT = 4  # runners kept (several control sessions may share a server)
+INBOX = 256  # observations waiting; a flood overwrites the oldest
+
+
+class PolicyServer:
+    """Serves ``policy`` over LCM (module doc).
+
+    Args:
+        policy: the loaded policy (eval mode).
+        checkpoint: where it was loaded from.  robot, tasks: what it was trained on (all three
+            are announced in the heartbeat; control processes check them).
+        config: the URL and channels.
+        options: keyword arguments for ``policy.predict_chunk`` (sampler, steps, guidance).
+        delay_s: extra seconds added to every inference, to rehearse a slow policy (>= 0).
+        embed: sentence -> (L,) embedding (default: `policies.language.embed_sentences`).
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        *,
+        checkpoint: Path,
+        robot: str,
+        tasks: list[str],
+        config: IpcConfig,
+        options: dict | None = None,
+        delay_s: float = 0.0,
+        embed: Callable[[str], np.ndarray] | None = None,
+    ):
+        if delay_s < 0:
+            raise ValueError(f"delay_s must be >= 0, got {delay_s}")
+        self.policy, self.features, self.checkpoint = policy, policy.features, Path(checkpoint)
+        self.config, self.options, self.delay_s = config, options or {}, delay_s
+        self.embed = embed or _default_embedding
+        self.id = int.from_bytes(os.urandom(8), "big") >> 1
+        self.lcm = connect(config.url)
+        self.inbox: deque[bytes] = deque(maxlen=INBOX)
+        self.lcm.subscribe(config.channel("OBSERVATION"), lambda _, data: self.inbox.append(data))
+        self.runners: OrderedDict[tuple[int, int], tuple[PolicyRunner, int]] = OrderedDict()
+        self.languages: dict[str, np.ndarray] = {}
+        self.observations = self.chunks = 0
+        self.dropped: dict[str, int] = {}
+        self.inference_ms: list[float] = []
+        self.robot, self.tasks = robot, sorted(tasks)
+
+    def serve(self, *, should_stop: Callable[[], bool], seconds: float = math.inf) -> dict:
+        """Serve until ``should_stop()`` or ``seconds`` have passed; return `stats`."""
+        period = 1.0 / HEARTBEAT_HZ
+        began = time.monotonic()
+        next_beat = began
+        while not should_stop() and time.monotonic() - began < seconds:
+            now = time.monotonic()
+            if now >= next_beat:
+                self._heartbeat()
+                next_beat = now + period
+            handle(self.lcm, max(next_beat - now, 0.001))
+            drain(self.lcm, INBOX)  # take everything that is waiting
+            self._answer()
+        return self.stats()
+
+    def stats(self) -> dict:
+        """Observations taken, chunks published, drops per check, inference time (ms)."""
+        times = self.inference_ms or [math.nan]
+        return {
+            "checkpoint": str(self.checkpoint),
+            "observations": self.observations,
+            "chunks": self.chunks,
+            "dropped": dict(self.dropped),
+            "inference_ms": {
+                "p50": float(np.median(times)),
+                "p99": float(np.percentile(times, 99)),
+            },
+        }
+
+    # --- in -----------------------------------------------------------------------------
+
+    def _answer(self) -> None:
+        """Take the waiting observations; publish the chunk that became due, if any."""
+        due: tuple[PolicyRunner, lcmtypes.observation_t] | None = None
+        while self.inbox:
+            data = self.inbox.popleft()
+            try:
+                msg = decode(lcmtypes.observation_t, data, max_bytes=max_bytes("OBSERVATION"))
+                runner, now_due = self._observe(msg)
+            except MessageError as error:
+                self.dropped[error.check] = self.dropped.get(error.check, 0) + 1
+                continue
+            if now_due or (due is not None and due[0] is runner):
+                due = (runner, msg)  # a newer observation of the same episode answers instead
+        if due is not None:
+            self._publish_chunk(*due)
+
+    def _observe(self, msg: lcmtypes.observation_t) -> tuple[PolicyRunner, bool]:
+        f = self.features
+        if msg.state_dim != f.state_dim or msg.environment_dim > f.environment_dim:
+            raise MessageError(
+                "ipc_malformed",
+                f"an observation with {msg.state_dim} state and {msg.environment_dim} task "
+                f"numbers; the policy takes {f.state_dim} and at most {f.environment_dim}",
+            )
+        state = np.asarray(msg.state, np.float32)
+        environment = np.asarray(msg.environment_state, np.float32)
+        if not (np.isfinite(state).all() and np.isfinite(environment).all()) or not msg.task:
+            raise MessageError("ipc_malformed", "an observation with NaN, Inf or no task")
+        key = (msg.session, msg.episode)
+        if key not in self.runners:
+            if any(s == msg.session and e > msg.episode for s, e in self.runners):
+                raise MessageError("ipc_stale", "an observation of an earlier episode")
+            runner = PolicyRunner(
+                self.policy, language=self._language(msg.task), seed=msg.seed, options=self.options
+            )
+            self.runners[key] = (runner, -1)
+            if len(self.runners) > EPISODES_KEPT:
+                self.runners.popitem(last=False)
+        runner, last = self.runners[key]
+        if msg.index <= last:
+            raise MessageError(
+                "ipc_out_of_order",
+                f"observation {msg.index} after {last}",
+                value=msg.index,
+                limit=last,
+            )
+        self.runners[key] = (runner, msg.index)
+        self.observations += 1
+        return runner, runner.observe(state, environment, index=msg.index)
+
+    def _language(self, task: str) -> np.ndarray:
+        if task not in self.languages:
+            self.languages[task] = self.embed(task)
+        return self.languages[task]
+
+    # --- out ----------------------------------------------------------------------------
+
+    def _publish_chunk(self, runner: PolicyRunner, obs: lcmtypes.observation_t) -> None:
+        actions = runner.predict()
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        inference_ms = runner.inference_s[-1] * 1e3 + self.delay_s * 1e3
+        self.inference_ms.append(inference_ms)
+        dof = self.features.action_dim - 1
+        msg = lcmtypes.trajectory_chunk_t()
+        msg.utime, msg.obs_utime = round(time.time() * 1e6), obs.utime
+        msg.session, msg.episode, msg.index = obs.session, obs.episode, obs.index
+        msg.dt = 1.0 / self.features.fps
+        msg.num_waypoints, msg.num_joints = actions.shape[0], dof
+        msg.joint_position = actions[:, :dof].tolist()
+        msg.num_gripper, msg.gripper = actions.shape[0], actions[:, dof].tolist()
+        msg.inference_ms = inference_ms
+        self.lcm.publish(self.config.channel("CHUNK"), msg.encode())
+        self.chunks += 1
+
+    def _heartbeat(self) -> None:
+        f = self.features
+        msg = lcmtypes.policy_status_t()
+        msg.utime, msg.server = round(time.time() * 1e6), self.id
+        msg.checkpoint, msg.policy, msg.robot = str(self.checkpoint), self.policy.name, self.robot
+        msg.num_tasks, msg.tasks = len(self.tasks), self.tasks
+        msg.state_dim, msg.environment_dim, msg.action_dim = (
+            f.state_dim,
+            f.environment_dim,
+            f.action_dim,
+        )
+        msg.horizon, msg.executed, msg.fps = f.horizon, f.executed, f.fps
+        msg.observations, msg.chunks = self.observations, self.chunks
+        msg.dropped = sum(self.dropped.values())
+        msg.inference_ms = self.inference_ms[-1] if self.inference_ms else math.nan
+        self.lcm.publish(self.config.channel("POLICY_STATUS"), msg.encode())
+
+
+def _default_embedding(task: str) -> np.ndarray:
+    from policies.language import embed_sentences
+
+    return embed_sentences([task])[0]

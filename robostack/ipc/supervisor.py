@@ -1,0 +1,97 @@
+"""The two processes of a split session, started, watched and ended together.
+
+`run_split` starts ``robostack policy-server`` and then ``robostack control`` as child
+processes of this Python, each in its own process group (a Ctrl-C in the terminal reaches only
+this process, which passes one SIGINT on to the control process: the arm STOPs through the
+safety monitor and the recording is closed). It waits for the control process, whatever way
+it ends; when the policy server dies first, the control process HOLDs the arm on its own (its
+watchdog) and ends the session. The server is then asked to end (SIGTERM), and killed if it
+does not within ``grace_s``. Both report one JSON object on their stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+COMMAND = [sys.executable, "-m", "robostack.cli.main"]
+
+
+@dataclass(frozen=True)
+class ProcessReport:
+    """One child process: its pid, exit code and the JSON object it printed (or None)."""
+
+    name: str
+    pid: int
+    exit_code: int
+    report: dict | None
+
+    def to_dict(self) -> dict:
+        return {"pid": self.pid, "exit_code": self.exit_code, "report": self.report}
+
+
+def run_split(
+    *,
+    control_args: list[str],
+    server_args: list[str],
+    grace_s: float = 10.0,
+    on_start: Callable[[int, int], None] | None = None,
+) -> tuple[ProcessReport, ProcessReport]:
+    """Run a split session (module doc); ``on_start(server_pid, control_pid)`` is called once
+    both run. Returns the control process's and the policy server's reports."""
+    server = _start(["policy-server", *server_args, "--json"])
+    try:
+        control = _start(["control", *control_args, "--json"])
+    except BaseException:
+        _end(server, grace_s)
+        raise
+    if on_start is not None:
+        on_start(server.pid, control.pid)
+
+    def forward(signum, frame):  # the first STOPs the arm, a second aborts (stop_on_sigint)
+        control.send_signal(signal.SIGINT)
+
+    previous = signal.signal(signal.SIGINT, forward)
+    try:
+        control_out, _ = control.communicate()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        server_code, server_out = _end(server, grace_s)
+    return (
+        ProcessReport("control", control.pid, control.returncode, _last_json(control_out)),
+        ProcessReport("policy_server", server.pid, server_code, _last_json(server_out)),
+    )
+
+
+def _start(args: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*COMMAND, *args], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+
+
+def _end(process: subprocess.Popen, grace_s: float) -> tuple[int, str]:
+    """Ask ``process`` to end (SIGTERM), kill it after ``grace_s``; its exit code and stdout."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        out, _ = process.communicate(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, _ = process.communicate()
+    return process.returncode, out
+
+
+def _last_json(out: str) -> dict | None:
+    """The last line of ``out`` that is a JSON object, or None."""
+    for line in reversed((out or "").splitlines()):
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
