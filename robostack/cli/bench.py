@@ -8,7 +8,7 @@ from pathlib import Path
 
 from controllers import CONTROLLER_NAMES
 from robostack.cli.options import add_json, add_runs_dir
-from robostack.paths import CHECKPOINTS
+from robostack.paths import CHECKPOINTS, LAUNCH_FILES
 from robostack.robots import ROBOTS
 
 
@@ -65,6 +65,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     hardware.add_argument("--seconds", type=float, default=3.0, help="length of each move")
     add_json(hardware)
     hardware.set_defaults(run=run_hardware)
+    ipc = benches.add_parser(
+        "ipc",
+        help="the policy inline, in a thread and in its own process: tick jitter and latency",
+        description="Runs the same real-time MuJoCo session (episodes of GOAL's task for "
+        "--seconds of robot time each) with the policy called inline by the loop, in a worker "
+        "thread of the loop's process, and in a policy server over LCM; reports the loop's "
+        "tick period (median, p99, max, jitter), late ticks and the observation-to-chunk "
+        "latency of each, and their ratios to the separate process, in one run.",
+    )
+    ipc.add_argument("goal", nargs="?", default="reach the blue marker behind the wall")
+    ipc.add_argument("--seconds", type=float, default=20.0, help="robot time per placement")
+    ipc.add_argument("--launch", type=Path, default=LAUNCH_FILES / "panda_mujoco.toml")
+    add_json(ipc)
+    ipc.set_defaults(run=run_ipc)
 
 
 def run_control(args: argparse.Namespace) -> int:
@@ -182,3 +196,45 @@ def run_hardware(args: argparse.Namespace) -> int:
         )
         print(f"  {'':<14}{'':>7}{r.median_ratio:>8.3f} x{r.p99_ratio:>8.3f} x  (of the period)")
     return 0 if caught else 1
+
+
+def run_ipc(args: argparse.Namespace) -> int:
+    from robostack.benchmarks.ipc import bench_ipc
+    from robostack.errors import RobostackError
+    from robostack.launcher.launch_file import load_launch_file
+    from robostack.launcher.plan import make_plan
+
+    if not args.seconds > 0:
+        raise RobostackError(f"--seconds must be > 0, got {args.seconds}")
+    launch = load_launch_file(args.launch)
+    if launch.robot.real:
+        raise RobostackError(f"bench ipc runs in simulation; {args.launch} drives a real robot")
+    plan = make_plan(args.goal, launch, split=True)
+    say = None if args.json else lambda p: print(f"  measuring: policy {p} ...", flush=True)
+    report = bench_ipc(plan, seconds=args.seconds, progress=say)
+    if args.json:
+        print(json.dumps({"ok": True, **report}))
+        return 0
+    print(
+        f"robostack bench ipc: {report['task']} in real time, {args.seconds:g} s of robot time "
+        "per placement, torch on 1 thread"
+    )
+    print(
+        f"  {'policy':<9}{'ticks':>7}{'median':>10}{'p99':>10}{'max':>10}{'jitter':>10}"
+        f"{'late':>7}{'obs->chunk p50':>16}{'p99':>9}{'success':>9}"
+    )
+    for r in report["rows"]:
+        p, lat = r["period_ms"], r["latency_ms"]
+        print(
+            f"  {r['placement']:<9}{r['ticks']:>7}{p['median']:>7.3f} ms{p['p99']:>7.3f} ms"
+            f"{p['max']:>7.2f} ms{p['jitter']:>7.3f} ms{r['late_ticks']:>7}{lat['p50']:>13.1f} ms"
+            f"{lat['p99']:>6.1f} ms{r['successes']:>5}/{r['episodes']}"
+        )
+    for r in report["rows"][:-1]:
+        v = r["vs_process"]
+        late = "-" if v["late_ticks"] is None else f"{v['late_ticks']:.1f}x"
+        print(
+            f"  {r['placement']} vs process: late ticks {late}, jitter {v['jitter']:.1f}x, "
+            f"period p99 {v['period_p99']:.2f}x"
+        )
+    return 0

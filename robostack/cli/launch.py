@@ -122,16 +122,9 @@ def run_session(plan, args: argparse.Namespace, *, link=None) -> dict:
 
 def _run_split(plan, args: argparse.Namespace) -> dict:
     """Run ``plan`` as a policy server and a control process (module doc); the report."""
-    from robostack.ipc.supervisor import run_split
-    from robostack.launcher.session import predict_options
+    from robostack.ipc.supervisor import policy_server_args, run_split
 
     launch = plan.launch
-    sampler = predict_options(launch.policy, "dit")
-    server_args = ["--checkpoint", str(plan.checkpoint), "--url", launch.ipc.url]
-    server_args += ["--prefix", launch.ipc.prefix, "--sampler", sampler["sampler"]]
-    server_args += ["--guidance", str(sampler["guidance_scale"])]
-    if "steps" in sampler:
-        server_args += ["--sampling-steps", str(sampler["steps"])]
     control_args = [plan.interpretation.goal, "--launch", str(launch.path), "--yes"]
     control_args += ["--episodes", str(plan.episodes)]
     for flag, value in (("--address", plan.address), ("--speed", args.speed)):
@@ -145,7 +138,7 @@ def _run_split(plan, args: argparse.Namespace) -> dict:
             print(f"  processes: policy server {server_pid}, control {control_pid} over LCM")
 
     control, server = run_split(
-        control_args=control_args, server_args=server_args, on_start=started
+        control_args=control_args, server_args=policy_server_args(plan), on_start=started
     )
     processes = {"control": control.to_dict(), "policy_server": server.to_dict()}
     if control.exit_code == EXIT_INTERRUPTED:

@@ -21,6 +21,7 @@ from robostack.cli import (
     preflight,
     replay,
     runs,
+    soak,
     stop,
     track,
     train,
@@ -40,6 +41,7 @@ COMMANDS = (
     train,
     eval,
     bench,
+    soak,
     runs,
     view,
 )

@@ -125,8 +125,10 @@ class ControlLink:
             self._publish_status(tick, state, reference, tau)
 
     def wait(self, timeout_s: float) -> None:
-        """Block up to ``timeout_s`` for messages (outside the loop: startup, tests)."""
-        handle(self.lcm, timeout_s)
+        """Wait up to ``timeout_s`` for a message, then take all that are waiting (outside the
+        loop: startup, tests)."""
+        if handle(self.lcm, timeout_s) > 0:
+            drain(self.lcm, INBOX)
 
     def wait_for_policy(self) -> lcmtypes.policy_status_t:
         """The policy server's heartbeat, waiting up to ``startup_timeout_s`` for it."""

@@ -15,8 +15,13 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from robostack.launcher.plan import LaunchPlan
 
 COMMAND = [sys.executable, "-m", "robostack.cli.main"]
 
@@ -65,6 +70,34 @@ def run_split(
         ProcessReport("control", control.pid, control.returncode, _last_json(control_out)),
         ProcessReport("policy_server", server.pid, server_code, _last_json(server_out)),
     )
+
+
+def policy_server_args(plan: LaunchPlan, *extra: str) -> list[str]:
+    """``robostack policy-server`` arguments serving ``plan``'s checkpoint as its launch file
+    says (sampler, URL, prefix), then ``extra``."""
+    from policies.checkpoint import read_checkpoint_config
+    from robostack.launcher.session import predict_options
+
+    launch = plan.launch
+    args = ["--checkpoint", str(plan.checkpoint), "--url", launch.ipc.url]
+    args += ["--prefix", launch.ipc.prefix]
+    policy = read_checkpoint_config(plan.checkpoint).get("policy", "")
+    flags = {"sampler": "--sampler", "steps": "--sampling-steps", "guidance_scale": "--guidance"}
+    for key, value in predict_options(launch.policy, policy).items():
+        args += [flags[key], str(value)]
+    return [*args, *extra]
+
+
+@contextmanager
+def serving(plan: LaunchPlan, *extra: str, grace_s: float = 10.0) -> Iterator[subprocess.Popen]:
+    """A policy server for ``plan`` (`policy_server_args`) as a child process while inside;
+    ended on the way out. ``.report`` afterwards: its exit code and JSON report."""
+    server = _start(["policy-server", *policy_server_args(plan, *extra), "--json"])
+    try:
+        yield server
+    finally:
+        code, out = _end(server, grace_s)
+        server.report = ProcessReport("policy_server", server.pid, code, _last_json(out))
 
 
 def _start(args: list[str]) -> subprocess.Popen:

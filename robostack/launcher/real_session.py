@@ -67,7 +67,7 @@ def run_on_robot(
     description = get_robot(launch.robot.name)
     model = RigidBodyModel(description)
     results: list[EpisodeResult] = []
-    with robot, _responsive_threads():
+    with robot, responsive_threads():
         report = check_robot(
             robot,
             backend=launch.robot.backend,
@@ -100,7 +100,7 @@ def run_on_robot(
 
 
 @contextmanager
-def _responsive_threads() -> Iterator[None]:
+def responsive_threads() -> Iterator[None]:
     """Keep the control thread responsive next to the policy's inference thread: it takes the
     interpreter back within `SWITCH_INTERVAL_S` (Python's default is 5 ms, five Franka
     periods), and inference leaves it a core (torch would otherwise use them all)."""

@@ -88,11 +88,11 @@ def run_plan(
     if launch.robot.real and robot is None:
         raise RobostackError(f"a {launch.robot.backend} plan runs on its robot: pass robot=")
     if link is None:
-        factory = _local_sources(
+        factory = local_sources(
             plan, launch.robot.real if inference_thread is None else inference_thread
         )
     else:
-        factory = _remote_sources(plan, link)
+        factory = remote_sources(plan, link)
     built: list = []  # each episode's source factory, for its link statistics
 
     def source_for(seed: int):
@@ -123,7 +123,7 @@ def run_plan(
     )
 
 
-def _local_sources(plan: LaunchPlan, thread: bool) -> Callable:
+def local_sources(plan: LaunchPlan, thread: bool) -> Callable:
     """seed -> the episode's source factory, the policy in this process."""
     from policies.checkpoint import load_policy
     from robostack.policy_source import policy_source_factory
@@ -138,7 +138,7 @@ def _local_sources(plan: LaunchPlan, thread: bool) -> Callable:
     )
 
 
-def _remote_sources(plan: LaunchPlan, link: ControlLink) -> Callable:
+def remote_sources(plan: LaunchPlan, link: ControlLink) -> Callable:
     """seed -> the episode's source factory, the policy served over ``link``."""
     from robostack.ipc.remote_source import remote_source_factory
 

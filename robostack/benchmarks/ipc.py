@@ -1,0 +1,106 @@
+"""Why the split matters: one real-time session with the policy in three places, in one run.
+
+The plan's task runs in real time in MuJoCo, episode after episode (seeds ``plan.seed``, +1,
+...) until ``seconds`` of robot time, with the policy
+
+- ``inline``: called by the loop's own tick (inference blocks the tick that asks);
+- ``thread``: in a worker thread of the loop's process (the real-robot sessions before the
+  split: the interpreter's switch interval lowered to 0.2 ms, torch on one core);
+- ``process``: in a policy server over LCM (`robostack.ipc`).
+
+For each it gathers the loop's tick periods (median, p99, max, jitter = standard deviation,
+late ticks over 1.5 control periods) and the observation-to-chunk latency: wall time from the
+observation a chunk was computed from to the tick that hands it to the loop. Torch uses one
+thread in every placement, so the placements differ only in where inference runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import numpy as np
+
+from robostack.episodes import run_episode
+from robostack.launcher.plan import LaunchPlan
+from robostack.loop import LoopResult
+from robostack.robots import get_robot
+
+PLACEMENTS = ("inline", "thread", "process")
+
+
+def bench_ipc(
+    plan: LaunchPlan, *, seconds: float, progress: Callable[[str], None] | None = None
+) -> dict:
+    """Measure every placement (module doc); the rows and their ratios to ``process``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        rows = []
+        for placement in PLACEMENTS:
+            if progress is not None:
+                progress(placement)
+            rows.append(_measure(plan, placement, seconds))
+    finally:
+        torch.set_num_threads(threads)
+    split = rows[-1]
+    for row in rows:
+        row["vs_process"] = {
+            "late_ticks": _ratio(row["late_ticks"], split["late_ticks"]),
+            "jitter": _ratio(row["period_ms"]["jitter"], split["period_ms"]["jitter"]),
+            "period_p99": _ratio(row["period_ms"]["p99"], split["period_ms"]["p99"]),
+        }
+    return {"task": plan.task, "goal": plan.interpretation.goal, "seconds": seconds, "rows": rows}
+
+
+def _measure(plan: LaunchPlan, placement: str, seconds: float) -> dict:
+    from robostack.ipc.control_link import ControlLink
+    from robostack.ipc.supervisor import serving
+    from robostack.launcher.real_session import responsive_threads
+    from robostack.launcher.session import local_sources, remote_sources
+
+    dt = get_robot(plan.launch.robot.name).spec.dt
+    with contextlib.ExitStack() as stack:
+        link = None
+        if placement == "process":
+            stack.enter_context(serving(plan))
+            link = stack.enter_context(ControlLink(config=plan.launch.ipc))
+            sources = remote_sources(plan, link)
+        else:
+            if placement == "thread":
+                stack.enter_context(responsive_threads())
+            sources = local_sources(plan, thread=placement == "thread")
+        periods, latencies, successes, robot_time, i = [], [], 0, 0.0, 0
+        while robot_time < seconds:
+            factory = sources(plan.seed + i)
+            options = {**plan.episode(i), "record": False, "realtime": True}
+            result = run_episode(**options, source=factory, link=link)
+            periods.append(result.result.period_ns[1:] / 1e6)
+            latencies += factory.sources[-1].latency_ms
+            successes += result.success
+            robot_time += result.duration_s
+            i += 1
+    periods = np.concatenate(periods)
+    return {
+        "placement": placement,
+        "episodes": i,
+        "successes": successes,
+        "ticks": int(periods.size),
+        "period_ms": {
+            "median": float(np.median(periods)),
+            "p99": float(np.percentile(periods, 99)),
+            "max": float(periods.max()),
+            "jitter": float(periods.std()),
+        },
+        "late_ticks": int((periods > LoopResult.LATE * dt * 1e3).sum()),
+        "latency_ms": {
+            "p50": float(np.median(latencies)),
+            "p99": float(np.percentile(latencies, 99)),
+        },
+    }
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
