@@ -26,8 +26,9 @@ ROBOSTACK = [sys.executable, "-m", "robostack.cli.main"]
 GOAL = "reach the blue marker behind the wall"  # obstacle: about 5 s of motion
 
 
-def _launch_file(tmp_path: Path, config, episodes: int = 1) -> Path:
+def _launch_file(tmp_path: Path, config, episodes: int = 1, stale_reference_s: float = 1.0) -> Path:
     text = (LAUNCH_FILES / "panda_mujoco.toml").read_text()
+    text = text.replace("stale_reference_s = 1.0", f"stale_reference_s = {stale_reference_s}")
     text = text.replace('runs_dir = "runs"', f'runs_dir = "{tmp_path / "runs"}"')
     text = text.replace("episodes = 1 ", f"episodes = {episodes} ")
     text += f'\n[ipc]\nurl = "{config.url}"\npolicy_timeout_s = {config.policy_timeout_s}\n'
@@ -103,8 +104,12 @@ def test_killing_the_policy_server_holds_the_arm_within_the_watchdog_time(moving
     config, listener, server, control = moving
     killed = time.monotonic()
     os.kill(server.pid, signal.SIGKILL)
+    deadline = killed + 10
+    while time.monotonic() < deadline and not any(
+        e.check == "policy_lost" for _, e in _events(listener)
+    ):
+        listener.pump(0.005)
     out, _ = control.communicate(timeout=120)
-    listener.pump(0.2)
     report = _report(out)
     assert control.returncode == 1  # the session ended cleanly, its episode failed
     (episode,) = report["results"]  # no further episode without a policy
@@ -128,6 +133,7 @@ def test_an_operator_stop_over_lcm_stops_the_loop_and_the_session(moving):
         timeout=60,
     )
     assert stop.returncode == 0, stop.stderr
+    listener.pump(1.0)
     out, _ = control.communicate(timeout=120)
     report = _report(out)
     assert control.returncode == 1
@@ -136,13 +142,14 @@ def test_an_operator_stop_over_lcm_stops_the_loop_and_the_session(moving):
     (event,) = [e for e in episode["events"] if e["check"] == "operator_stop"]
     assert event["reaction"] == "STOP" and "over LCM" in event["message"]
     assert report["stop_requests"] and "test" in report["stop_requests"][0]
-    listener.pump(0.2)
-    assert [e.check for _, e in _events(listener)] == ["operator_stop"]  # published as well
+    published = [e.check for _, e in _events(listener)]  # published as they happened
+    assert published[0] == "operator_stop" and set(published) <= {"operator_stop", "torque_rate"}
 
 
 def test_a_policy_slower_than_real_time_is_stitched_in_smoothly(tmp_path):
     config = private_config()
-    launch = _launch_file(tmp_path, config)
+    # chunks are asked for every Ta / fps = 0.8 s: the watchdog must allow that plus 0.25 s
+    launch = _launch_file(tmp_path, config, stale_reference_s=1.5)
     server = _start(
         "policy-server",
         "--checkpoint",
