@@ -34,6 +34,7 @@ from sim.mujoco import MujocoRobot, SceneConfig
 from sim.tasks import ARM_ONLY_TASKS, make_task
 
 FPS = 10  # frames per second of recorded episodes: the policy rate
+SESSION_ENDING = ("operator_stop", "policy_lost")  # no episode may follow these events
 SETTLE_S = 0.5  # the expert's reference ends, the arm settles, then success is judged
 
 
@@ -92,6 +93,12 @@ class EpisodeResult:
     time_to_success: float | None = None
     mode: str | None = None
     tool_path: np.ndarray | None = None
+
+    @property
+    def ends_session(self) -> bool:
+        """The operator stopped the arm, or the policy's process went silent: no further
+        episode may start (`SESSION_ENDING`)."""
+        return any(e.check in SESSION_ENDING for e in self.result.events)
 
 
 def run_episode(

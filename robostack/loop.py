@@ -196,22 +196,30 @@ class LoopResult:
     LATE = 1.5  # a tick is late when its period exceeds this many control periods
 
     def timing(self, dt: float) -> dict:
-        """Tick timing for a control period ``dt`` s: period median, p99, max and jitter
-        (standard deviation) in ms, late ticks, overruns and lost packets."""
+        """Tick timing for a control period ``dt`` s: `period_timing`, overruns and lost
+        packets."""
         periods = self.period_ns[1:] / 1e6  # the first period includes the loop's start
-        if periods.size == 0:
-            periods = np.zeros(1)
         return {
-            "period_ms": {
-                "median": float(np.median(periods)),
-                "p99": float(np.percentile(periods, 99)),
-                "max": float(periods.max()),
-                "jitter": float(periods.std()),
-            },
-            "late_ticks": int((periods > self.LATE * dt * 1e3).sum()),
+            **period_timing(periods, dt),
             "overruns": self.overruns,
             "lost_packets": self.lost_packets,
         }
+
+
+def period_timing(periods_ms: np.ndarray, dt: float) -> dict:
+    """Tick periods (T,) ms against the control period ``dt`` s: ``period_ms`` (median, p99,
+    max and jitter, the standard deviation) and ``late_ticks`` (periods over `LoopResult.LATE`
+    control periods)."""
+    periods = periods_ms if periods_ms.size else np.zeros(1)
+    return {
+        "period_ms": {
+            "median": float(np.median(periods)),
+            "p99": float(np.percentile(periods, 99)),
+            "max": float(periods.max()),
+            "jitter": float(periods.std()),
+        },
+        "late_ticks": int((periods > LoopResult.LATE * dt * 1e3).sum()),
+    }
 
     @property
     def overhead_ns(self) -> np.ndarray:

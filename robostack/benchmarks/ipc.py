@@ -23,7 +23,7 @@ import numpy as np
 
 from robostack.episodes import run_episode
 from robostack.launcher.plan import LaunchPlan
-from robostack.loop import LoopResult
+from robostack.loop import period_timing
 from robostack.robots import get_robot
 
 PLACEMENTS = ("inline", "thread", "process")
@@ -88,13 +88,7 @@ def _measure(plan: LaunchPlan, placement: str, seconds: float) -> dict:
         "episodes": i,
         "successes": successes,
         "ticks": int(periods.size),
-        "period_ms": {
-            "median": float(np.median(periods)),
-            "p99": float(np.percentile(periods, 99)),
-            "max": float(periods.max()),
-            "jitter": float(periods.std()),
-        },
-        "late_ticks": int((periods > LoopResult.LATE * dt * 1e3).sum()),
+        **period_timing(periods, dt),
         "latency_ms": {
             "p50": float(np.median(latencies)),
             "p99": float(np.percentile(latencies, 99)),

@@ -84,6 +84,10 @@ def make_checked_plan(args: argparse.Namespace, *, split: bool | None):
     launch = load_launch_file(args.launch)
     if args.standin and not launch.robot.real:
         raise RobostackError(f"--standin is for real-robot launch files; {args.launch} is not one")
+    if args.standin == "fast":  # as fast as it can: it waits for inference, in this process
+        if split:
+            raise RobostackError("--standin fast waits for inference in one process: not split")
+        split = False
     plan = make_plan(
         args.goal,
         launch,

@@ -55,7 +55,7 @@ class ControlLink:
         self.command_mode = CommandMode.TORQUE.value  # reported in the status (`bind`)
         self.session = int.from_bytes(os.urandom(8), "big") >> 1  # a positive int64
         self.lcm = connect(config.url)
-        self.chunks: deque[tuple[int, bytes]] = deque(maxlen=INBOX)  # (arrival ns, message)
+        self.chunks: deque[bytes] = deque(maxlen=INBOX)  # raw, for the chunk source to check
         self.policy: lcmtypes.policy_status_t | None = None  # the last heartbeat
         self.policy_seen = -math.inf  # when it came, s (monotonic)
         self.safety: SafetyMonitor | None = None
@@ -194,7 +194,7 @@ class ControlLink:
     # --- in (called from handle_timeout, in this thread) --------------------------------
 
     def _on_chunk(self, channel: str, data: bytes) -> None:
-        self.chunks.append((time.perf_counter_ns(), data))
+        self.chunks.append(data)
 
     def _on_stop(self, channel: str, data: bytes) -> None:
         try:

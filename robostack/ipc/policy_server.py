@@ -136,6 +136,8 @@ class PolicyServer:
         environment = np.asarray(msg.environment_state, np.float32)
         if not (np.isfinite(state).all() and np.isfinite(environment).all()) or not msg.task:
             raise MessageError("ipc_malformed", "an observation with NaN, Inf or no task")
+        if msg.seed < 0 or msg.index < 0:
+            raise MessageError("ipc_malformed", f"seed {msg.seed}, index {msg.index}: below 0")
         key = (msg.session, msg.episode)
         if key not in self.runners:
             if any(s == msg.session and e > msg.episode for s, e in self.runners):

@@ -153,7 +153,7 @@ class RemotePolicySource:
         """The newest usable chunk that arrived since the last call, or None."""
         newest = None
         while self.link.chunks:
-            _, data = self.link.chunks.popleft()
+            data = self.link.chunks.popleft()
             try:
                 msg = decode(lcmtypes.trajectory_chunk_t, data, max_bytes=max_bytes("CHUNK"))
                 newest = self._check(msg, state)

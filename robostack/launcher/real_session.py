@@ -93,8 +93,8 @@ def run_on_robot(
             results.append(result)
             if progress is not None:
                 progress(i + 1, plan.episodes)
-            if result.result.outcome == "stopped":
-                break  # a safety stop or a robot fault: no further episode
+            if result.result.outcome == "stopped" or result.ends_session:
+                break  # a safety stop, a robot fault or the policy gone: no further episode
             robot.end_motion()
     return results, report
 

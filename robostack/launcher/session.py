@@ -5,7 +5,8 @@ and runs the checkpoint's policy through the 1 kHz loop and the safety monitor u
 has held or its time limit; the first ``recording.episodes`` are recorded. On a real robot the
 episodes run there instead (`robostack.launcher.real_session`). The policy runs in this process,
 or, given the control process's link of a split session, in a policy server reached over LCM
-(`robostack.ipc`). An operator stop ends the session: no further episode starts.
+(`robostack.ipc`). An operator stop, or a policy server gone silent, ends the session: no
+further episode starts.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def run_plan(
             )
             if progress is not None:
                 progress(i + 1, plan.episodes)
-            if any(e.check == "operator_stop" for e in results[-1].result.events):
+            if results[-1].ends_session:
                 break
     ipc = None
     if link is not None:

@@ -99,7 +99,10 @@ def test_unusable_observations_are_dropped_and_counted(served):
         peer.pump(0.02)
     nan = observation_message(index=1)
     nan.state = [float("nan")] * 5
-    peer.publish("OBSERVATION", nan.encode())
+    negative = observation_message(index=2)
+    negative.seed = -1
+    for msg in (nan, negative):
+        peer.publish("OBSERVATION", msg.encode())
     peer.pump(0.2)
-    assert server.dropped == {"ipc_malformed": 6, "ipc_out_of_order": 1}
+    assert server.dropped == {"ipc_malformed": 7, "ipc_out_of_order": 1}
     assert [c.index for c in _chunks(peer, 1)] == [0]  # the good one was answered

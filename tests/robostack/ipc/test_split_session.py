@@ -30,7 +30,8 @@ def _launch_file(tmp_path: Path, config, episodes: int = 1, stale_reference_s: f
     text = (LAUNCH_FILES / "panda_mujoco.toml").read_text()
     text = text.replace("stale_reference_s = 1.0", f"stale_reference_s = {stale_reference_s}")
     text = text.replace('runs_dir = "runs"', f'runs_dir = "{tmp_path / "runs"}"')
-    text = text.replace("episodes = 1 ", f"episodes = {episodes} ")
+    text = text.replace("episodes = 1\n", f"episodes = {episodes}\n", 1)  # [session]
+    assert f"episodes = {episodes}\n" in text
     text += f'\n[ipc]\nurl = "{config.url}"\npolicy_timeout_s = {config.policy_timeout_s}\n'
     path = tmp_path / "split.toml"
     path.write_text(text)
@@ -41,8 +42,12 @@ def _report(out: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def _start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([*ROBOSTACK, *args], stdout=subprocess.PIPE, text=True)
+def _start_server(config, *extra: str) -> subprocess.Popen:
+    """``robostack policy-server`` for the obstacle checkpoint on ``config``'s URL."""
+    args = ["policy-server", "--checkpoint", "assets/checkpoints/obstacle", "--url", config.url]
+    return subprocess.Popen(
+        [*ROBOSTACK, *args, *extra, "--json"], stdout=subprocess.PIPE, text=True
+    )
 
 
 @pytest.fixture
@@ -51,15 +56,12 @@ def moving(tmp_path):
     config = private_config()
     launch = _launch_file(tmp_path, config, episodes=3)
     listener = Listener(config, "CHUNK", "SAFETY")
-    server = _start(
-        "policy-server",
-        "--checkpoint",
-        "assets/checkpoints/obstacle",
-        "--url",
-        config.url,
-        "--json",
+    server = _start_server(config)
+    control = subprocess.Popen(
+        [*ROBOSTACK, "control", GOAL, "--launch", str(launch), "--json"],
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    control = _start("control", GOAL, "--launch", str(launch), "--json")
     try:
         assert len(listener.wait_for("CHUNK", 2, timeout_s=120)) == 2, "the policy never acted"
         yield config, listener, server, control
@@ -150,16 +152,7 @@ def test_a_policy_slower_than_real_time_is_stitched_in_smoothly(tmp_path):
     config = private_config()
     # chunks are asked for every Ta / fps = 0.8 s: the watchdog must allow that plus 0.25 s
     launch = _launch_file(tmp_path, config, stale_reference_s=1.5)
-    server = _start(
-        "policy-server",
-        "--checkpoint",
-        "assets/checkpoints/obstacle",
-        "--url",
-        config.url,
-        "--delay",
-        "0.25",
-        "--json",
-    )
+    server = _start_server(config, "--delay", "0.25")
     try:
         done = subprocess.run(
             [*ROBOSTACK, "control", GOAL, "--launch", str(launch), "--json"],

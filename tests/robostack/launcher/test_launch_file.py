@@ -17,6 +17,7 @@ def test_the_shipped_launch_files_load(name):
     if launch.robot.real:
         assert launch.safety.profile == "real_robot" and launch.safety.speed == 0.25
         assert launch.connection is not None and launch.connection.address == ""
+        assert launch.ipc.split and launch.ipc.url.endswith("ttl=0")  # this machine only
     else:
         assert launch.safety.speed == 1.0
 
@@ -50,6 +51,9 @@ def test_the_shipped_launch_files_load(name):
             "needs a connection",
         ),
         ("[connection]\naddress = '10.0.0.2'\n", "[connection]", "only for real robots"),
+        ("[ipc]\nsplit = 1\n", "[ipc] split", "must be true or false"),
+        ("[ipc]\nprefix = 'my session'\n", "[ipc]", "letters, digits and _"),
+        ("[ipc]\npolicy_timeout_s = 0\n", "[ipc]", "policy_timeout_s must be > 0"),
     ],
 )
 def test_malformed_launch_files_are_refused_naming_file_key_and_reason(tmp_path, text, key, reason):
