@@ -205,6 +205,11 @@ class LoopResult:
             "lost_packets": self.lost_packets,
         }
 
+    @property
+    def overhead_ns(self) -> np.ndarray:
+        """(ticks,) stack time per tick: compute minus physics, ns."""
+        return self.compute_ns - self.physics_ns
+
 
 def period_timing(periods_ms: np.ndarray, dt: float) -> dict:
     """Tick periods (T,) ms against the control period ``dt`` s: ``period_ms`` (median, p99,
@@ -220,11 +225,6 @@ def period_timing(periods_ms: np.ndarray, dt: float) -> dict:
         },
         "late_ticks": int((periods > LoopResult.LATE * dt * 1e3).sum()),
     }
-
-    @property
-    def overhead_ns(self) -> np.ndarray:
-        """(ticks,) stack time per tick: compute minus physics, ns."""
-        return self.compute_ns - self.physics_ns
 
 
 class ControlLoop:
