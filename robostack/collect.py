@@ -113,6 +113,6 @@ def _env_size(task_name: str, robot: str) -> int:
     from sim.mujoco import MujocoRobot, SceneConfig
 
     task = make_task(task_name)
-    with MujocoRobot(robot=robot, scene=SceneConfig(decorators=(task.decorate,))) as sim:
+    with MujocoRobot(robot=robot, scene=SceneConfig(objects=task.scene_objects())) as sim:
         state = task.reset(sim, sim.rng)
         return len(task.environment_state(sim, state))

@@ -144,7 +144,7 @@ def run_episode(
             f"{task_name} moves objects: on a real robot it needs their state from perception, "
             f"which robostack does not have; real sessions run {', '.join(ARM_ONLY_TASKS)}"
         )
-    sim = MujocoRobot(robot=description, scene=SceneConfig(decorators=(task.decorate,)))
+    sim = MujocoRobot(robot=description, scene=SceneConfig(objects=task.scene_objects()))
     model = RigidBodyModel(description)
     with sim:
         if hardware is None:

@@ -73,7 +73,7 @@ class TaskEnv(gymnasium.Env):
             raise RobostackError(f"need 1 <= executed <= horizon, got {executed}, {horizon}")
         description = get_robot(robot)
         self.sim = MujocoRobot(
-            robot=description, scene=SceneConfig(decorators=(self.task.decorate,))
+            robot=description, scene=SceneConfig(objects=self.task.scene_objects())
         )
         self.sim.connect()
         self._source = _PendingChunk(executed)

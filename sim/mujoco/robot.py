@@ -14,6 +14,7 @@ from robostack.robot import SimRobot
 from robostack.robots import RobotDescription, get_robot
 from robostack.types import CommandMode, JointCommand, JointState
 from sim.mujoco.scene import SceneConfig, build_scene
+from sim.scene import rgba
 
 
 class MujocoRobot(SimRobot):
@@ -23,10 +24,11 @@ class MujocoRobot(SimRobot):
     arm body (`sim.mujoco.scene`), so a zero command holds a still arm still.
     `JointState.tau` is the total joint torque (motor plus gravity compensation) and
     `JointState.tau_ext` the torque that contacts and joint stops exert on each joint.
+    A task places and reads its objects through `sim.scene.TaskScene`'s methods.
 
     Args:
         robot: registry name or description.
-        scene: scene options (timestep, table).
+        scene: scene options (timestep, table, a task's objects).
     """
 
     def __init__(self, *, robot: str | RobotDescription, scene: SceneConfig | None = None):
@@ -120,6 +122,30 @@ class MujocoRobot(SimRobot):
         """(3,) position of the tool link in the base frame, m, at the current state."""
         d = self._require()
         return d.xpos[self.model.body(self.description.tool_link).id].copy()
+
+    # --- sim.scene.TaskScene -------------------------------------------------------------
+
+    def place(self, name: str, position: np.ndarray) -> None:
+        d, body = self._require(), self.model.body(name)
+        if body.mocapid[0] >= 0:  # a marker
+            d.mocap_pos[body.mocapid[0]] = position
+        elif body.jntnum[0]:  # a cube's free joint: upright, at rest
+            joint = self.model.joint(body.jntadr[0])
+            adr, vadr = joint.qposadr[0], joint.dofadr[0]
+            d.qpos[adr : adr + 7] = [*position, 1.0, 0.0, 0.0, 0.0]
+            d.qvel[vadr : vadr + 6] = 0.0
+        else:  # a fixture, welded to the world
+            self.model.body_pos[body.id] = position
+        mujoco.mj_forward(self.model, d)
+
+    def position(self, name: str) -> np.ndarray:
+        return self._require().xpos[self.model.body(name).id].copy()
+
+    def recolour(self, name: str, colour: str) -> None:
+        self._require()
+        obj = next(o for o in self.scene_config.objects if o.name == name)
+        body = self.model.body(name).id
+        self.model.geom_rgba[self.model.geom_bodyid == body] = rgba(obj, colour)
 
     def contacts(self) -> list[tuple[str, str]]:
         """Pairs of body names in contact at the current state."""

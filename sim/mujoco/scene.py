@@ -3,7 +3,9 @@
 The URDF gives the arm; this module adds what a simulation needs and a URDF has no place for:
 gravity compensation on the arm's bodies (MuJoCo's ``gravcomp``, the simulator's equivalent
 of Franka's own g(q)), one torque motor per arm joint limited to the datasheet torque, a
-position-servoed parallel gripper, a table the robot stands on, a floor and lights.
+position-servoed parallel gripper, a table the robot stands on, a floor, lights, and a task's
+objects (`sim.scene`): cubes are free bodies, markers mocap bodies, fixtures bodies welded to
+the world that a task may move between episodes.
 
 Contacts: the arm collides with the scene (table, floor, objects) but not with itself; its
 primitive shapes are too coarse to decide self-contact, and the safety layer, not the
@@ -13,19 +15,26 @@ scene geoms contype=0, conaffinity=ARM|OBJECT; movable objects contype=conaffini
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import mujoco
 
 from robostack.model import load_urdf
 from robostack.robots import RobotDescription
+from sim.scene import (
+    FLOOR_Z,
+    TABLE_CENTER_X,
+    TABLE_RGBA,
+    TABLE_SIZE,
+    TABLE_TOP_Z,
+    Cube,
+    Fixture,
+    Marker,
+    SceneObject,
+    rgba,
+)
 
 TIMESTEP_S = 0.001
-TABLE_TOP_Z = 0.0  # the robot's base stands on the table top
-TABLE_SIZE = (0.8, 0.7, 0.03)  # half extents, m
-TABLE_CENTER_X = 0.3
-FLOOR_Z = -0.75
 GRIPPER_KP = 2000.0  # N/m per finger
 GRIPPER_KV = 20.0  # N s/m per finger
 GRIPPER_FORCE_MAX = 70.0  # N per finger, Franka Hand continuous force
@@ -39,12 +48,12 @@ class SceneConfig:
     Attributes:
         timestep: physics step, s (one control tick).
         table: add the table the robot stands on.
-        decorators: functions that add to the spec (task objects, markers), called last.
+        objects: a task's objects (`sim.scene`).
     """
 
     timestep: float = TIMESTEP_S
     table: bool = True
-    decorators: tuple[Callable[[mujoco.MjSpec], None], ...] = ()
+    objects: tuple[SceneObject, ...] = ()
 
 
 def build_scene(description: RobotDescription, config: SceneConfig | None = None) -> mujoco.MjSpec:
@@ -84,7 +93,7 @@ def build_scene(description: RobotDescription, config: SceneConfig | None = None
             type=mujoco.mjtGeom.mjGEOM_BOX,
             size=[sx, sy, sz],
             pos=[TABLE_CENTER_X, 0.0, TABLE_TOP_Z - sz],
-            rgba=[0.55, 0.45, 0.35, 1.0],
+            rgba=list(TABLE_RGBA),
             contype=0,
             conaffinity=ARM | OBJECT,
         )
@@ -98,6 +107,49 @@ def build_scene(description: RobotDescription, config: SceneConfig | None = None
         conaffinity=ARM | OBJECT,
     )
     world.add_light(name="key", pos=[0.5, -1.0, 2.5], dir=[-0.2, 0.4, -1.0], diffuse=[0.8] * 3)
-    for decorate in config.decorators:
-        decorate(spec)
+    for obj in config.objects:
+        _add_object(world, obj)
     return spec
+
+
+def _add_object(world: mujoco.MjsBody, obj: SceneObject) -> None:
+    """``obj`` as bodies and geoms named after it (one geom ``<name>``, or ``<name>_<i>``)."""
+    box, sphere = mujoco.mjtGeom.mjGEOM_BOX, mujoco.mjtGeom.mjGEOM_SPHERE
+    if isinstance(obj, Cube):
+        body = world.add_body(name=obj.name, pos=[0.5, 0.0, TABLE_TOP_Z + obj.half])
+        body.add_freejoint(name=f"{obj.name}_free")
+        body.add_geom(
+            name=obj.name,
+            type=box,
+            size=[obj.half] * 3,
+            mass=obj.mass,
+            rgba=list(rgba(obj)),
+            contype=OBJECT,
+            conaffinity=OBJECT | ARM,
+            friction=[obj.friction, 0.005, 0.0001],
+        )
+    elif isinstance(obj, Marker):
+        body = world.add_body(name=obj.name, mocap=True, pos=[0.5, 0.0, 0.2])
+        shape = {"sphere": sphere, "box": box}[obj.shape]
+        body.add_geom(
+            name=obj.name,
+            type=shape,
+            size=list(obj.size),
+            rgba=list(rgba(obj)),
+            contype=0,
+            conaffinity=0,
+        )
+    elif isinstance(obj, Fixture):
+        body = world.add_body(name=obj.name, pos=list(obj.position))
+        for i, (centre, half) in enumerate(obj.boxes):
+            body.add_geom(
+                name=f"{obj.name}_{i}",
+                type=box,
+                pos=list(centre),
+                size=list(half),
+                rgba=list(rgba(obj)),
+                contype=0,
+                conaffinity=ARM | OBJECT,
+            )
+    else:
+        raise TypeError(f"not a scene object: {obj!r}")

@@ -7,13 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-import mujoco
 import numpy as np
 
 from robostack.errors import RobostackError
 from robostack.model import RigidBodyModel
 from robostack.references import Reference
-from sim.mujoco import MujocoRobot
+from sim.scene import SceneObject, TaskScene
 
 
 @dataclass
@@ -32,7 +31,7 @@ class TaskState:
 
 
 class Task(abc.ABC):
-    """A manipulation task on a simulated arm.
+    """A manipulation task on a simulated arm, in any simulator (`sim.scene`).
 
     Attributes:
         name: registry name.  template: description with ``{slot}`` fields.
@@ -91,22 +90,22 @@ class Task(abc.ABC):
         return requested[slot]
 
     @abc.abstractmethod
-    def decorate(self, spec: mujoco.MjSpec) -> None:
-        """Add the task's objects to the scene (before compiling)."""
+    def scene_objects(self) -> tuple[SceneObject, ...]:
+        """The task's objects, which the simulator builds around the arm and its table."""
 
     @abc.abstractmethod
     def reset(
-        self, sim: MujocoRobot, rng: np.random.Generator, slots: Mapping[str, str] | None = None
+        self, sim: TaskScene, rng: np.random.Generator, slots: Mapping[str, str] | None = None
     ) -> TaskState:
         """Draw and place a new episode's objects; the arm is already at home. ``slots`` fixes
         some of the description's slots (e.g. {"colour": "blue"}) instead of drawing them."""
 
     @abc.abstractmethod
-    def success(self, sim: MujocoRobot, state: TaskState) -> bool:
+    def success(self, sim: TaskScene, state: TaskState) -> bool:
         """Whether the task is achieved in the current simulation state."""
 
     @abc.abstractmethod
-    def environment_state(self, sim: MujocoRobot, state: TaskState) -> np.ndarray:
+    def environment_state(self, sim: TaskScene, state: TaskState) -> np.ndarray:
         """Task/object state for a policy, (n,) float: positions in m."""
 
     @abc.abstractmethod

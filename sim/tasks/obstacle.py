@@ -11,16 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-import mujoco
 import numpy as np
 
 from robostack.model import RigidBodyModel
 from robostack.references import CartesianLine, ReferenceSequence, WaypointReference
 from robostack.robots import get_robot
-from sim.mujoco import MujocoRobot
-from sim.mujoco.scene import ARM, OBJECT, TABLE_TOP_Z
+from sim.scene import TABLE_TOP_Z, Fixture, Marker, TaskScene
 from sim.tasks.base import Task, TaskState, solve, tool_down_rotation
-from sim.tasks.objects import COLOURS, add_marker, place_marker
 
 WALL_CENTRE = np.array([0.47, 0.0])  # m, on the table
 WALL_HALF = np.array([0.04, 0.07, 0.09])  # m: a block 14 cm wide, 18 cm tall
@@ -46,20 +43,17 @@ class Obstacle(Task):
     arm_only = True
     robots = ("panda",)
 
-    def decorate(self, spec: mujoco.MjSpec) -> None:
-        spec.worldbody.add_geom(
-            name="wall",
-            type=mujoco.mjtGeom.mjGEOM_BOX,
-            size=list(WALL_HALF),
-            pos=[*WALL_CENTRE, TABLE_TOP_Z + WALL_HALF[2]],
-            rgba=[0.6, 0.6, 0.65, 1.0],
-            contype=0,
-            conaffinity=ARM | OBJECT,
+    def scene_objects(self) -> tuple[Fixture | Marker, ...]:
+        wall = Fixture(
+            "wall",
+            "grey",
+            boxes=(((0.0, 0.0, float(WALL_HALF[2])), tuple(float(h) for h in WALL_HALF)),),
+            position=(float(WALL_CENTRE[0]), float(WALL_CENTRE[1]), TABLE_TOP_Z),
         )
-        add_marker(spec, "marker", "red", size=[0.015], shape="sphere")
+        return (wall, Marker("marker", "red", "sphere", (0.015,)))
 
     def reset(
-        self, sim: MujocoRobot, rng: np.random.Generator, slots: Mapping[str, str] | None = None
+        self, sim: TaskScene, rng: np.random.Generator, slots: Mapping[str, str] | None = None
     ) -> TaskState:
         colour = self.chosen("colour", rng.choice(MARKER_COLOURS), slots)
         x_behind = WALL_CENTRE[0] + WALL_HALF[0] + HAND_HALF_DEPTH + 0.04
@@ -70,19 +64,18 @@ class Obstacle(Task):
                 TABLE_TOP_Z + TOOL_HEIGHT,
             ]
         )
-        place_marker(sim.model, sim.data, "marker", target)
-        sim.model.geom_rgba[sim.model.geom("marker").id] = [*COLOURS[colour][:3], 0.6]
-        mujoco.mj_forward(sim.model, sim.data)
+        sim.place("marker", target)
+        sim.recolour("marker", colour)
         side = str(rng.choice(["left", "right"]))
         return TaskState(
             slots={"colour": colour}, positions={"marker": target}, choices={"side": side}
         )
 
-    def success(self, sim: MujocoRobot, state: TaskState) -> bool:
-        tool = sim.data.xpos[sim.model.body(sim.description.tool_link).id]
-        return bool(np.linalg.norm(tool - state.positions["marker"]) < SUCCESS_RADIUS)
+    def success(self, sim: TaskScene, state: TaskState) -> bool:
+        distance = np.linalg.norm(sim.tool_position() - state.positions["marker"])
+        return bool(distance < SUCCESS_RADIUS)
 
-    def environment_state(self, sim: MujocoRobot, state: TaskState) -> np.ndarray:
+    def environment_state(self, sim: TaskScene, state: TaskState) -> np.ndarray:
         return np.concatenate([state.positions["marker"], [*WALL_CENTRE, TABLE_TOP_Z]])
 
     def mode(self, tool_path: np.ndarray) -> str | None:

@@ -10,16 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-import mujoco
 import numpy as np
 
 from robostack.model import RigidBodyModel
 from robostack.references import CartesianLine, Dwell, ReferenceSequence, WaypointReference
 from robostack.robots import get_robot
-from sim.mujoco import MujocoRobot
-from sim.mujoco.scene import ARM, OBJECT, TABLE_TOP_Z
+from sim.scene import CUBE_HALF, TABLE_TOP_Z, Cube, Fixture, TaskScene
 from sim.tasks.base import Task, TaskState, solve, tool_down_rotation
-from sim.tasks.objects import CUBE_HALF, add_cube, cube_position, place_cube
 
 CUBE_COLOURS = ("red", "blue")
 BIN_INNER_HALF = 0.075  # m, square inside
@@ -41,32 +38,21 @@ class PickPlace(Task):
     time_limit_s = 20.0
     robots = ("panda",)  # needs the gripper
 
-    def decorate(self, spec: mujoco.MjSpec) -> None:
-        for colour in CUBE_COLOURS:
-            add_cube(spec, colour)
-        box = spec.worldbody.add_body(name="bin", pos=[0.5, -0.2, TABLE_TOP_Z])
+    def scene_objects(self) -> tuple[Cube | Fixture, ...]:
         thick, half_height = BIN_WALL
         outer = BIN_INNER_HALF + thick
-        walls = {
-            "floor": ([0, 0, thick], [outer, outer, thick]),
-            "wall_x0": ([-outer, 0, half_height], [thick, outer, half_height]),
-            "wall_x1": ([outer, 0, half_height], [thick, outer, half_height]),
-            "wall_y0": ([0, -outer, half_height], [outer, thick, half_height]),
-            "wall_y1": ([0, outer, half_height], [outer, thick, half_height]),
-        }
-        for name, (pos, size) in walls.items():
-            box.add_geom(
-                name=f"bin_{name}",
-                type=mujoco.mjtGeom.mjGEOM_BOX,
-                pos=pos,
-                size=size,
-                rgba=[0.45, 0.35, 0.25, 1.0],
-                contype=0,
-                conaffinity=ARM | OBJECT,
-            )
+        boxes = (
+            ((0.0, 0.0, thick), (outer, outer, thick)),  # floor
+            ((-outer, 0.0, half_height), (thick, outer, half_height)),
+            ((outer, 0.0, half_height), (thick, outer, half_height)),
+            ((0.0, -outer, half_height), (outer, thick, half_height)),
+            ((0.0, outer, half_height), (outer, thick, half_height)),
+        )
+        cubes = tuple(Cube(f"cube_{c}", c) for c in CUBE_COLOURS)
+        return (*cubes, Fixture("bin", "brown", boxes, position=(0.5, -0.2, TABLE_TOP_Z)))
 
     def reset(
-        self, sim: MujocoRobot, rng: np.random.Generator, slots: Mapping[str, str] | None = None
+        self, sim: TaskScene, rng: np.random.Generator, slots: Mapping[str, str] | None = None
     ) -> TaskState:
         colour = self.chosen("colour", rng.permutation(CUBE_COLOURS)[0], slots)
         other = next(c for c in CUBE_COLOURS if c != colour)
@@ -81,10 +67,9 @@ class PickPlace(Task):
                 and np.linalg.norm(other_xy - cube) > 0.12
             ):
                 break
-        place_cube(sim.model, sim.data, str(colour), cube)
-        place_cube(sim.model, sim.data, str(other), other_xy)
-        sim.model.body_pos[sim.model.body("bin").id] = [*bin_xy, TABLE_TOP_Z]
-        mujoco.mj_forward(sim.model, sim.data)
+        sim.place(f"cube_{colour}", np.array([*cube, TABLE_TOP_Z + CUBE_HALF]))
+        sim.place(f"cube_{other}", np.array([*other_xy, TABLE_TOP_Z + CUBE_HALF]))
+        sim.place("bin", np.array([*bin_xy, TABLE_TOP_Z]))
         return TaskState(
             slots={"colour": str(colour)},
             positions={
@@ -94,20 +79,20 @@ class PickPlace(Task):
             },
         )
 
-    def success(self, sim: MujocoRobot, state: TaskState) -> bool:
-        cube = cube_position(sim.model, sim.data, state.slots["colour"])
+    def success(self, sim: TaskScene, state: TaskState) -> bool:
+        cube = sim.position(f"cube_{state.slots['colour']}")
         inside = np.all(np.abs(cube[:2] - state.positions["bin"][:2]) < BIN_INNER_HALF)
         resting = cube[2] < TABLE_TOP_Z + 2 * BIN_WALL[0] + CUBE_HALF + 0.01
         released = (sim.read().gripper_width or 0.0) > 2 * CUBE_HALF + 0.005
         return bool(inside and resting and released)
 
-    def environment_state(self, sim: MujocoRobot, state: TaskState) -> np.ndarray:
+    def environment_state(self, sim: TaskScene, state: TaskState) -> np.ndarray:
         other = next(c for c in CUBE_COLOURS if c != state.slots["colour"])
         return np.concatenate(
             [
-                cube_position(sim.model, sim.data, state.slots["colour"]),
+                sim.position(f"cube_{state.slots['colour']}"),
                 state.positions["bin"],
-                cube_position(sim.model, sim.data, other),
+                sim.position(f"cube_{other}"),
             ]
         )
 

@@ -11,23 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-import mujoco
 import numpy as np
 
 from robostack.model import RigidBodyModel
 from robostack.references import CartesianLine, ReferenceSequence, WaypointReference
 from robostack.robots import get_robot
-from sim.mujoco import MujocoRobot
-from sim.mujoco.scene import TABLE_TOP_Z
+from sim.scene import CUBE_HALF, TABLE_TOP_Z, Cube, Marker, TaskScene
 from sim.tasks.base import Task, TaskState, solve, tool_down_rotation
-from sim.tasks.objects import (
-    CUBE_HALF,
-    add_cube,
-    add_marker,
-    cube_position,
-    place_cube,
-    place_marker,
-)
 
 CUBE_COLOURS = ("red", "blue")
 SQUARE_COLOURS = ("green", "yellow")
@@ -59,20 +49,13 @@ class Push(Task):
         "panda",
     )  # the UR flange has no flat pushing face; its pushes hit the collision check
 
-    def decorate(self, spec: mujoco.MjSpec) -> None:
-        for colour in CUBE_COLOURS:
-            add_cube(spec, colour)
-        for colour in SQUARE_COLOURS:
-            add_marker(
-                spec,
-                f"square_{colour}",
-                colour,
-                size=[SQUARE_HALF, SQUARE_HALF, 0.001],
-                shape="box",
-            )
+    def scene_objects(self) -> tuple[Cube | Marker, ...]:
+        cubes = tuple(Cube(f"cube_{c}", c) for c in CUBE_COLOURS)
+        size = (SQUARE_HALF, SQUARE_HALF, 0.001)
+        return cubes + tuple(Marker(f"square_{c}", c, "box", size) for c in SQUARE_COLOURS)
 
     def reset(
-        self, sim: MujocoRobot, rng: np.random.Generator, slots: Mapping[str, str] | None = None
+        self, sim: TaskScene, rng: np.random.Generator, slots: Mapping[str, str] | None = None
     ) -> TaskState:
         colour = self.chosen("colour", rng.permutation(CUBE_COLOURS)[0], slots)
         target = self.chosen("target", rng.permutation(SQUARE_COLOURS)[0], slots)
@@ -90,12 +73,11 @@ class Push(Task):
             clear = all(_segment_distance(p, start, goal) > 0.12 for p in others)
             if clear and np.linalg.norm(others[0] - others[1]) > 0.1:
                 break
-        place_cube(sim.model, sim.data, colour, cube)
-        place_cube(sim.model, sim.data, other, others[0])
-        z = TABLE_TOP_Z + 0.001
-        place_marker(sim.model, sim.data, f"square_{target}", [*goal, z])
-        place_marker(sim.model, sim.data, f"square_{other_square}", [*others[1], z])
-        mujoco.mj_forward(sim.model, sim.data)
+        on_table, z = TABLE_TOP_Z + CUBE_HALF, TABLE_TOP_Z + 0.001
+        sim.place(f"cube_{colour}", np.array([*cube, on_table]))
+        sim.place(f"cube_{other}", np.array([*others[0], on_table]))
+        sim.place(f"square_{target}", np.array([*goal, z]))
+        sim.place(f"square_{other_square}", np.array([*others[1], z]))
         return TaskState(
             slots={"colour": str(colour), "target": str(target)},
             positions={
@@ -106,20 +88,19 @@ class Push(Task):
             },
         )
 
-    def success(self, sim: MujocoRobot, state: TaskState) -> bool:
-        cube = cube_position(sim.model, sim.data, state.slots["colour"])
+    def success(self, sim: TaskScene, state: TaskState) -> bool:
+        cube = sim.position(f"cube_{state.slots['colour']}")
         offset = np.abs(cube[:2] - state.positions["goal"][:2])
         on_table = abs(cube[2] - (TABLE_TOP_Z + CUBE_HALF)) < 0.01
         return bool(np.all(offset < SQUARE_HALF) and on_table)
 
-    def environment_state(self, sim: MujocoRobot, state: TaskState) -> np.ndarray:
+    def environment_state(self, sim: TaskScene, state: TaskState) -> np.ndarray:
+        other = next(c for c in CUBE_COLOURS if c != state.slots["colour"])
         return np.concatenate(
             [
-                cube_position(sim.model, sim.data, state.slots["colour"]),
+                sim.position(f"cube_{state.slots['colour']}"),
                 state.positions["goal"],
-                cube_position(
-                    sim.model, sim.data, next(c for c in CUBE_COLOURS if c != state.slots["colour"])
-                ),
+                sim.position(f"cube_{other}"),
             ]
         )
 

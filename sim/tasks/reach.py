@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-import mujoco
 import numpy as np
 
 from robostack.model import RigidBodyModel
 from robostack.references import ReferenceSequence, WaypointReference
 from robostack.robots import get_robot
-from sim.mujoco import MujocoRobot
+from sim.scene import Marker, TaskScene
 from sim.tasks.base import Task, TaskState, solve, tool_down_rotation
-from sim.tasks.objects import add_marker, place_marker
 
 MARKER_COLOURS = ("red", "blue")
 SUCCESS_RADIUS = 0.02  # m
@@ -32,12 +30,11 @@ class Reach(Task):
     time_limit_s = 8.0
     arm_only = True
 
-    def decorate(self, spec: mujoco.MjSpec) -> None:
-        for colour in MARKER_COLOURS:
-            add_marker(spec, f"marker_{colour}", colour, size=[MARKER_RADIUS], shape="sphere")
+    def scene_objects(self) -> tuple[Marker, ...]:
+        return tuple(Marker(f"marker_{c}", c, "sphere", (MARKER_RADIUS,)) for c in MARKER_COLOURS)
 
     def reset(
-        self, sim: MujocoRobot, rng: np.random.Generator, slots: Mapping[str, str] | None = None
+        self, sim: TaskScene, rng: np.random.Generator, slots: Mapping[str, str] | None = None
     ) -> TaskState:
         colour = self.chosen("colour", rng.choice(MARKER_COLOURS), slots)
         positions = {}
@@ -49,19 +46,17 @@ class Reach(Task):
             if np.linalg.norm(points[0] - points[1]) > 0.15:
                 break
         for c, point in zip(MARKER_COLOURS, points, strict=True):
-            place_marker(sim.model, sim.data, f"marker_{c}", point)
+            sim.place(f"marker_{c}", point)
             positions[f"marker_{c}"] = point
-        mujoco.mj_forward(sim.model, sim.data)
         return TaskState(slots={"colour": colour}, positions=positions)
 
     def _target(self, state: TaskState) -> np.ndarray:
         return state.positions[f"marker_{state.slots['colour']}"]
 
-    def success(self, sim: MujocoRobot, state: TaskState) -> bool:
-        tool = sim.data.xpos[sim.model.body(sim.description.tool_link).id]
-        return bool(np.linalg.norm(tool - self._target(state)) < SUCCESS_RADIUS)
+    def success(self, sim: TaskScene, state: TaskState) -> bool:
+        return bool(np.linalg.norm(sim.tool_position() - self._target(state)) < SUCCESS_RADIUS)
 
-    def environment_state(self, sim: MujocoRobot, state: TaskState) -> np.ndarray:
+    def environment_state(self, sim: TaskScene, state: TaskState) -> np.ndarray:
         return np.concatenate([state.positions[f"marker_{c}"] for c in MARKER_COLOURS])
 
     def expert(self, model: RigidBodyModel, q_home: np.ndarray, state: TaskState):

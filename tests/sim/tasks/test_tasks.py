@@ -10,13 +10,13 @@ from robostack.episodes import run_episode
 from robostack.errors import RobostackError, UnknownNameError
 from robostack.robots import get_robot
 from sim.mujoco import MujocoRobot, SceneConfig
+from sim.scene import CUBE_HALF, TABLE_TOP_Z
 from sim.tasks import TASKS, make_task
-from sim.tasks.objects import place_cube
 
 
 def _scene(task_name, robot="panda", seed=0):
     task = make_task(task_name)
-    sim = MujocoRobot(robot=robot, scene=SceneConfig(decorators=(task.decorate,)))
+    sim = MujocoRobot(robot=robot, scene=SceneConfig(objects=task.scene_objects()))
     sim.connect()
     sim.reset(seed=seed)
     return task, sim, task.reset(sim, sim.rng)
@@ -53,11 +53,10 @@ def test_push_success_predicate():
     task, sim, state = _scene("push")
     assert not task.success(sim, state)  # the cube starts away from the square
     goal = state.positions["goal"]
-    place_cube(sim.model, sim.data, state.slots["colour"], goal[:2] + np.array([0.03, -0.03]))
-    mujoco.mj_forward(sim.model, sim.data)
+    cube, on_table = f"cube_{state.slots['colour']}", TABLE_TOP_Z + CUBE_HALF
+    sim.place(cube, np.array([*(goal[:2] + np.array([0.03, -0.03])), on_table]))
     assert task.success(sim, state)  # within the 4 cm half-width
-    place_cube(sim.model, sim.data, state.slots["colour"], goal[:2] + np.array([0.05, 0.0]))
-    mujoco.mj_forward(sim.model, sim.data)
+    sim.place(cube, np.array([*(goal[:2] + np.array([0.05, 0.0])), on_table]))
     assert not task.success(sim, state)
 
 
@@ -134,17 +133,15 @@ def test_pick_place_success_predicate():
     task, sim, state = _scene("pick_place")
     assert not task.success(sim, state)  # on the table, away from the bin
     colour, bin_xy = state.slots["colour"], state.positions["bin"][:2]
-    place_cube(sim.model, sim.data, colour, bin_xy)
-    joint = sim.model.joint(f"cube_{colour}_free").qposadr[0]
-    sim.data.qpos[joint + 2] += 0.012  # on the bin's floor
-    mujoco.mj_forward(sim.model, sim.data)
+    on_table = TABLE_TOP_Z + CUBE_HALF
+    sim.place(f"cube_{colour}", np.array([*bin_xy, on_table + 0.012]))  # on the bin's floor
     assert task.success(sim, state)  # the gripper is open at reset
     fingers = [sim.model.joint(n).qposadr[0] for n in sim.description.gripper_joints]
     sim.data.qpos[fingers] = 0.02  # gripper closed to 4 cm: still holding it
     assert not task.success(sim, state)
     sim.data.qpos[fingers] = 0.04
-    place_cube(sim.model, sim.data, colour, bin_xy + np.array([0.1, 0.0]))  # beside the bin
-    mujoco.mj_forward(sim.model, sim.data)
+    beside = bin_xy + np.array([0.1, 0.0])
+    sim.place(f"cube_{colour}", np.array([*beside, on_table]))  # beside the bin
     assert not task.success(sim, state)
 
 

@@ -1,0 +1,112 @@
+"""What a task scene holds, for every simulator: the table, coloured objects, and the calls a
+task makes on a running simulation.
+
+A task declares its objects as data (`Cube`, `Marker`, `Fixture`); each simulator backend
+(`sim.mujoco`, `sim.pybullet`) builds them around the robot on its table and implements
+`TaskScene`, through which the task places them for an episode and reads them back. Positions
+are in the robot's base frame, m; the base stands on the table top (z = `TABLE_TOP_Z`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from robostack.types import JointState
+
+TABLE_TOP_Z = 0.0  # the robot's base stands on the table top, m
+TABLE_SIZE = (0.8, 0.7, 0.03)  # half extents, m
+TABLE_CENTER_X = 0.3  # m
+TABLE_RGBA = (0.55, 0.45, 0.35, 1.0)
+FLOOR_Z = -0.75  # m
+MARKER_ALPHA = 0.6  # markers are seen through
+CUBE_HALF = 0.025  # m: half the edge of the tasks' cubes
+
+COLOURS: dict[str, tuple[float, float, float, float]] = {
+    "red": (0.85, 0.12, 0.12, 1.0),
+    "green": (0.15, 0.7, 0.2, 1.0),
+    "blue": (0.15, 0.3, 0.85, 1.0),
+    "yellow": (0.95, 0.8, 0.1, 1.0),
+    "grey": (0.6, 0.6, 0.65, 1.0),
+    "brown": (0.45, 0.35, 0.25, 1.0),
+}
+
+
+@dataclass(frozen=True)
+class Cube:
+    """A free cube that rests on the table and can be pushed, grasped and carried.
+
+    Attributes: name; colour (a `COLOURS` key); half: half the edge, m; mass, kg; friction:
+    sliding friction coefficient.
+    """
+
+    name: str
+    colour: str
+    half: float = CUBE_HALF
+    mass: float = 0.1
+    friction: float = 0.8
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A visual-only marker, placed by the task and never touched (nothing collides with it).
+
+    Attributes: name; colour; shape ("sphere" or "box"); size: (radius,) or box half extents, m.
+    """
+
+    name: str
+    colour: str
+    shape: str
+    size: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """A static body of boxes the arm and cubes collide with (a wall, a bin); the task may move
+    it between episodes.
+
+    Attributes: name; colour; boxes: ((centre (3,), half extents (3,)), ...) in the fixture's
+    frame, m; position: where the fixture's frame starts, m.
+    """
+
+    name: str
+    colour: str
+    boxes: tuple[tuple[tuple[float, float, float], tuple[float, float, float]], ...]
+    position: tuple[float, float, float] = (0.5, 0.0, TABLE_TOP_Z)
+
+
+SceneObject = Cube | Marker | Fixture
+
+
+class TaskScene(Protocol):
+    """What a task may do with a running simulation (`sim.mujoco.MujocoRobot`,
+    `sim.pybullet.PybulletRobot`)."""
+
+    def place(self, name: str, position: np.ndarray) -> None:
+        """Put object ``name`` at ``position`` (3,) m: a cube's centre, at rest and upright; a
+        marker's centre; a fixture's frame."""
+        ...
+
+    def position(self, name: str) -> np.ndarray:
+        """Where object ``name`` is now, (3,) m (a cube's centre, a marker's, a fixture's frame)."""
+        ...
+
+    def recolour(self, name: str, colour: str) -> None:
+        """Give object ``name`` another `COLOURS` colour (markers keep their transparency)."""
+        ...
+
+    def tool_position(self) -> np.ndarray:
+        """(3,) the tool link's position, m."""
+        ...
+
+    def read(self) -> JointState:
+        """The arm's state (the gripper width among it)."""
+        ...
+
+
+def rgba(obj: SceneObject, colour: str | None = None) -> tuple[float, float, float, float]:
+    """``obj``'s colour (or ``colour``) as RGBA in [0, 1]; markers are translucent."""
+    r, g, b, a = COLOURS[colour or obj.colour]
+    return (r, g, b, MARKER_ALPHA) if isinstance(obj, Marker) else (r, g, b, a)
