@@ -2,7 +2,8 @@
 
 `PolicyRunner` keeps the last To observations of an episode (the first one repeated until
 there are To), says when a chunk is due (receding horizon: every Ta observations from the
-first) and predicts one. It is shared by the in-process chunk source
+first; with numbered observations, at the first one of each block of Ta, so that one lost
+observation does not lose a chunk) and predicts one. It is shared by the in-process chunk source
 (`robostack.policy_source`) and the policy server of the process split
 (`robostack.ipc.policy_server`), so both see and predict exactly alike. Shapes are those of
 `policies.features`.
@@ -74,6 +75,7 @@ class PolicyRunner:
         self.language = torch.from_numpy(language)[None]
         self.history: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=f.obs_horizon)
         self.observations = 0
+        self._answered_block = -1  # index // Ta of the last observation a chunk was due at
         self.inference_s: list[float] = []
         self.first_observation: dict[str, torch.Tensor] | None = None
         self._mask = np.zeros(f.environment_dim, np.float32)
@@ -84,7 +86,8 @@ class PolicyRunner:
     ) -> bool:
         """Take one observation: ``robot`` (S,) (`robostack.observations`), ``environment``
         (n,) the task's object state, n <= E. ``index`` is its number in the episode (default:
-        the count so far). Returns True when a chunk is due (index a multiple of Ta)."""
+        the count so far; increasing). Returns True when a chunk is due: the first observation
+        of a new block of Ta (index a multiple of Ta, unless that one was lost)."""
         f = self.features
         environment = np.asarray(environment, np.float32)
         if environment.shape[0] > f.environment_dim:
@@ -107,7 +110,9 @@ class PolicyRunner:
         self.history.append((robot, environment))
         index = self.observations if index is None else index
         self.observations += 1
-        return index % f.executed == 0
+        block = index // f.executed
+        due, self._answered_block = block > self._answered_block, max(block, self._answered_block)
+        return due
 
     def observation(self) -> dict[str, torch.Tensor]:
         """The current observation batch (B = 1, `policies.features` shapes)."""

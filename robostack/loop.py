@@ -27,6 +27,7 @@ compensated and no longer driven; bringing it to a standstill with brakes is the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -316,10 +317,10 @@ class ControlLoop:
         overruns = 0
 
         state = robot.read()
-        t_begin = state.t
         if fresh:
-            self._first_chunk(state)
+            state = self._first_chunk(state)
             controller.reset()
+        t_begin = state.t
         realtime, robot_paced = self.clock.realtime, self.clock.robot_paced
         self.clock.start()
         last_start = time.perf_counter_ns()
@@ -420,17 +421,28 @@ class ControlLoop:
         with contextlib.suppress(Exception):  # the backend is gone; its failure is an event
             robot.write(command_for(robot.command_mode, state, rest, np.zeros(robot.spec.dof)))
 
-    def _first_chunk(self, state: JointState) -> None:
-        """Start from rest at ``state``; the first chunk must be valid (raises otherwise)."""
-        self.interpolator.reset(state.q, state.gripper_width)
+    def _first_chunk(self, state: JointState) -> JointState:
+        """Start from rest at ``state`` with the source's first chunk. It must be finite and
+        inside the joint limits (raises otherwise: nothing has moved), then passes the
+        monitor's chunk checks like every chunk (refused, it HOLDs the arm where it stands). A
+        chunk that kept the source waiting longer than a control period (a policy in another
+        process starting up) is re-timed to the state read after it came: the arm stood still
+        meanwhile. Returns the state the run starts from."""
         self.safety.reset(last_chunk_t=state.t)
+        began = time.perf_counter()
         chunk = self.source.next_chunk(state)
+        if chunk is not None and time.perf_counter() - began > self.robot.spec.dt:
+            waited, state = state, self.robot.read()
+            shift = state.t - waited.t
+            chunk = dataclasses.replace(chunk, t0=chunk.t0 + shift, obs_time=chunk.obs_time + shift)
+        self.interpolator.reset(state.q, state.gripper_width)
         if chunk is None:
-            return
+            return state
         if not np.all(np.isfinite(chunk.q)):
             raise ValueError("the first chunk contains NaN or Inf")
         self.robot.spec.check_positions(chunk.q, what="chunk")
-        self.interpolator.add_chunk(chunk, state.t)
-        self.safety.chunk_received(state.t)
-        if self.recorder is not None:
-            self.recorder.record_chunk(0, state.t, chunk)
+        if self.safety.accept_chunk(0, state.t, chunk):
+            self.interpolator.add_chunk(chunk, state.t)
+            if self.recorder is not None:
+                self.recorder.record_chunk(0, state.t, chunk)
+        return state

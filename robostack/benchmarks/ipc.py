@@ -11,7 +11,8 @@ The plan's task runs in real time in MuJoCo, episode after episode (seeds ``plan
 For each it gathers the loop's tick periods (median, p99, max, jitter = standard deviation,
 late ticks over 1.5 control periods) and the observation-to-chunk latency: wall time from the
 observation a chunk was computed from to the tick that hands it to the loop. Torch uses one
-thread in every placement, so the placements differ only in where inference runs.
+thread (the thread placement: all cores but one, one on a 2-core machine), so the placements
+differ only in where inference runs.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 from robostack.episodes import run_episode
+from robostack.ipc.stats import percentiles
 from robostack.launcher.plan import LaunchPlan
 from robostack.loop import period_timing
 from robostack.robots import get_robot
@@ -89,10 +91,7 @@ def _measure(plan: LaunchPlan, placement: str, seconds: float) -> dict:
         "successes": successes,
         "ticks": int(periods.size),
         **period_timing(periods, dt),
-        "latency_ms": {
-            "p50": float(np.median(latencies)),
-            "p99": float(np.percentile(latencies, 99)),
-        },
+        "latency_ms": percentiles(latencies),
     }
 
 

@@ -230,11 +230,14 @@ def run_ipc(args: argparse.Namespace) -> int:
             f"{p['max']:>7.2f} ms{p['jitter']:>7.3f} ms{r['late_ticks']:>7}{lat['p50']:>13.1f} ms"
             f"{lat['p99']:>6.1f} ms{r['successes']:>5}/{r['episodes']}"
         )
+
+    def times(ratio: float | None, digits: int) -> str:
+        return "-" if ratio is None else f"{ratio:.{digits}f}x"
+
     for r in report["rows"][:-1]:
         v = r["vs_process"]
-        late = "-" if v["late_ticks"] is None else f"{v['late_ticks']:.1f}x"
         print(
-            f"  {r['placement']} vs process: late ticks {late}, jitter {v['jitter']:.1f}x, "
-            f"period p99 {v['period_p99']:.2f}x"
+            f"  {r['placement']} vs process: late ticks {times(v['late_ticks'], 1)}, jitter "
+            f"{times(v['jitter'], 1)}, period p99 {times(v['period_p99'], 2)}"
         )
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import time
 
 from robostack.cli.launch import (
@@ -30,7 +31,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from robostack.ipc.control_link import ControlLink
+    from robostack.ipc.supervisor import follow_supervisor
 
+    follow_supervisor(signal.SIGINT)  # if launched by `robostack launch`: stop when it dies
     began = time.perf_counter()
     plan = make_checked_plan(args, split=True)
     confirm(plan, args.yes, args.standin)

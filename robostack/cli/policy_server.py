@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from policies.language import embed_sentences
     from robostack.ipc.config import IpcConfig
     from robostack.ipc.policy_server import PolicyServer
+    from robostack.ipc.supervisor import follow_supervisor
 
     if args.threads < 1 or args.delay < 0:
         raise RobostackError("--threads must be >= 1 and --delay >= 0")
@@ -59,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     stopping = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda number, frame: stopping.append(number))
+    follow_supervisor(signal.SIGTERM)  # if launched by `robostack launch`: end when it dies
     if not args.json:
         print(
             f"robostack policy-server: serving {args.checkpoint} ({policy.name}, "
@@ -70,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"ok": True, **stats}))
     else:
-        inference = stats["inference_ms"]
+        inference = stats["inference_ms"] or {"p50": float("nan"), "p99": float("nan")}
         print(
             f"robostack policy-server: {stats['observations']} observations, {stats['chunks']} "
             f"chunks (inference p50 {inference['p50']:.1f} ms, p99 {inference['p99']:.1f} ms), "

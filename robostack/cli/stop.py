@@ -9,7 +9,7 @@ import time
 
 from robostack.cli.options import add_ipc, add_json
 
-REPEATS = 3  # UDP may lose one; after the first, the others change nothing
+REPEATS = 3  # UDP may lose one; a control process counts the copies once
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,9 +36,9 @@ def run(args: argparse.Namespace) -> int:
     msg = lcmtypes.operator_stop_t()
     msg.source = f"robostack stop on {socket.gethostname()}"
     msg.reason = args.reason
+    msg.utime = round(time.time() * 1e6)  # the copies are one stop: same time, source, reason
     bus = connect(config.url)
     for _ in range(REPEATS):
-        msg.utime = round(time.time() * 1e6)
         bus.publish(config.channel("STOP"), msg.encode())
         time.sleep(0.01)
     channel = config.channel("STOP")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from robostack.errors import RobostackError
@@ -65,3 +66,13 @@ class IpcConfig:
 def max_bytes(name: str) -> int:
     """The largest message allowed on channel ``name``, bytes."""
     return CHANNELS[name][1]
+
+
+def new_id() -> int:
+    """A random positive int64: a control session's or a policy server's id."""
+    return int.from_bytes(os.urandom(8), "big") >> 1
+
+
+def utime(t: float) -> int:
+    """Seconds -> integer microseconds (the messages' time fields)."""
+    return round(t * 1e6)

@@ -1,27 +1,27 @@
 """The control process's end of the process split: status out, chunks and stops in.
 
-One `ControlLink` lives as long as the control process (a context manager); each episode's
-loop binds its safety monitor to it (`bind`) and polls it once per tick, after the write
-(`poll`). Per tick it
+One `ControlLink` lives as long as the control process (a context manager); each loop binds
+its safety monitor to it (`bind`, done by `robostack.session.make_loop`) and polls it once per
+tick, after the write (`poll`). Per tick it
 
 - takes the messages that arrived (never blocking): chunks are queued for the chunk source
-  (`robostack.ipc.remote_source`), an operator stop asks the monitor for a STOP, the policy
-  server's heartbeat is noted;
-- HOLDs the arm (check ``policy_lost``) when the heartbeat has not come for
-  ``policy_timeout_s``: the policy process died or hangs. This watchdog is armed once the
+  (`robostack.ipc.remote_source`), an operator stop asks the monitor for a STOP (copies of one
+  stop count once), policy servers' heartbeats are noted;
+- HOLDs the arm (check ``policy_lost``) when the heartbeat of the server the episode uses has
+  not come for ``policy_timeout_s``: its process died or hangs. The watchdog is armed once the
   episode has asked the policy for anything (its first observation), not during a start move;
 - publishes the robot status every ``status_decimation`` ticks.
 
 Every safety event of the bound monitor is published on the SAFETY channel. A message that
 cannot be used is dropped through the monitor (`SafetyMonitor.message_dropped`: a DROP event,
-counted) and never reaches the controller. Wall time (``time.monotonic``) times the heartbeat:
-it comes from another process.
+counted) and never reaches the controller. Nothing here raises into the loop: a failed send is
+counted and reported the same way (``ipc_send_failed``). Wall time (``time.monotonic``) times
+the heartbeats: they come from another process.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections import deque
 
@@ -31,11 +31,12 @@ from robostack.errors import RobostackError
 from robostack.ipc import lcmtypes
 from robostack.ipc.bus import connect, drain, handle
 from robostack.ipc.codec import MessageError, decode
-from robostack.ipc.config import IpcConfig, max_bytes
+from robostack.ipc.config import IpcConfig, max_bytes, new_id, utime
 from robostack.safety import SafetyEvent, SafetyMonitor
 from robostack.types import CommandMode, JointReference, JointState
 
 MAX_MESSAGES_PER_TICK = 8  # a flood waits for later ticks instead of stalling this one
+MAX_MESSAGES_PER_WAIT = 256  # outside the loop (startup) it can take more at once
 INBOX = 64  # chunk messages kept for the chunk source; older ones are overwritten
 
 
@@ -53,17 +54,20 @@ class ControlLink:
     def __init__(self, *, config: IpcConfig):
         self.config = config
         self.command_mode = CommandMode.TORQUE.value  # reported in the status (`bind`)
-        self.session = int.from_bytes(os.urandom(8), "big") >> 1  # a positive int64
+        self.session = new_id()
         self.lcm = connect(config.url)
         self.chunks: deque[bytes] = deque(maxlen=INBOX)  # raw, for the chunk source to check
-        self.policy: lcmtypes.policy_status_t | None = None  # the last heartbeat
-        self.policy_seen = -math.inf  # when it came, s (monotonic)
+        # server id -> (its last heartbeat, when it came (monotonic s))
+        self.heartbeats: dict[int, tuple[lcmtypes.policy_status_t, float]] = {}
+        self.server: int | None = None  # the server the current episode uses (`use_server`)
         self.safety: SafetyMonitor | None = None
         self.stop_requests: list[str] = []  # every operator stop taken, for the session report
+        self.send_failures: dict[str, int] = {}  # channel -> messages that could not be sent
         self.tick, self.t = 0, 0.0
-        self._watching = False  # the policy watchdog is armed (module doc)
         self.episodes = 0  # episodes begun (`new_episode`)
-        self._pending_drops: list[tuple[str, MessageError]] = []  # before a monitor is bound
+        self._watching = False  # the policy watchdog is armed (module doc)
+        self._stops_seen: set[tuple[int, str, str]] = set()
+        self._pending_drops: list[tuple[str, MessageError]] = []  # until the next poll
         self._subscriptions = [
             self.lcm.subscribe(config.channel("CHUNK"), self._on_chunk),
             self.lcm.subscribe(config.channel("STOP"), self._on_stop),
@@ -99,9 +103,11 @@ class ControlLink:
         safety.listeners.append(self.publish_event)
         if self.stop_requests:
             safety.stop(self.stop_requests[-1])
-        for channel, error in self._pending_drops:
-            self.drop(channel, error)
-        self._pending_drops.clear()
+
+    @property
+    def stop_requested(self) -> bool:
+        """An operator stop (over LCM, or Ctrl-C through the bound monitor) is pending."""
+        return bool(self.stop_requests) or (self.safety is not None and self.safety.stop_requested)
 
     def poll(
         self, tick: int, state: JointState, reference: JointReference, tau: np.ndarray
@@ -109,9 +115,12 @@ class ControlLink:
         """Once per tick, after the write (module doc)."""
         self.tick, self.t = tick, state.t
         drain(self.lcm, MAX_MESSAGES_PER_TICK)
+        for channel, error in self._pending_drops:  # from before this loop's first tick
+            self.drop(channel, error)
+        self._pending_drops.clear()
         safety = self.safety
         if self._watching and safety is not None and safety.accepting_chunks:
-            silent = time.monotonic() - self.policy_seen
+            silent = self.silence()
             if silent > self.config.policy_timeout_s:
                 safety.hold(
                     tick,
@@ -124,16 +133,26 @@ class ControlLink:
         if tick % self.config.status_decimation == 0:
             self._publish_status(tick, state, reference, tau)
 
+    def silence(self) -> float:
+        """Seconds since the heartbeat of the server in use (any server's before one is
+        chosen), inf if none came."""
+        if self.server is not None:
+            seen = self.heartbeats.get(self.server, (None, -math.inf))[1]
+        else:
+            seen = max((when for _, when in self.heartbeats.values()), default=-math.inf)
+        return time.monotonic() - seen
+
     def wait(self, timeout_s: float) -> None:
         """Wait up to ``timeout_s`` for a message, then take all that are waiting (outside the
         loop: startup, tests)."""
         if handle(self.lcm, timeout_s) > 0:
-            drain(self.lcm, INBOX)
+            drain(self.lcm, MAX_MESSAGES_PER_WAIT)
 
     def wait_for_policy(self) -> lcmtypes.policy_status_t:
-        """The policy server's heartbeat, waiting up to ``startup_timeout_s`` for it."""
+        """The heartbeat of the one policy server alive on the channels, waiting up to
+        ``startup_timeout_s`` for it; `PolicyServerError` if none, or several, answer."""
         deadline = time.monotonic() + self.config.startup_timeout_s
-        while time.monotonic() - self.policy_seen > self.config.policy_timeout_s:
+        while not self._alive():
             if time.monotonic() > deadline:
                 raise PolicyServerError(
                     f"no policy server on {self.config.url} (channel "
@@ -142,10 +161,22 @@ class ControlLink:
                     f"policy-server`; nothing moved"
                 )
             self.wait(0.05)
-        return self.policy
+        self.wait(1.5 / 10.0)  # a second server would have beaten by now
+        alive = self._alive()
+        if len(alive) > 1:
+            raise PolicyServerError(
+                f"{len(alive)} policy servers answer on {self.config.prefix}_*: stop the others "
+                f"or give each session its own [ipc] prefix; nothing moved"
+            )
+        return alive[0]
+
+    def use_server(self, server: int) -> None:
+        """The episode uses policy server ``server``: its heartbeat feeds the watchdog, and
+        chunks from any other are foreign."""
+        self.server = server
 
     def drop(self, channel: str, error: MessageError) -> None:
-        """Record that a message on ``channel`` was refused for ``error``."""
+        """Record that a message on ``channel`` was refused (or not sent) for ``error``."""
         if self.safety is None:
             self._pending_drops.append((channel, error))
             return
@@ -161,15 +192,23 @@ class ControlLink:
 
     # --- out ----------------------------------------------------------------------------
 
-    def publish(self, channel: str, message) -> None:
+    def publish(self, channel: str, message) -> bool:
         """Publish an lcmtypes ``message`` on ``channel`` (a `robostack.ipc.config.CHANNELS`
-        name); an observation arms the policy watchdog."""
+        name); an observation arms the policy watchdog. A failed send is counted and reported
+        (not for SAFETY itself), never raised; returns whether it went out."""
         self._watching = self._watching or channel == "OBSERVATION"
-        self.lcm.publish(self.config.channel(channel), message.encode())
+        try:
+            self.lcm.publish(self.config.channel(channel), message.encode())
+            return True
+        except OSError as error:
+            self.send_failures[channel] = self.send_failures.get(channel, 0) + 1
+            if channel != "SAFETY":
+                self.drop(channel, MessageError("ipc_send_failed", f"sending failed: {error}"))
+            return False
 
     def publish_event(self, event: SafetyEvent) -> None:
         msg = lcmtypes.safety_event_t()
-        msg.utime, msg.session, msg.tick = _utime(event.t), self.session, event.tick
+        msg.utime, msg.session, msg.tick = utime(event.t), self.session, event.tick
         msg.check, msg.joint = event.check, event.joint or ""
         msg.value, msg.limit = event.value, event.limit
         msg.reaction, msg.message = event.reaction.name, event.message
@@ -179,7 +218,7 @@ class ControlLink:
         dof = len(state.q)
         unknown = [math.nan] * dof
         msg = lcmtypes.robot_status_t()
-        msg.utime, msg.session, msg.tick, msg.num_joints = _utime(state.t), self.session, tick, dof
+        msg.utime, msg.session, msg.tick, msg.num_joints = utime(state.t), self.session, tick, dof
         msg.joint_position = state.q.tolist()
         msg.joint_velocity = state.dq.tolist()
         msg.joint_position_reference = reference.q.tolist()
@@ -193,6 +232,10 @@ class ControlLink:
 
     # --- in (called from handle_timeout, in this thread) --------------------------------
 
+    def _alive(self) -> list[lcmtypes.policy_status_t]:
+        now, timeout = time.monotonic(), self.config.policy_timeout_s
+        return [msg for msg, when in self.heartbeats.values() if now - when <= timeout]
+
     def _on_chunk(self, channel: str, data: bytes) -> None:
         self.chunks.append(data)
 
@@ -202,6 +245,10 @@ class ControlLink:
         except MessageError as error:
             self.drop("STOP", error)
             return
+        key = (msg.utime, msg.source, msg.reason)
+        if key in self._stops_seen:  # another copy of the same stop
+            return
+        self._stops_seen.add(key)
         reason = f"over LCM from {msg.source or 'unnamed'}: {msg.reason or 'no reason given'}"
         self.stop_requests.append(reason)
         if self.safety is not None:
@@ -213,9 +260,4 @@ class ControlLink:
         except MessageError as error:
             self.drop("POLICY_STATUS", error)
             return
-        self.policy, self.policy_seen = msg, time.monotonic()
-
-
-def _utime(t: float) -> int:
-    """Seconds -> integer microseconds."""
-    return round(t * 1e6)
+        self.heartbeats[msg.server] = (msg, time.monotonic())

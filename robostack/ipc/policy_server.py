@@ -1,12 +1,14 @@
 """The policy's process of the split: observations in, chunks out (``robostack policy-server``).
 
-`PolicyServer` serves one checkpoint. It publishes a heartbeat (`policy_status_t`, what it
-serves and how it is doing) at `HEARTBEAT_HZ` and, for every episode of every control session
-it hears from, keeps a `policies.runner.PolicyRunner`, so it sees and predicts exactly as the
-policy does in the loop's own process: each observation joins the episode's history and, every
-Ta observations, the chunk for the newest one is published, naming the observation it was
-computed from. When it falls behind, it takes every observation that arrived into the history
-and answers only the newest: a late chunk is better than a queue of stale ones.
+`PolicyServer` serves one checkpoint. A thread of its own publishes its heartbeat
+(`policy_status_t`, what it serves and how it is doing) at `HEARTBEAT_HZ`, so a long inference
+does not look like a dead process. For every episode of every control session it hears from,
+it keeps a `policies.runner.PolicyRunner`, so it sees and predicts exactly as the policy does
+in the loop's own process: each observation joins the episode's history and, every Ta
+observations, the chunk for the newest one is published, naming the observation it was
+computed from and the server. When it falls behind, it takes every observation that arrived
+into the history and answers each episode's newest: a late chunk is better than a queue of
+stale ones. A chunk that cannot be sent is counted (``send_failed``), never fatal.
 
 An observation is dropped (counted per check, reported in `stats`) when it cannot be decoded
 or is too large (`robostack.ipc.codec`), has the wrong sizes or non-finite numbers
@@ -17,7 +19,7 @@ belongs to an episode older than one already served (``ipc_stale``).
 from __future__ import annotations
 
 import math
-import os
+import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -30,10 +32,12 @@ from policies.runner import PolicyRunner
 from robostack.ipc import lcmtypes
 from robostack.ipc.bus import connect, drain, handle
 from robostack.ipc.codec import MessageError, decode
-from robostack.ipc.config import HEARTBEAT_HZ, IpcConfig, max_bytes
+from robostack.ipc.config import HEARTBEAT_HZ, IpcConfig, max_bytes, new_id, utime
+from robostack.ipc.stats import percentiles
 
 EPISODES_KEPT = 4  # runners kept (several control sessions may share a server)
 INBOX = 256  # observations waiting; a flood overwrites the oldest
+SENTENCES_KEPT = 64  # task sentences whose embeddings are kept
 
 
 class PolicyServer:
@@ -66,7 +70,7 @@ class PolicyServer:
         self.policy, self.features, self.checkpoint = policy, policy.features, Path(checkpoint)
         self.config, self.options, self.delay_s = config, options or {}, delay_s
         self.embed = embed or _default_embedding
-        self.id = int.from_bytes(os.urandom(8), "big") >> 1
+        self.id = new_id()
         self.lcm = connect(config.url)
         self.inbox: deque[bytes] = deque(maxlen=INBOX)
         self.lcm.subscribe(config.channel("OBSERVATION"), lambda _, data: self.inbox.append(data))
@@ -79,50 +83,48 @@ class PolicyServer:
 
     def serve(self, *, should_stop: Callable[[], bool], seconds: float = math.inf) -> dict:
         """Serve until ``should_stop()`` or ``seconds`` have passed; return `stats`."""
-        period = 1.0 / HEARTBEAT_HZ
         began = time.monotonic()
-        next_beat = began
-        while not should_stop() and time.monotonic() - began < seconds:
-            now = time.monotonic()
-            if now >= next_beat:
-                self._heartbeat()
-                next_beat = now + period
-            handle(self.lcm, max(next_beat - now, 0.001))
-            drain(self.lcm, INBOX)  # take everything that is waiting
-            self._answer()
+        done = threading.Event()
+        beating = threading.Thread(target=self._beat, args=(done,), name="heartbeat", daemon=True)
+        beating.start()
+        try:
+            while not should_stop() and time.monotonic() - began < seconds:
+                handle(self.lcm, 0.05)
+                drain(self.lcm, INBOX)  # take everything that is waiting
+                self._answer()
+        finally:
+            done.set()
+            beating.join()
         return self.stats()
 
     def stats(self) -> dict:
         """Observations taken, chunks published, drops per check, inference time (ms)."""
-        times = self.inference_ms or [math.nan]
         return {
             "checkpoint": str(self.checkpoint),
             "observations": self.observations,
             "chunks": self.chunks,
             "dropped": dict(self.dropped),
-            "inference_ms": {
-                "p50": float(np.median(times)),
-                "p99": float(np.percentile(times, 99)),
-            },
+            "inference_ms": percentiles(self.inference_ms),
         }
 
     # --- in -----------------------------------------------------------------------------
 
     def _answer(self) -> None:
-        """Take the waiting observations; publish the chunk that became due, if any."""
-        due: tuple[PolicyRunner, lcmtypes.observation_t] | None = None
+        """Take the waiting observations; publish the chunks that became due, the newest
+        observation of each episode answering."""
+        due: dict[PolicyRunner, lcmtypes.observation_t] = {}
         while self.inbox:
             data = self.inbox.popleft()
             try:
                 msg = decode(lcmtypes.observation_t, data, max_bytes=max_bytes("OBSERVATION"))
                 runner, now_due = self._observe(msg)
             except MessageError as error:
-                self.dropped[error.check] = self.dropped.get(error.check, 0) + 1
+                self._count(error.check)
                 continue
-            if now_due or (due is not None and due[0] is runner):
-                due = (runner, msg)  # a newer observation of the same episode answers instead
-        if due is not None:
-            self._publish_chunk(*due)
+            if now_due or runner in due:
+                due[runner] = msg
+        for runner, msg in due.items():
+            self._publish_chunk(runner, msg)
 
     def _observe(self, msg: lcmtypes.observation_t) -> tuple[PolicyRunner, bool]:
         f = self.features
@@ -162,8 +164,13 @@ class PolicyServer:
 
     def _language(self, task: str) -> np.ndarray:
         if task not in self.languages:
+            if len(self.languages) >= SENTENCES_KEPT:
+                self.languages.clear()
             self.languages[task] = self.embed(task)
         return self.languages[task]
+
+    def _count(self, check: str) -> None:
+        self.dropped[check] = self.dropped.get(check, 0) + 1
 
     # --- out ----------------------------------------------------------------------------
 
@@ -175,20 +182,36 @@ class PolicyServer:
         self.inference_ms.append(inference_ms)
         dof = self.features.action_dim - 1
         msg = lcmtypes.trajectory_chunk_t()
-        msg.utime, msg.obs_utime = round(time.time() * 1e6), obs.utime
+        msg.utime, msg.obs_utime, msg.server = utime(time.time()), obs.utime, self.id
         msg.session, msg.episode, msg.index = obs.session, obs.episode, obs.index
         msg.dt = 1.0 / self.features.fps
         msg.num_waypoints, msg.num_joints = actions.shape[0], dof
         msg.joint_position = actions[:, :dof].tolist()
         msg.num_gripper, msg.gripper = actions.shape[0], actions[:, dof].tolist()
         msg.inference_ms = inference_ms
-        self.lcm.publish(self.config.channel("CHUNK"), msg.encode())
-        self.chunks += 1
+        try:
+            self.lcm.publish(self.config.channel("CHUNK"), msg.encode())
+            self.chunks += 1
+        except OSError:
+            self._count("send_failed")
 
-    def _heartbeat(self) -> None:
+    def _beat(self, done: threading.Event) -> None:
+        """Publish the heartbeat every 1 / `HEARTBEAT_HZ` s until ``done`` (a thread, with a
+        bus of its own)."""
+        bus = connect(self.config.url)
+        channel = self.config.channel("POLICY_STATUS")
+        while True:
+            try:
+                bus.publish(channel, self._heartbeat().encode())
+            except OSError:
+                self._count("send_failed")
+            if done.wait(1.0 / HEARTBEAT_HZ):
+                return
+
+    def _heartbeat(self) -> lcmtypes.policy_status_t:
         f = self.features
         msg = lcmtypes.policy_status_t()
-        msg.utime, msg.server = round(time.time() * 1e6), self.id
+        msg.utime, msg.server = utime(time.time()), self.id
         msg.checkpoint, msg.policy, msg.robot = str(self.checkpoint), self.policy.name, self.robot
         msg.num_tasks, msg.tasks = len(self.tasks), self.tasks
         msg.state_dim, msg.environment_dim, msg.action_dim = (
@@ -200,7 +223,7 @@ class PolicyServer:
         msg.observations, msg.chunks = self.observations, self.chunks
         msg.dropped = sum(self.dropped.values())
         msg.inference_ms = self.inference_ms[-1] if self.inference_ms else math.nan
-        self.lcm.publish(self.config.channel("POLICY_STATUS"), msg.encode())
+        return msg
 
 
 def _default_embedding(task: str) -> np.ndarray:

@@ -9,18 +9,21 @@ chunk is stitched in, not jumped to.
 
 Before anything moves (the loop's first call) it waits for the chunk of observation 0,
 publishing the observation again every `REPEAT_S` (the first copy may have been missed); no
-answer within ``startup_timeout_s`` raises `PolicyServerError`.
+answer within ``startup_timeout_s`` raises `PolicyServerError`; an operator stop meanwhile
+ends the wait with no chunk (the loop then STOPs at its first tick, nothing having moved).
 
 A chunk is dropped, with a DROP event through the link, when it is malformed or oversized
-(`robostack.ipc.codec`), from another session (``ipc_foreign``), for an earlier episode or
-older than ``max_chunk_age_s`` (``ipc_stale``), not newer than the last one taken
-(``ipc_out_of_order``), for an observation this source never made (``ipc_mismatch``), or of
-the wrong shape (``ipc_malformed``). Its numbers are then checked by the safety monitor like
-every chunk (finite, within the joint limits, starting near the reference).
+(`robostack.ipc.codec`), from another session or another server (``ipc_foreign``), for an
+earlier episode or older than ``max_chunk_age_s`` (``ipc_stale``), not newer than the last one
+taken (``ipc_out_of_order``), for an observation this source never made (``ipc_mismatch``), or
+of the wrong shape (``ipc_malformed``). Its numbers are then checked by the safety monitor like
+every chunk (finite, within the joint and gripper limits, starting near the reference). A
+chunk without gripper widths keeps the gripper as it was observed.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -31,8 +34,9 @@ import numpy as np
 from policies.features import PolicyFeatures
 from robostack.ipc import lcmtypes
 from robostack.ipc.codec import MessageError, decode
-from robostack.ipc.config import max_bytes
+from robostack.ipc.config import max_bytes, utime
 from robostack.ipc.control_link import ControlLink, PolicyServerError
+from robostack.ipc.stats import percentiles
 from robostack.policy_source import chunk_from_actions, motion_limits
 from robostack.types import JointState, TrajectoryChunk
 
@@ -40,7 +44,6 @@ if TYPE_CHECKING:
     from robostack.episodes import EpisodeContext
 
 REPEAT_S = 0.5  # while waiting for the first chunk, publish observation 0 again this often
-REMEMBERED = 64  # observations kept to match chunks with (6.4 s at 10 Hz)
 
 
 class RemotePolicySource:
@@ -75,6 +78,8 @@ class RemotePolicySource:
         self.link, self.episode, self.seed, self.description = link, episode, seed, description
         self.robot_state, self.environment_state = robot_state, environment_state
         self.limits, self.features, self.period = limits, features, dt
+        # observations kept to match chunks with: as many as a chunk may be old, and a chunk's
+        self.remembered = math.ceil(link.config.max_chunk_age_s * features.fps) + features.executed
         self.next_observation_t: float | None = None
         self.published = 0  # observations published; the next one's index
         self.observed: OrderedDict[int, tuple[JointState, int]] = OrderedDict()  # index ->
@@ -96,12 +101,6 @@ class RemotePolicySource:
     def stats(self) -> dict:
         """This episode over the link: observations, chunks taken, latency and inference
         time (p50 / p99, ms)."""
-
-        def percentiles(values: list[float]) -> dict | None:
-            if not values:
-                return None
-            return {"p50": float(np.median(values)), "p99": float(np.percentile(values, 99))}
-
         return {
             "observations": self.published,
             "chunks": len(self.latency_ms),
@@ -115,27 +114,29 @@ class RemotePolicySource:
         robot = np.asarray(self.robot_state(state), np.float32)
         environment = np.asarray(self.environment_state(), np.float32)
         msg = lcmtypes.observation_t()
-        msg.utime, msg.session = round(state.t * 1e6), self.link.session
+        msg.utime, msg.session = utime(state.t), self.link.session
         msg.episode, msg.seed, msg.index = self.episode, self.seed, self.published
         msg.task = self.description
         msg.state_dim, msg.state = robot.size, robot.tolist()
         msg.environment_dim, msg.environment_state = environment.size, environment.tolist()
         self.link.publish("OBSERVATION", msg)
-        seen = JointState(t=state.t, q=state.q.copy(), dq=state.dq.copy())
+        seen = JointState(
+            t=state.t, q=state.q.copy(), dq=state.dq.copy(), gripper_width=state.gripper_width
+        )
         self.observed[self.published] = (seen, time.perf_counter_ns())
-        if len(self.observed) > REMEMBERED:
+        if len(self.observed) > self.remembered:
             self.observed.popitem(last=False)
         self.published += 1
         self._last_message = msg
 
-    def _wait_for_first_chunk(self, state: JointState) -> TrajectoryChunk:
+    def _wait_for_first_chunk(self, state: JointState) -> TrajectoryChunk | None:
         config = self.link.config
         now = time.monotonic()
         deadline, repeat = now + config.startup_timeout_s, now + REPEAT_S
         while True:
             self.link.wait(0.02)
             chunk = self._take(state)
-            if chunk is not None:
+            if chunk is not None or self.link.stop_requested:
                 return chunk
             now = time.monotonic()
             if now > deadline:
@@ -165,14 +166,19 @@ class RemotePolicySource:
         observed, published_ns = self.observed[newest.index]
         self.latency_ms.append((time.perf_counter_ns() - published_ns) / 1e6)
         self.inference_ms.append(newest.inference_ms)
-        gripper = newest.gripper if newest.num_gripper else [0.0] * newest.num_waypoints
+        held = observed.gripper_width or 0.0  # none sent: keep it as it was
+        gripper = newest.gripper if newest.num_gripper else [held] * newest.num_waypoints
         actions = np.column_stack([np.asarray(newest.joint_position, float), gripper])
         return chunk_from_actions(actions, observed, features=self.features, limits=self.limits)
 
     def _check(self, msg: lcmtypes.trajectory_chunk_t, state: JointState):
         """``msg`` if this episode can use it now, else `MessageError` (module doc)."""
-        if msg.session != self.link.session:
-            raise MessageError("ipc_foreign", f"a chunk for another session ({msg.session})")
+        if msg.session != self.link.session or msg.server != self.link.server:
+            raise MessageError(
+                "ipc_foreign",
+                f"a chunk from server {msg.server} for session {msg.session}; this is session "
+                f"{self.link.session}, served by {self.link.server}",
+            )
         if msg.episode != self.episode:
             raise MessageError(
                 "ipc_stale" if msg.episode < self.episode else "ipc_mismatch",
@@ -188,7 +194,7 @@ class RemotePolicySource:
                 limit=self.last_index,
             )
         seen = self.observed.get(msg.index)
-        if seen is None or round(seen[0].t * 1e6) != msg.obs_utime:
+        if seen is None or utime(seen[0].t) != msg.obs_utime:
             raise MessageError(
                 "ipc_mismatch",
                 f"a chunk for observation {msg.index} at {msg.obs_utime} us, which this "
@@ -217,16 +223,39 @@ class RemotePolicySource:
         return msg
 
 
-def features_of(heartbeat: lcmtypes.policy_status_t) -> PolicyFeatures:
-    """The served policy's layout, from its heartbeat."""
-    return PolicyFeatures(
-        state_dim=heartbeat.state_dim,
-        environment_dim=heartbeat.environment_dim,
-        action_dim=heartbeat.action_dim,
-        horizon=heartbeat.horizon,
-        executed=heartbeat.executed,
-        fps=heartbeat.fps,
+def _check_served(
+    heartbeat: lcmtypes.policy_status_t, context: EpisodeContext, *, task: str, robot: str
+) -> PolicyFeatures:
+    """The served policy's layout, from its heartbeat, once it fits the episode (else
+    `PolicyServerError`: nothing has moved)."""
+    served = (
+        f"the policy server serves {heartbeat.checkpoint} (trained on "
+        f"{', '.join(heartbeat.tasks)} with the {heartbeat.robot})"
     )
+    if heartbeat.robot != robot or task not in heartbeat.tasks:
+        raise PolicyServerError(f"{served}, not {task} on the {robot}; nothing moved")
+    try:
+        features = PolicyFeatures(
+            state_dim=heartbeat.state_dim,
+            environment_dim=heartbeat.environment_dim,
+            action_dim=heartbeat.action_dim,
+            horizon=heartbeat.horizon,
+            executed=heartbeat.executed,
+            fps=heartbeat.fps,
+        )
+    except ValueError as error:
+        raise PolicyServerError(f"{served}, with an unusable layout: {error}") from None
+    state_dim = len(
+        context.robot_state(JointState(t=0.0, q=context.q_start, dq=0 * context.q_start))
+    )
+    expected = (state_dim, context.spec.dof + 1)
+    if features.fps < 1 or (features.state_dim, features.action_dim) != expected:
+        raise PolicyServerError(
+            f"{served}: it takes {features.state_dim} state numbers and makes "
+            f"{features.action_dim} per waypoint at {features.fps} Hz; this {robot} gives "
+            f"{expected[0]} and needs {expected[1]}; nothing moved"
+        )
+    return features
 
 
 def remote_source_factory(
@@ -239,18 +268,8 @@ def remote_source_factory(
 
     def make_source(context: EpisodeContext) -> RemotePolicySource:
         heartbeat = link.wait_for_policy()
-        features = features_of(heartbeat)
-        if heartbeat.robot != robot or task not in heartbeat.tasks:
-            raise PolicyServerError(
-                f"the policy server serves {heartbeat.checkpoint} (trained on "
-                f"{', '.join(heartbeat.tasks)} with the {heartbeat.robot}), not {task} on the "
-                f"{robot}; nothing moved"
-            )
-        if features.action_dim != context.spec.dof + 1:
-            raise PolicyServerError(
-                f"the served policy's actions have {features.action_dim} numbers, the {robot} "
-                f"needs {context.spec.dof + 1}; nothing moved"
-            )
+        features = _check_served(heartbeat, context, task=task, robot=robot)
+        link.use_server(heartbeat.server)
         source = RemotePolicySource(
             link,
             episode=link.new_episode(),

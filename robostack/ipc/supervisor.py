@@ -1,17 +1,21 @@
 """The two processes of a split session, started, watched and ended together.
 
 `run_split` starts ``robostack policy-server`` and then ``robostack control`` as child
-processes of this Python, each in its own process group (a Ctrl-C in the terminal reaches only
-this process, which passes one SIGINT on to the control process: the arm STOPs through the
-safety monitor and the recording is closed). It waits for the control process, whatever way
-it ends; when the policy server dies first, the control process HOLDs the arm on its own (its
-watchdog) and ends the session. The server is then asked to end (SIGTERM), and killed if it
-does not within ``grace_s``. Both report one JSON object on their stdout.
+processes of this Python, each in its own process group: a Ctrl-C in the terminal, a SIGTERM
+or a SIGHUP (the terminal closed) reaches only this process, which passes a SIGINT on to the
+control process (the arm STOPs through the safety monitor, the recording is closed; a second
+one aborts). Should this process die without passing anything on, the children learn it from
+the kernel (`follow_supervisor`, Linux) and stop the same way. It waits for the control
+process, whatever way it ends; when the policy server dies first, the control process HOLDs the
+arm on its own (its watchdog) and ends the session. The server is then asked to end (SIGTERM),
+and killed if it does not within ``grace_s``. Both report one JSON object on their stdout.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -24,6 +28,8 @@ if TYPE_CHECKING:
     from robostack.launcher.plan import LaunchPlan
 
 COMMAND = [sys.executable, "-m", "robostack.cli.main"]
+SUPERVISOR_ENV = "ROBOSTACK_SUPERVISOR_PID"  # set in the children: whom they follow
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -49,27 +55,42 @@ def run_split(
     """Run a split session (module doc); ``on_start(server_pid, control_pid)`` is called once
     both run. Returns the control process's and the policy server's reports."""
     server = _start(["policy-server", *server_args, "--json"])
+    control = None
     try:
         control = _start(["control", *control_args, "--json"])
-    except BaseException:
-        _end(server, grace_s)
-        raise
-    if on_start is not None:
-        on_start(server.pid, control.pid)
+        if on_start is not None:
+            on_start(server.pid, control.pid)
 
-    def forward(signum, frame):  # the first STOPs the arm, a second aborts (stop_on_sigint)
-        control.send_signal(signal.SIGINT)
+        def forward(signum, frame):  # the first STOPs the arm, a second aborts (stop_on_sigint)
+            control.send_signal(signal.SIGINT)
 
-    previous = signal.signal(signal.SIGINT, forward)
-    try:
-        control_out, _ = control.communicate()
+        stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        previous = {signum: signal.signal(signum, forward) for signum in stops}
+        try:
+            control_out, _ = control.communicate()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if control is not None and control.poll() is None:  # this process is failing
+            _end(control, grace_s, signum=signal.SIGINT)
         server_code, server_out = _end(server, grace_s)
     return (
         ProcessReport("control", control.pid, control.returncode, _last_json(control_out)),
         ProcessReport("policy_server", server.pid, server_code, _last_json(server_out)),
     )
+
+
+def follow_supervisor(signum: int) -> None:
+    """In a child of `run_split`: get ``signum`` when the supervisor dies (Linux's
+    PR_SET_PDEATHSIG), or now if it is gone already. Does nothing outside a split session."""
+    parent = os.environ.get(SUPERVISOR_ENV)
+    if not parent:
+        return
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum)
+    if os.getppid() != int(parent):
+        os.kill(os.getpid(), signum)
 
 
 def policy_server_args(plan: LaunchPlan, *extra: str) -> list[str]:
@@ -101,15 +122,19 @@ def serving(plan: LaunchPlan, *extra: str, grace_s: float = 10.0) -> Iterator[su
 
 
 def _start(args: list[str]) -> subprocess.Popen:
+    env = {**os.environ, SUPERVISOR_ENV: str(os.getpid())}
     return subprocess.Popen(
-        [*COMMAND, *args], stdout=subprocess.PIPE, text=True, start_new_session=True
+        [*COMMAND, *args], stdout=subprocess.PIPE, text=True, start_new_session=True, env=env
     )
 
 
-def _end(process: subprocess.Popen, grace_s: float) -> tuple[int, str]:
-    """Ask ``process`` to end (SIGTERM), kill it after ``grace_s``; its exit code and stdout."""
+def _end(
+    process: subprocess.Popen, grace_s: float, *, signum: int = signal.SIGTERM
+) -> tuple[int, str]:
+    """Ask ``process`` to end (``signum``), kill it after ``grace_s``; its exit code and
+    stdout."""
     if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signum)
     try:
         out, _ = process.communicate(timeout=grace_s)
     except subprocess.TimeoutExpired:

@@ -124,6 +124,11 @@ class SafetyMonitor:
         self._stop_request = reason
 
     @property
+    def stop_requested(self) -> bool:
+        """A STOP was asked for and not yet carried out (by the next tick)."""
+        return self._stop_request is not None
+
+    @property
     def accepting_chunks(self) -> bool:
         """Chunks are followed only while RUNNING."""
         return self.mode is Mode.RUNNING

@@ -11,7 +11,7 @@ from robostack.benchmarks.faults import RobotWrapper
 from robostack.errors import LimitError
 from robostack.loop import ControlLoop, LockstepClock, RobotPacedClock, WallClock
 from robostack.tracking import TrackingOptions, run_tracking, tracking_session
-from robostack.types import TrajectoryChunk
+from robostack.types import JointCommand, TrajectoryChunk
 
 
 def test_lockstep_runs_are_bit_identical_for_the_same_seed():
@@ -93,6 +93,55 @@ def test_a_first_chunk_outside_the_limits_is_refused_before_anything_moves():
         with pytest.raises(LimitError, match=r"chunk for joint panda_joint2 is 1\.9000 rad"):
             session.loop.run(ticks=10)
         assert robot.read().t == start.t  # no physics step was taken
+
+
+def test_a_first_chunk_with_a_bad_gripper_width_holds_the_arm_where_it_stands():
+    options = TrackingOptions(
+        robot="panda", controller="impedance", reference="circle", record=False
+    )
+    with tracking_session(options) as session:
+        robot = session.robot
+        start = robot.read()
+        q = np.tile(start.q, (16, 1))
+
+        class WideOpen(_OneChunk):
+            def next_chunk(self, state):
+                return TrajectoryChunk(t0=state.t, dt=0.1, q=self.q, gripper=np.full(16, 0.5))
+
+        session.loop.source = WideOpen(q)
+        result = session.loop.run(ticks=2000)
+        assert result.outcome == "held" and result.events[0].check == "chunk_gripper"
+        assert np.abs(robot.read().q - start.q).max() < 1e-3  # held where it stood
+
+
+def test_a_first_chunk_that_kept_the_loop_waiting_is_retimed_to_when_it_came():
+    """A real robot's clock runs on while another process's policy starts: the chunk computed
+    for the still arm is moved to the state read after it came."""
+    options = TrackingOptions(
+        robot="panda", controller="impedance", reference="circle", record=False
+    )
+    with tracking_session(options) as session:
+        robot = session.robot
+        q = np.tile(robot.read().q, (16, 1))
+
+        class Slow(_OneChunk):
+            def next_chunk(self, state):
+                time.sleep(0.01)
+                robot.write(JointCommand.torque(np.zeros(7)))  # the robot's clock moves on
+                return super().next_chunk(state)
+
+        class Chunks(list):  # the loop's recorder, keeping only the chunks
+            def record(self, *tick):
+                pass
+
+            def record_chunk(self, tick, t, chunk):
+                self.append((t, chunk))
+
+        session.loop.source, session.loop.recorder = Slow(q), Chunks()
+        before = robot.read().t
+        session.loop.run(ticks=1)
+        ((t, chunk),) = session.loop.recorder
+        assert t == pytest.approx(before + 1e-3) and chunk.t0 == pytest.approx(t)
 
 
 def test_loop_refuses_nonsense_settings():

@@ -18,53 +18,57 @@ class observation_t(object):
 
     def __init__(self):
         self.utime = 0
-        """ LCM Type: int64_t """
-        self.session = 0
         """
         robot time of the observation, us; the chunk computed from it names it
         LCM Type: int64_t
         """
 
-        self.episode = 0
+        self.session = 0
         """
         the control process's session id (random per process)
-        LCM Type: int32_t
+        LCM Type: int64_t
         """
 
-        self.seed = 0
+        self.episode = 0
         """
         episode number within the session
         LCM Type: int32_t
         """
 
+        self.seed = 0
+        """
+        the episode's seed (seeds the policy's sampler), >= 0
+        LCM Type: int32_t
+        """
+
         self.index = 0
         """
-        the episode's seed (seeds the policy's sampler)
+        observation number within the episode, from 0
         LCM Type: int32_t
         """
 
         self.task = ""
         """
-        observation number within the episode, from 0
+        the task sentence, e.g. "push the red cube onto the green square"
         LCM Type: string
         """
 
         self.state_dim = 0
-        """
-        the task sentence, e.g. "push the red cube onto the green square"
-        LCM Type: int32_t
-        """
-
+        """ LCM Type: int32_t """
         self.state = []
-        """ LCM Type: float[state_dim] """
-        self.environment_dim = 0
         """
-        robot observation: q, dq, gripper, tool xyz
-        LCM Type: int32_t
+        robot observation: q, dq, gripper width, tool xyz
+        LCM Type: float[state_dim]
         """
 
+        self.environment_dim = 0
+        """ LCM Type: int32_t """
         self.environment_state = []
-        """ LCM Type: float[environment_dim] """
+        """
+        the task's object state, m
+        LCM Type: float[environment_dim]
+        """
+
 
     def encode(self):
         buf = BytesIO()

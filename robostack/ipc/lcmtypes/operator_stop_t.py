@@ -8,7 +8,10 @@ from io import BytesIO
 import struct
 
 class operator_stop_t(object):
-    """ An operator's stop: every control process listening STOPs its arm (damping, then halt). """
+    """
+    An operator's stop: every control process listening STOPs its arm (damping, then halt).
+    Copies of one stop (same utime, source and reason) count once.
+    """
 
     __slots__ = ["utime", "source", "reason"]
 
@@ -18,19 +21,19 @@ class operator_stop_t(object):
 
     def __init__(self):
         self.utime = 0
-        """ LCM Type: int64_t """
-        self.source = ""
         """
         sender's wall clock, us
-        LCM Type: string
+        LCM Type: int64_t
         """
 
-        self.reason = ""
+        self.source = ""
         """
         who asked, e.g. "robostack stop on host-1"
         LCM Type: string
         """
 
+        self.reason = ""
+        """ LCM Type: string """
 
     def encode(self):
         buf = BytesIO()

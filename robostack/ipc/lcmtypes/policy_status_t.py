@@ -9,8 +9,9 @@ import struct
 
 class policy_status_t(object):
     """
-    The policy server's heartbeat (5 Hz): what it serves and how it is doing. The control
-    process waits for it before anything moves and HOLDs the arm when it stops coming.
+    The policy server's heartbeat (10 Hz, from a thread of its own): what it serves and how it
+    is doing. The control process waits for it before anything moves and HOLDs the arm when it
+    stops coming.
     """
 
     __slots__ = ["utime", "server", "checkpoint", "policy", "robot", "num_tasks", "tasks", "state_dim", "environment_dim", "action_dim", "horizon", "executed", "fps", "observations", "chunks", "dropped", "inference_ms"]
@@ -21,37 +22,37 @@ class policy_status_t(object):
 
     def __init__(self):
         self.utime = 0
-        """ LCM Type: int64_t """
-        self.server = 0
         """
         the server's wall clock, us
         LCM Type: int64_t
         """
 
-        self.checkpoint = ""
+        self.server = 0
         """
         the server's id (random per process)
-        LCM Type: string
+        LCM Type: int64_t
         """
 
-        self.policy = ""
+        self.checkpoint = ""
         """
         the checkpoint folder
         LCM Type: string
         """
 
-        self.robot = ""
+        self.policy = ""
         """
         dit | mlp
         LCM Type: string
         """
 
-        self.num_tasks = 0
+        self.robot = ""
         """
         the robot it was trained on
-        LCM Type: int32_t
+        LCM Type: string
         """
 
+        self.num_tasks = 0
+        """ LCM Type: int32_t """
         self.tasks = []
         """ LCM Type: string[num_tasks] """
         self.state_dim = 0
@@ -61,40 +62,44 @@ class policy_status_t(object):
         self.action_dim = 0
         """ LCM Type: int32_t """
         self.horizon = 0
-        """ LCM Type: int32_t """
-        self.executed = 0
         """
         Tp, waypoints per chunk
         LCM Type: int32_t
         """
 
-        self.fps = 0
+        self.executed = 0
         """
         Ta, observations between chunks
         LCM Type: int32_t
         """
 
-        self.observations = 0
+        self.fps = 0
         """
         the policy rate, Hz
-        LCM Type: int64_t
+        LCM Type: int32_t
         """
 
-        self.chunks = 0
+        self.observations = 0
         """
         observations taken
         LCM Type: int64_t
         """
 
-        self.dropped = 0
+        self.chunks = 0
         """
         chunks published
         LCM Type: int64_t
         """
 
-        self.inference_ms = 0.0
+        self.dropped = 0
         """
         messages dropped (malformed, out of order, ...)
+        LCM Type: int64_t
+        """
+
+        self.inference_ms = 0.0
+        """
+        the last chunk's inference time
         LCM Type: float
         """
 

@@ -21,72 +21,76 @@ class robot_status_t(object):
 
     def __init__(self):
         self.utime = 0
-        """ LCM Type: int64_t """
-        self.session = 0
         """
         robot time of the state, us
         LCM Type: int64_t
         """
 
-        self.tick = 0
+        self.session = 0
         """
         the control process's session id
         LCM Type: int64_t
         """
 
-        self.num_joints = 0
+        self.tick = 0
         """
         loop tick of the state
-        LCM Type: int32_t
+        LCM Type: int64_t
         """
 
+        self.num_joints = 0
+        """ LCM Type: int32_t """
         self.joint_position = []
-        """ LCM Type: double[num_joints] """
-        self.joint_velocity = []
         """
         rad
         LCM Type: double[num_joints]
         """
 
-        self.joint_position_reference = []
+        self.joint_velocity = []
         """
         rad/s
         LCM Type: double[num_joints]
         """
 
-        self.joint_torque_commanded = []
+        self.joint_position_reference = []
         """
         rad, what the controller was given
         LCM Type: double[num_joints]
         """
 
-        self.joint_torque_measured = []
+        self.joint_torque_commanded = []
         """
         Nm, on top of gravity compensation
         LCM Type: double[num_joints]
         """
 
-        self.joint_torque_external = []
+        self.joint_torque_measured = []
         """
         Nm, NaN where not sensed
         LCM Type: double[num_joints]
         """
 
-        self.gripper_width = 0.0
+        self.joint_torque_external = []
         """
         Nm, NaN where not estimated
+        LCM Type: double[num_joints]
+        """
+
+        self.gripper_width = 0.0
+        """
+        m, NaN without a gripper
         LCM Type: double
         """
 
         self.command_mode = ""
         """
-        m, NaN without a gripper
+        torque | velocity | position
         LCM Type: string
         """
 
         self.safety_state = ""
         """
-        torque | velocity | position
+        idle | running | holding | held | stopping | halted
         LCM Type: string
         """
 

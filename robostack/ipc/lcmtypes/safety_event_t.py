@@ -18,43 +18,43 @@ class safety_event_t(object):
 
     def __init__(self):
         self.utime = 0
-        """ LCM Type: int64_t """
-        self.session = 0
         """
         robot time, us
         LCM Type: int64_t
         """
 
+        self.session = 0
+        """ LCM Type: int64_t """
         self.tick = 0
         """ LCM Type: int64_t """
         self.check = ""
-        """ LCM Type: string """
+        """
+        e.g. "torque_limit", "policy_lost", "ipc_malformed"
+        LCM Type: string
+        """
+
         self.joint = ""
         """
-        e.g. "torque_limit", "stale_reference", "ipc_malformed"
+        empty for whole-arm checks
         LCM Type: string
         """
 
         self.value = 0.0
         """
-        empty for whole-arm checks
-        LCM Type: double
-        """
-
-        self.limit = 0.0
-        """
         the offending value, units of the check
         LCM Type: double
         """
 
+        self.limit = 0.0
+        """ LCM Type: double """
         self.reaction = ""
-        """ LCM Type: string """
-        self.message = ""
         """
         DROP | CLAMP | HOLD | STOP
         LCM Type: string
         """
 
+        self.message = ""
+        """ LCM Type: string """
 
     def encode(self):
         buf = BytesIO()

@@ -10,24 +10,34 @@ import struct
 class trajectory_chunk_t(object):
     """ A chunk of absolute joint positions from the policy, for one observation. """
 
-    __slots__ = ["utime", "obs_utime", "session", "episode", "index", "dt", "num_waypoints", "num_joints", "joint_position", "num_gripper", "gripper", "inference_ms"]
+    __slots__ = ["utime", "obs_utime", "server", "session", "episode", "index", "dt", "num_waypoints", "num_joints", "joint_position", "num_gripper", "gripper", "inference_ms"]
 
-    __typenames__ = ["int64_t", "int64_t", "int64_t", "int32_t", "int32_t", "double", "int32_t", "int32_t", "double", "int32_t", "double", "float"]
+    __typenames__ = ["int64_t", "int64_t", "int64_t", "int64_t", "int32_t", "int32_t", "double", "int32_t", "int32_t", "double", "int32_t", "double", "float"]
 
-    __dimensions__ = [None, None, None, None, None, None, None, None, ["num_waypoints", "num_joints"], None, ["num_gripper"], None]
+    __dimensions__ = [None, None, None, None, None, None, None, None, None, ["num_waypoints", "num_joints"], None, ["num_gripper"], None]
 
     def __init__(self):
         self.utime = 0
-        """ LCM Type: int64_t """
-        self.obs_utime = 0
         """
         when the policy server published it (its wall clock), us
         LCM Type: int64_t
         """
 
-        self.session = 0
+        self.obs_utime = 0
         """
         robot time of the observation it was computed from, us
+        LCM Type: int64_t
+        """
+
+        self.server = 0
+        """
+        the policy server's id (as in its policy_status_t)
+        LCM Type: int64_t
+        """
+
+        self.session = 0
+        """
+        echoed from the observation
         LCM Type: int64_t
         """
 
@@ -39,41 +49,41 @@ class trajectory_chunk_t(object):
 
         self.index = 0
         """
-        echoed from the observation
+        the observation's index
         LCM Type: int32_t
         """
 
         self.dt = 0.0
         """
-        the observation's index
+        waypoint spacing, s; waypoint i is at obs_utime + (i + 1) dt
         LCM Type: double
         """
 
         self.num_waypoints = 0
-        """
-        waypoint spacing, s; waypoint i is at obs_utime + (i + 1) dt
-        LCM Type: int32_t
-        """
-
+        """ LCM Type: int32_t """
         self.num_joints = 0
         """ LCM Type: int32_t """
         self.joint_position = []
-        """ LCM Type: double[num_waypoints][num_joints] """
-        self.num_gripper = 0
         """
         rad
+        LCM Type: double[num_waypoints][num_joints]
+        """
+
+        self.num_gripper = 0
+        """
+        0 or num_waypoints
         LCM Type: int32_t
         """
 
         self.gripper = []
         """
-        0 or num_waypoints
+        m
         LCM Type: double[num_gripper]
         """
 
         self.inference_ms = 0.0
         """
-        m
+        time the policy took for this chunk
         LCM Type: float
         """
 
@@ -85,7 +95,7 @@ class trajectory_chunk_t(object):
         return buf.getvalue()
 
     def _encode_one(self, buf):
-        buf.write(struct.pack(">qqqiidii", self.utime, self.obs_utime, self.session, self.episode, self.index, self.dt, self.num_waypoints, self.num_joints))
+        buf.write(struct.pack(">qqqqiidii", self.utime, self.obs_utime, self.server, self.session, self.episode, self.index, self.dt, self.num_waypoints, self.num_joints))
         for i0 in range(self.num_waypoints):
             buf.write(struct.pack('>%dd' % self.num_joints, *self.joint_position[i0][:self.num_joints]))
         buf.write(struct.pack(">i", self.num_gripper))
@@ -105,7 +115,7 @@ class trajectory_chunk_t(object):
     @staticmethod
     def _decode_one(buf):
         self = trajectory_chunk_t()
-        self.utime, self.obs_utime, self.session, self.episode, self.index, self.dt, self.num_waypoints, self.num_joints = struct.unpack(">qqqiidii", buf.read(48))
+        self.utime, self.obs_utime, self.server, self.session, self.episode, self.index, self.dt, self.num_waypoints, self.num_joints = struct.unpack(">qqqqiidii", buf.read(56))
         self.joint_position = []
         for i0 in range(self.num_waypoints):
             self.joint_position.append(struct.unpack('>%dd' % self.num_joints, buf.read(self.num_joints * 8)))
@@ -117,7 +127,7 @@ class trajectory_chunk_t(object):
     @staticmethod
     def _get_hash_recursive(parents):
         if trajectory_chunk_t in parents: return 0
-        tmphash = (0x8ee03bc9223040e9) & 0xffffffffffffffff
+        tmphash = (0x6c87bd0c11a5d669) & 0xffffffffffffffff
         tmphash  = (((tmphash<<1)&0xffffffffffffffff) + (tmphash>>63)) & 0xffffffffffffffff
         return tmphash
     _packed_fingerprint = None

@@ -45,9 +45,13 @@ class Listener:
         return self.got[name]
 
 
+SERVER = 7  # the policy server id the tests' chunks come from
+
+
 def chunk_message(
     *,
     session: int,
+    server: int = SERVER,
     episode: int = 0,
     index: int = 0,
     obs_utime: int = 0,
@@ -57,6 +61,7 @@ def chunk_message(
     value: float = 0.1,
 ):
     msg = lcmtypes.trajectory_chunk_t()
+    msg.server = server
     msg.obs_utime, msg.session, msg.episode, msg.index, msg.dt = (
         obs_utime,
         session,

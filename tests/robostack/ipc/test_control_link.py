@@ -84,7 +84,7 @@ def test_the_policy_watchdog_holds_the_arm_once_the_policy_is_in_use(link):
     other.publish("POLICY_STATUS", lcmtypes.policy_status_t().encode())
     _arrive(link)
     _poll(link, 1)
-    assert link.policy is not None
+    assert link.heartbeats
     time.sleep(0.25)  # longer than policy_timeout_s without a heartbeat
     _poll(link, 1, start=1)
     assert link.safety.mode is Mode.RUNNING  # not asked anything yet: a start move, say
@@ -118,3 +118,41 @@ def test_status_every_decimation_ticks_and_every_safety_event_go_out(link):
     ((_, data),) = other.wait_for("SAFETY")
     event = decode(lcmtypes.safety_event_t, data, max_bytes=max_bytes("SAFETY"))
     assert (event.check, event.reaction, event.tick) == ("operator_stop", "STOP", 25)
+
+
+def test_copies_of_one_stop_count_once_and_a_failed_send_never_reaches_the_loop(link):
+    other = Listener(link.config)
+    stop = lcmtypes.operator_stop_t()
+    stop.utime, stop.source, stop.reason = 42, "robostack stop", "test"
+    for _ in range(3):
+        other.publish("STOP", stop.encode())
+    _arrive(link)
+    _poll(link)
+    assert len(link.stop_requests) == 1
+
+    class Unreachable:  # the bus, but every send fails as on a network that went away
+        def __init__(self, bus):
+            self.bus = bus
+
+        def publish(self, channel, data):
+            raise OSError("network is unreachable")
+
+        def __getattr__(self, name):
+            return getattr(self.bus, name)
+
+    link.lcm = Unreachable(link.lcm)
+    _poll(link, 1, start=10)  # a status tick: the send fails, the tick goes on
+    (event,) = [e for e in link.safety.events if e.check == "ipc_send_failed"]
+    assert event.reaction is Reaction.DROP and "unreachable" in event.message
+    assert link.send_failures == {"STATUS": 1, "SAFETY": 1}  # the event could not go out either
+
+
+def test_two_policy_servers_on_one_prefix_are_refused_before_anything_moves(link):
+    other = Listener(link.config)
+    for server in (1, 2):
+        beat = lcmtypes.policy_status_t()
+        beat.server = server
+        other.publish("POLICY_STATUS", beat.encode())
+    _arrive(link)
+    with pytest.raises(PolicyServerError, match="2 policy servers answer"):
+        link.wait_for_policy()

@@ -13,7 +13,7 @@ from robostack.ipc.remote_source import RemotePolicySource
 from robostack.safety import Mode, Reaction
 from robostack.types import JointState
 from tests.policies.helpers import FEATURES
-from tests.robostack.ipc.helpers import Listener, chunk_message, private_config
+from tests.robostack.ipc.helpers import SERVER, Listener, chunk_message, private_config
 from tests.robostack.safety.test_monitor import monitor
 
 DOF = FEATURES.action_dim - 1
@@ -24,6 +24,7 @@ LIMITS = (np.full(DOF, 2.0), np.full(DOF, 15.0), np.full(DOF, 7500.0))
 def link():
     with ControlLink(config=private_config(startup_timeout_s=0.5)) as link:
         link.bind(monitor())
+        link.use_server(SERVER)
         yield link
 
 
@@ -83,6 +84,7 @@ def test_unusable_chunks_are_dropped_with_an_event_and_never_reach_the_loop(link
         "ipc_malformed": b"not a chunk",
         "ipc_oversized": chunk_message(**good, horizon=1500, index=8, obs_utime=800_000).encode(),
         "ipc_foreign": chunk_message(session=link.session + 1, episode=2, index=8).encode(),
+        "another server": chunk_message(**good, server=SERVER + 1, index=8).encode(),
         "ipc_stale": chunk_message(session=link.session, episode=1, index=8).encode(),
         "ipc_out_of_order": chunk_message(**good, index=0).encode(),
         "ipc_mismatch": chunk_message(**good, index=8, obs_utime=123).encode(),
@@ -107,9 +109,25 @@ def test_unusable_chunks_are_dropped_with_an_event_and_never_reach_the_loop(link
     }
     assert all(e.reaction is Reaction.DROP for e in safety.events)
     assert sum(safety.dropped.values()) == len(bad) and safety.dropped["ipc_malformed"] == 3
+    assert safety.dropped["ipc_foreign"] == 2
     assert safety.dropped["ipc_stale"] == 2 and safety.mode is Mode.RUNNING
 
 
 def test_no_chunk_for_the_first_observation_is_refused_before_anything_moves(link):
     with pytest.raises(PolicyServerError, match="no usable chunk"):
         _source(link).next_chunk(_at(0.0))
+
+
+def test_a_stop_while_waiting_for_the_first_chunk_ends_the_wait_with_nothing_moved(link):
+    Listener(link.config).publish("STOP", lcmtypes.operator_stop_t().encode())
+    assert _source(link).next_chunk(_at(0.0)) is None  # the loop then STOPs at its first tick
+
+
+def test_a_chunk_without_gripper_widths_keeps_the_observed_width(link):
+    server = Listener(link.config)
+    no_gripper = chunk_message(session=link.session)
+    no_gripper.num_gripper, no_gripper.gripper = 0, []
+    server.publish("CHUNK", no_gripper.encode())
+    observed = JointState(t=0.0, q=np.zeros(DOF), dq=np.zeros(DOF), gripper_width=0.03)
+    chunk = _source(link).next_chunk(observed)
+    assert np.allclose(chunk.gripper, 0.03)

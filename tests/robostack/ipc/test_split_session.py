@@ -169,3 +169,29 @@ def test_a_policy_slower_than_real_time_is_stitched_in_smoothly(tmp_path):
     assert episode["success"], episode["events"]  # ... and was joined where it was by then
     jumps = [e for e in episode["events"] if e["check"].startswith(("reference", "chunk"))]
     assert jumps == [] and episode["outcome"] == "completed"
+
+
+def test_sigterm_to_a_split_launch_stops_the_arm_and_ends_both_processes(tmp_path):
+    config = private_config()
+    launch = _launch_file(tmp_path, config)
+    listener = Listener(config, "CHUNK", "SAFETY")
+    supervisor = subprocess.Popen(
+        [*ROBOSTACK, "launch", GOAL, "--launch", str(launch), "--split", "--json"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert len(listener.wait_for("CHUNK", 2, timeout_s=120)) == 2, "the policy never acted"
+        supervisor.send_signal(signal.SIGTERM)  # e.g. the terminal went away
+        supervisor.communicate(timeout=60)
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+    assert supervisor.returncode == 130
+    listener.pump(0.5)
+    stops = [e for _, e in _events(listener) if e.check == "operator_stop"]
+    assert stops and stops[0].reaction == "STOP"  # the arm was stopped, not dropped
+    port = config.url.split(":")[-1].split("?")[0]
+    pattern = f"robostack.*({port}|{launch})"  # the server's URL, the control's launch file
+    left = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
+    assert left.stdout == "", f"processes left behind: {left.stdout}"
