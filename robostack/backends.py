@@ -12,7 +12,7 @@ from robostack.errors import RobostackError, UnknownNameError
 from robostack.robot import Robot
 from robostack.robots import RobotDescription
 
-BACKEND_NAMES = ("mujoco", "franka_fci", "ur_rtde")
+BACKEND_NAMES = ("mujoco", "pybullet", "franka_fci", "ur_rtde")
 REAL_BACKENDS = {"franka_fci": ("panda",), "ur_rtde": ("ur5e", "ur5")}
 
 
@@ -31,10 +31,10 @@ def make_robot(
     fields (`hardware.franka.FrankaConfig`, `hardware.ur.URConfig`)."""
     if backend not in BACKEND_NAMES:
         raise UnknownNameError("backend", backend, BACKEND_NAMES)
-    if backend == "mujoco":
-        from sim.mujoco import MujocoRobot
+    if backend not in REAL_BACKENDS:
+        from sim import make_simulation
 
-        return MujocoRobot(robot=description)
+        return make_simulation(backend, robot=description)
     if description.name not in REAL_BACKENDS[backend]:
         raise RobostackError(
             f"{backend} drives {', '.join(REAL_BACKENDS[backend])}, not {description.name}"

@@ -30,7 +30,8 @@ from robostack.safety import SafetyConfig
 from robostack.safety.operator import stop_on_sigint
 from robostack.session import make_loop, recording
 from robostack.types import JointState, RobotSpec
-from sim.mujoco import MujocoRobot, SceneConfig
+from sim import make_simulation
+from sim.scene import TaskScene
 from sim.tasks import ARM_ONLY_TASKS, make_task
 
 FPS = 10  # frames per second of recorded episodes: the policy rate
@@ -118,6 +119,7 @@ def run_episode(
     hardware: Robot | None = None,
     realtime: bool = False,
     link: Link | None = None,
+    simulator: str = "mujoco",
 ) -> EpisodeResult:
     """Run one lockstep episode of ``task_name`` with its scripted expert.
 
@@ -126,8 +128,9 @@ def run_episode(
     ``hardware``: a connected real robot to run on, from where it stands (module doc).
     ``realtime``: pace a simulation at its control rate (a real robot paces itself).
     ``link``: the process link when the chunk source is another process
-    (`robostack.ipc.ControlLink`). The first Ctrl-C STOPs the arm through the safety monitor;
-    once the recording is closed, KeyboardInterrupt then ends whatever runs the episodes.
+    (`robostack.ipc.ControlLink`). ``simulator``: where the scene runs (`sim.SIMULATORS`; a
+    real robot's twin is always MuJoCo's). The first Ctrl-C STOPs the arm through the safety
+    monitor; once the recording is closed, KeyboardInterrupt ends whatever runs the episodes.
 
     With ``frames``, the episode is also sampled at `FPS` for a dataset (`EpisodeResult`).
     ``source(context)`` replaces the expert as the chunk source (replays, policies); the
@@ -144,7 +147,8 @@ def run_episode(
             f"{task_name} moves objects: on a real robot it needs their state from perception, "
             f"which robostack does not have; real sessions run {', '.join(ARM_ONLY_TASKS)}"
         )
-    sim = MujocoRobot(robot=description, scene=SceneConfig(objects=task.scene_objects()))
+    simulation = "mujoco" if hardware is not None else simulator  # a twin mirrors in MuJoCo
+    sim = make_simulation(simulation, robot=description, objects=task.scene_objects())
     model = RigidBodyModel(description)
     with sim:
         if hardware is None:
@@ -224,7 +228,7 @@ def run_episode(
     )
 
 
-def _tool_position(sim: MujocoRobot, state: JointState, hardware: Robot | None) -> np.ndarray:
+def _tool_position(sim: TaskScene, state: JointState, hardware: Robot | None) -> np.ndarray:
     """The tool position at ``state``: the simulation's, or the real robot's via its twin."""
     if hardware is not None:
         sim.mirror(state)
@@ -236,7 +240,7 @@ class _Watch:
     With ``mirror``, the twin ``sim`` first takes the real robot's measured state."""
 
     def __init__(
-        self, task, sim: MujocoRobot, state, t0: float, until_success: bool, mirror: bool = False
+        self, task, sim: TaskScene, state, t0: float, until_success: bool, mirror: bool = False
     ):
         self.task, self.sim, self.state, self.t0 = task, sim, state, t0
         self.until_success, self.mirror = until_success, mirror
@@ -274,7 +278,7 @@ class _Watch:
 class _FrameSampler:
     """Collects one dataset frame per call (the loop calls it every 1 / FPS s)."""
 
-    def __init__(self, task, sim: MujocoRobot, state, expert, t0: float):
+    def __init__(self, task, sim: TaskScene, state, expert, t0: float):
         self.task, self.sim, self.state, self.expert, self.t0 = task, sim, state, expert, t0
         keys = ("observation.state", "observation.environment_state", "action", "timestamp")
         self.rows: dict[str, list] = {k: [] for k in keys}

@@ -23,6 +23,10 @@ TABLE_RGBA = (0.55, 0.45, 0.35, 1.0)
 FLOOR_Z = -0.75  # m
 MARKER_ALPHA = 0.6  # markers are seen through
 CUBE_HALF = 0.025  # m: half the edge of the tasks' cubes
+# the parallel gripper's fingers are position servos: a PD per finger, force-limited
+GRIPPER_KP = 2000.0  # N/m per finger
+GRIPPER_KV = 20.0  # N s/m per finger
+GRIPPER_FORCE_MAX = 70.0  # N per finger, Franka Hand continuous force
 
 COLOURS: dict[str, tuple[float, float, float, float]] = {
     "red": (0.85, 0.12, 0.12, 1.0),

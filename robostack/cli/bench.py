@@ -65,6 +65,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     hardware.add_argument("--seconds", type=float, default=3.0, help="length of each move")
     add_json(hardware)
     hardware.set_defaults(run=run_hardware)
+    simulators = benches.add_parser(
+        "simulators",
+        help="MuJoCo and PyBullet side by side: gravity agreement, tracking per controller",
+        description="Compares PyBullet's gravity torques with the MuJoCo model's at random "
+        "configurations, then tracks the built-in references (sweep, IK circle) with each "
+        "controller in both simulators, in one run: RMS / max joint error, outcome, events and "
+        "the median physics step and tick of each.",
+    )
+    simulators.add_argument("--robot", choices=sorted(ROBOTS), default=["panda"], nargs="+")
+    simulators.add_argument(
+        "--controller", choices=CONTROLLER_NAMES, default=list(CONTROLLER_NAMES), nargs="+"
+    )
+    simulators.add_argument("--samples", type=int, default=200, help="gravity configurations")
+    add_json(simulators)
+    simulators.set_defaults(run=run_simulators)
     ipc = benches.add_parser(
         "ipc",
         help="the policy inline, in a thread and in its own process: tick jitter and latency",
@@ -241,3 +256,39 @@ def run_ipc(args: argparse.Namespace) -> int:
             f"{times(v['jitter'], 1)}, period p99 {times(v['period_p99'], 2)}"
         )
     return 0
+
+
+def run_simulators(args: argparse.Namespace) -> int:
+    from robostack.benchmarks.simulators import gravity_agreement, tracking_in_both
+    from robostack.errors import RobostackError
+
+    if args.samples < 1:
+        raise RobostackError(f"--samples must be >= 1, got {args.samples}")
+    gravity = [gravity_agreement(robot, samples=args.samples) for robot in args.robot]
+    tracking = [tracking_in_both(r, c) for r in args.robot for c in args.controller]
+    completed = all(
+        t[s]["outcome"] == "completed" for t in tracking for s in ("mujoco", "pybullet")
+    )
+    if args.json:
+        print(json.dumps({"ok": completed, "gravity": gravity, "tracking": tracking}))
+        return 0 if completed else 1
+    print("robostack bench simulators: PyBullet against MuJoCo, the same URDF")
+    for g in gravity:
+        print(
+            f"  gravity, {g['robot']}: |g_pb - g_mj| / |g_mj| max {g['max']:.2e}, median "
+            f"{g['median']:.2e} over {g['samples']} configurations"
+        )
+    print(
+        f"  {'robot':<7}{'controller':<17}{'simulator':<10}{'rms':>10}{'max':>10}"
+        f"{'physics':>10}{'tick':>10}  outcome"
+    )
+    for t in tracking:
+        for simulator in ("mujoco", "pybullet"):
+            r = t[simulator]
+            print(
+                f"  {t['robot']:<7}{t['controller']:<17}{simulator:<10}"
+                f"{r['rms_error_rad'] * 1e3:>6.3f}mrad{r['max_error_rad'] * 1e3:>6.3f}mrad"
+                f"{r['physics_us_median']:>8.1f}us{r['tick_us_median']:>8.1f}us  {r['outcome']}"
+                + (f" ({', '.join(r['events'][:3])})" if r["events"] else "")
+            )
+    return 0 if completed else 1

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from robostack.cli.options import add_json, add_runs_dir, add_sampler, sampler_options
 from robostack.errors import RobostackError
+from sim import SIMULATORS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", type=int, default=100)
     p.add_argument("--seed", type=int, default=0, help="first seed (datasets use 1000 on)")
     p.add_argument("--robot", help="default: the checkpoint's robot")
+    p.add_argument(
+        "--backend", choices=SIMULATORS, default="mujoco", help="the simulator (default mujoco)"
+    )
     p.add_argument("--latency", type=float, default=0.0, help="simulated inference latency, s")
     add_sampler(p)
     p.add_argument("--robustness-episodes", type=int, default=20, help="per point; 0 skips")
@@ -57,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     options = EvalOptions(
         task=args.task,
         robot=args.robot or data.get("robot", "panda"),
+        simulator=args.backend,
         episodes=args.episodes,
         seed=args.seed,
         latency_s=args.latency,

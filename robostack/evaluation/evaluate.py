@@ -35,7 +35,8 @@ class EvalOptions:
     """What to run.
 
     Attributes:
-        task, robot: what the policy is evaluated on.  episodes: nominal episodes.
+        task, robot: what the policy is evaluated on.  simulator: where (`sim.SIMULATORS`).
+        episodes: nominal episodes.
         seed: first episode seed.  controller: the torque controller.
         latency_s: simulated inference latency.  predict: sampler / steps / guidance_scale
             overrides for ``predict_chunk``.
@@ -47,6 +48,7 @@ class EvalOptions:
 
     task: str
     robot: str = "panda"
+    simulator: str = "mujoco"
     episodes: int = 100
     seed: int = 0
     controller: str = "computed_torque"
@@ -104,6 +106,7 @@ def _episode(policy, options, seed, perturbation, record) -> tuple[EpisodeResult
     result = run_episode(
         options.task,
         robot=options.robot,
+        simulator=options.simulator,
         seed=seed,
         controller=options.controller,
         record=record,
@@ -130,6 +133,7 @@ def _report(policy, options, nominal, robustness) -> dict:
     return {
         "task": options.task,
         "robot": options.robot,
+        "simulator": options.simulator,
         "policy": policy.name,
         "episodes": n,
         "successes": wins,

@@ -65,6 +65,7 @@ class LaunchPlan:
             "runs_dir": Path(launch.recording.runs_dir),
             "until_success": True,
             "realtime": self.split,
+            "simulator": "mujoco" if launch.robot.real else launch.robot.backend,
         }
 
     def to_dict(self) -> dict:

@@ -23,6 +23,9 @@ from robostack.model import load_urdf
 from robostack.robots import RobotDescription
 from sim.scene import (
     FLOOR_Z,
+    GRIPPER_FORCE_MAX,
+    GRIPPER_KP,
+    GRIPPER_KV,
     TABLE_CENTER_X,
     TABLE_RGBA,
     TABLE_SIZE,
@@ -35,9 +38,6 @@ from sim.scene import (
 )
 
 TIMESTEP_S = 0.001
-GRIPPER_KP = 2000.0  # N/m per finger
-GRIPPER_KV = 20.0  # N s/m per finger
-GRIPPER_FORCE_MAX = 70.0  # N per finger, Franka Hand continuous force
 ARM, OBJECT = 1, 2  # contact bits
 
 

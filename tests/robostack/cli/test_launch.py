@@ -51,6 +51,14 @@ def test_a_sentence_launches_a_successful_recorded_episode_in_a_subprocess(tmp_p
     assert ticks.size > 1000 and q.shape[1] == 7
 
 
+def test_a_sentence_launches_the_same_policy_in_pybullet(tmp_path, capsys):
+    path = _launch_file(tmp_path, "panda_pybullet.toml")
+    argv = ["launch", "reach the red marker behind the wall", "--launch", str(path), "--json"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["plan"]["backend"] == "pybullet" and report["successes"] == 1
+
+
 def test_dry_run_prints_the_plan_and_moves_nothing(tmp_path, capsys):
     path = _launch_file(tmp_path)
     argv = ["launch", "push the red cube onto the green square", "--launch", str(path)]

@@ -9,7 +9,14 @@ from robostack.paths import LAUNCH_FILES
 
 
 @pytest.mark.parametrize(
-    "name", ["panda_mujoco.toml", "ur5e_mujoco.toml", "franka_fci.toml", "ur5_rtde.toml"]
+    "name",
+    [
+        "panda_mujoco.toml",
+        "panda_pybullet.toml",
+        "ur5e_mujoco.toml",
+        "franka_fci.toml",
+        "ur5_rtde.toml",
+    ],
 )
 def test_the_shipped_launch_files_load(name):
     launch = load_launch_file(LAUNCH_FILES / name)
