@@ -32,6 +32,7 @@ class Policy(nn.Module, abc.ABC):
 
     name: ClassVar[str]
     config_class: ClassVar[type]
+    samples: ClassVar[bool] = False  # draws noise to sample a chunk (a diffusion policy)
 
     def __init__(self, config: Any, stats: dict[str, dict]):
         super().__init__()
@@ -115,9 +116,15 @@ class Policy(nn.Module, abc.ABC):
 
     @abc.abstractmethod
     def predict_chunk(
-        self, obs: dict[str, torch.Tensor], *, generator: torch.Generator | None = None
+        self,
+        obs: dict[str, torch.Tensor],
+        *,
+        generator: torch.Generator | None = None,
+        noise: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """(B, Tp, A) action chunks in robot units for an observation batch."""
+        """(B, Tp, A) action chunks in robot units for an observation batch. A sampling
+        policy draws its noise from ``generator``, or starts from ``noise`` (B, Tp, A) when
+        given (a batch of episodes, each with its own); a regression policy uses neither."""
 
 
 def config_to_dict(config: Any) -> dict:

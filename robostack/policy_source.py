@@ -33,6 +33,7 @@ import torch
 
 from controllers.interpolation import slowed_to_limits
 from policies.base import Policy
+from policies.batching import Seat
 from policies.features import PolicyFeatures
 from policies.runner import ObservationPerturbation, PolicyRunner
 from robostack.types import JointState, RobotSpec, TrajectoryChunk
@@ -83,6 +84,8 @@ class PolicySource:
         perturbation: optional observation corruption.
         options: keyword arguments for ``policy.predict_chunk`` (sampler, steps, guidance).
         background: run inference in a worker thread (real time; module doc).
+        seat: predict together with other episodes (a seat at a
+            `policies.batching.ChunkBatcher`).
     """
 
     period = RESOLUTION_S
@@ -100,6 +103,7 @@ class PolicySource:
         perturbation: ObservationPerturbation | None = None,
         options: dict | None = None,
         background: bool = False,
+        seat: Seat | None = None,
     ):
         f = policy.features
         if latency_s < 0 or latency_s >= f.executed / f.fps:
@@ -108,7 +112,12 @@ class PolicySource:
                 f"got {latency_s}"
             )
         self.runner = PolicyRunner(
-            policy, language=language, seed=seed, options=options, perturbation=perturbation
+            policy,
+            language=language,
+            seed=seed,
+            options=options,
+            perturbation=perturbation,
+            seat=seat,
         )
         self.features = f
         self.robot_state, self.environment_state = robot_state, environment_state
@@ -170,10 +179,12 @@ def policy_source_factory(
     options: dict | None = None,
     velocity_scale: float = 1.0,
     background: bool = False,
+    seat: Seat | None = None,
 ) -> Callable[[EpisodeContext], PolicySource]:
     """``source`` for `robostack.episodes.run_episode`: a `PolicySource` for the episode's
-    sentence, observations and limits (the velocity limit times ``velocity_scale``, (0, 1]).
-    The built sources are kept in the returned callable's ``sources`` list."""
+    sentence, observations and limits (the velocity limit times ``velocity_scale``, (0, 1]),
+    predicting alone or through ``seat``. The built sources are kept in the returned
+    callable's ``sources`` list."""
     from policies.language import embed_sentences
 
     motion_limits(None, velocity_scale)  # a bad scale is refused before any episode
@@ -190,6 +201,7 @@ def policy_source_factory(
             perturbation=perturbation,
             options=options,
             background=background,
+            seat=seat,
         )
         make_source.sources.append(source)
         return source

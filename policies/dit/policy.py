@@ -6,7 +6,9 @@ eps, MSE. With probability ``condition_drop`` a sample's observation embedding i
 learned null embedding, which trains the unconditional model for classifier-free guidance.
 
 Inference (`predict_chunk`): the observation is encoded once; then DDPM (K calls), DDIM or
-DPM-Solver++ (``sampling_steps`` calls) denoise from Gaussian noise. With guidance scale w != 1
+DPM-Solver++ (``sampling_steps`` calls) denoise from Gaussian noise (drawn from the generator,
+or given per sample: DDIM and DPM-Solver++ are then deterministic, DDPM adds fresh noise at
+every step from the generator). With guidance scale w != 1
 each call evaluates the conditional and unconditional noise as one batch and uses
 eps_u + w (eps_c - eps_u); w = 1 runs the conditional model alone.
 """
@@ -26,6 +28,7 @@ from policies.dit.observation_encoder import ObservationEncoder
 class DiTPolicy(Policy):
     name = "dit"
     config_class = DiTConfig
+    samples = True
 
     def __init__(self, config: DiTConfig, stats: dict[str, dict]):
         super().__init__(config, stats)
@@ -107,6 +110,7 @@ class DiTPolicy(Policy):
         obs,
         *,
         generator=None,
+        noise: torch.Tensor | None = None,
         sampler: str | None = None,
         steps: int | None = None,
         guidance_scale: float | None = None,
@@ -118,9 +122,15 @@ class DiTPolicy(Policy):
             condition = torch.cat([condition, self.null_condition.expand_as(condition)])
         scheduler, _ = self.make_sampler(sampler, steps)
         f = self.features
-        x = torch.randn(
-            (size, f.horizon, f.action_dim), generator=generator, device=condition.device
-        )
+        if noise is None:
+            noise = torch.randn(
+                (size, f.horizon, f.action_dim), generator=generator, device=condition.device
+            )
+        elif noise.shape != (size, f.horizon, f.action_dim):
+            raise ValueError(
+                f"noise has shape {tuple(noise.shape)}, expected {(size, f.horizon, f.action_dim)}"
+            )
+        x = noise
         for t in scheduler.timesteps:
             if scale != 1.0:
                 both = self.net(torch.cat([x, x]), t.expand(2 * size), condition)

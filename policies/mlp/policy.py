@@ -51,5 +51,5 @@ class MLPPolicy(Policy):
         return nn.functional.mse_loss(self._regress(batch), target)
 
     @torch.no_grad()
-    def predict_chunk(self, obs, *, generator=None) -> torch.Tensor:
+    def predict_chunk(self, obs, *, generator=None, noise=None) -> torch.Tensor:
         return self.normalizers["action"].unnormalize(self._regress(obs).clamp(-1.0, 1.0))

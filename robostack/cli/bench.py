@@ -80,6 +80,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     simulators.add_argument("--samples", type=int, default=200, help="gravity configurations")
     add_json(simulators)
     simulators.set_defaults(run=run_simulators)
+    rollout = benches.add_parser(
+        "rollout",
+        help="batched rollouts: episodes per minute at N = 1, 4, 16 episodes at once",
+        description="Runs the same seeds of a task with a checkpoint's policy N episodes at a "
+        "time (threads stepping their own MuJoCo simulations, one batched policy call per "
+        "chunk) for each N, in one run; reports episodes per minute, the speed-up over N = 1 "
+        "and whether outcomes match N = 1 seed for seed.",
+    )
+    rollout.add_argument("--checkpoint", type=Path, default=CHECKPOINTS / "obstacle")
+    rollout.add_argument("--task", default="obstacle")
+    rollout.add_argument("--episodes", type=int, default=32, help="per N (seeds 0 ..)")
+    rollout.add_argument("--num-envs", type=int, nargs="+", default=[1, 4, 16])
+    rollout.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    add_json(rollout)
+    rollout.set_defaults(run=run_rollout)
     ipc = benches.add_parser(
         "ipc",
         help="the policy inline, in a thread and in its own process: tick jitter and latency",
@@ -292,3 +307,41 @@ def run_simulators(args: argparse.Namespace) -> int:
                 + (f" ({', '.join(r['events'][:3])})" if r["events"] else "")
             )
     return 0 if completed else 1
+
+
+def run_rollout(args: argparse.Namespace) -> int:
+    import torch
+
+    from policies.checkpoint import load_policy, read_checkpoint_config
+    from robostack.benchmarks.rollout import bench_rollout
+    from robostack.errors import RobostackError
+
+    if args.episodes < 1 or min(args.num_envs) < 1:
+        raise RobostackError("--episodes and every --num-envs must be >= 1")
+    torch.set_num_threads(args.threads)
+    robot = read_checkpoint_config(args.checkpoint).get("data", {}).get("robot", "panda")
+    policy = load_policy(args.checkpoint)
+    say = None if args.json else lambda n: print(f"  measuring: N = {n} ...", flush=True)
+    rows = bench_rollout(
+        policy,
+        task=args.task,
+        robot=robot,
+        episodes=args.episodes,
+        sizes=tuple(args.num_envs),
+        progress=say,
+    )
+    if args.json:
+        print(json.dumps({"ok": True, "task": args.task, "rows": rows}))
+        return 0
+    print(
+        f"robostack bench rollout: {args.task}, {args.episodes} episodes per N, "
+        f"{args.threads} torch threads"
+    )
+    print(f"  {'N':>4}{'wall':>10}{'episodes/min':>14}{'speed-up':>10}{'success':>9}  differing")
+    for r in rows:
+        print(
+            f"  {r['num_envs']:>4}{r['wall_s']:>8.1f} s{r['episodes_per_minute']:>14.1f}"
+            f"{r['speedup']:>9.2f}x{r['successes']:>5}/{r['episodes']}  "
+            f"{r['seeds_differing_from_n1'] or 'none'}"
+        )
+    return 0

@@ -36,6 +36,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--record", type=int, default=2, help="episodes to record (Rerun)")
     p.add_argument("--out", type=Path, help="report folder")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument(
+        "--num-envs",
+        type=int,
+        default=1,
+        help="episodes at once (threads), their chunks predicted in one batched call",
+    )
     add_runs_dir(p)
     add_json(p)
     p.set_defaults(run=run)
@@ -52,8 +58,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.task not in TASKS:
         raise RobostackError(f"unknown task {args.task!r}; known: {', '.join(sorted(TASKS))}")
-    if args.episodes < 1 or args.robustness_episodes < 0 or args.latency < 0:
-        raise RobostackError("--episodes must be >= 1, --robustness-episodes and --latency >= 0")
+    if args.episodes < 1 or args.robustness_episodes < 0 or args.latency < 0 or args.num_envs < 1:
+        raise RobostackError(
+            "--episodes and --num-envs must be >= 1, --robustness-episodes and --latency >= 0"
+        )
     torch.set_num_threads(args.threads)
     data = read_checkpoint_config(args.checkpoint).get("data", {})
     policy = load_policy(args.checkpoint)
@@ -62,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         task=args.task,
         robot=args.robot or data.get("robot", "panda"),
         simulator=args.backend,
+        num_envs=args.num_envs,
         episodes=args.episodes,
         seed=args.seed,
         latency_s=args.latency,

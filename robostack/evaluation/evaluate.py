@@ -15,6 +15,7 @@ counts as a success if it ended that way. Measured:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,8 @@ import numpy as np
 import torch
 
 from policies.base import Policy
+from policies.batching import ChunkBatcher
+from policies.language import embed_sentences
 from policies.runner import ObservationPerturbation
 from robostack.episodes import EpisodeResult, run_episode
 from robostack.evaluation.metrics import mean_pairwise_distance, wilson_interval
@@ -44,6 +47,7 @@ class EvalOptions:
         robustness_shares: shares of observation dimensions to mask / noise (0 = nominal).
         robustness_episodes: episodes per robustness point.
         record: how many of the first nominal episodes to record.  runs_dir: where.
+        num_envs: episodes run at once, in threads, with one batched policy call per chunk.
     """
 
     task: str
@@ -60,6 +64,7 @@ class EvalOptions:
     robustness_episodes: int = 20
     record: int = 2
     runs_dir: Path = DEFAULT_RUNS_DIR
+    num_envs: int = 1
 
 
 def evaluate(
@@ -76,32 +81,83 @@ def evaluate(
         if progress is not None:
             progress(done, total)
 
-    nominal: list[tuple[EpisodeResult, PolicySource]] = []
-    for i in range(options.episodes):
-        nominal.append(_episode(policy, options, options.seed + i, None, i < options.record))
-        step()
+    specs = [(options.seed + i, None, i < options.record) for i in range(options.episodes)]
+    nominal = run_episodes(policy, options, specs, step)
     robustness = {"mask": [], "noise": []}
     for kind in robustness:
         for share in shares:
-            wins = 0
-            for i in range(options.robustness_episodes):
-                seed = options.seed + i
-                perturbation = ObservationPerturbation(kind, share, seed=seed)
-                wins += _episode(policy, options, seed, perturbation, False)[0].success
-                step()
+            specs = [
+                (
+                    options.seed + i,
+                    ObservationPerturbation(kind, share, seed=options.seed + i),
+                    False,
+                )
+                for i in range(options.robustness_episodes)
+            ]
+            wins = sum(r.success for r, _ in run_episodes(policy, options, specs, step))
             robustness[kind].append(
                 {"share": share, "success_rate": wins / options.robustness_episodes}
             )
     return _report(policy, options, nominal, robustness)
 
 
-def _episode(policy, options, seed, perturbation, record) -> tuple[EpisodeResult, PolicySource]:
+def run_episodes(
+    policy: Policy, options: EvalOptions, specs: list[tuple], step: Callable[[], None]
+) -> list[tuple[EpisodeResult, PolicySource]]:
+    """The episodes of ``specs`` ((seed, perturbation or None, record) each), in order:
+    one after the other, or ``options.num_envs`` at a time, each in a thread, the policy
+    answering each wave's chunks with one batched call (`policies.batching.ChunkBatcher`)."""
+    done: list[tuple[EpisodeResult, PolicySource]] = []
+    for start in range(0, len(specs), options.num_envs):
+        wave = specs[start : start + options.num_envs]
+        results = (
+            [_episode(policy, options, *wave[0])]
+            if len(wave) == 1
+            else _wave(policy, options, wave)
+        )
+        for result in results:
+            done.append(result)
+            step()
+    return done
+
+
+def _wave(policy, options, wave: list[tuple]) -> list[tuple[EpisodeResult, PolicySource]]:
+    """``wave``'s episodes at once, a thread each, their chunks predicted together."""
+    embed_sentences([options.task])  # load the sentence model once, not in every thread
+    batcher = ChunkBatcher(policy, options=dict(options.predict))
+    seats = [batcher.join() for _ in wave]
+    results: list = [None] * len(wave)
+
+    def work(k: int, spec: tuple) -> None:
+        try:
+            seats[k].start()
+            results[k] = _episode(policy, options, *spec, seat=seats[k])
+        except BaseException as error:  # re-raised below, in the caller's thread
+            results[k] = error
+        finally:
+            seats[k].leave()
+
+    threads = [threading.Thread(target=work, args=(k, spec)) for k, spec in enumerate(wave)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+def _episode(
+    policy, options, seed, perturbation, record, seat=None
+) -> tuple[EpisodeResult, PolicySource]:
     source = policy_source_factory(
         policy,
         seed=seed,
         latency_s=options.latency_s,
         perturbation=perturbation,
         options=dict(options.predict),
+        seat=seat,
     )
     result = run_episode(
         options.task,
