@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from policies.datasets import DatasetWriter
+from robostack.distributed import RayCluster
 from robostack.episodes import FPS, run_episode
 from robostack.errors import RobostackError
 from robostack.observations import robot_observation_names
@@ -46,10 +50,13 @@ def collect(
     seed: int = 0,
     runs_dir: Path = DEFAULT_RUNS_DIR,
     progress: Callable[[int, int], None] | None = None,
+    cluster: RayCluster | None = None,
 ) -> CollectReport:
     """Roll the expert for seeds ``seed .. seed + episodes - 1``; keep the successful episodes.
 
     Bad input (unknown task or robot, episodes <= 0, a non-empty ``out``) is refused first.
+    With a ``cluster`` the episodes run on its workers (`robostack.distributed`) and come
+    back in seed order: the dataset is the one a single process writes.
     """
     task = make_task(task_name)
     description = get_robot(robot)
@@ -76,18 +83,21 @@ def collect(
     assert len(writer.names["action"]) == dof + 1
     start = time.perf_counter()
     failed, recordings = [], []
-    for n in range(episodes):
-        record = n < RECORDED_EPISODES
-        episode = run_episode(
-            task_name, robot=robot, seed=seed + n, frames=True, record=record, runs_dir=runs_dir
-        )
-        if record:
-            recordings.append(str(episode.run_dir))
+    seeds = list(range(seed, seed + episodes))
+    payload = (task_name, robot, seeds[:RECORDED_EPISODES], runs_dir)
+    if cluster is None:
+        rolled = (_expert_episodes(payload, [s])[0] for s in seeds)
+    else:
+        batch = max(1, math.ceil(episodes / (4 * cluster.size)))  # small tasks: cheap retries
+        rolled = cluster.map(_expert_episodes, payload, seeds, batch=batch)
+    for n, episode in enumerate(rolled):
+        if episode.run_dir is not None:
+            recordings.append(episode.run_dir)
         if episode.success:
-            meta = {"robostack/task": task_name, "robostack/seed": seed + n}
+            meta = {"robostack/task": task_name, "robostack/seed": episode.seed}
             writer.add_episode(episode.frames, episode.description, meta)
         else:
-            failed.append(seed + n)
+            failed.append(episode.seed)
         if progress is not None:
             progress(n + 1, episodes)
     if len(failed) == episodes:
@@ -106,6 +116,32 @@ def collect(
         size,
         recordings,
     )
+
+
+@dataclass(frozen=True)
+class ExpertEpisode:
+    """One expert episode as the dataset needs it (picklable: Ray workers send it back)."""
+
+    seed: int
+    success: bool
+    description: str
+    frames: dict[str, np.ndarray]
+    run_dir: str | None
+
+
+def _expert_episodes(payload: tuple, seeds: list[int]) -> list[ExpertEpisode]:
+    """The expert's episodes for ``seeds`` (recorded if among the payload's recorded seeds)."""
+    task_name, robot, recorded, runs_dir = payload
+    out = []
+    for s in seeds:
+        episode = run_episode(
+            task_name, robot=robot, seed=s, frames=True, record=s in recorded, runs_dir=runs_dir
+        )
+        run_dir = None if episode.run_dir is None else str(episode.run_dir)
+        out.append(
+            ExpertEpisode(s, bool(episode.success), episode.description, episode.frames, run_dir)
+        )
+    return out
 
 
 def _env_size(task_name: str, robot: str) -> int:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from controllers import CONTROLLER_NAMES
-from robostack.cli.options import add_json, add_runs_dir
+from robostack.cli.options import add_json, add_ray, add_runs_dir, ray_cluster
 from robostack.paths import CHECKPOINTS, LAUNCH_FILES
 from robostack.robots import ROBOTS
 
@@ -93,6 +93,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     rollout.add_argument("--episodes", type=int, default=32, help="per N (seeds 0 ..)")
     rollout.add_argument("--num-envs", type=int, nargs="+", default=[1, 4, 16])
     rollout.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    add_ray(rollout)
     add_json(rollout)
     rollout.set_defaults(run=run_rollout)
     ipc = benches.add_parser(
@@ -321,15 +322,18 @@ def run_rollout(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     robot = read_checkpoint_config(args.checkpoint).get("data", {}).get("robot", "panda")
     policy = load_policy(args.checkpoint)
-    say = None if args.json else lambda n: print(f"  measuring: N = {n} ...", flush=True)
-    rows = bench_rollout(
-        policy,
-        task=args.task,
-        robot=robot,
-        episodes=args.episodes,
-        sizes=tuple(args.num_envs),
-        progress=say,
-    )
+    say = None if args.json else lambda where: print(f"  measuring: {where} ...", flush=True)
+    with ray_cluster(args) as cluster:
+        rows = bench_rollout(
+            policy,
+            checkpoint=args.checkpoint.resolve(),
+            task=args.task,
+            robot=robot,
+            episodes=args.episodes,
+            sizes=tuple(args.num_envs),
+            cluster=cluster,
+            progress=say,
+        )
     if args.json:
         print(json.dumps({"ok": True, "task": args.task, "rows": rows}))
         return 0
@@ -337,11 +341,14 @@ def run_rollout(args: argparse.Namespace) -> int:
         f"robostack bench rollout: {args.task}, {args.episodes} episodes per N, "
         f"{args.threads} torch threads"
     )
-    print(f"  {'N':>4}{'wall':>10}{'episodes/min':>14}{'speed-up':>10}{'success':>9}  differing")
+    print(
+        f"  {'where':<18}{'N':>4}{'wall':>10}{'episodes/min':>14}{'speed-up':>10}{'success':>9}"
+        "  differing from N = 1"
+    )
     for r in rows:
         print(
-            f"  {r['num_envs']:>4}{r['wall_s']:>8.1f} s{r['episodes_per_minute']:>14.1f}"
-            f"{r['speedup']:>9.2f}x{r['successes']:>5}/{r['episodes']}  "
-            f"{r['seeds_differing_from_n1'] or 'none'}"
+            f"  {r['where']:<18}{r['num_envs']:>4}{r['wall_s']:>8.1f} s"
+            f"{r['episodes_per_minute']:>14.1f}{r['speedup']:>9.2f}x"
+            f"{r['successes']:>5}/{r['episodes']}  {r['seeds_differing_from_n1'] or 'none'}"
         )
     return 0

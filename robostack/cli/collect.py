@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from robostack.cli.options import add_json, add_runs_dir
+from robostack.cli.options import add_json, add_ray, add_runs_dir, ray_cluster
 from robostack.robots import ROBOTS
 
 
@@ -23,6 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="a new (or empty) folder")
     p.add_argument("--robot", choices=sorted(ROBOTS), default="panda")
     p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    add_ray(p)
     add_runs_dir(p)
     add_json(p)
     p.set_defaults(run=run)
@@ -32,7 +33,10 @@ def run(args: argparse.Namespace) -> int:
     from robostack.cli.progress import progress_bar
     from robostack.collect import collect
 
-    with progress_bar("collect", enabled=not args.json, unit="episode") as update:
+    with (
+        ray_cluster(args) as cluster,
+        progress_bar("collect", enabled=not args.json, unit="episode") as update,
+    ):
         report = collect(
             args.task,
             episodes=args.episodes,
@@ -41,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             runs_dir=args.runs_dir,
             progress=update,
+            cluster=cluster,
         )
     summary = {
         "task": report.task,

@@ -7,7 +7,14 @@ import json
 import math
 from pathlib import Path
 
-from robostack.cli.options import add_json, add_runs_dir, add_sampler, sampler_options
+from robostack.cli.options import (
+    add_json,
+    add_ray,
+    add_runs_dir,
+    add_sampler,
+    ray_cluster,
+    sampler_options,
+)
 from robostack.errors import RobostackError
 from sim import SIMULATORS
 
@@ -36,6 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--record", type=int, default=2, help="episodes to record (Rerun)")
     p.add_argument("--out", type=Path, help="report folder")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    add_ray(p)
     p.add_argument(
         "--num-envs",
         type=int,
@@ -80,10 +88,14 @@ def run(args: argparse.Namespace) -> int:
         robustness_episodes=args.robustness_episodes,
         record=args.record,
         runs_dir=args.runs_dir,
+        checkpoint=args.checkpoint.resolve(),
     )
     try:
-        with progress_bar("eval", enabled=not args.json, unit="episode") as update:
-            report = evaluate(policy, options, progress=update)
+        with (
+            ray_cluster(args) as cluster,
+            progress_bar("eval", enabled=not args.json, unit="episode") as update,
+        ):
+            report = evaluate(policy, options, progress=update, cluster=cluster)
     except ValueError as error:
         raise RobostackError(str(error)) from error
     out = args.out or new_run_dir(args.runs_dir, f"eval-{args.task}")

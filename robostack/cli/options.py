@@ -71,3 +71,22 @@ def add_ipc(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--url", default=IpcConfig.url, help="LCM URL (default: this machine only)")
     parser.add_argument("--prefix", default=IpcConfig.prefix, help="channel name prefix")
+
+
+def add_ray(parser: argparse.ArgumentParser) -> None:
+    """``--ray ADDRESS``: spread the episodes over a Ray cluster's workers."""
+    parser.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run the episodes on a Ray cluster: an address, auto (the one running here) or "
+        "local (start one here, a worker per core)",
+    )
+
+
+def ray_cluster(args: argparse.Namespace):
+    """The `robostack.distributed.RayCluster` of ``--ray``, or a context giving None."""
+    from contextlib import nullcontext
+
+    from robostack.distributed import RayCluster
+
+    return RayCluster(args.ray) if args.ray else nullcontext()

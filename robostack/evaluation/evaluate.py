@@ -27,6 +27,7 @@ from policies.base import Policy
 from policies.batching import ChunkBatcher
 from policies.language import embed_sentences
 from policies.runner import ObservationPerturbation
+from robostack.distributed import RayCluster
 from robostack.episodes import EpisodeResult, run_episode
 from robostack.evaluation.metrics import mean_pairwise_distance, wilson_interval
 from robostack.paths import DEFAULT_RUNS_DIR
@@ -48,6 +49,7 @@ class EvalOptions:
         robustness_episodes: episodes per robustness point.
         record: how many of the first nominal episodes to record.  runs_dir: where.
         num_envs: episodes run at once, in threads, with one batched policy call per chunk.
+        checkpoint: where the policy was loaded from (Ray workers load it again).
     """
 
     task: str
@@ -65,12 +67,18 @@ class EvalOptions:
     record: int = 2
     runs_dir: Path = DEFAULT_RUNS_DIR
     num_envs: int = 1
+    checkpoint: Path | None = None
 
 
 def evaluate(
-    policy: Policy, options: EvalOptions, *, progress: Callable[[int, int], None] | None = None
+    policy: Policy,
+    options: EvalOptions,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    cluster: RayCluster | None = None,
 ) -> dict:
-    """Run the evaluation; return the report (JSON-ready; see the module doc)."""
+    """Run the evaluation; return the report (JSON-ready; see the module doc). With a
+    ``cluster``, the episodes run on its workers (`robostack.distributed`)."""
     shares = [s for s in options.robustness_shares if s > 0]
     total = options.episodes + 2 * len(shares) * options.robustness_episodes
     done = 0
@@ -81,8 +89,16 @@ def evaluate(
         if progress is not None:
             progress(done, total)
 
+    def episodes(specs: list[tuple]) -> list[EpisodeSummary]:
+        if cluster is None:
+            return run_episodes(policy, options, specs, step)
+        summaries = run_on_cluster(cluster, options, specs)
+        for _ in summaries:
+            step()
+        return summaries
+
     specs = [(options.seed + i, None, i < options.record) for i in range(options.episodes)]
-    nominal = run_episodes(policy, options, specs, step)
+    nominal = episodes(specs)
     robustness = {"mask": [], "noise": []}
     for kind in robustness:
         for share in shares:
@@ -94,20 +110,54 @@ def evaluate(
                 )
                 for i in range(options.robustness_episodes)
             ]
-            wins = sum(r.success for r, _ in run_episodes(policy, options, specs, step))
+            wins = sum(r.success for r in episodes(specs))
             robustness[kind].append(
                 {"share": share, "success_rate": wins / options.robustness_episodes}
             )
     return _report(policy, options, nominal, robustness)
 
 
+@dataclass(frozen=True)
+class EpisodeSummary:
+    """What the report needs of one episode (small, picklable: Ray workers send it back).
+
+    Attributes:
+        seed, success, outcome, time_to_success (s or None), mode (or None).
+        run_dir: its recording, or None.  inference_s: each chunk's inference time, s.
+        first_observation: the observation batch of its first chunk (numpy, B = 1).
+    """
+
+    seed: int
+    success: bool
+    outcome: str
+    time_to_success: float | None
+    mode: str | None
+    run_dir: str | None
+    inference_s: list[float]
+    first_observation: dict[str, np.ndarray] | None
+
+    @classmethod
+    def of(cls, result: EpisodeResult, source: PolicySource) -> EpisodeSummary:
+        first = source.first_observation
+        return cls(
+            seed=result.seed,
+            success=bool(result.success),
+            outcome=result.result.outcome,
+            time_to_success=result.time_to_success,
+            mode=result.mode,
+            run_dir=None if result.run_dir is None else str(result.run_dir),
+            inference_s=list(source.inference_s),
+            first_observation=None if first is None else {k: v.numpy() for k, v in first.items()},
+        )
+
+
 def run_episodes(
     policy: Policy, options: EvalOptions, specs: list[tuple], step: Callable[[], None]
-) -> list[tuple[EpisodeResult, PolicySource]]:
+) -> list[EpisodeSummary]:
     """The episodes of ``specs`` ((seed, perturbation or None, record) each), in order:
     one after the other, or ``options.num_envs`` at a time, each in a thread, the policy
     answering each wave's chunks with one batched call (`policies.batching.ChunkBatcher`)."""
-    done: list[tuple[EpisodeResult, PolicySource]] = []
+    done: list[EpisodeSummary] = []
     for start in range(0, len(specs), options.num_envs):
         wave = specs[start : start + options.num_envs]
         results = (
@@ -116,9 +166,39 @@ def run_episodes(
             else _wave(policy, options, wave)
         )
         for result in results:
-            done.append(result)
+            done.append(EpisodeSummary.of(*result))
             step()
     return done
+
+
+def run_on_cluster(
+    cluster: RayCluster, options: EvalOptions, specs: list[tuple]
+) -> list[EpisodeSummary]:
+    """`run_episodes` of ``specs`` on ``cluster``'s workers, ``options.num_envs`` per task
+    (each worker a batched set), the policy loaded there from ``options.checkpoint``."""
+    if options.checkpoint is None:
+        raise ValueError("episodes on a cluster need options.checkpoint: workers load the policy")
+    by_seed = {spec[0]: spec for spec in specs}
+    return cluster.map(_remote_episodes, (options, by_seed), list(by_seed), batch=options.num_envs)
+
+
+def _remote_episodes(payload: tuple, seeds: list[int]) -> list[EpisodeSummary]:
+    """A Ray worker's share (`robostack.distributed`): the episodes of ``seeds``, the policy
+    loaded from the options' checkpoint (once per worker process)."""
+    options, by_seed = payload
+    specs = [by_seed[seed] for seed in seeds]
+    return run_episodes(_load(options.checkpoint), options, specs, lambda: None)
+
+
+_policies: dict[Path, Policy] = {}
+
+
+def _load(checkpoint: Path) -> Policy:
+    from policies.checkpoint import load_policy
+
+    if checkpoint not in _policies:
+        _policies[checkpoint] = load_policy(checkpoint)
+    return _policies[checkpoint]
 
 
 def _wave(policy, options, wave: list[tuple]) -> list[tuple[EpisodeResult, PolicySource]]:
@@ -173,15 +253,15 @@ def _episode(
     return result, source.sources[0]
 
 
-def _report(policy, options, nominal, robustness) -> dict:
-    results = [r for r, _ in nominal]
+def _report(policy, options, nominal: list[EpisodeSummary], robustness) -> dict:
+    results = nominal
     n, wins = len(results), sum(r.success for r in results)
     times = [r.time_to_success for r in results if r.success]
     modes: dict[str, int] = {}
     for r in results:
         if r.success and r.mode is not None:
             modes[r.mode] = modes.get(r.mode, 0) + 1
-    inference = np.concatenate([s.inference_s for _, s in nominal]) * 1e3
+    inference = np.concatenate([r.inference_s for r in nominal]) * 1e3
     nominal_rate = wins / n if n else 0.0
     for points in robustness.values():
         if 0.0 in options.robustness_shares:
@@ -201,9 +281,9 @@ def _report(policy, options, nominal, robustness) -> dict:
         "robustness": robustness,
         "inference_ms_median": float(np.median(inference)) if inference.size else None,
         "inference_ms_p99": float(np.percentile(inference, 99)) if inference.size else None,
-        "held_or_stopped": sum(r.result.outcome != "completed" for r in results),
+        "held_or_stopped": sum(r.outcome != "completed" for r in results),
         "failed_seeds": [r.seed for r in results if not r.success],
-        "recordings": [str(r.run_dir) for r in results if r.run_dir is not None],
+        "recordings": [r.run_dir for r in results if r.run_dir is not None],
         "latency_s": options.latency_s,
         "seeds": [options.seed, options.seed + n - 1],
     }
@@ -213,8 +293,8 @@ def _diversity(policy, nominal, options) -> float:
     """Mean pairwise distance of K joint chunks sampled for each scene's first observation."""
     values = []
     dof = policy.features.action_dim - 1
-    for i, (_, source) in enumerate(nominal[: options.diversity_scenes]):
-        obs = source.first_observation
+    for i, episode in enumerate(nominal[: options.diversity_scenes]):
+        obs = {k: torch.from_numpy(v) for k, v in episode.first_observation.items()}
         batch = {k: v.expand(options.diversity_samples, *v.shape[1:]) for k, v in obs.items()}
         generator = torch.Generator().manual_seed(options.seed + i)
         chunks = policy.predict_chunk(batch, generator=generator, **dict(options.predict))
