@@ -12,7 +12,7 @@ from robostack.errors import RobostackError, UnknownNameError
 from robostack.robot import Robot
 from robostack.robots import RobotDescription
 
-BACKEND_NAMES = ("mujoco", "pybullet", "franka_fci", "ur_rtde")
+BACKEND_NAMES = ("mujoco", "pybullet", "isaacgym", "franka_fci", "ur_rtde")
 REAL_BACKENDS = {"franka_fci": ("panda",), "ur_rtde": ("ur5e", "ur5")}
 
 
@@ -31,6 +31,10 @@ def make_robot(
     fields (`hardware.franka.FrankaConfig`, `hardware.ur.URConfig`)."""
     if backend not in BACKEND_NAMES:
         raise UnknownNameError("backend", backend, BACKEND_NAMES)
+    if backend == "isaacgym":
+        from sim.isaacgym import IsaacGymRobot
+
+        return IsaacGymRobot(robot=description)
     if backend not in REAL_BACKENDS:
         from sim import make_simulation
 

@@ -18,6 +18,8 @@ CHANNELS = {
     "SAFETY": ("safety_event_t", 4096),
     "STOP": ("operator_stop_t", 2048),
     "POLICY_STATUS": ("policy_status_t", 8192),
+    "SIM_COMMAND": ("joint_command_t", 2048),  # to a simulator bridge (sim.isaacgym)
+    "SIM_STATUS": ("robot_status_t", 4096),  # from it, per environment
 }
 
 

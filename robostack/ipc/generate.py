@@ -6,8 +6,10 @@ The classes in `robostack.ipc.lcmtypes` are committed, written by the lcm-gen th
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 LCMTYPES = Path(__file__).resolve().parent / "lcmtypes"
@@ -21,12 +23,17 @@ def lcm_gen() -> Path:
 
 
 def generate(out: Path = LCMTYPES.parent) -> list[Path]:
-    """Run lcm-gen on every .lcm file into ``out``/lcmtypes; return the Python files written."""
+    """Run lcm-gen on every .lcm file, into ``out``/lcmtypes; return the Python files written.
+    lcm-gen appends to an ``__init__.py`` it finds, so it writes into a fresh folder first."""
     sources = sorted(LCMTYPES.glob("*.lcm"))
-    subprocess.run(
-        [str(lcm_gen()), "--python", "--ppath", str(out), *map(str, sources)], check=True
-    )
-    return sorted((out / "lcmtypes").glob("*.py"))
+    with tempfile.TemporaryDirectory() as fresh:
+        command = [str(lcm_gen()), "--python", "--ppath", fresh, *map(str, sources)]
+        subprocess.run(command, check=True)
+        written = sorted((Path(fresh) / "lcmtypes").glob("*.py"))
+        (out / "lcmtypes").mkdir(parents=True, exist_ok=True)
+        for path in written:
+            shutil.copyfile(path, out / "lcmtypes" / path.name)
+    return sorted(out / "lcmtypes" / path.name for path in written)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ out-of-range values with `LaunchFileError`, which names the file, the key and th
 ```toml
 [session]     name, goal (the sentence when the command line gives none), task ("from_goal"
               or a task name), seed, episodes
-[robot]       name (panda | ur5e | ur5), backend (mujoco | franka_fci | ur_rtde)
+[robot]       name (panda | ur5e | ur5), backend (mujoco | pybullet | isaacgym | franka_fci |
+              ur_rtde; isaacgym: $ROBOSTACK_ISAACGYM_PYTHON names Isaac Gym's Python)
 [policy]      checkpoint, sampler, sampling_steps, guidance_scale, [policy.tasks] overrides
 [controller]  name (pid | impedance | computed_torque), [controller.gains] overrides
 [safety]      profile (simulation | real_robot), velocity_scale, tracking_error_max,
@@ -86,6 +87,12 @@ class RobotSection:
     @property
     def real(self) -> bool:
         return self.backend in REAL_BACKENDS
+
+    @property
+    def twin(self) -> bool:
+        """The robot lives outside the stack's simulators (a real arm, Isaac Gym's bridge):
+        a task's scene is its MuJoCo twin, and only arm-only tasks run."""
+        return self.real or self.backend == "isaacgym"
 
 
 @dataclass(frozen=True)

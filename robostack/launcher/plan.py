@@ -65,7 +65,7 @@ class LaunchPlan:
             "runs_dir": Path(launch.recording.runs_dir),
             "until_success": True,
             "realtime": self.split,
-            "simulator": "mujoco" if launch.robot.real else launch.robot.backend,
+            "simulator": "mujoco" if launch.robot.twin else launch.robot.backend,
         }
 
     def to_dict(self) -> dict:
@@ -132,10 +132,10 @@ def make_plan(
             f"{reading.task} is made for {', '.join(task.robots)}, not the {robot.name} this "
             f"launch file drives"
         )
-    if robot.real and not task.arm_only:
+    if robot.twin and not task.arm_only:
         raise RobostackError(
-            f"{reading.task} moves objects, whose state a real robot would need from "
-            f"perception, which robostack does not have; real robots run "
+            f"{reading.task} moves objects, whose state a {robot.backend} robot would need from "
+            f"perception (or a scene of its own), which robostack does not have; it runs "
             f"{', '.join(ARM_ONLY_TASKS)}"
         )
     checkpoint = _checkpoint(launch, reading.task)

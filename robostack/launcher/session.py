@@ -106,6 +106,8 @@ def run_plan(
         from robostack.launcher.real_session import run_on_robot
 
         results, report = run_on_robot(plan, robot, source_for, progress=progress, link=link)
+    elif launch.robot.twin:  # a simulator behind a bridge: its robot, judged by the twin
+        results = _on_bridge(plan, source_for, progress, link)
     else:
         results = []
         for i in range(plan.episodes):
@@ -122,6 +124,26 @@ def run_plan(
     return LaunchResult(
         plan=plan, episodes=results, wall_s=time.perf_counter() - began, preflight=report, ipc=ipc
     )
+
+
+def _on_bridge(plan: LaunchPlan, source_for, progress, link) -> list[EpisodeResult]:
+    """The plan's episodes on a robot simulated outside the stack (Isaac Gym), each from rest
+    at home; the task's MuJoCo twin mirrors it and judges the task, as for a real robot."""
+    from robostack.backends import make_robot
+
+    launch, results = plan.launch, []
+    with make_robot(launch.robot.backend, get_robot(launch.robot.name)) as robot:
+        for i in range(plan.episodes):
+            robot.reset()
+            episode = plan.episode(i)
+            results.append(
+                run_episode(**episode, source=source_for(plan.seed + i), hardware=robot, link=link)
+            )
+            if progress is not None:
+                progress(i + 1, plan.episodes)
+            if results[-1].ends_session:
+                break
+    return results
 
 
 def local_sources(plan: LaunchPlan, thread: bool) -> Callable:

@@ -13,11 +13,11 @@ class robot_status_t(object):
     (default 10: 100 Hz at 1 kHz). Modelled on Drake's lcmt_panda_status / lcmt_iiwa_status.
     """
 
-    __slots__ = ["utime", "session", "tick", "num_joints", "joint_position", "joint_velocity", "joint_position_reference", "joint_torque_commanded", "joint_torque_measured", "joint_torque_external", "gripper_width", "command_mode", "safety_state"]
+    __slots__ = ["utime", "session", "tick", "env", "num_joints", "joint_position", "joint_velocity", "joint_position_reference", "joint_torque_commanded", "joint_torque_measured", "joint_torque_external", "gripper_width", "command_mode", "safety_state"]
 
-    __typenames__ = ["int64_t", "int64_t", "int64_t", "int32_t", "double", "double", "double", "double", "double", "double", "double", "string", "string"]
+    __typenames__ = ["int64_t", "int64_t", "int64_t", "int32_t", "int32_t", "double", "double", "double", "double", "double", "double", "double", "string", "string"]
 
-    __dimensions__ = [None, None, None, None, ["num_joints"], ["num_joints"], ["num_joints"], ["num_joints"], ["num_joints"], ["num_joints"], None, None, None]
+    __dimensions__ = [None, None, None, None, None, ["num_joints"], ["num_joints"], ["num_joints"], ["num_joints"], ["num_joints"], ["num_joints"], None, None, None]
 
     def __init__(self):
         self.utime = 0
@@ -34,8 +34,14 @@ class robot_status_t(object):
 
         self.tick = 0
         """
-        loop tick of the state
+        loop tick of the state (a simulator bridge: the command it answers)
         LCM Type: int64_t
+        """
+
+        self.env = 0
+        """
+        which of a simulator bridge's parallel environments (0 for one robot)
+        LCM Type: int32_t
         """
 
         self.num_joints = 0
@@ -102,7 +108,7 @@ class robot_status_t(object):
         return buf.getvalue()
 
     def _encode_one(self, buf):
-        buf.write(struct.pack(">qqqi", self.utime, self.session, self.tick, self.num_joints))
+        buf.write(struct.pack(">qqqii", self.utime, self.session, self.tick, self.env, self.num_joints))
         buf.write(struct.pack('>%dd' % self.num_joints, *self.joint_position[:self.num_joints]))
         buf.write(struct.pack('>%dd' % self.num_joints, *self.joint_velocity[:self.num_joints]))
         buf.write(struct.pack('>%dd' % self.num_joints, *self.joint_position_reference[:self.num_joints]))
@@ -132,7 +138,7 @@ class robot_status_t(object):
     @staticmethod
     def _decode_one(buf):
         self = robot_status_t()
-        self.utime, self.session, self.tick, self.num_joints = struct.unpack(">qqqi", buf.read(28))
+        self.utime, self.session, self.tick, self.env, self.num_joints = struct.unpack(">qqqii", buf.read(32))
         self.joint_position = struct.unpack('>%dd' % self.num_joints, buf.read(self.num_joints * 8))
         self.joint_velocity = struct.unpack('>%dd' % self.num_joints, buf.read(self.num_joints * 8))
         self.joint_position_reference = struct.unpack('>%dd' % self.num_joints, buf.read(self.num_joints * 8))
@@ -149,7 +155,7 @@ class robot_status_t(object):
     @staticmethod
     def _get_hash_recursive(parents):
         if robot_status_t in parents: return 0
-        tmphash = (0x2208b66552e627ba) & 0xffffffffffffffff
+        tmphash = (0xdd8d7306508f2119) & 0xffffffffffffffff
         tmphash  = (((tmphash<<1)&0xffffffffffffffff) + (tmphash>>63)) & 0xffffffffffffffff
         return tmphash
     _packed_fingerprint = None
