@@ -14,6 +14,7 @@ alone, up to floating-point summation order; DDPM's per-step noise then differs.
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import torch
@@ -40,7 +41,7 @@ class ChunkBatcher:
         self._joined = 0
         self._turn: int | None = None
         self._requests: dict[int, tuple[dict, torch.Tensor | None]] = {}
-        self._results: dict[int, np.ndarray] = {}
+        self._results: dict[int, tuple[np.ndarray, float] | BaseException] = {}
         self._lock = threading.Condition()
 
     def join(self) -> Seat:
@@ -59,15 +60,19 @@ class ChunkBatcher:
 
     def predict(
         self, member: int, observation: dict[str, torch.Tensor], noise: torch.Tensor | None
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, float]:
         """(Tp, A) float64 actions for ``member``'s observation batch (B = 1) and initial
-        noise (1, Tp, A) (None for a policy that does not sample); returns on its next turn,
-        once every member has asked."""
+        noise (1, Tp, A) (None for a policy that does not sample), and the batched call's
+        time, s; returns on its next turn, once every member has asked. A failed call raises
+        its error in every member."""
         with self._lock:
             self._requests[member] = (observation, noise)
             self._hand_on()
             self._lock.wait_for(lambda: self._turn == member and member in self._results)
-            return self._results.pop(member)
+            result = self._results.pop(member)
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
     def leave(self, member: int) -> None:
         """``member``'s episode is over (or failed): the turn passes on."""
@@ -92,16 +97,22 @@ class ChunkBatcher:
         self._lock.notify_all()
 
     def _answer(self) -> None:
-        """One call for every request (the lock held)."""
+        """One call for every request (the lock held); its error, if it fails, for all."""
         members, asked = zip(*self._requests.items(), strict=True)
         self._requests = {}
-        batch = {key: torch.cat([obs[key] for obs, _ in asked]) for key in asked[0][0]}
-        noises = [noise for _, noise in asked]
-        noise = None if any(n is None for n in noises) else torch.cat(noises)
-        actions = self.policy.predict_chunk(batch, noise=noise, **self.options)
+        began = time.perf_counter()
+        try:
+            batch = {key: torch.cat([obs[key] for obs, _ in asked]) for key in asked[0][0]}
+            noises = [noise for _, noise in asked]
+            noise = None if any(n is None for n in noises) else torch.cat(noises)
+            actions = self.policy.predict_chunk(batch, noise=noise, **self.options)
+        except Exception as error:  # every waiting member raises it (predict)
+            self._results.update(dict.fromkeys(members, error))
+            return
+        seconds = time.perf_counter() - began
         self.batch_sizes.append(len(members))
         for member, chunk in zip(members, actions, strict=True):
-            self._results[member] = chunk.double().numpy()
+            self._results[member] = (chunk.double().numpy(), seconds)
 
 
 class Seat:
@@ -115,7 +126,7 @@ class Seat:
 
     def predict(
         self, observation: dict[str, torch.Tensor], noise: torch.Tensor | None
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, float]:
         return self.batcher.predict(self.member, observation, noise)
 
     def leave(self) -> None:

@@ -17,7 +17,7 @@ be where the driver says).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from robostack.errors import RobostackError
@@ -31,8 +31,8 @@ class RayCluster:
     Args:
         address: ``local``, ``auto`` or a Ray address (``host:6379``, ``ray://host:10001``).
         workers: with ``local``, worker processes to start (default: one per core).
-        die_once: fault injection for tests: the first task to run kills its worker after
-            its first episode, leaving this marker file (its retry runs normally).
+        die_once: fault injection for tests: the first task to create this marker file kills
+            its worker after its first episode (its retry, and every other task, run normally).
     """
 
     def __init__(self, address: str, *, workers: int | None = None, die_once: Path | None = None):
@@ -71,30 +71,40 @@ class RayCluster:
         seeds: Sequence[int],
         *,
         batch: int,
-        progress: Callable[[int], None] | None = None,
-    ) -> list:
-        """``function(payload, seeds_of_a_batch)`` (one result per seed, in order) over
-        ``seeds`` in batches of ``batch``, as Ray tasks; every result, in seed order."""
+    ) -> Iterator:
+        """``function(payload, seeds_of_a_batch)`` (a result per seed, in order) over
+        ``seeds`` in batches of ``batch``, as Ray tasks; yields every result in seed order, as
+        soon as the batches before it are in (a consumer can write as they come)."""
         ray = self._ray
         task = ray.remote(num_cpus=1, max_retries=RETRIES)(_run_batch)
         batches = [list(seeds[i : i + batch]) for i in range(0, len(seeds), batch)]
+        shared = ray.put(payload)  # sent to the cluster once, not with every task
         pending = {
-            task.remote(function, payload, part, self.die_once): k for k, part in enumerate(batches)
+            task.remote(function, shared, part, self.die_once): k for k, part in enumerate(batches)
         }
-        results: list[list | None] = [None] * len(batches)
-        done = 0
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            k = pending.pop(ready[0])
-            results[k] = ray.get(ready[0])
-            if len(results[k]) != len(batches[k]):
-                raise RobostackError(
-                    f"a Ray task returned {len(results[k])} results for {len(batches[k])} seeds"
-                )
-            done += len(batches[k])
-            if progress is not None:
-                progress(done)
-        return [result for part in results for result in part]
+        arrived: dict[int, list] = {}
+        following = 0
+        try:
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                k = pending.pop(ready[0])
+                try:
+                    arrived[k] = ray.get(ready[0])
+                except ray.exceptions.RayError as error:
+                    raise RobostackError(
+                        f"a Ray task for seeds {batches[k][0]}..{batches[k][-1]} failed "
+                        f"{RETRIES + 1} times: {error}"
+                    ) from None
+                if len(arrived[k]) != len(batches[k]):
+                    raise RobostackError(
+                        f"a Ray task returned {len(arrived[k])} results for {len(batches[k])} seeds"
+                    )
+                while following in arrived:
+                    yield from arrived.pop(following)
+                    following += 1
+        finally:
+            for ref in pending:  # an error or an abandoned iteration: stop the rest
+                ray.cancel(ref)
 
 
 def _run_batch(function, payload, seeds: list[int], die_once: Path | None) -> list:
@@ -102,9 +112,12 @@ def _run_batch(function, payload, seeds: list[int], die_once: Path | None) -> li
     import torch
 
     torch.set_num_threads(1)  # a task per core
-    if die_once is None or die_once.exists():
+    if die_once is None:
         return function(payload, seeds)
     first = function(payload, seeds[:1])
-    die_once.write_text(f"worker {os.getpid()} died after seed {seeds[0]}\n")
+    try:
+        with open(die_once, "x") as marker:  # exclusive: only one task ever dies
+            marker.write(f"worker {os.getpid()} died after seed {seeds[0]}\n")
+    except FileExistsError:
+        return first + function(payload, seeds[1:])
     os._exit(1)  # the worker dies mid-task, as a crashed node would
-    return first  # never reached

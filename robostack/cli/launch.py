@@ -72,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps({"ok": True, "dry_run": True, "plan": plan.to_dict()}))
         return 0
     confirm(plan, args.yes, args.standin)
+    if plan.launch.robot.real and not args.standin:
+        from robostack.launcher.real_session import require_vendor_client
+
+        require_vendor_client(plan.launch.robot.backend)
     report = _run_split(plan, args) if plan.split else run_session(plan, args)
     return finish(report, args.json, began)
 

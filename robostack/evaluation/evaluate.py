@@ -157,6 +157,11 @@ def run_episodes(
     """The episodes of ``specs`` ((seed, perturbation or None, record) each), in order:
     one after the other, or ``options.num_envs`` at a time, each in a thread, the policy
     answering each wave's chunks with one batched call (`policies.batching.ChunkBatcher`)."""
+    if options.num_envs > 1 and dict(options.predict).get("sampler") == "ddpm":
+        raise ValueError(
+            "DDPM adds noise at every step, which a batched call cannot draw per episode: "
+            "batched rollouts (num_envs > 1) take ddim or dpmsolver"
+        )
     done: list[EpisodeSummary] = []
     for start in range(0, len(specs), options.num_envs):
         wave = specs[start : start + options.num_envs]
@@ -179,7 +184,8 @@ def run_on_cluster(
     if options.checkpoint is None:
         raise ValueError("episodes on a cluster need options.checkpoint: workers load the policy")
     by_seed = {spec[0]: spec for spec in specs}
-    return cluster.map(_remote_episodes, (options, by_seed), list(by_seed), batch=options.num_envs)
+    seeds = list(by_seed)
+    return list(cluster.map(_remote_episodes, (options, by_seed), seeds, batch=options.num_envs))
 
 
 def _remote_episodes(payload: tuple, seeds: list[int]) -> list[EpisodeSummary]:
@@ -203,7 +209,7 @@ def _load(checkpoint: Path) -> Policy:
 
 def _wave(policy, options, wave: list[tuple]) -> list[tuple[EpisodeResult, PolicySource]]:
     """``wave``'s episodes at once, a thread each, their chunks predicted together."""
-    embed_sentences([options.task])  # load the sentence model once, not in every thread
+    embed_sentences(["load the sentence model here, once, not in every thread"])
     batcher = ChunkBatcher(policy, options=dict(options.predict))
     seats = [batcher.join() for _ in wave]
     results: list = [None] * len(wave)
@@ -217,7 +223,9 @@ def _wave(policy, options, wave: list[tuple]) -> list[tuple[EpisodeResult, Polic
         finally:
             seats[k].leave()
 
-    threads = [threading.Thread(target=work, args=(k, spec)) for k, spec in enumerate(wave)]
+    threads = [
+        threading.Thread(target=work, args=(k, spec), daemon=True) for k, spec in enumerate(wave)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -42,6 +42,19 @@ def client_for(backend: str, robot: str, address: str, *, standin: str | None) -
         yield client
 
 
+def require_vendor_client(backend: str) -> None:
+    """Import ``backend``'s vendor library (pylibfranka, ur_rtde); a missing one raises
+    `RobostackError` naming the extra that installs it, before any process starts."""
+    from hardware.vendor import import_vendor
+
+    if backend == "franka_fci":
+        import_vendor("pylibfranka", extra="franka")
+    else:
+        from hardware.ur.robot import vendor_client
+
+        vendor_client()
+
+
 def open_robot(plan: LaunchPlan, *, client=None) -> Robot:
     """The plan's real robot, unconnected; ``client`` replaces the vendor library."""
     launch = plan.launch

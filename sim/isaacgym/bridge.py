@@ -1,7 +1,7 @@
 """Isaac Gym bridge: a robot of the stack simulated in Isaac Gym, driven over LCM.
 
 Isaac Gym Preview runs only on Python 3.6 to 3.8 with NVIDIA's download, so the stack never
-imports it: this script runs in Isaac Gym's own Python (3.8 compatible; it needs isaacgym,
+imports it: this script runs in Isaac Gym's own Python (3.6 compatible; it needs isaacgym,
 its torch, numpy and lcm, and reads the message classes from ``robostack/ipc/lcmtypes`` beside
 it). It loads the robot's URDF as an Isaac Gym asset, creates ``--num-envs`` environments
 side by side, and steps them together in lockstep with the stack
@@ -11,8 +11,11 @@ side by side, and steps them together in lockstep with the stack
   torques limited to ``--tau-max``; once every environment has sent one, the simulation takes
   one step (``simulate``, ``fetch_results``, ``refresh_dof_state_tensor``) and each
   environment's state goes back as a ``robot_status_t`` naming the command it answers;
-- a reset puts an environment's arm at the given positions, at rest (``set_dof_state_tensor``),
-  and is answered at once.
+- a reset puts an environment's arm at the given positions, at rest, its fingers open
+  (``set_dof_state_tensor_indexed``), drops a torque command it had waiting, restarts its clock
+  and is answered at once; it also takes the client's numbering (a new client starts over);
+- a command repeated (the client did not get its answer: UDP may lose one) is answered again,
+  not applied twice.
 
 Isaac Gym has no inverse dynamics, so it cannot add g(q) to a command as the stack's convention
 asks: the arm's links have gravity disabled (what NVIDIA's own torque-control examples do), so a
@@ -23,8 +26,6 @@ and PyBullet scenes. SIGTERM or SIGINT ends it.
 Not yet run against real Isaac Gym: only against a stand-in built from the published API
 (tests/sim/isaacgym).
 """
-
-from __future__ import annotations
 
 import argparse
 import math
@@ -72,8 +73,10 @@ class Bridge:
     """The simulation and its LCM side (module doc)."""
 
     def __init__(self, args: argparse.Namespace):
+        from isaacgym import gymapi, gymtorch  # before torch: Isaac Gym refuses otherwise
+
+        # isort: split
         import torch
-        from isaacgym import gymapi, gymtorch  # Isaac Gym's own; torch comes with it
 
         self.args, self.gymapi, self.gymtorch, self.torch = args, gymapi, gymtorch, torch
         self.gym = gymapi.acquire_gym()
@@ -112,7 +115,8 @@ class Bridge:
         lower, upper = gymapi.Vec3(-1.5, -1.5, 0.0), gymapi.Vec3(1.5, 1.5, 1.5)
         for i in range(args.num_envs):
             env = self.gym.create_env(self.sim, lower, upper, int(math.sqrt(args.num_envs)) or 1)
-            actor = self.gym.create_actor(env, asset, gymapi.Transform(), "robot", i, 0)
+            # group i: environments do not collide; filter 1: no self-collision, as elsewhere
+            actor = self.gym.create_actor(env, asset, gymapi.Transform(), "robot", i, 1)
             self.gym.set_actor_dof_properties(env, actor, props)
         self.gym.prepare_sim(self.sim)
         state = self.gym.acquire_dof_state_tensor(self.sim)
@@ -120,11 +124,11 @@ class Bridge:
         n = args.num_envs
         self.efforts = torch.zeros(n * self.dofs, dtype=torch.float32)
         self.targets = torch.zeros(n * self.dofs, dtype=torch.float32)
-        self.tau_max = torch.tensor(args.tau_max, dtype=torch.float32)
+        self.tau_max = np.array(args.tau_max)
         self.pending = [None] * n  # each environment's torque command for the next step
         self.answered = [0] * n  # the last command answered, per environment
         self.applied = np.zeros((n, len(self.arm)))
-        self.t, self.steps = 0.0, 0
+        self.t, self.steps = [0.0] * n, 0  # each environment's clock, s
         self.lcm = lcm.LCM(args.url)
         self.status_channel = f"{args.prefix}_SIM_STATUS"
         self.lcm.subscribe(f"{args.prefix}_SIM_COMMAND", self._on_command)
@@ -149,41 +153,47 @@ class Bridge:
         except Exception:  # a malformed message is ignored: the bridge serves on
             return
         env = msg.env
-        if not 0 <= env < self.args.num_envs or msg.seq <= self.answered[env]:
-            return  # not ours, or a repeat
-        if msg.num_joints != len(self.arm) or not all(math.isfinite(v) for v in msg.values):
+        if not 0 <= env < self.args.num_envs or msg.num_joints != len(self.arm):
             return
-        if msg.kind == RESET:
+        if not all(math.isfinite(v) for v in msg.values):
+            return
+        if msg.seq == self.answered[env]:  # its answer was lost: answer again
+            self._publish([env])
+        elif msg.kind == RESET:  # a new episode or a new client: its numbering from here
             self._reset(env, msg.values, seq=msg.seq)
             self._publish([env])
-        elif msg.kind == TORQUE:
+        elif msg.kind == TORQUE and msg.seq > self.answered[env]:
             self.pending[env] = msg
 
     def _reset(self, env: int, q, seq: int) -> None:
-        rows = slice(env * self.dofs, (env + 1) * self.dofs)
+        base = env * self.dofs
         state = self.dof_state.clone()
-        block = state[rows]
-        block[:, 1] = 0.0
+        state[base : base + self.dofs, 1] = 0.0
         for k, j in enumerate(self.arm):
-            block[j, 0] = float(q[k])
+            state[base + j, 0] = float(q[k])
         for j in self.fingers:  # open
-            block[j, 0] = self.finger_open
-            self.targets[env * self.dofs + j] = self.finger_open
-        state[rows] = block
-        self.gym.set_dof_state_tensor(self.sim, self.gymtorch.unwrap_tensor(state))
+            state[base + j, 0] = self.finger_open
+            self.targets[base + j] = self.finger_open
+        actors = self.torch.tensor([env], dtype=self.torch.int32)  # one actor per environment
+        self.gym.set_dof_state_tensor_indexed(
+            self.sim,
+            self.gymtorch.unwrap_tensor(state),
+            self.gymtorch.unwrap_tensor(actors),
+            1,
+        )
         self.gym.refresh_dof_state_tensor(self.sim)
-        self.applied[env] = 0.0
+        self.applied[env], self.t[env] = 0.0, 0.0
+        self.pending[env] = None
         self.answered[env] = seq
 
     def _step(self) -> None:
-        torch = self.torch
         self.efforts.zero_()
         for env, msg in enumerate(self.pending):
-            tau = torch.tensor(msg.values, dtype=torch.float32).clamp(-self.tau_max, self.tau_max)
+            tau = np.clip(np.array(msg.values), -self.tau_max, self.tau_max)
             base = env * self.dofs
             for k, j in enumerate(self.arm):
-                self.efforts[base + j] = tau[k]
-            self.applied[env] = tau.numpy()
+                self.efforts[base + j] = float(tau[k])
+            self.applied[env] = tau
             if not math.isnan(msg.gripper_width):
                 for j in self.fingers:
                     self.targets[base + j] = 0.5 * msg.gripper_width
@@ -192,10 +202,10 @@ class Bridge:
         self.gym.simulate(self.sim)
         self.gym.fetch_results(self.sim, True)
         self.gym.refresh_dof_state_tensor(self.sim)
-        self.t += self.args.dt
         self.steps += 1
         for env, msg in enumerate(self.pending):
             self.answered[env] = msg.seq
+            self.t[env] += self.args.dt
         self.pending = [None] * self.args.num_envs
         self._publish(range(self.args.num_envs))
 
@@ -206,7 +216,7 @@ class Bridge:
         for env in envs:
             rows = state[env * self.dofs : (env + 1) * self.dofs]
             msg = robot_status_t()
-            msg.utime, msg.env, msg.tick = round(self.t * 1e6), env, self.answered[env]
+            msg.utime, msg.env, msg.tick = round(self.t[env] * 1e6), env, self.answered[env]
             msg.num_joints = len(self.arm)
             msg.joint_position = [float(rows[j, 0]) for j in self.arm]
             msg.joint_velocity = [float(rows[j, 1]) for j in self.arm]

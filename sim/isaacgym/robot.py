@@ -21,6 +21,7 @@ import math
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -79,7 +80,9 @@ class IsaacGymRobot(SimRobot):
         self.num_envs, self.env, self.start = num_envs, env, start
         self.process: subprocess.Popen | None = None
         self.bus = None
-        self._seq, self._answered, self._state = 0, -1, None
+        self._log = None  # the bridge's stderr, a file (a pipe nobody reads could fill)
+        # commands are numbered from the clock: a client's never repeat an earlier client's
+        self._seq, self._answered, self._state = time.time_ns() // 1000, -1, None
 
     # --- Robot -------------------------------------------------------------------------
 
@@ -87,16 +90,16 @@ class IsaacGymRobot(SimRobot):
         if self.bus is not None:
             return
         self.bus = connect(self.config.url)
-        self.bus.subscribe(self.config.channel("SIM_STATUS"), self._on_status)
+        self._subscription = self.bus.subscribe(self.config.channel("SIM_STATUS"), self._on_status)
         if self.start:
+            self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in close)
             self.process = subprocess.Popen(
                 [self.python, str(BRIDGE), *self._bridge_args()],
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
+                stderr=self._log,
                 text=True,
             )
-            self._await(0, STARTUP_S, "start")  # its first status: it listens now
-        self.reset()
+        self.reset(timeout_s=STARTUP_S)  # sent again until the bridge listens and answers
 
     def read(self) -> JointState:
         self._require()
@@ -119,15 +122,26 @@ class IsaacGymRobot(SimRobot):
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        self.process, self.bus = None, None
+        if self.bus is not None:
+            self.bus.unsubscribe(self._subscription)
+        if self._log is not None:
+            self._log.close()
+        self.process, self.bus, self._log = None, None, None
 
-    def reset(self, *, seed: int | None = None, q0: np.ndarray | None = None) -> JointState:
+    def reset(
+        self,
+        *,
+        seed: int | None = None,
+        q0: np.ndarray | None = None,
+        timeout_s: float = ANSWER_S,
+    ) -> JointState:
         self._require()
         q0 = self.description.q_home if q0 is None else np.asarray(q0, dtype=float)
         self.spec.check_positions(q0, what="initial configuration q0")
         self.rng = np.random.default_rng(seed)
         self._send(RESET, q0, None)
-        return self.read()
+        self._await(self._seq, timeout_s, "answer")
+        return self._state
 
     @property
     def physics_ns(self) -> int:
@@ -167,14 +181,15 @@ class IsaacGymRobot(SimRobot):
         deadline = time.monotonic() + timeout_s
         resend = time.monotonic() + RESEND_S
         while self._state is None or self._answered < seq:
-            if seq > 0 and time.monotonic() > resend:
+            if time.monotonic() > resend:
                 self.bus.publish(self.config.channel("SIM_COMMAND"), self._last)
                 resend = time.monotonic() + RESEND_S
             if self.process is not None and self.process.poll() is not None:
+                self._log.seek(0)
                 raise RobotFaultError(
                     "backend_read",
                     f"the Isaac Gym bridge exited ({self.process.returncode}): "
-                    f"{self.process.stderr.read()[-2000:]}",
+                    f"{self._log.read()[-2000:]}",
                 )
             if time.monotonic() > deadline:
                 raise RobotFaultError(
@@ -188,7 +203,9 @@ class IsaacGymRobot(SimRobot):
         except MessageError:
             return
         if msg.env != self.env or msg.num_joints != self.spec.dof:
-            return
+            return  # another environment's
+        if not self._answered <= msg.tick <= self._seq:
+            return  # older than the last answer, or an answer to another (later) client
         self._answered = msg.tick
         width = None if not self.spec.has_gripper else msg.gripper_width
         self._state = JointState(

@@ -27,9 +27,12 @@ class PybulletRobot(SimRobot):
     joints, J^T f summed over every contact on an arm link (what the collision check reads;
     joint-limit forces, which MuJoCo's constraint torque includes, are not in it).
 
-    PyBullet has no joint armature (reflected rotor inertia), which the MuJoCo scene adds from
-    `robostack.robots`: the PyBullet arm's joint inertia is smaller by it, most on the light
-    wrist. A task places and reads its objects through `sim.scene.TaskScene`'s methods.
+    The joints' armature (reflected rotor inertia), which PyBullet has no notion of, is in the
+    URDF it loads as a disc about each joint axis (`sim.pybullet.scene`): exact on the joint's
+    own diagonal of M(q), a little more than MuJoCo's on the joints upstream. Limiting the
+    command to the datasheet torque is a second guard: the safety monitor's torque CLAMP, with
+    its event, comes first. A task places and reads its objects through
+    `sim.scene.TaskScene`'s methods.
 
     Args:
         robot: registry name or description.
@@ -69,7 +72,7 @@ class PybulletRobot(SimRobot):
         self.reset()
 
     def read(self) -> JointState:
-        w = self._require()
+        self._require()
         q, dq = self._joint_states()
         width = float(q[self._finger_dofs].sum()) if self.spec.has_gripper else None
         return JointState(
@@ -77,7 +80,7 @@ class PybulletRobot(SimRobot):
             q=q[self._arm_dofs],
             dq=dq[self._arm_dofs],
             tau=self._tau.copy(),
-            tau_ext=self._contact_torque(w, q)[self._arm_dofs],
+            tau_ext=self._tau_ext.copy(),
             gripper_width=width,
         )
 
@@ -105,6 +108,7 @@ class PybulletRobot(SimRobot):
         pb.stepSimulation(physicsClientId=w.client)
         self._physics_ns = time.perf_counter_ns() - start
         self._t += self.timestep
+        self._tau_ext = self._contact_torque()
 
     def close(self) -> None:
         if self.world is not None:
@@ -126,6 +130,7 @@ class PybulletRobot(SimRobot):
                 w.robot, joint, self._finger_target, 0.0, physicsClientId=w.client
             )
         self._t, self._tau = 0.0, np.zeros(self.spec.dof)
+        self._tau_ext = self._contact_torque(detect=True)
         return self.read()
 
     @property
@@ -150,6 +155,7 @@ class PybulletRobot(SimRobot):
         )
         if isinstance(self.objects[name], Cube):
             pb.resetBaseVelocity(body, [0.0] * 3, [0.0] * 3, physicsClientId=w.client)
+        self._tau_ext = self._contact_torque(detect=True)
 
     def position(self, name: str) -> np.ndarray:
         w = self._require()
@@ -192,10 +198,18 @@ class PybulletRobot(SimRobot):
         states = self._pb.getJointStates(w.robot, w.movable, physicsClientId=w.client)
         return np.array([s[0] for s in states]), np.array([s[1] for s in states])
 
-    def _contact_torque(self, w: World, q: np.ndarray) -> np.ndarray:
-        """Joint torques (all movable joints) of the contact forces on the arm's links."""
-        pb, tau = self._pb, np.zeros(len(q))
+    def _contact_torque(self, *, detect: bool = False) -> np.ndarray:
+        """(dof,) the arm's joint torques of the contact forces on its links, Nm, from the last
+        step's contacts (``detect``: the contacts of the state as it is now, after a reset or
+        a placement)."""
+        w, pb = self.world, self._pb
+        if detect:
+            pb.performCollisionDetection(physicsClientId=w.client)
         contacts = pb.getContactPoints(bodyA=w.robot, physicsClientId=w.client)
+        if not contacts:
+            return np.zeros(self.spec.dof)
+        q, _ = self._joint_states()
+        tau = np.zeros(len(q))
         zeros = [0.0] * len(q)
         for c in contacts:
             link, on_arm, normal = c[3], np.array(c[5]), np.array(c[7])
@@ -210,7 +224,7 @@ class PybulletRobot(SimRobot):
                 w.robot, link, local.tolist(), q.tolist(), zeros, zeros, physicsClientId=w.client
             )
             tau += np.array(linear).T @ force
-        return tau
+        return tau[self._arm_dofs]
 
     def _body(self, name: str) -> int:
         try:

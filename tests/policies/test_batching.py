@@ -74,3 +74,34 @@ def test_a_member_that_leaves_is_not_waited_for():
     second.leave()  # ... which ends without asking
     thread.join(timeout=30)
     assert len(answered) == 1 and batcher.batch_sizes == [1]
+
+
+def test_a_failed_call_raises_in_every_member_instead_of_hanging_them():
+    policy = _policy()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    policy.predict_chunk = broken
+    batcher = ChunkBatcher(policy, options=OPTIONS)
+    seats = [batcher.join() for _ in range(2)]
+    errors = []
+
+    def member(k: int) -> None:
+        seats[k].start()
+        runner = PolicyRunner(policy, language=np.zeros(FEATURES.language_dim), seat=seats[k])
+        _observe(runner, 0.0)
+        try:
+            runner.predict()
+        except RuntimeError as error:
+            errors.append(str(error))
+        finally:
+            seats[k].leave()
+
+    threads = [threading.Thread(target=member, args=(k,)) for k in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == ["out of memory"] * 2

@@ -165,6 +165,22 @@ class Gym:
         self.state[:] = tensor.data
         return True
 
+    def set_dof_state_tensor_indexed(
+        self, sim, tensor: Tensor, indices: Tensor, count: int
+    ) -> bool:
+        """Set the DOF states of the actors ``indices`` (int32, one actor per environment)."""
+        actors = indices.data[:count].tolist()
+        _log("set_dof_state_tensor_indexed", shape=list(tensor.data.shape), actors=actors)
+        for actor in actors:
+            rows = slice(*self._rows(actor))
+            self.state[rows] = tensor.data[rows]
+        return True
+
+    def _rows(self, actor: int) -> tuple[int, int]:
+        sizes = [len(a["asset"].dof_names) for a in self.actors]
+        start = sum(sizes[:actor])
+        return start, start + sizes[actor]
+
     def set_dof_actuation_force_tensor(self, sim, tensor: Tensor) -> bool:
         _log(
             "set_dof_actuation_force_tensor",
