@@ -18,7 +18,8 @@ from types import ModuleType
 
 import numpy as np
 
-from hardware.standins.virtual_arm import FAULTS, VirtualArm, lookup, serve
+from hardware.standins.registry import lookup, serve
+from hardware.virtual.arm import FAULTS, VirtualArm
 
 # the controller each stand-in plays: control period (s) and software version
 CONTROLLERS = {

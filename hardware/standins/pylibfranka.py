@@ -26,7 +26,8 @@ import enum
 
 import numpy as np
 
-from hardware.standins.virtual_arm import VirtualArm, lookup
+from hardware.standins.registry import lookup
+from hardware.virtual.arm import VirtualArm
 from robostack.errors import RobotConnectionError
 from robostack.model import RigidBodyModel
 from robostack.robots import get_robot

@@ -31,94 +31,28 @@ import datetime
 
 import numpy as np
 
-from controllers import ComputedTorque
-from hardware.standins.virtual_arm import VirtualArm, lookup
+from hardware.standins.registry import lookup
+from hardware.virtual.arm import VirtualArm
+from hardware.virtual.ur_motion import URMotion
 from robostack.errors import RobotConnectionError
-from robostack.model import RigidBodyModel
-from robostack.robots import get_robot
-from robostack.types import JointReference
 
 __version__ = "1.6.5-standin"
 DIRECT_TORQUE_SINCE = (5, 26)
 ROBOT_MODE_RUNNING = 7
 SAFETY_MODES = {"normal": 1, "protective_stop": 3, "emergency_stop": 7}
 PROTECTIVE_STOPPED_BIT, EMERGENCY_STOPPED_BITS = 1 << 2, (1 << 5) | (1 << 6) | (1 << 7)
-SERVO_GAINS = {"kp": 900.0, "kd": 60.0}  # the controller's own joint servo, 1/s^2 and 1/s
-BRAKE_DECELERATION = 3.0  # rad/s^2, a stop's joint deceleration
 
 
-class _Controller:
-    """The robot side shared by the three interfaces of one address: command, watchdog, stops."""
-
-    def __init__(self, arm: VirtualArm):
-        self.arm = arm
-        model = RigidBodyModel(get_robot(arm.spec.name))
-        gains = {k: np.full(arm.spec.dof, v) for k, v in SERVO_GAINS.items()}
-        self.servo = ComputedTorque(model=model, **gains)
-        self.mode = "idle"  # idle | servo | speed | torque | stopping
-        self.q_target = arm.state().q
-        self.dq_target = np.zeros(arm.spec.dof)
-        self.speed_target = np.zeros(arm.spec.dof)
-        self.acceleration = 1.0
-        self.tau = np.zeros(arm.spec.dof)
-        self.running = True  # the control script
-        self.watchdog_period: float | None = None
-        self.last_kick = arm.t
-        self.connected = True
-
-    def stopped_by(self) -> str | None:
-        for fault in ("emergency_stop", "protective_stop"):
-            if self.arm.fault_due(fault):
-                return fault
-        return None
-
-    def inputs_arrive(self) -> bool:
-        return self.connected and not self.arm.fault_due("stall")
-
-    def accept(self) -> bool:
-        """Whether a command is accepted: the script runs and no stop is active. (Under a
-        ``stall`` the client's send succeeds; the command just never arrives.)"""
-        return self.running and self.connected and self.stopped_by() is None
-
-    def advance(self) -> None:
-        """One control period under the command in force."""
-        arm = self.arm
-        if self.arm.fault_due("communication_loss"):
-            self.connected = False
-        expired = self.watchdog_period is not None and arm.t - self.last_kick > self.watchdog_period
-        if self.stopped_by() is not None or expired:
-            self.running = False
-        state = arm.state()
-        if not self.running or self.mode in ("idle", "stopping"):
-            self._brake(state)
-        elif self.mode == "torque":
-            arm.step(self.tau)
-            return
-        elif self.mode == "speed":
-            step = self.acceleration * arm.period
-            dq = self.dq_target + np.clip(self.speed_target - self.dq_target, -step, step)
-            self.q_target = self.q_target + dq * arm.period
-            self.dq_target = dq
-        reference = JointReference(self.q_target, self.dq_target, np.zeros_like(self.q_target))
-        arm.step(self.servo.update(state, reference))
-
-    def _brake(self, state) -> None:
-        """Decelerate to a standstill at `BRAKE_DECELERATION` and hold where the arm stops."""
-        step = BRAKE_DECELERATION * self.arm.period
-        self.dq_target = np.sign(state.dq) * np.maximum(np.abs(state.dq) - step, 0.0)
-        self.q_target = state.q + self.dq_target * self.arm.period
+_CONTROLLERS: dict[int, URMotion] = {}
 
 
-_CONTROLLERS: dict[int, _Controller] = {}
-
-
-def _controller(hostname: str) -> _Controller:
+def _controller(hostname: str) -> URMotion:
     try:
         arm = lookup(hostname)
     except RobotConnectionError as error:
         raise RuntimeError(f"ur_rtde: Failed to connect to {hostname}: {error}") from None
     if id(arm) not in _CONTROLLERS or _CONTROLLERS[id(arm)].arm is not arm:
-        _CONTROLLERS[id(arm)] = _Controller(arm)
+        _CONTROLLERS[id(arm)] = URMotion(arm)
     return _CONTROLLERS[id(arm)]
 
 
@@ -294,7 +228,7 @@ class RTDEControlInterface:
 class DashboardClient:
     def __init__(self, hostname: str, port: int = 29999, verbose: bool = False):
         self._hostname = hostname
-        self._c: _Controller | None = None
+        self._c: URMotion | None = None
 
     def connect(self, timeout_ms: int = 2000) -> None:
         self._c = _controller(self._hostname)

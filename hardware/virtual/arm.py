@@ -1,25 +1,23 @@
 """`VirtualArm`: a MuJoCo arm with a robot controller's clock, limits and injectable faults.
 
-A stand-in client (`hardware.standins.pylibfranka`, `hardware.standins.ur_rtde`) owns no physics:
-it turns the client calls into `VirtualArm.step` calls. The arm keeps the controller's clock
-(``t`` s, advancing one control period per step), gravity compensation (the simulation adds
-g(q), as FCI and UR's controller do), and a schedule of faults that a test injects at a time.
+Whatever plays the robot's controller owns no physics: a stand-in client
+(`hardware.standins`) turns client calls into `VirtualArm.step` calls, a protocol-level virtual
+controller (`hardware.virtual`) turns the packets it receives into them. The arm keeps the
+controller's clock (``t`` s, advancing one control period per step), gravity compensation (the
+simulation adds g(q), as FCI and UR's controller do), and a schedule of faults that a test
+injects at a time.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 
-from robostack.errors import RobotConnectionError
 from robostack.types import JointCommand, JointState
 from sim.mujoco import MujocoRobot, SceneConfig
 
 FAULTS = ("communication_loss", "reflex", "protective_stop", "emergency_stop", "stall")
-_SERVED: dict[str, VirtualArm] = {}
 
 
 class VirtualArm:
@@ -112,23 +110,3 @@ class VirtualArm:
             time.sleep((deadline - now - 200_000) * 1e-9)
         while time.perf_counter_ns() < deadline:
             pass
-
-
-@contextmanager
-def serve(address: str, arm: VirtualArm) -> Iterator[VirtualArm]:
-    """Make ``arm`` reachable at ``address`` for the stand-in clients while the block runs."""
-    if address in _SERVED:
-        raise ValueError(f"an arm is already served at {address}")
-    _SERVED[address] = arm
-    try:
-        yield arm
-    finally:
-        del _SERVED[address]
-
-
-def lookup(address: str) -> VirtualArm:
-    """The arm served at ``address``; raises `RobotConnectionError` (connection refused)."""
-    try:
-        return _SERVED[address]
-    except KeyError:
-        raise RobotConnectionError(f"connection refused: nothing listens at {address}") from None
