@@ -138,11 +138,14 @@ class RigidBodyModel:
         rotation_tol: float = 1e-4,
         max_iterations: int = 200,
         damping: float = 1e-3,
+        max_step: float | None = None,
     ) -> IKResult:
         """Solve for joints placing the tool at ``position`` (3,) m with ``rotation`` (3, 3).
 
         Damped least squares from ``q_init`` (dof,); on redundant arms the null space pulls
         towards ``q_rest`` (default: home), so consecutive targets give continuous solutions.
+        ``max_step`` (rad) caps each iteration's largest joint step, so the solution stays on
+        the branch of ``q_init`` instead of leaping across the workspace (None: no cap).
         """
         q = np.clip(np.array(q_init, dtype=float), self._q_min, self._q_max)
         q_rest = self.description.q_home if q_rest is None else q_rest
@@ -157,6 +160,8 @@ class RigidBodyModel:
             JJt = J @ J.T + damping**2 * np.eye(6)
             J_pinv = J.T @ np.linalg.solve(JJt, np.eye(6))
             step = J_pinv @ err + (eye - J_pinv @ J) @ (0.1 * (q_rest - q))
+            if max_step is not None:
+                step *= min(1.0, max_step / max(np.abs(step).max(), 1e-12))
             q = np.clip(q + step, self._q_min, self._q_max)
         pos, rot = self.tool_pose(q)
         pos_err = float(np.linalg.norm(position - pos))

@@ -19,14 +19,7 @@ from types import ModuleType
 import numpy as np
 
 from hardware.standins.registry import lookup, serve
-from hardware.virtual.arm import FAULTS, VirtualArm
-
-# the controller each stand-in plays: control period (s) and software version
-CONTROLLERS = {
-    "panda": (0.001, "5.9.0"),  # FCI
-    "ur5e": (0.002, "5.26.0"),  # e-Series, PolyScope 5.26 (direct torque)
-    "ur5": (0.008, "3.15.8"),  # CB3
-}
+from hardware.virtual.arm import CONTROLLERS, FAULTS, VirtualArm
 
 
 def client_for(backend: str) -> ModuleType:

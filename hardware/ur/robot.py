@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -36,6 +37,7 @@ from robostack.types import CommandMode, JointCommand, JointState
 PROTECTIVE_STOPPED = 1 << 2
 SAFEGUARD_STOPPED = 1 << 4
 EMERGENCY_STOPPED = (1 << 5) | (1 << 6) | (1 << 7)  # system, robot, any
+SCRIPT_START_S = 2.0  # how long a re-uploaded control script may take to start
 
 
 def vendor_client() -> SimpleNamespace:
@@ -203,9 +205,18 @@ class URRobot(Robot):
     # --- helpers -----------------------------------------------------------------------
 
     def _start_motion(self) -> None:
+        """Run the control script (ur_rtde's ``reuploadScript`` returns once the program is
+        sent, before the controller runs it: wait up to `SCRIPT_START_S`), arm the watchdog."""
         control = self._control
         if not control.isProgramRunning():
             control.reuploadScript()
+            deadline = time.monotonic() + SCRIPT_START_S
+            while not control.isProgramRunning():
+                if time.monotonic() > deadline:
+                    raise RobotFaultError(
+                        "watchdog", f"the control script did not start in {SCRIPT_START_S} s"
+                    )
+                time.sleep(0.002)
         if not control.setWatchdog(self.config.watchdog_hz):
             raise RobotFaultError("watchdog", "the RTDE watchdog could not be armed")
         self._moving = True

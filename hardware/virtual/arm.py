@@ -17,6 +17,12 @@ import numpy as np
 from robostack.types import JointCommand, JointState
 from sim.mujoco import MujocoRobot, SceneConfig
 
+# the controller each robot's virtual arm plays: control period (s) and software version
+CONTROLLERS = {
+    "panda": (0.001, "5.9.0"),  # FCI
+    "ur5e": (0.002, "5.26.0"),  # e-Series, PolyScope 5.26 (direct torque)
+    "ur5": (0.008, "3.15.8"),  # CB3
+}
 FAULTS = ("communication_loss", "reflex", "protective_stop", "emergency_stop", "stall")
 
 
@@ -55,6 +61,7 @@ class VirtualArm:
         self.spec = self.sim.spec
         self.t = 0.0
         self.steps = 0
+        self.tau = np.zeros(self.spec.dof)  # the torque applied in the last period, Nm
         self._faults: dict[str, float] = {}
         self._origin_ns = 0
 
@@ -75,6 +82,10 @@ class VirtualArm:
         """When ``fault`` was scheduled, s, or None."""
         return self._faults.get(fault)
 
+    def faults(self) -> dict[str, float]:
+        """The scheduled faults and their controller times, s."""
+        return dict(self._faults)
+
     def clear(self, fault: str) -> None:
         self._faults.pop(fault, None)
 
@@ -88,7 +99,8 @@ class VirtualArm:
 
     def step(self, tau: np.ndarray, gripper: float | None = None) -> None:
         """Apply ``tau`` (dof,) Nm on top of gravity for one control period, then advance."""
-        command = JointCommand.torque(np.asarray(tau, dtype=float), gripper)
+        self.tau = np.asarray(tau, dtype=float)
+        command = JointCommand.torque(self.tau, gripper)
         for _ in range(self.substeps):
             self.sim.write(command)
         self.steps += 1

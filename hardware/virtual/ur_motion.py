@@ -27,7 +27,7 @@ class URMotion:
 
     def __init__(self, arm: VirtualArm):
         self.arm = arm
-        model = RigidBodyModel(get_robot(arm.spec.name))
+        self.model = model = RigidBodyModel(get_robot(arm.spec.name))
         gains = {k: np.full(arm.spec.dof, v) for k, v in SERVO_GAINS.items()}
         self.servo = ComputedTorque(model=model, **gains)
         self.mode = "idle"  # idle | servo | speed | torque | stopping
@@ -40,6 +40,7 @@ class URMotion:
         self.watchdog_period: float | None = None
         self.last_kick = arm.t
         self.connected = True
+        self._braking = False
 
     def stopped_by(self) -> str | None:
         for fault in ("emergency_stop", "protective_stop"):
@@ -64,8 +65,10 @@ class URMotion:
         if self.stopped_by() is not None or expired:
             self.running = False
         state = arm.state()
-        if not self.running or self.mode in ("idle", "stopping"):
-            self._brake(state)
+        braking = not self.running or self.mode in ("idle", "stopping")
+        started_braking, self._braking = braking and not self._braking, braking
+        if braking:
+            self._brake(state, start=started_braking)
         elif self.mode == "torque":
             arm.step(self.tau)
             return
@@ -77,8 +80,12 @@ class URMotion:
         reference = JointReference(self.q_target, self.dq_target, np.zeros_like(self.q_target))
         arm.step(self.servo.update(state, reference))
 
-    def _brake(self, state) -> None:
-        """Decelerate to a standstill at `BRAKE_DECELERATION` and hold where the arm stops."""
+    def _brake(self, state, *, start: bool) -> None:
+        """Decelerate to a standstill at `BRAKE_DECELERATION` and hold where the arm stops:
+        the servo tracks a reference that starts at the measured state (``start``) and slows
+        down from there, each period integrating its own velocity."""
+        if start:
+            self.q_target, self.dq_target = state.q.copy(), state.dq.copy()
         step = BRAKE_DECELERATION * self.arm.period
-        self.dq_target = np.sign(state.dq) * np.maximum(np.abs(state.dq) - step, 0.0)
-        self.q_target = state.q + self.dq_target * self.arm.period
+        self.dq_target = np.sign(self.dq_target) * np.maximum(np.abs(self.dq_target) - step, 0.0)
+        self.q_target = self.q_target + self.dq_target * self.arm.period

@@ -10,6 +10,8 @@ the first read after the stop raised it).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +31,7 @@ CASES = (
     ("ur5e torque", "ur_rtde", "ur5e", {"command_mode": "torque"}, "protective_stop"),
     ("ur5 speedj", "ur_rtde", "ur5", {"command_mode": "speedj"}, "protective_stop"),
 )
+VIRTUAL_CASES = tuple(c[0] for c in CASES if c[1] == "ur_rtde")  # virtual controllers exist for
 STOP_CHECKS = {"reflex": "franka_reflex", "protective_stop": "protective_stop"}
 
 
@@ -73,13 +76,11 @@ class HardwareBench:
         return None if self.reaction_ticks is None else self.reaction_ticks * 1e3 / self.rate_hz
 
 
-def bench_case(name: str, *, seconds: float = 3.0) -> HardwareBench:
-    """Run the case ``name`` of `CASES` (module doc)."""
-    from hardware.standins import rehearsal
-
+def bench_case(name: str, *, seconds: float = 3.0, virtual: bool = False) -> HardwareBench:
+    """Run the case ``name`` of `CASES` (module doc) against the stand-in, or with ``virtual``
+    through the vendor's own client against a virtual controller (`VIRTUAL_CASES` only)."""
     _, backend, robot_name, options, stop = next(c for c in CASES if c[0] == name)
-    address = "10.0.0.1"
-    with rehearsal(backend, robot_name, address, realtime=True) as (client, arm):
+    with _robot_side(backend, robot_name, virtual) as (address, client, inject):
         robot = make_robot(
             backend, get_robot(robot_name), address=address, client=client, **options
         )
@@ -87,8 +88,7 @@ def bench_case(name: str, *, seconds: float = 3.0) -> HardwareBench:
             dt = robot.spec.dt
             moved = run_session(robot, seconds=seconds, offset=0.1)
             robot.end_motion()
-            stop_at = arm.t + 0.5
-            arm.inject(stop, at=stop_at)
+            stop_at = inject(stop, 0.5)
             stopped = run_session(robot, seconds=1.0)
     timing = moved.timing(dt)
     event = next((e for e in stopped.events if e.check == STOP_CHECKS[stop]), None)
@@ -104,3 +104,25 @@ def bench_case(name: str, *, seconds: float = 3.0) -> HardwareBench:
         check=None if event is None else event.check,
         reaction_ticks=reaction,
     )
+
+
+@contextmanager
+def _robot_side(backend: str, robot: str, virtual: bool) -> Iterator[tuple]:
+    """(address, client, inject(fault, delay_s) -> controller time it is due at, s)."""
+    if virtual:
+        from hardware.virtual.process import inject, virtual_controller
+
+        address = "127.0.0.31"
+        with virtual_controller(robot, address):
+            yield address, None, lambda fault, delay: inject(address, fault, delay=delay)
+        return
+    from hardware.standins import rehearsal
+
+    address = "10.0.0.1"
+    with rehearsal(backend, robot, address, realtime=True) as (client, arm):
+
+        def inject_now(fault: str, delay: float) -> float:
+            arm.inject(fault, at=arm.t + delay)
+            return arm.t + delay
+
+        yield address, client, inject_now

@@ -63,6 +63,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "packets; then injects a reflex / protective stop and reports the ticks to the STOP.",
     )
     hardware.add_argument("--seconds", type=float, default=3.0, help="length of each move")
+    hardware.add_argument(
+        "--virtual",
+        action="store_true",
+        help="drive virtual controllers (robostack virtual-robot, one process each) through "
+        "the installed vendor clients instead of the stand-ins (UR cases)",
+    )
     add_json(hardware)
     hardware.set_defaults(run=run_hardware)
     simulators = benches.add_parser(
@@ -202,15 +208,17 @@ def run_policy(args: argparse.Namespace) -> int:
 
 
 def run_hardware(args: argparse.Namespace) -> int:
-    from robostack.benchmarks.hardware import CASES, bench_case
+    from robostack.benchmarks.hardware import CASES, VIRTUAL_CASES, bench_case
 
-    results = [bench_case(case[0], seconds=args.seconds) for case in CASES]
+    names = VIRTUAL_CASES if args.virtual else [case[0] for case in CASES]
+    results = [bench_case(name, seconds=args.seconds, virtual=args.virtual) for name in names]
     caught = all(r.check is not None for r in results)
     if args.json:
         rows = [{**r.__dict__, "reaction_ms": r.reaction_ms} for r in results]
         print(json.dumps({"all_caught": caught, "cases": rows}))
         return 0 if caught else 1
-    print("robostack bench hardware: backends against their stand-ins, paced in real time")
+    against = "virtual controllers, through the vendors' clients" if args.virtual else "stand-ins"
+    print(f"robostack bench hardware: backends against their {against}, paced in real time")
     print(
         f"  {'case':<14}{'rate':>7}{'median':>10}{'p99':>10}{'jitter':>9}{'late':>6}"
         f"{'lost':>6}   {'stop':<16}{'ticks to STOP':>14}"

@@ -26,6 +26,7 @@ from robostack.cli import (
     track,
     train,
     view,
+    virtual_robot,
 )
 from robostack.errors import RobostackError
 
@@ -44,6 +45,7 @@ COMMANDS = (
     soak,
     runs,
     view,
+    virtual_robot,
 )
 EXIT_BAD_INPUT = 2
 

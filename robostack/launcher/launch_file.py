@@ -12,7 +12,7 @@ out-of-range values with `LaunchFileError`, which names the file, the key and th
 [policy]      checkpoint, sampler, sampling_steps, guidance_scale, [policy.tasks] overrides
 [controller]  name (pid | impedance | computed_torque), [controller.gains] overrides
 [safety]      profile (simulation | real_robot), velocity_scale, tracking_error_max,
-              collision_torque_fraction, stale_reference_s
+              collision_torque_fraction, stale_reference_s, read_timeout_s
 [recording]   enabled, runs_dir, episodes (record the first N of a multi-episode launch)
 [connection]  real robots only: address, command_mode (UR: servoj | speedj | torque),
               payload_kg
@@ -120,13 +120,15 @@ class ControllerSection:
 class SafetySection:
     """velocity_scale: share of each joint's velocity limit the session may use (chunks are
     slowed to it and the monitor stops beyond it); 0 = the profile's default (1 in
-    simulation, 0.25 on a real robot)."""
+    simulation, 0.25 on a real robot). read_timeout_s: STOP when a state read takes longer,
+    s; 0 = the default (5 ms or two control periods, whichever is longer)."""
 
     profile: str = field(default="simulation", metadata=_one_of(PROFILES))
     velocity_scale: float = field(default=0.0, metadata=_within(0.0, 1.0))
     tracking_error_max: float = field(default=0.1, metadata=_within(0.0, 1.0, open_lo=True))
     collision_torque_fraction: float = field(default=0.2, metadata=_within(0.0, 1.0, open_lo=True))
     stale_reference_s: float = field(default=1.0, metadata=_within(0.0, 10.0, open_lo=True))
+    read_timeout_s: float = field(default=0.0, metadata=_within(0.0, 1.0))
 
     @property
     def speed(self) -> float:

@@ -166,6 +166,7 @@ def make_plan(
             "tracking_error_max": safety.tracking_error_max,
             "collision_torque": (safety.collision_torque_fraction * spec.tau_max).tolist(),
             "stale_reference_s": safety.stale_reference_s,
+            **({"read_timeout_s": safety.read_timeout_s} if safety.read_timeout_s else {}),
         },
         address=address,
         split=launch.ipc.split if split is None else split,

@@ -121,6 +121,9 @@ class Task(abc.ABC):
         return None
 
 
+IK_RETRY_STEP = 0.1
+
+
 def tool_down_rotation(model: RigidBodyModel, q_home: np.ndarray, yaw: float = 0.0) -> np.ndarray:
     """The home tool orientation (pointing down at the table) turned by ``yaw`` rad about z."""
     _, rotation = model.tool_pose(q_home)
@@ -129,8 +132,12 @@ def tool_down_rotation(model: RigidBodyModel, q_home: np.ndarray, yaw: float = 0
 
 
 def solve(model: RigidBodyModel, position, rotation, q_near: np.ndarray, what: str) -> np.ndarray:
-    """IK that must succeed (the task samples reachable poses only)."""
-    result = model.inverse_kinematics(np.asarray(position, float), rotation, q_near)
+    """IK that must succeed (the task samples reachable poses only): from ``q_near``, and when
+    that leaps into a local minimum, again in steps of at most `IK_RETRY_STEP` rad."""
+    position = np.asarray(position, float)
+    result = model.inverse_kinematics(position, rotation, q_near)
+    if not result.converged:
+        result = model.inverse_kinematics(position, rotation, q_near, max_step=IK_RETRY_STEP)
     if not result.converged:
         raise RuntimeError(
             f"{what}: {np.round(position, 3)} unreachable ({result.position_error:.4f} m)"

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from robostack.benchmarks.hardware import run_session
 from robostack.loop import LoopResult
+from robostack.recording import SUMMARY
 
-__all__ = ["checks", "run_session"]
+__all__ = ["checks", "read_summary", "run_session"]
+
+
+def read_summary(run_dir) -> dict:
+    """The summary.json of a recorded run."""
+    return json.loads((Path(run_dir) / SUMMARY).read_text())
 
 
 def checks(result: LoopResult) -> list[str]:

@@ -14,15 +14,9 @@ from robostack.launcher.plan import make_plan
 from robostack.launcher.real_session import open_robot
 from robostack.launcher.session import run_plan
 from robostack.paths import CHECKPOINTS, LAUNCH_FILES
-from robostack.recording import SUMMARY
+from tests.hardware.helpers import read_summary
 
 GOAL = "reach the red marker"
-
-
-def read_summary(run_dir) -> dict:
-    from pathlib import Path
-
-    return json.loads((Path(run_dir) / SUMMARY).read_text())
 
 
 # seed 3: a reach the shipped policies solve. At full speed: the policies were trained at

@@ -1,0 +1,51 @@
+"""`virtual_controller`: a virtual robot controller in its own process, for tests and benches.
+
+It runs ``robostack virtual-robot`` as a subprocess (the vendors' clients hold the interpreter
+while they wait, so a controller in the client's process would stall with it) and yields once
+the controller's ports are open; on exit it sends SIGTERM and waits.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from hardware.virtual.server import request
+from robostack.errors import RobotConnectionError
+
+READY_S = 60.0
+
+
+@contextmanager
+def virtual_controller(robot: str, address: str, *, firmware: str | None = None) -> Iterator[None]:
+    """Serve a virtual ``robot`` controller at ``address`` while the block runs."""
+    command = [sys.executable, "-m", "robostack.cli.main", "virtual-robot", "--robot", robot]
+    command += ["--address", address, "--json"] + (["--firmware", firmware] if firmware else [])
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        if not line or not json.loads(line).get("ready"):
+            raise RobotConnectionError(
+                f"the virtual {robot} at {address} did not start (exit code {process.poll()})"
+            )
+        yield
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.communicate(timeout=10)  # drains its last report
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+
+
+def inject(address: str, fault: str, *, delay: float = 0.0) -> float:
+    """Schedule ``fault`` ``delay`` s from now on the controller at ``address``; the controller
+    time it is due at, s."""
+    answer = request(address, f"inject {fault} {delay}")
+    if not answer.startswith("ok "):
+        raise RobotConnectionError(f"the virtual controller at {address}: {answer}")
+    return float(answer.split()[1])

@@ -1,0 +1,123 @@
+"""What the virtual controllers share: TCP listeners with a thread per client, and the
+simulation port through which a test or an operator injects faults.
+
+The simulation port (`SIM_PORT`, not a vendor port) speaks lines: ``inject FAULT [DELAY_S]``
+schedules one of `hardware.virtual.arm.FAULTS` DELAY_S s of controller time from now (answer:
+``ok AT``, the controller time it is due at),
+``clear FAULT`` removes it, ``status`` answers one JSON line (controller time, joint positions,
+the faults scheduled). Every answer is one line; errors start with ``error:``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+from collections.abc import Callable
+
+from hardware.virtual.arm import VirtualArm
+
+SIM_PORT = 29990
+
+
+class Listener:
+    """Accepts TCP clients on ``address``:``port`` and runs ``handle(sock)`` for each in its own
+    daemon thread until `close`; a client refused (``accepting`` False) is closed at once."""
+
+    def __init__(self, address: str, port: int, handle: Callable[[socket.socket], None]):
+        self.address, self.port, self.handle = address, port, handle
+        self.accepting = True
+        self._server = socket.create_server((address, port))
+        self._server.settimeout(0.1)
+        self._clients: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name=f"listen-{port}", daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                sock, _ = self._server.accept()
+            except (TimeoutError, OSError):
+                continue
+            if not self.accepting:
+                sock.close()
+                continue
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._clients.add(sock)
+            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+
+    def _serve(self, sock: socket.socket) -> None:
+        try:
+            self.handle(sock)
+        except (ConnectionError, OSError, ValueError):
+            pass
+        finally:
+            with self._lock:
+                self._clients.discard(sock)
+            sock.close()
+
+    def drop_clients(self) -> None:
+        """Close every client connection (a network cable pulled)."""
+        with self._lock:
+            clients = list(self._clients)
+        for sock in clients:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._thread.join()
+        self._server.close()
+        self.drop_clients()
+
+
+def read_lines(sock: socket.socket):
+    """The lines ``sock`` receives (without their ending), until the peer closes."""
+    buffer = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            yield line.rstrip(b"\r").decode("utf-8", "replace")
+
+
+def simulation_port(arm: VirtualArm, lock: threading.Lock) -> Callable[[socket.socket], None]:
+    """The handler of the simulation port of ``arm`` (module doc); ``lock`` guards the arm."""
+
+    def handle(sock: socket.socket) -> None:
+        for line in read_lines(sock):
+            sock.sendall((_answer(arm, lock, line.split()) + "\n").encode())
+
+    return handle
+
+
+def _answer(arm: VirtualArm, lock: threading.Lock, words: list[str]) -> str:
+    try:
+        with lock:
+            if words[:1] == ["inject"] and len(words) in (2, 3):
+                delay = float(words[2]) if len(words) == 3 else 0.0
+                arm.inject(words[1], at=arm.t + delay)
+                return f"ok {arm.t + delay}"
+            if words[:1] == ["clear"] and len(words) == 2:
+                arm.clear(words[1])
+                return "ok"
+            if words == ["status"]:
+                q = arm.state().q
+                return json.dumps({"t": arm.t, "q": q.tolist(), "faults": arm.faults()})
+    except ValueError as error:
+        return f"error: {error}"
+    return f"error: unknown request {' '.join(words)!r}; known: inject, clear, status"
+
+
+def request(address: str, line: str, *, port: int = SIM_PORT, timeout: float = 5.0) -> str:
+    """Send one line to a virtual controller's simulation port; its one-line answer."""
+    with socket.create_connection((address, port), timeout=timeout) as sock:
+        sock.sendall(line.encode() + b"\n")
+        return next(read_lines(sock))

@@ -1,0 +1,145 @@
+"""The unmodified ur_rtde client against the virtual UR controller (its own process) on
+loopback: the client calls, then the whole real-robot session path from the CLI, an injected
+protective stop, then unlock and reconnect."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from contextlib import contextmanager
+
+import dashboard_client
+import numpy as np
+import pytest
+import rtde_control
+import rtde_receive
+
+from hardware.virtual.process import inject, virtual_controller
+from hardware.virtual.server import request
+from robostack.cli.main import main
+from robostack.launcher.launch_file import load_launch_file
+from robostack.launcher.plan import make_plan
+from robostack.launcher.real_session import open_robot
+from robostack.launcher.session import run_plan
+from robostack.paths import CHECKPOINTS, LAUNCH_FILES
+from tests.hardware.helpers import read_summary
+
+ADDRESS = "127.0.0.41"
+GOAL = "reach the red marker"
+
+
+@pytest.fixture(scope="module")
+def ur5e():
+    with virtual_controller("ur5e", ADDRESS):
+        yield ADDRESS
+
+
+def _launch_file(tmp_path) -> str:
+    """launch/ur5_rtde.toml unchanged but for a fixed seed, the checkpoint's full path, the
+    runs folder and a 20 ms read timeout (the address comes on the command line). The read
+    timeout: here the controller, the loop and the policy share two cores, so a read now and
+    then waits several ms for a core; against a real controller the 5 ms default stands."""
+    text = (LAUNCH_FILES / "ur5_rtde.toml").read_text()
+    text = text.replace("[safety]\n", "[safety]\nread_timeout_s = 0.02\n", 1)
+    text = text.replace('task = "reach"', 'task = "reach"\nseed = 3', 1)
+    text = text.replace('checkpoint = "ur5e_reach"', f'checkpoint = "{CHECKPOINTS / "ur5e_reach"}"')
+    text = text.replace("enabled = true", f'enabled = true\nruns_dir = "{tmp_path}"')
+    path = tmp_path / "ur5_rtde.toml"
+    path.write_text(text)
+    return str(path)
+
+
+@contextmanager
+def inject_once_moving(address: str, fault: str, *, moved: float = 0.05):
+    """While the block runs, inject ``fault`` as soon as the arm has moved ``moved`` rad from
+    where it stood at entry: the policy's episode (the start move begins at the start pose)."""
+    status = lambda: json.loads(request(address, "status"))  # noqa: E731
+    q0, done = np.array(status()["q"]), threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.01):
+            if np.abs(np.array(status()["q"]) - q0).max() > moved:
+                inject(address, fault)
+                return
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def test_the_client_calls_the_backend_makes_work(ur5e):
+    dashboard = dashboard_client.DashboardClient(ur5e)
+    dashboard.connect()
+    receive = rtde_receive.RTDEReceiveInterface(ur5e)
+    control = rtde_control.RTDEControlInterface(ur5e)
+    try:
+        assert dashboard.polyscopeVersion().startswith("5.26.0")
+        assert "RUNNING" in dashboard.robotmode() and "NORMAL" in dashboard.safetystatus()
+        assert control.isProgramRunning() and receive.getRobotMode() == 7
+        assert receive.getSafetyStatusBits() == 1 and receive.getRuntimeState() == 2
+        t0, q0 = receive.getTimestamp(), receive.getActualQ()
+        target = list(q0)
+        for i in range(250):  # 0.5 s of servoJ towards +0.1 rad on the first joint
+            start = control.initPeriod()
+            target[0] = q0[0] + 0.1 * min(i / 150, 1.0)
+            assert control.servoJ(target, 0.0, 0.0, 0.002, 0.1, 300.0)
+            control.waitPeriod(start)
+        assert abs(receive.getActualQ()[0] - target[0]) < 0.02
+        assert 0.45 < receive.getTimestamp() - t0 < 0.8  # the controller's 500 Hz clock
+        assert control.servoStop(10.0)
+        assert control.speedJ([0.05, 0, 0, 0, 0, 0], 1.0, 0.002)
+        assert control.speedStop(10.0)
+        assert control.directTorque([0.0] * 6)
+        control.stopJ(2.0)
+        assert control.setWatchdog(50.0) and control.kickWatchdog()
+        control.stopScript()
+        deadline = time.monotonic() + 1.0
+        while receive.getRuntimeState() != 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not control.isProgramRunning()
+        assert control.reuploadScript()
+        time.sleep(0.1)
+        assert control.isProgramRunning()
+    finally:
+        control.disconnect()
+        receive.disconnect()
+        dashboard.disconnect()
+
+
+def test_preflight_and_a_policy_session_from_the_cli_through_the_real_client(
+    ur5e, tmp_path, capsys
+):
+    path = _launch_file(tmp_path)
+    assert main(["preflight", "--launch", path, "--address", ur5e, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"]
+    argv = ["launch", GOAL, "--launch", path, "--address", ur5e, "--yes", "--speed", "1"]
+    assert main([*argv, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    episode = out["results"][0]
+    assert out["ok"] and out["preflight"]["ok"] and episode["success"]
+    assert 1.9 < episode["timing"]["period_ms"]["median"] < 2.1  # paced by the controller
+    assert read_summary(episode["recording"])["success"]
+
+
+def test_an_injected_protective_stop_stops_the_session_then_unlock_and_reconnect(tmp_path):
+    address = "127.0.0.43"
+    plan = make_plan(GOAL, load_launch_file(_launch_file(tmp_path)), address=address, speed=1.0)
+    with virtual_controller("ur5e", address):
+        robot = open_robot(plan)
+        with inject_once_moving(address, "protective_stop"):  # in the policy's episode
+            episode = run_plan(plan, robot=robot).episodes[0]
+        checks = {e.check: e.message for e in episode.result.events}
+        assert episode.result.outcome == "stopped" and not episode.success
+        assert "protective_stop" in checks, checks
+        assert "protective_stop" in [e["check"] for e in read_summary(episode.run_dir)["events"]]
+        dashboard = dashboard_client.DashboardClient(address)
+        dashboard.connect()
+        dashboard.unlockProtectiveStop()  # raises unless the controller answers as a UR does
+        dashboard.disconnect()
+        again = run_plan(plan, robot=open_robot(plan))  # connects anew, re-uploads the script
+        assert again.episodes[0].result.outcome != "stopped"
