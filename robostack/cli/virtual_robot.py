@@ -1,10 +1,11 @@
 """``robostack virtual-robot``: a MuJoCo arm behind a vendor's real wire protocol, until stopped.
 
-The unmodified vendor client (ur_rtde) connects to it as to a robot, so a real-robot launch
-file runs against it unchanged except for the address. The vendors' clients use fixed ports
-(RTDE 30004, dashboard 29999, script 30003), so instances are told apart by their loopback
-address (any of 127.0.0.0/8), not by ports. Faults are injected over the simulation port
-(`hardware.virtual.server`), e.g. ``robostack virtual-robot --inject protective_stop``.
+The unmodified vendor client (ur_rtde, pylibfranka) connects to it as to a robot, so a
+real-robot launch file runs against it unchanged except for the address. The vendors' clients
+use fixed ports (RTDE 30004, dashboard 29999, script 30003; FCI 1337), so instances are told
+apart by their loopback address (any of 127.0.0.0/8), not by ports. Faults are injected over
+the simulation port (`hardware.virtual.server`), e.g.
+``robostack virtual-robot --inject protective_stop``.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ import threading
 from robostack.cli.options import add_json
 from robostack.errors import RobostackError
 
-ROBOTS = ("ur5e", "ur5")
+ROBOTS = ("ur5e", "ur5", "franka")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "virtual-robot",
-        help="serve a simulated arm over a vendor's protocol (ur_rtde's RTDE and dashboard)",
+        help="serve a simulated arm over a vendor's protocol (UR: RTDE + dashboard; Franka: FCI)",
         description="Starts a virtual robot controller: MuJoCo underneath, the vendor's network "
         "services on --address (a loopback address; one controller per address). It runs until "
         "Ctrl-C or SIGTERM. With --inject, instead sends a fault to the controller running at "
@@ -58,12 +59,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from hardware.virtual.franka_controller import VirtualFrankaController
     from hardware.virtual.ur_controller import VirtualURController
 
     try:
-        controller = VirtualURController(
-            robot=args.robot, address=args.address, firmware=args.firmware
-        ).start()
+        if args.robot == "franka":
+            controller = VirtualFrankaController(address=args.address).start()
+        else:
+            controller = VirtualURController(
+                robot=args.robot, address=args.address, firmware=args.firmware
+            ).start()
     except OSError as error:
         raise RobostackError(f"cannot serve on {args.address}: {error}") from None
     stop = threading.Event()

@@ -15,7 +15,7 @@ out-of-range values with `LaunchFileError`, which names the file, the key and th
               collision_torque_fraction, stale_reference_s, read_timeout_s
 [recording]   enabled, runs_dir, episodes (record the first N of a multi-episode launch)
 [connection]  real robots only: address, command_mode (UR: servoj | speedj | torque),
-              payload_kg
+              payload_kg, realtime (Franka: enforce | ignore), gripper (Franka)
 [ipc]         split (run the policy in its own process), url, prefix, status_decimation,
               max_chunk_age_s, policy_timeout_s, startup_timeout_s (`robostack.ipc.IpcConfig`)
 ```
@@ -151,16 +151,24 @@ class ConnectionSection:
     command line (``--address``), and the two must agree when both are given.
     command_mode: how the UR is commanded (`hardware.ur.config`); empty for the Franka.
     payload_kg: the payload beyond the flange (Franka: beyond the hand). The Franka backend
-    sets it; on a UR it must match the controller's setting (preflight checks both)."""
+    sets it; on a UR it must match the controller's setting (preflight checks both).
+    realtime, gripper (Franka only): libfranka's real-time check (``enforce``: refuse without a
+    real-time kernel; ``ignore``) and whether the Franka Hand is driven."""
 
     address: str = ""
     command_mode: str = field(default="", metadata=_one_of(("", "servoj", "speedj", "torque")))
     payload_kg: float = field(default=0.0, metadata=_within(0.0, 20.0))
+    realtime: str = field(default="enforce", metadata=_one_of(("enforce", "ignore")))
+    gripper: bool = True
 
     def backend_options(self, backend: str) -> dict:
         """The backend config fields this section sets (`robostack.backends.make_robot`)."""
         if backend == "franka_fci":
-            return {"load_mass": self.payload_kg}
+            return {
+                "load_mass": self.payload_kg,
+                "realtime": self.realtime,
+                "gripper": self.gripper,
+            }
         return {"command_mode": self.command_mode} if self.command_mode else {}
 
 

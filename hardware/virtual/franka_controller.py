@@ -1,0 +1,336 @@
+"""`VirtualFrankaController`: a MuJoCo Panda behind the FCI protocol pylibfranka speaks.
+
+On ``address`` it serves the command port 1337 (`hardware.virtual.fci`) and, once a client has
+connected, streams a `fci.RobotState` every millisecond to the UDP port the client announced;
+the client's `fci.RobotCommand` datagrams come back to the same socket. One client at a time.
+
+What the robot side does, as the real arm does it:
+
+- ``Robot(...)`` connects (version 10) and fetches the robot model: the served URDF is the
+  project's Panda description renamed as libfranka expects (``joint1``..``joint7``,
+  ``link0``..``link8``, each joint with position-based velocity limits; the hand fixed).
+- Setters (collision behaviour, impedances, load, frames) are accepted, not modelled.
+- A torque-control Move switches the state to Move / external controller, answers "motion
+  started", then applies each period the newest command's torque on top of gravity (a lost
+  command: the last torque again). Aborted, as a reflex with the state's error flags:
+  a torque rate above 1000 Nm/s between received commands (``controller_torque_discontinuity``)
+  and 20 periods in a row without a command (``communication_constraints_violation``). A
+  command marked finished ends the motion (Move: success). Other motion types are refused.
+- Idle or after a reflex the arm holds where it is (joint servo). ``automatic_error_recovery``
+  clears a reflex; a user stop (the ``emergency_stop`` fault) cannot be cleared from software.
+- Faults through the simulation port: ``reflex`` (a joint reflex), ``emergency_stop`` (the
+  user stop), ``communication_loss`` (the network is gone: nothing more is sent or accepted).
+
+The Franka Hand (pylibfranka's ``Gripper``, port 1338) is not served.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+import threading
+import xml.etree.ElementTree as ET
+
+import numpy as np
+
+from controllers import ComputedTorque
+from hardware.virtual import fci
+from hardware.virtual.arm import CONTROLLERS, VirtualArm
+from hardware.virtual.server import SIM_PORT, Listener, simulation_port
+from robostack.model import RigidBodyModel
+from robostack.robots import get_robot
+from robostack.types import JointReference
+
+MAX_TORQUE_RATE = 1000.0  # Nm/s, FCI's limit on the desired torque's rate
+LOST_COMMANDS_LIMIT = 20  # periods in a row without a command abort the motion
+HOLD_GAINS = {"kp": 400.0, "kd": 40.0}  # the idle hold's joint servo, 1/s^2 and 1/s
+
+
+def served_urdf() -> bytes:
+    """The Panda URDF as FCI serves it (module doc)."""
+    description = get_robot("panda")
+    tree = ET.parse(description.urdf)
+    root = tree.getroot()
+    names = {f"panda_link{i}": f"link{i}" for i in range(9)}
+    for link in root.iter("link"):
+        link.set("name", names.get(link.get("name"), link.get("name")))
+    for element in root.iter():
+        if element.tag in ("parent", "child"):
+            element.set("link", names.get(element.get("link"), element.get("link")))
+    decelerations = description.spec.ddq_max
+    for joint in root.iter("joint"):
+        name = joint.get("name")
+        if name.startswith("panda_joint"):
+            i = int(name[-1])
+            joint.set("name", f"joint{i}")
+            ET.SubElement(
+                joint,
+                "position_based_velocity_limits",
+                velocity_offset="0.0",
+                deceleration_limit=f"{decelerations[i - 1]:g}",
+            )
+        else:  # no other joint may contain "joint1".."joint7"; the fingers are fixed
+            joint.set("name", name.replace("panda_", "fixed_").replace("joint", "j"))
+            joint.set("type", "fixed")
+    return ET.tostring(root, encoding="utf-8")
+
+
+class VirtualFrankaController:
+    """A virtual Franka controller (keyword-only; a context manager, or `start` / `close`).
+
+    Args:
+        address: the loopback address to listen on.
+        q0: (7,) start configuration, rad (default home).
+    """
+
+    def __init__(self, *, address: str = "127.0.0.1", q0: np.ndarray | None = None):
+        period, self.firmware = CONTROLLERS["panda"]
+        self.address = address
+        self.arm = VirtualArm(robot="panda", period=period, q0=q0, realtime=True)
+        self.model = RigidBodyModel(get_robot("panda"))
+        gains = {k: np.full(7, v) for k, v in HOLD_GAINS.items()}
+        self.hold = ComputedTorque(model=self.model, **gains)
+        self.urdf = served_urdf()
+        self.lock = threading.Lock()  # guards everything below
+        self.message_id = 0
+        self.ticks = self.lost_commands = 0
+        self.robot_mode = fci.MODE_IDLE
+        self.errors: frozenset[str] = frozenset()
+        self.reflex_reason: frozenset[str] = frozenset()
+        self._client: _Client | None = None
+        self._move_id: int | None = None  # the running Move's command_id
+        self._tau = np.zeros(7)  # the torque in force, Nm
+        self._tau_t = 0  # the message_id the last received command answered
+        self._missed = 0
+        self._hold_q = self.arm.state().q
+        self._cut = False
+        self._closed = threading.Event()
+        self._listeners: list[Listener] = []
+        self._thread: threading.Thread | None = None
+
+    # --- lifetime -----------------------------------------------------------------------
+
+    def start(self) -> VirtualFrankaController:
+        try:
+            self._listeners.append(Listener(self.address, fci.COMMAND_PORT, self._serve))
+            sim = simulation_port(self.arm, self.lock)
+            self._listeners.append(Listener(self.address, SIM_PORT, sim))
+            self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self._udp.bind((self.address, 0))
+            self._udp.setblocking(False)
+        except OSError:
+            self.close()
+            raise
+        self._thread = threading.Thread(target=self._run, name="fci-tick", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._thread is not None:
+            self._thread.join()
+        for listener in self._listeners:
+            listener.close()
+        self._listeners.clear()
+
+    def __enter__(self) -> VirtualFrankaController:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # --- the 1 kHz clock ----------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._closed.is_set():
+            self.arm.wait()
+            with self.lock:
+                self._tick()
+
+    def _tick(self) -> None:
+        if self._cut:
+            self.arm.step(self._hold_torque())
+            return
+        if self.arm.fault_due("communication_loss"):
+            self._cut = True
+            for listener in self._listeners:
+                if listener.port != SIM_PORT:
+                    listener.accepting = False
+                    listener.drop_clients()
+            return
+        self._faults()
+        if self._move_id is not None:
+            self._control()
+        else:
+            self.arm.step(self._hold_torque())
+        self.message_id += 1
+        self.ticks += 1
+        if self._client is not None:
+            with contextlib.suppress(OSError):
+                self._udp.sendto(self._state().pack(), self._client.udp)
+
+    def _faults(self) -> None:
+        if self.arm.fault_due("emergency_stop") and self.robot_mode != fci.MODE_USER_STOPPED:
+            self._end_motion(fci.MOVE_EMERGENCY_ABORTED, mode=fci.MODE_USER_STOPPED)
+        if self.arm.fault_due("reflex"):
+            self.arm.clear("reflex")
+            self._abort("joint_reflex")
+
+    def _control(self) -> None:
+        """Apply the newest command to this period (module doc)."""
+        newest = None
+        while True:
+            try:
+                data = self._udp.recv(1024)
+            except BlockingIOError:
+                break
+            with contextlib.suppress(ValueError):
+                newest = fci.RobotCommand.unpack(data)
+        if newest is not None and newest.message_id > self._tau_t:
+            elapsed = newest.message_id - self._tau_t if self._tau_t else 1
+            rate = np.abs(newest.tau - self._tau) / (elapsed * self.arm.period)
+            self._missed = 0
+            self._tau_t = newest.message_id
+            if np.any(rate > MAX_TORQUE_RATE + 1e-6):
+                self._abort("controller_torque_discontinuity")
+                return
+            self._tau = newest.tau
+            if newest.finished:
+                self.arm.step(self._tau)
+                self._end_motion(fci.SUCCESS, mode=fci.MODE_IDLE)
+                return
+        else:
+            self._missed += 1
+            self.lost_commands += 1
+            if self._missed >= LOST_COMMANDS_LIMIT:
+                self._abort("communication_constraints_violation")
+                return
+        self.arm.step(self._tau)
+
+    def _abort(self, error: str) -> None:
+        """A reflex: the motion ends with the error flagged in the state that shows it."""
+        self.errors = self.reflex_reason = frozenset({error})
+        self._end_motion(fci.MOVE_REFLEX_ABORTED, mode=fci.MODE_REFLEX)
+
+    def _end_motion(self, status: int, *, mode: int) -> None:
+        self.robot_mode = mode
+        self._hold_q = self.arm.state().q
+        if self._move_id is not None and self._client is not None:
+            self._client.reply(fci.MOVE, self._move_id, bytes((status,)))
+        self._move_id = None
+        self._tau = np.zeros(7)
+
+    def _hold_torque(self) -> np.ndarray:
+        state = self.arm.state()
+        reference = JointReference(self._hold_q, np.zeros(7), np.zeros(7))
+        return self.hold.update(state, reference)
+
+    def _state(self) -> fci.RobotState:
+        state = self.arm.state()
+        position, rotation = self.model.tool_pose(state.q)
+        pose = np.eye(4)
+        pose[:3, :3], pose[:3, 3] = rotation, position
+        moving = self._move_id is not None
+        desired_q = state.q if moving else self._hold_q
+        return fci.RobotState(
+            message_id=self.message_id,
+            floats={
+                "O_T_EE": pose.flatten(order="F"),
+                "O_T_EE_d": pose.flatten(order="F"),
+                "O_T_EE_c": pose.flatten(order="F"),
+                "q": state.q,
+                "q_d": desired_q,
+                "dq": state.dq,
+                "theta": state.q,
+                "dtheta": state.dq,
+                "tau_J": self.arm.tau,
+                "tau_J_d": self._tau,
+                "O_ddP_O": np.array([0.0, 0.0, -9.81]),
+            },
+            robot_mode=self.robot_mode,
+            motion_generator_mode=fci.GENERATOR_NONE if moving else fci.GENERATOR_IDLE,
+            controller_mode=fci.CONTROLLER_EXTERNAL if moving else fci.CONTROLLER_OTHER,
+            errors=self.errors,
+            reflex_reason=self.reflex_reason,
+        )
+
+    # --- the command port ---------------------------------------------------------------
+
+    def _serve(self, sock: socket.socket) -> None:
+        client = _Client(sock)
+        try:
+            while True:
+                command, command_id, payload = client.receive()
+                with self.lock:
+                    self._command(client, command, command_id, payload)
+        finally:
+            with self.lock:
+                if self._client is client:
+                    self._end_motion(fci.MOVE_ABORTED, mode=self.robot_mode)
+                    self._client = None
+
+    def _command(self, client: _Client, command: int, command_id: int, payload: bytes) -> None:
+        if command == fci.CONNECT:
+            _version, udp_port = struct.unpack("<HH", payload[:4])
+            client.udp = (client.sock.getpeername()[0], udp_port)
+            self._client = client
+            client.reply(command, command_id, struct.pack("<BH", fci.SUCCESS, fci.VERSION))
+        elif command == fci.GET_ROBOT_MODEL:
+            client.reply(command, command_id, bytes((fci.SUCCESS,)) + self.urdf)
+        elif command in fci.SETTERS:
+            client.reply(command, command_id, bytes((fci.SUCCESS,)))
+        elif command == fci.MOVE:
+            self._move(client, command_id, payload)
+        elif command == fci.STOP_MOVE:
+            moving = self.robot_mode == fci.MODE_MOVE
+            self._end_motion(fci.MOVE_ABORTED, mode=fci.MODE_IDLE if moving else self.robot_mode)
+            client.reply(command, command_id, bytes((fci.SUCCESS,)))
+        elif command == fci.AUTOMATIC_ERROR_RECOVERY:
+            if self.robot_mode == fci.MODE_USER_STOPPED:
+                client.reply(command, command_id, bytes((fci.RECOVERY_EMERGENCY_ABORTED,)))
+                return
+            self.errors = frozenset()
+            self.robot_mode = fci.MODE_IDLE
+            client.reply(command, command_id, bytes((fci.SUCCESS,)))
+        else:
+            client.reply(command, command_id, bytes((1,)))  # command not possible
+
+    def _move(self, client: _Client, command_id: int, payload: bytes) -> None:
+        controller, generator = struct.unpack("<II", payload[:8])
+        torque = (controller, generator) == (fci.EXTERNAL_CONTROLLER, fci.NO_GENERATOR)
+        if not torque or self.robot_mode != fci.MODE_IDLE or self._move_id is not None:
+            client.reply(fci.MOVE, command_id, bytes((fci.MOVE_NOT_POSSIBLE,)))
+            return
+        self.robot_mode, self._move_id = fci.MODE_MOVE, command_id
+        self.reflex_reason = frozenset()
+        self._tau, self._tau_t, self._missed = np.zeros(7), 0, 0
+        client.reply(fci.MOVE, command_id, bytes((fci.MOVE_MOTION_STARTED,)))
+
+
+class _Client:
+    """One command connection: framed requests in, replies out (from any thread)."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.udp: tuple[str, int] | None = None
+        self._send_lock = threading.Lock()
+
+    def receive(self) -> tuple[int, int, bytes]:
+        command, command_id, size = fci.HEADER.unpack(self._read(fci.HEADER.size))
+        if size < fci.HEADER.size:
+            raise ValueError(f"FCI message size {size} is below the header's 12 bytes")
+        return command, command_id, self._read(size - fci.HEADER.size)
+
+    def reply(self, command: int, command_id: int, payload: bytes) -> None:
+        with self._send_lock, contextlib.suppress(OSError):
+            self.sock.sendall(fci.header(command, command_id, payload))
+
+    def _read(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("the client closed the connection")
+            data += chunk
+        return data

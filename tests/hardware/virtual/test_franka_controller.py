@@ -1,0 +1,105 @@
+"""The unmodified pylibfranka client against the virtual Franka controller (its own process)
+on loopback: the FCI calls, a torque discontinuity tripping a reflex as on the arm, the user
+stop, then the real-robot session path from the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pylibfranka as franka
+import pytest
+
+from hardware.virtual.fci import STATE
+from hardware.virtual.process import inject, virtual_controller
+from robostack.cli.main import main
+from robostack.model import RigidBodyModel
+from robostack.paths import CHECKPOINTS, LAUNCH_FILES
+from robostack.robots import get_robot
+from tests.hardware.helpers import read_summary
+
+ADDRESS = "127.0.0.51"
+
+
+@pytest.fixture(scope="module")
+def panda():
+    with virtual_controller("franka", ADDRESS):
+        yield ADDRESS
+
+
+def _torques(tau) -> franka.Torques:
+    return franka.Torques([float(v) for v in tau])
+
+
+def test_connect_setters_model_and_a_torque_motion(panda):
+    assert STATE.size == 1377
+    robot = franka.Robot(panda, franka.RealtimeConfig.kIgnore)
+    robot.set_collision_behavior([20.0] * 7, [20.0] * 7, [20.0] * 6, [20.0] * 6)
+    robot.set_joint_impedance([3000.0] * 7)
+    robot.set_load(0.0, [0.0] * 3, [0.0] * 9)
+    state = robot.read_once()
+    assert state.robot_mode == franka.RobotMode.Idle and not state.current_errors
+    ours = RigidBodyModel(get_robot("panda")).gravity(np.array(state.q))
+    theirs = np.array(robot.load_model().gravity(state))  # Pinocchio on the served URDF
+    assert np.abs(theirs - ours).max() < 0.05 * np.abs(ours).max()
+    control = robot.start_torque_control()
+    times = []
+    for _ in range(300):
+        state, _ = control.readOnce()
+        times.append(state.time.to_sec())
+        control.writeOnce(_torques(np.zeros(7)))
+    assert np.allclose(np.diff(times)[np.diff(times) > 0].min(), 0.001)  # the 1 kHz clock
+    finish = _torques(np.zeros(7))
+    finish.motion_finished = True
+    control.writeOnce(finish)
+    assert robot.read_once().robot_mode == franka.RobotMode.Idle
+
+
+def test_a_torque_jump_trips_a_reflex_and_recovery_clears_it(panda):
+    robot = franka.Robot(panda, franka.RealtimeConfig.kIgnore)
+    control = robot.start_torque_control()
+    control.readOnce()
+    with pytest.raises(franka.ControlException, match="controller_torque_discontinuity"):
+        for _ in range(10):  # 5 Nm within 1 ms: 5000 Nm/s, above FCI's 1000
+            control.writeOnce(_torques([5.0, 0, 0, 0, 0, 0, 0]))
+            control.readOnce()
+    del control
+    assert "controller_torque_discontinuity" in str(robot.read_once().current_errors)
+    robot.automatic_error_recovery()
+    state = robot.read_once()
+    assert state.robot_mode == franka.RobotMode.Idle and not state.current_errors
+
+
+def _launch_file(tmp_path) -> str:
+    """launch/franka_fci.toml but for a fixed seed, the checkpoint's path, the runs folder, no
+    real-time kernel (libfranka's check: ignore), no hand (the Hand's protocol is not served)
+    and a 20 ms read timeout (here controller, loop and policy share two cores)."""
+    text = (LAUNCH_FILES / "franka_fci.toml").read_text()
+    text = text.replace('task = "reach"', 'task = "reach"\nseed = 3', 1)
+    text = text.replace('checkpoint = "reach"', f'checkpoint = "{CHECKPOINTS / "reach"}"')
+    text = text.replace("enabled = true", f'enabled = true\nruns_dir = "{tmp_path}"')
+    text = text.replace("[safety]\n", "[safety]\nread_timeout_s = 0.02\n", 1)
+    text = text.replace("[connection]\n", '[connection]\nrealtime = "ignore"\ngripper = false\n', 1)
+    path = tmp_path / "franka_fci.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_preflight_and_a_policy_session_from_the_cli_through_pylibfranka(tmp_path, capsys):
+    address = "127.0.0.52"
+    path = _launch_file(tmp_path)
+    with virtual_controller("franka", address):
+        assert main(["preflight", "--launch", path, "--address", address, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["ok"]
+        argv = ["launch", "reach the red marker", "--launch", path, "--address", address]
+        assert main([*argv, "--yes", "--speed", "1", "--json"]) in (0, 1)
+        out = json.loads(capsys.readouterr().out)
+        episode = out["results"][0]
+        assert out["preflight"]["ok"] and episode["outcome"] in ("completed", "stopped")
+        assert 0.9 < episode["timing"]["period_ms"]["median"] < 1.1  # paced by the 1 kHz FCI
+        assert read_summary(episode["recording"])["timing"]["period_ms"]["median"] > 0
+        inject(address, "emergency_stop")  # the user stop: software cannot clear it
+        robot = franka.Robot(address, franka.RealtimeConfig.kIgnore)
+        assert robot.read_once().robot_mode == franka.RobotMode.UserStopped
+        with pytest.raises(franka.CommandException):
+            robot.automatic_error_recovery()
