@@ -18,10 +18,10 @@ What the robot side does, as the real arm does it:
   command marked finished ends the motion (Move: success). Other motion types are refused.
 - Idle or after a reflex the arm holds where it is (joint servo). ``automatic_error_recovery``
   clears a reflex; a user stop (the ``emergency_stop`` fault) cannot be cleared from software.
+- The Franka Hand (pylibfranka's ``Gripper``, port 1338) drives the simulated fingers
+  (`hardware.virtual.franka_hand`).
 - Faults through the simulation port: ``reflex`` (a joint reflex), ``emergency_stop`` (the
   user stop), ``communication_loss`` (the network is gone: nothing more is sent or accepted).
-
-The Franka Hand (pylibfranka's ``Gripper``, port 1338) is not served.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ import numpy as np
 from controllers import ComputedTorque
 from hardware.virtual import fci
 from hardware.virtual.arm import CONTROLLERS, VirtualArm
-from hardware.virtual.server import SIM_PORT, Listener, simulation_port
+from hardware.virtual.franka_hand import PORT as HAND_PORT
+from hardware.virtual.franka_hand import VirtualHand
+from hardware.virtual.server import SIM_PORT, Listener, read_exactly, simulation_port
 from robostack.model import RigidBodyModel
 from robostack.robots import get_robot
 from robostack.types import JointReference
@@ -92,6 +94,8 @@ class VirtualFrankaController:
         gains = {k: np.full(7, v) for k, v in HOLD_GAINS.items()}
         self.hold = ComputedTorque(model=self.model, **gains)
         self.urdf = served_urdf()
+        spec = self.arm.spec
+        self.hand = VirtualHand(width_max=spec.gripper_width_max, width=self._width())
         self.lock = threading.Lock()  # guards everything below
         self.message_id = 0
         self.ticks = self.lost_commands = 0
@@ -114,6 +118,8 @@ class VirtualFrankaController:
     def start(self) -> VirtualFrankaController:
         try:
             self._listeners.append(Listener(self.address, fci.COMMAND_PORT, self._serve))
+            hand = lambda sock: self.hand.serve(sock, self.lock)  # noqa: E731
+            self._listeners.append(Listener(self.address, HAND_PORT, hand))
             sim = simulation_port(self.arm, self.lock)
             self._listeners.append(Listener(self.address, SIM_PORT, sim))
             self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -150,7 +156,7 @@ class VirtualFrankaController:
 
     def _tick(self) -> None:
         if self._cut:
-            self.arm.step(self._hold_torque())
+            self._step(self._hold_torque())
             return
         if self.arm.fault_due("communication_loss"):
             self._cut = True
@@ -163,12 +169,21 @@ class VirtualFrankaController:
         if self._move_id is not None:
             self._control()
         else:
-            self.arm.step(self._hold_torque())
+            self._step(self._hold_torque())
         self.message_id += 1
         self.ticks += 1
+        self.hand.tick(self._width(), self.arm.t, self.message_id, self._udp)
         if self._client is not None:
             with contextlib.suppress(OSError):
                 self._udp.sendto(self._state().pack(), self._client.udp)
+
+    def _step(self, tau: np.ndarray) -> None:
+        """One period of ``tau`` (7,) Nm on top of gravity, the fingers driven to the Hand's
+        target width."""
+        self.arm.step(tau, self.hand.target)
+
+    def _width(self) -> float:
+        return float(self.arm.sim.read().gripper_width)
 
     def _faults(self) -> None:
         if self.arm.fault_due("emergency_stop") and self.robot_mode != fci.MODE_USER_STOPPED:
@@ -197,7 +212,7 @@ class VirtualFrankaController:
                 return
             self._tau = newest.tau
             if newest.finished:
-                self.arm.step(self._tau)
+                self._step(self._tau)
                 self._end_motion(fci.SUCCESS, mode=fci.MODE_IDLE)
                 return
         else:
@@ -206,7 +221,7 @@ class VirtualFrankaController:
             if self._missed >= LOST_COMMANDS_LIMIT:
                 self._abort("communication_constraints_violation")
                 return
-        self.arm.step(self._tau)
+        self._step(self._tau)
 
     def _abort(self, error: str) -> None:
         """A reflex: the motion ends with the error flagged in the state that shows it."""
@@ -317,20 +332,11 @@ class _Client:
         self._send_lock = threading.Lock()
 
     def receive(self) -> tuple[int, int, bytes]:
-        command, command_id, size = fci.HEADER.unpack(self._read(fci.HEADER.size))
+        command, command_id, size = fci.HEADER.unpack(read_exactly(self.sock, fci.HEADER.size))
         if size < fci.HEADER.size:
             raise ValueError(f"FCI message size {size} is below the header's 12 bytes")
-        return command, command_id, self._read(size - fci.HEADER.size)
+        return command, command_id, read_exactly(self.sock, size - fci.HEADER.size)
 
     def reply(self, command: int, command_id: int, payload: bytes) -> None:
         with self._send_lock, contextlib.suppress(OSError):
             self.sock.sendall(fci.header(command, command_id, payload))
-
-    def _read(self, n: int) -> bytes:
-        data = b""
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            if not chunk:
-                raise ConnectionError("the client closed the connection")
-            data += chunk
-        return data

@@ -15,6 +15,8 @@ import socket
 import struct
 from dataclasses import dataclass
 
+from hardware.virtual.server import read_exactly
+
 HEADER = struct.Struct(">HB")
 PROTOCOL_VERSION = 2
 
@@ -177,17 +179,7 @@ def text_message(text: str, source: str = "virtual", level: int = 3) -> bytes:
 def read_packet(sock: socket.socket) -> tuple[int, bytes]:
     """The next packet's type and payload; raises `ConnectionError` when the peer closed and
     `ProtocolError` on a size below the header's."""
-    size, kind = HEADER.unpack(_read_exactly(sock, HEADER.size))
+    size, kind = HEADER.unpack(read_exactly(sock, HEADER.size))
     if size < HEADER.size:
         raise ProtocolError(f"packet size {size} is below the 3-byte header")
-    return kind, _read_exactly(sock, size - HEADER.size)
-
-
-def _read_exactly(sock: socket.socket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError("the client closed the connection")
-        data += chunk
-    return data
+    return kind, read_exactly(sock, size - HEADER.size)

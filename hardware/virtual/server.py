@@ -75,6 +75,17 @@ class Listener:
         self.drop_clients()
 
 
+def read_exactly(sock: socket.socket, n: int) -> bytes:
+    """The next ``n`` bytes ``sock`` receives; raises `ConnectionError` when the peer closes."""
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            raise ConnectionError("the client closed the connection")
+        data += chunk
+    return data
+
+
 def read_lines(sock: socket.socket):
     """The lines ``sock`` receives (without their ending), until the peer closes."""
     buffer = b""

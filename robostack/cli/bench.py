@@ -67,7 +67,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--virtual",
         action="store_true",
         help="drive virtual controllers (robostack virtual-robot, one process each) through "
-        "the installed vendor clients instead of the stand-ins (UR cases)",
+        "the installed vendor clients instead of the stand-ins",
     )
     add_json(hardware)
     hardware.set_defaults(run=run_hardware)
@@ -208,10 +208,9 @@ def run_policy(args: argparse.Namespace) -> int:
 
 
 def run_hardware(args: argparse.Namespace) -> int:
-    from robostack.benchmarks.hardware import CASES, VIRTUAL_CASES, bench_case
+    from robostack.benchmarks.hardware import CASES, bench_case
 
-    names = VIRTUAL_CASES if args.virtual else [case[0] for case in CASES]
-    results = [bench_case(name, seconds=args.seconds, virtual=args.virtual) for name in names]
+    results = [bench_case(c[0], seconds=args.seconds, virtual=args.virtual) for c in CASES]
     caught = all(r.check is not None for r in results)
     if args.json:
         rows = [{**r.__dict__, "reaction_ms": r.reaction_ms} for r in results]

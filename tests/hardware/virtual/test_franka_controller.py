@@ -1,6 +1,6 @@
 """The unmodified pylibfranka client against the virtual Franka controller (its own process)
-on loopback: the FCI calls, a torque discontinuity tripping a reflex as on the arm, the user
-stop, then the real-robot session path from the CLI."""
+on loopback: the FCI calls, a torque discontinuity tripping a reflex as on the arm, the Hand,
+then the real-robot session path from the CLI and the user stop."""
 
 from __future__ import annotations
 
@@ -70,16 +70,26 @@ def test_a_torque_jump_trips_a_reflex_and_recovery_clears_it(panda):
     assert state.robot_mode == franka.RobotMode.Idle and not state.current_errors
 
 
+def test_the_hand_moves_homes_and_reports_a_grasp_on_nothing_as_unsuccessful(panda):
+    hand = franka.Gripper(panda)
+    state = hand.read_once()
+    assert state.max_width == pytest.approx(0.08) and state.width == pytest.approx(0.08, abs=1e-3)
+    assert hand.move(0.02, 0.05) and hand.read_once().width == pytest.approx(0.02, abs=2e-3)
+    assert hand.homing() and hand.read_once().width == pytest.approx(0.08, abs=2e-3)
+    assert not hand.grasp(0.03, 0.05, 20.0, 0.005, 0.005)  # the fingers closed on nothing
+    assert not hand.read_once().is_grasped and hand.stop()
+
+
 def _launch_file(tmp_path) -> str:
     """launch/franka_fci.toml but for a fixed seed, the checkpoint's path, the runs folder, no
-    real-time kernel (libfranka's check: ignore), no hand (the Hand's protocol is not served)
-    and a 20 ms read timeout (here controller, loop and policy share two cores)."""
+    real-time kernel (libfranka's check: ignore) and a 20 ms read timeout (here controller,
+    loop and policy share two cores)."""
     text = (LAUNCH_FILES / "franka_fci.toml").read_text()
     text = text.replace('task = "reach"', 'task = "reach"\nseed = 3', 1)
     text = text.replace('checkpoint = "reach"', f'checkpoint = "{CHECKPOINTS / "reach"}"')
     text = text.replace("enabled = true", f'enabled = true\nruns_dir = "{tmp_path}"')
     text = text.replace("[safety]\n", "[safety]\nread_timeout_s = 0.02\n", 1)
-    text = text.replace("[connection]\n", '[connection]\nrealtime = "ignore"\ngripper = false\n', 1)
+    text = text.replace("[connection]\n", '[connection]\nrealtime = "ignore"\n', 1)
     path = tmp_path / "franka_fci.toml"
     path.write_text(text)
     return str(path)
