@@ -137,35 +137,47 @@ class URRobot(Robot):
                 f"({self.config.command_mode}), got {command.mode.value}"
             )
         values = [float(v) for v in command.values]
-        if not self._moving:
-            self._start_motion()
-        control.kickWatchdog()
-        if self.command_mode is CommandMode.POSITION:
-            c = self.config
-            sent = control.servoJ(values, 0.0, 0.0, self.spec.dt, c.lookahead_s, c.gain)
-        elif self.command_mode is CommandMode.VELOCITY:
-            sent = control.speedJ(values, self.config.speedj_acceleration, self.spec.dt)
-        else:
-            sent = control.directTorque(values)
+        try:
+            if not self._moving:
+                self._start_motion()
+            control.kickWatchdog()
+            if self.command_mode is CommandMode.POSITION:
+                c = self.config
+                sent = control.servoJ(values, 0.0, 0.0, self.spec.dt, c.lookahead_s, c.gain)
+            elif self.command_mode is CommandMode.VELOCITY:
+                sent = control.speedJ(values, self.config.speedj_acceleration, self.spec.dt)
+            else:
+                sent = control.directTorque(values)
+        except RuntimeError as error:  # ur_rtde: a write on a dropped connection, no reconnect
+            if control.isConnected():
+                raise
+            raise RobotFaultError(
+                "communication_loss", f"lost the RTDE connection to {self.address}: {error}"
+            ) from None
         if not sent:
             self._check_safety()
             raise RobotFaultError("ur_command", "the controller did not accept the command")
 
     def end_motion(self) -> None:
         """Stop the arm with the mode's stop (servoStop / speedStop, then stopJ) and end the
-        control script; each step is attempted even when an earlier one fails."""
+        control script; each step is attempted even when an earlier one fails, but none once
+        the RTDE connection is lost: ur_rtde would then wait on its last cached state for the
+        command's completion, up to 300 s each (UR_EXECUTION_TIMEOUT), and the armed RTDE
+        watchdog stops the program on the controller anyway."""
         control, c = self._control, self.config
         if control is None:
             return
-        with contextlib.suppress(Exception):
-            if self.command_mode is CommandMode.POSITION:
-                control.servoStop(c.servo_stop_deceleration)
-            elif self.command_mode is CommandMode.VELOCITY:
-                control.speedStop(c.stop_deceleration)
-        with contextlib.suppress(Exception):
-            control.stopJ(c.stop_deceleration)
-        with contextlib.suppress(Exception):
-            control.stopScript()
+        mode_stop = None
+        if self.command_mode is CommandMode.POSITION:
+            mode_stop = lambda: control.servoStop(c.servo_stop_deceleration)  # noqa: E731
+        elif self.command_mode is CommandMode.VELOCITY:
+            mode_stop = lambda: control.speedStop(c.stop_deceleration)  # noqa: E731
+        steps = [mode_stop, lambda: control.stopJ(c.stop_deceleration), control.stopScript]
+        for step in filter(None, steps):
+            with contextlib.suppress(Exception):
+                if not control.isConnected():
+                    break
+                step()
         self._moving = False
 
     def close(self) -> None:
