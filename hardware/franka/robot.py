@@ -23,6 +23,7 @@ from types import ModuleType
 import numpy as np
 
 from hardware.franka.config import FrankaConfig
+from hardware.franka.hand_process import HandProcess
 from hardware.vendor import import_vendor, lost_periods
 from robostack.errors import RobostackError, RobotConnectionError, RobotFaultError
 from robostack.robot import Robot
@@ -80,10 +81,17 @@ class FrankaRobot(Robot):
             robot.set_joint_impedance(list(c.joint_impedance))
             robot.set_load(c.load_mass, list(c.load_com), list(c.load_inertia))
             self._model = robot.load_model()
-            self._gripper = _GripperWorker(franka.Gripper(self.address), c) if c.gripper else None
+            self._gripper = _GripperWorker(self._hand(franka), c) if c.gripper else None
         except (franka.FrankaException, RuntimeError) as error:  # Network-, Realtime-, ...
             raise RobotConnectionError(f"Franka at {self.address}: {error}") from None
         self._robot = robot
+
+    def _hand(self, franka):
+        """The Hand: pylibfranka's in its own process (`HandProcess`: its blocking calls hold
+        the interpreter), a stand-in's in this one."""
+        if franka.__name__ == "pylibfranka":
+            return HandProcess(self.address)
+        return franka.Gripper(self.address)
 
     def read(self) -> JointState:
         robot = self._require()
@@ -121,10 +129,12 @@ class FrankaRobot(Robot):
 
     def end_motion(self) -> None:
         """Finish the torque-control motion (``motion_finished``); the next `write` starts
-        another. The robot's own controller holds the arm meanwhile."""
+        another. The robot's own controller holds the arm meanwhile. The finishing command
+        repeats the last torque sent: a jump to zero would exceed FCI's 1000 Nm/s and end in a
+        ``controller_torque_discontinuity`` reflex (found against the virtual Franka)."""
         if self._control is None or self._fault is not None:
             return
-        finish = self._client.Torques([0.0] * self.spec.dof)
+        finish = self._client.Torques(self._tau_sent.tolist())
         finish.motion_finished = True
         with self._faults():
             self._control.writeOnce(finish)
@@ -258,7 +268,8 @@ class FrankaModel:
 
 
 class _GripperWorker:
-    """Runs pylibfranka's blocking Gripper calls off the control thread.
+    """Runs the Hand's blocking Gripper calls off the control thread (pylibfranka's through a
+    `HandProcess`, whose waits release the interpreter).
 
     `request` stores the newest target (the 1 kHz loop never waits); a worker thread sends it
     with ``move`` and polls the width every `POLL_S`.

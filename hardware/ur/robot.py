@@ -101,14 +101,22 @@ class URRobot(Robot):
             return
         ur = self._client or vendor_client()
         self._client = ur
+        opened = []  # disconnected again when a later step fails
         try:
             dashboard = ur.DashboardClient(self.address)
             dashboard.connect()
+            opened.append(dashboard)
             self.firmware = polyscope_version(dashboard.polyscopeVersion())
             self._check_firmware()
             receive = ur.RTDEReceiveInterface(self.address, self.spec.control_rate_hz)
+            opened.append(receive)
             control = ur.RTDEControlInterface(self.address, self.spec.control_rate_hz)
-        except RuntimeError as error:
+        except (RuntimeError, RobostackError) as error:
+            for interface in opened:
+                with contextlib.suppress(Exception):
+                    interface.disconnect()
+            if isinstance(error, RobostackError):
+                raise
             raise RobotConnectionError(f"UR at {self.address}: {error}") from None
         self._dashboard, self._receive, self._control = dashboard, receive, control
         self._moving = False

@@ -14,7 +14,8 @@ What the robot side does, as the real arm does it:
   started", then applies each period the newest command's torque on top of gravity (a lost
   command: the last torque again). Aborted, as a reflex with the state's error flags:
   a torque rate above 1000 Nm/s between received commands (``controller_torque_discontinuity``)
-  and 20 periods in a row without a command (``communication_constraints_violation``). A
+  20 periods in a row without a command (``communication_constraints_violation``) and a joint
+  faster than its limit (``joint_velocity_violation``). A
   command marked finished ends the motion (Move: success). Other motion types are refused.
 - Idle or after a reflex the arm holds where it is (joint servo). ``automatic_error_recovery``
   clears a reflex; a user stop (the ``emergency_stop`` fault) cannot be cleared from software.
@@ -95,6 +96,7 @@ class VirtualFrankaController:
         self.hold = ComputedTorque(model=self.model, **gains)
         self.urdf = served_urdf()
         spec = self.arm.spec
+        self.dq_max = spec.dq_max  # rad/s: beyond, a joint_velocity_violation reflex
         self.hand = VirtualHand(width_max=spec.gripper_width_max, width=self._width())
         self.lock = threading.Lock()  # guards everything below
         self.message_id = 0
@@ -191,6 +193,8 @@ class VirtualFrankaController:
         if self.arm.fault_due("reflex"):
             self.arm.clear("reflex")
             self._abort("joint_reflex")
+        elif self._move_id is not None and np.any(np.abs(self.arm.state().dq) > self.dq_max):
+            self._abort("joint_velocity_violation")
 
     def _control(self) -> None:
         """Apply the newest command to this period (module doc)."""

@@ -13,7 +13,8 @@ clients' ports are fixed) it serves:
 - the simulation port (`hardware.virtual.server.SIM_PORT`) for injecting faults.
 
 A tick thread paces the controller in wall time: each period it runs the control script, moves
-the arm one period (`URMotion`) and streams the new state to every started RTDE client.
+the arm one period (`URMotion`), checks the joint speed limits (beyond one: a protective stop,
+as UR's safety system does) and streams the new state to every started RTDE client.
 Modelled outputs: time, joint targets and measurements, the torque applied (as
 ``target_moment``, ``joint_control_output`` and ``actual_current_as_torque``, Nm on top of
 gravity), TCP pose and speed, robot, safety and runtime state. Not modelled, reported as
@@ -127,6 +128,7 @@ class VirtualURController:
             with self.lock:
                 self.script.tick(self.registers)
                 self.motion.advance()
+                self._check_limits()
                 if self.arm.fault_due("communication_loss") and not self._cut:
                     self._cut_network()
                 outputs = self._outputs()
@@ -135,6 +137,12 @@ class VirtualURController:
                 if client.started:
                     client.stream(outputs, self.ticks)
             self.ticks += 1
+
+    def _check_limits(self) -> None:
+        """The safety system: a joint faster than its limit is a protective stop."""
+        dq = np.abs(self.arm.state().dq)
+        if self.motion.stopped_by() is None and np.any(dq > self.arm.spec.dq_max):
+            self.arm.inject("protective_stop", at=self.arm.t)
 
     def _cut_network(self) -> None:
         """The network is gone: every connection drops, no new one is accepted."""

@@ -105,7 +105,7 @@ def test_preflight_and_a_policy_session_from_the_cli_through_pylibfranka(tmp_pat
         assert main([*argv, "--yes", "--speed", "1", "--json"]) in (0, 1)
         out = json.loads(capsys.readouterr().out)
         episode = out["results"][0]
-        assert out["preflight"]["ok"] and episode["outcome"] in ("completed", "stopped")
+        assert out["preflight"]["ok"] and episode["outcome"] == "completed"  # success: the policy's
         assert 0.9 < episode["timing"]["period_ms"]["median"] < 1.1  # paced by the 1 kHz FCI
         assert read_summary(episode["recording"])["timing"]["period_ms"]["median"] > 0
         inject(address, "emergency_stop")  # the user stop: software cannot clear it
@@ -113,3 +113,18 @@ def test_preflight_and_a_policy_session_from_the_cli_through_pylibfranka(tmp_pat
         assert robot.read_once().robot_mode == franka.RobotMode.UserStopped
         with pytest.raises(franka.CommandException):
             robot.automatic_error_recovery()
+
+
+def test_a_joint_faster_than_its_limit_trips_a_reflex(panda):
+    robot = franka.Robot(panda, franka.RealtimeConfig.kIgnore)
+    control = robot.start_torque_control()
+    control.readOnce()
+    tau = np.zeros(7)
+    with pytest.raises(franka.ControlException, match="joint_velocity_violation"):
+        for _ in range(3000):  # the wrist's torque ramped at 0.9 Nm/ms up to 3 Nm
+            tau[6] = min(tau[6] + 0.9, 3.0)
+            control.writeOnce(_torques(tau))
+            control.readOnce()
+    del control
+    robot.automatic_error_recovery()
+    assert robot.read_once().robot_mode == franka.RobotMode.Idle

@@ -173,3 +173,21 @@ def test_a_stalled_client_trips_the_watchdog_and_a_pulled_cable_ends_the_session
         assert "communication_loss" in [e.check for e in episode.result.events]
         with pytest.raises(RobotConnectionError, match=address):
             open_robot(plan).connect()
+
+
+def test_a_joint_faster_than_its_limit_is_a_protective_stop():
+    address = "127.0.0.44"
+    with virtual_controller("ur5e", address):
+        receive = rtde_receive.RTDEReceiveInterface(address)
+        control = rtde_control.RTDEControlInterface(address)
+        try:
+            speed = [float(get_robot("ur5e").spec.dq_max[5]) + 0.5, 0, 0, 0, 0, 0][::-1]
+            for _ in range(500):  # 1 s of speedJ above the wrist's limit, 20 rad/s^2
+                start = control.initPeriod()
+                if not control.speedJ(speed, 20.0, 0.002):
+                    break
+                control.waitPeriod(start)
+            assert receive.isProtectiveStopped()
+        finally:
+            control.disconnect()
+            receive.disconnect()
