@@ -138,8 +138,3 @@ class RobotCommand:
             raise ValueError(f"a command is {COMMAND.size} bytes, got {len(data)}")
         values = COMMAND.unpack(data)
         return cls(int(values[0]), np.array(values[-8:-1]), bool(values[-1]))
-
-
-def header(command: int, command_id: int, payload: bytes) -> bytes:
-    """A TCP message: the header, then ``payload``."""
-    return HEADER.pack(command, command_id, HEADER.size + len(payload)) + payload

@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
-import threading
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -40,7 +39,7 @@ from hardware.virtual import fci
 from hardware.virtual.arm import CONTROLLERS, VirtualArm
 from hardware.virtual.franka_hand import PORT as HAND_PORT
 from hardware.virtual.franka_hand import VirtualHand
-from hardware.virtual.server import SIM_PORT, Listener, read_exactly, simulation_port
+from hardware.virtual.server import FramedClient, VirtualController
 from robostack.model import RigidBodyModel
 from robostack.robots import get_robot
 from robostack.types import JointReference
@@ -79,7 +78,7 @@ def served_urdf() -> bytes:
     return ET.tostring(root, encoding="utf-8")
 
 
-class VirtualFrankaController:
+class VirtualFrankaController(VirtualController):
     """A virtual Franka controller (keyword-only; a context manager, or `start` / `close`).
 
     Args:
@@ -89,8 +88,9 @@ class VirtualFrankaController:
 
     def __init__(self, *, address: str = "127.0.0.1", q0: np.ndarray | None = None):
         period, self.firmware = CONTROLLERS["panda"]
-        self.address = address
-        self.arm = VirtualArm(robot="panda", period=period, q0=q0, realtime=True)
+        super().__init__(
+            address=address, arm=VirtualArm(robot="panda", period=period, q0=q0, realtime=True)
+        )
         self.model = RigidBodyModel(get_robot("panda"))
         gains = {k: np.full(7, v) for k, v in HOLD_GAINS.items()}
         self.hold = ComputedTorque(model=self.model, **gains)
@@ -98,74 +98,35 @@ class VirtualFrankaController:
         spec = self.arm.spec
         self.dq_max = spec.dq_max  # rad/s: beyond, a joint_velocity_violation reflex
         self.hand = VirtualHand(width_max=spec.gripper_width_max, width=self._width())
-        self.lock = threading.Lock()  # guards everything below
         self.message_id = 0
-        self.ticks = self.lost_commands = 0
+        self.lost_commands = 0
         self.robot_mode = fci.MODE_IDLE
         self.errors: frozenset[str] = frozenset()
         self.reflex_reason: frozenset[str] = frozenset()
-        self._client: _Client | None = None
+        self._client: FramedClient | None = None
         self._move_id: int | None = None  # the running Move's command_id
         self._tau = np.zeros(7)  # the torque in force, Nm
         self._tau_t = 0  # the message_id the last received command answered
         self._missed = 0
         self._hold_q = self.arm.state().q
-        self._cut = False
-        self._closed = threading.Event()
-        self._listeners: list[Listener] = []
-        self._thread: threading.Thread | None = None
 
     # --- lifetime -----------------------------------------------------------------------
 
-    def start(self) -> VirtualFrankaController:
-        try:
-            self._listeners.append(Listener(self.address, fci.COMMAND_PORT, self._serve))
-            hand = lambda sock: self.hand.serve(sock, self.lock)  # noqa: E731
-            self._listeners.append(Listener(self.address, HAND_PORT, hand))
-            sim = simulation_port(self.arm, self.lock)
-            self._listeners.append(Listener(self.address, SIM_PORT, sim))
-            self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            self._udp.bind((self.address, 0))
-            self._udp.setblocking(False)
-        except OSError:
-            self.close()
-            raise
-        self._thread = threading.Thread(target=self._run, name="fci-tick", daemon=True)
-        self._thread.start()
-        return self
+    def services(self) -> dict:
+        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._udp.bind((self.address, 0))
+        self._udp.setblocking(False)
+        return {
+            fci.COMMAND_PORT: self._serve,
+            HAND_PORT: lambda sock: self.hand.serve(sock, self.lock),
+        }
 
-    def close(self) -> None:
-        self._closed.set()
-        if self._thread is not None:
-            self._thread.join()
-        for listener in self._listeners:
-            listener.close()
-        self._listeners.clear()
-
-    def __enter__(self) -> VirtualFrankaController:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    # --- the 1 kHz clock ----------------------------------------------------------------
-
-    def _run(self) -> None:
-        while not self._closed.is_set():
-            self.arm.wait()
-            with self.lock:
-                self._tick()
-
-    def _tick(self) -> None:
-        if self._cut:
+    def tick(self) -> None:
+        if self.network_cut:
             self._step(self._hold_torque())
             return
         if self.arm.fault_due("communication_loss"):
-            self._cut = True
-            for listener in self._listeners:
-                if listener.port != SIM_PORT:
-                    listener.accepting = False
-                    listener.drop_clients()
+            self.cut_network()
             return
         self._faults()
         if self._move_id is not None:
@@ -173,7 +134,6 @@ class VirtualFrankaController:
         else:
             self._step(self._hold_torque())
         self.message_id += 1
-        self.ticks += 1
         self.hand.tick(self._width(), self.arm.t, self.message_id, self._udp)
         if self._client is not None:
             with contextlib.suppress(OSError):
@@ -277,7 +237,7 @@ class VirtualFrankaController:
     # --- the command port ---------------------------------------------------------------
 
     def _serve(self, sock: socket.socket) -> None:
-        client = _Client(sock)
+        client = FramedClient(sock, fci.HEADER)
         try:
             while True:
                 command, command_id, payload = client.receive()
@@ -289,7 +249,7 @@ class VirtualFrankaController:
                     self._end_motion(fci.MOVE_ABORTED, mode=self.robot_mode)
                     self._client = None
 
-    def _command(self, client: _Client, command: int, command_id: int, payload: bytes) -> None:
+    def _command(self, client: FramedClient, command: int, command_id: int, payload: bytes) -> None:
         if command == fci.CONNECT:
             _version, udp_port = struct.unpack("<HH", payload[:4])
             client.udp = (client.sock.getpeername()[0], udp_port)
@@ -315,7 +275,7 @@ class VirtualFrankaController:
         else:
             client.reply(command, command_id, bytes((1,)))  # command not possible
 
-    def _move(self, client: _Client, command_id: int, payload: bytes) -> None:
+    def _move(self, client: FramedClient, command_id: int, payload: bytes) -> None:
         controller, generator = struct.unpack("<II", payload[:8])
         torque = (controller, generator) == (fci.EXTERNAL_CONTROLLER, fci.NO_GENERATOR)
         if not torque or self.robot_mode != fci.MODE_IDLE or self._move_id is not None:
@@ -325,22 +285,3 @@ class VirtualFrankaController:
         self.reflex_reason = frozenset()
         self._tau, self._tau_t, self._missed = np.zeros(7), 0, 0
         client.reply(fci.MOVE, command_id, bytes((fci.MOVE_MOTION_STARTED,)))
-
-
-class _Client:
-    """One command connection: framed requests in, replies out (from any thread)."""
-
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
-        self.udp: tuple[str, int] | None = None
-        self._send_lock = threading.Lock()
-
-    def receive(self) -> tuple[int, int, bytes]:
-        command, command_id, size = fci.HEADER.unpack(read_exactly(self.sock, fci.HEADER.size))
-        if size < fci.HEADER.size:
-            raise ValueError(f"FCI message size {size} is below the header's 12 bytes")
-        return command, command_id, read_exactly(self.sock, size - fci.HEADER.size)
-
-    def reply(self, command: int, command_id: int, payload: bytes) -> None:
-        with self._send_lock, contextlib.suppress(OSError):
-            self.sock.sendall(fci.header(command, command_id, payload))

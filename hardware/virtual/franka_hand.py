@@ -18,7 +18,7 @@ import socket
 import struct
 import threading
 
-from hardware.virtual.server import read_exactly
+from hardware.virtual.server import FramedClient
 
 HEADER = struct.Struct("<HII")
 STATE = struct.Struct("<Idd?H")
@@ -42,7 +42,7 @@ class VirtualHand:
     def __init__(self, *, width_max: float, width: float):
         self.width_max, self.width, self.target = width_max, width, width
         self.grasped = False
-        self._clients: list[_HandClient] = []
+        self._clients: list[FramedClient] = []
         self._pending: tuple | None = None  # (client, command, id, check, started_s)
         self.t = 0.0  # controller time, s
         self._still_since = 0.0
@@ -50,7 +50,7 @@ class VirtualHand:
 
     def serve(self, sock: socket.socket, lock: threading.Lock) -> None:
         """Handle one client connection (the listener's thread)."""
-        client = _HandClient(sock)
+        client = FramedClient(sock, HEADER)
         try:
             while True:
                 command, command_id, payload = client.receive()
@@ -72,7 +72,9 @@ class VirtualHand:
             settled = t - self._still_since >= SETTLED_S and t - started >= SETTLED_S
             if settled or t - started > TIMEOUT_S:
                 self._pending = None
-                client.reply(command, command_id, SUCCESS if check(width) else UNSUCCESSFUL)
+                client.reply(
+                    command, command_id, _status(SUCCESS if check(width) else UNSUCCESSFUL)
+                )
         if message_id % STATE_EVERY == 0:
             state = STATE.pack(message_id, width, self.width_max, self.grasped, TEMPERATURE_C)
             for client in self._clients:
@@ -84,12 +86,12 @@ class VirtualHand:
             _version, port = struct.unpack("<HH", payload[:4])
             client.udp = (client.sock.getpeername()[0], port)
             self._clients.append(client)
-            client.reply(command, command_id, SUCCESS, extra=struct.pack("<H", VERSION))
+            client.reply(command, command_id, struct.pack("<HH", SUCCESS, VERSION))
             return
         if command == STOP:
             self.target = self.width
             self._abort()
-            client.reply(command, command_id, SUCCESS)
+            client.reply(command, command_id, _status(SUCCESS))
             return
         self._abort()
         if command == HOMING:
@@ -108,7 +110,7 @@ class VirtualHand:
                 return self.grasped
 
         else:
-            client.reply(command, command_id, UNSUCCESSFUL)
+            client.reply(command, command_id, _status(UNSUCCESSFUL))
             return
         self._pending = (client, command, command_id, check, self.t)
 
@@ -116,23 +118,8 @@ class VirtualHand:
         if self._pending is not None:
             client, command, command_id, _check, _started = self._pending
             self._pending = None
-            client.reply(command, command_id, ABORTED)
+            client.reply(command, command_id, _status(ABORTED))
 
 
-class _HandClient:
-    def __init__(self, sock: socket.socket):
-        self.sock = sock
-        self.udp: tuple[str, int] | None = None
-        self._send_lock = threading.Lock()
-
-    def receive(self) -> tuple[int, int, bytes]:
-        command, command_id, size = HEADER.unpack(read_exactly(self.sock, HEADER.size))
-        if size < HEADER.size:
-            raise ValueError(f"gripper message size {size} is below the 10-byte header")
-        return command, command_id, read_exactly(self.sock, size - HEADER.size)
-
-    def reply(self, command: int, command_id: int, status: int, *, extra: bytes = b"") -> None:
-        payload = struct.pack("<H", status) + extra
-        message = HEADER.pack(command, command_id, HEADER.size + len(payload)) + payload
-        with self._send_lock, contextlib.suppress(OSError):
-            self.sock.sendall(message)
+def _status(status: int) -> bytes:
+    return struct.pack("<H", status)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import struct
 import threading
 from collections.abc import Callable
 
@@ -86,6 +87,33 @@ def read_exactly(sock: socket.socket, n: int) -> bytes:
     return data
 
 
+class FramedClient:
+    """One connection of a framed TCP protocol (FCI, the Franka Hand): each message is a
+    ``header`` of (command, command id, total size) then its payload; replies echo the
+    request's command and id and may be sent from any thread.
+
+    Attributes:
+        udp: (host, port) where the client takes its UDP states, once it has said.
+    """
+
+    def __init__(self, sock: socket.socket, header: struct.Struct):
+        self.sock, self.header = sock, header
+        self.udp: tuple[str, int] | None = None
+        self._send_lock = threading.Lock()
+
+    def receive(self) -> tuple[int, int, bytes]:
+        """The next request's command, command id and payload."""
+        command, command_id, size = self.header.unpack(read_exactly(self.sock, self.header.size))
+        if size < self.header.size:
+            raise ValueError(f"message size {size} is below the {self.header.size}-byte header")
+        return command, command_id, read_exactly(self.sock, size - self.header.size)
+
+    def reply(self, command: int, command_id: int, payload: bytes) -> None:
+        message = self.header.pack(command, command_id, self.header.size + len(payload))
+        with self._send_lock, contextlib.suppress(OSError):
+            self.sock.sendall(message + payload)
+
+
 def read_lines(sock: socket.socket):
     """The lines ``sock`` receives (without their ending), until the peer closes."""
     buffer = b""
@@ -132,3 +160,80 @@ def request(address: str, line: str, *, port: int = SIM_PORT, timeout: float = 5
     with socket.create_connection((address, port), timeout=timeout) as sock:
         sock.sendall(line.encode() + b"\n")
         return next(read_lines(sock))
+
+
+class VirtualController:
+    """The lifetime both virtual controllers share (keyword-only; a context manager, or
+    `start` / `close`): listeners on the subclass's `services` and the simulation port, and a
+    clock thread that, once per control period in wall time, runs `tick` under `lock`, then
+    `after_tick` outside it.
+
+    Args:
+        address: the loopback address to listen on.
+        arm: the simulated arm (its period paces the clock).
+    """
+
+    def __init__(self, *, address: str, arm: VirtualArm):
+        self.address, self.arm = address, arm
+        self.lock = threading.Lock()  # guards the arm and the subclass's state
+        self.ticks = 0
+        self.network_cut = False
+        self._listeners: list[Listener] = []
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def services(self) -> dict[int, Callable[[socket.socket], None]]:
+        """The vendor's TCP services: port -> connection handler (may open other sockets)."""
+        raise NotImplementedError
+
+    def tick(self) -> None:
+        """One control period (under `lock`)."""
+        raise NotImplementedError
+
+    def after_tick(self) -> None:
+        """What follows a period outside the lock (sending, which may block)."""
+
+    def start(self):
+        """Open the ports (raises `OSError` when one is taken) and start the clock."""
+        try:
+            services = {**self.services(), SIM_PORT: simulation_port(self.arm, self.lock)}
+            for port, handle in services.items():
+                self._listeners.append(Listener(self.address, port, handle))
+        except OSError:
+            self.close()
+            raise
+        name = f"{type(self).__name__}-clock"
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._thread is not None:
+            self._thread.join()
+        for listener in self._listeners:
+            listener.close()
+        self._listeners.clear()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def cut_network(self) -> None:
+        """The network is gone (a pulled cable): every client connection drops, no new one is
+        accepted; only the simulation port still answers."""
+        self.network_cut = True
+        for listener in self._listeners:
+            if listener.port != SIM_PORT:
+                listener.accepting = False
+                listener.drop_clients()
+
+    def _run(self) -> None:
+        while not self._closed.is_set():
+            self.arm.wait()
+            with self.lock:
+                self.tick()
+            self.after_tick()
+            self.ticks += 1

@@ -32,7 +32,7 @@ from scipy.spatial.transform import Rotation
 
 from hardware.virtual import rtde
 from hardware.virtual.arm import CONTROLLERS, VirtualArm
-from hardware.virtual.server import SIM_PORT, Listener, read_lines, simulation_port
+from hardware.virtual.server import VirtualController, read_lines
 from hardware.virtual.ur_motion import URMotion
 from hardware.virtual.ur_script import ControlScript
 
@@ -45,7 +45,7 @@ RUNTIME_STOPPED, RUNTIME_PLAYING = 1, 2
 SERIAL_NUMBER = "20265500001"
 
 
-class VirtualURController:
+class VirtualURController(VirtualController):
     """A virtual UR controller (keyword-only; use as a context manager or `start` / `close`).
 
     Args:
@@ -67,90 +67,46 @@ class VirtualURController:
         if robot not in ("ur5e", "ur5"):
             raise ValueError(f"a virtual UR controller plays ur5e or ur5, not {robot!r}")
         period, default_firmware = CONTROLLERS[robot]
-        self.address, self.firmware = address, firmware or default_firmware
+        self.firmware = firmware or default_firmware
         self.version = tuple(int(p) for p in self.firmware.split("."))
-        self.arm = VirtualArm(
-            robot=robot, period=period, q0=q0, realtime=True, firmware=self.firmware
-        )
+        arm = VirtualArm(robot=robot, period=period, q0=q0, realtime=True, firmware=self.firmware)
+        super().__init__(address=address, arm=arm)
         self.motion = URMotion(self.arm)
         self.script = ControlScript(self.motion, direct_torque=self.version[:2] >= (5, 26))
-        self.lock = threading.Lock()  # guards the arm, the motion, the script and registers
         self.registers: dict[str, object] = {}
         self.streams: set[_RTDEClient] = set()
-        self.ticks = 0
-        self.late_ticks = 0
-        self._listeners: list[Listener] = []
-        self._closed = threading.Event()
-        self._cut = False
-        self._tick_thread: threading.Thread | None = None
+        self._outputs_now: dict[str, object] = {}
         self._previous_dq = self.arm.state().dq
 
     # --- lifetime -----------------------------------------------------------------------
 
-    def start(self) -> VirtualURController:
-        """Open the ports (raises `OSError` when one is taken) and start the clock."""
-        services = {
+    def services(self) -> dict:
+        return {
             RTDE_PORT: self._rtde,
             DASHBOARD_PORT: self._dashboard,
             SCRIPT_PORT: self._script_port,
             PRIMARY_PORT: self._script_port,
-            SIM_PORT: simulation_port(self.arm, self.lock),
         }
-        try:
-            for port, handle in services.items():
-                self._listeners.append(Listener(self.address, port, handle))
-        except OSError:
-            self.close()
-            raise
-        self._tick_thread = threading.Thread(target=self._run, name="ur-tick", daemon=True)
-        self._tick_thread.start()
-        return self
 
-    def close(self) -> None:
-        self._closed.set()
-        if self._tick_thread is not None:
-            self._tick_thread.join()
-        for listener in self._listeners:
-            listener.close()
-        self._listeners.clear()
+    def tick(self) -> None:
+        self.script.tick(self.registers)
+        self.motion.advance()
+        self._check_limits()
+        if self.arm.fault_due("communication_loss") and not self.network_cut:
+            self.cut_network()
+        self._outputs_now = self._outputs()
 
-    def __enter__(self) -> VirtualURController:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    # --- the clock ----------------------------------------------------------------------
-
-    def _run(self) -> None:
-        while not self._closed.is_set():
-            self.arm.wait()
-            with self.lock:
-                self.script.tick(self.registers)
-                self.motion.advance()
-                self._check_limits()
-                if self.arm.fault_due("communication_loss") and not self._cut:
-                    self._cut_network()
-                outputs = self._outputs()
-                streams = list(self.streams)
-            for client in streams:
-                if client.started:
-                    client.stream(outputs, self.ticks)
-            self.ticks += 1
+    def after_tick(self) -> None:
+        """Stream this period's state to every started RTDE client."""
+        for client in list(self.streams):
+            if client.started:
+                client.stream(self._outputs_now, self.ticks)
 
     def _check_limits(self) -> None:
         """The safety system: a joint faster than its limit is a protective stop."""
         dq = np.abs(self.arm.state().dq)
         if self.motion.stopped_by() is None and np.any(dq > self.arm.spec.dq_max):
             self.arm.inject("protective_stop", at=self.arm.t)
-
-    def _cut_network(self) -> None:
-        """The network is gone: every connection drops, no new one is accepted."""
-        self._cut = True
-        for listener in self._listeners:
-            if listener.port != SIM_PORT:
-                listener.accepting = False
-                listener.drop_clients()
 
     def _outputs(self) -> dict[str, object]:
         arm, motion = self.arm, self.motion

@@ -44,11 +44,7 @@ def test_one_call_answers_every_member_as_each_would_be_answered_alone():
         order.append(k)
         seats[k].leave()
 
-    threads = [threading.Thread(target=member, args=(k,)) for k in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    _run_in_threads(member, 3)
     assert batcher.batch_sizes == [3]
     assert order == [0, 1, 2, 0, 1, 2]  # one at a time, in turn
     for k in range(3):
@@ -98,10 +94,16 @@ def test_a_failed_call_raises_in_every_member_instead_of_hanging_them():
         finally:
             seats[k].leave()
 
-    threads = [threading.Thread(target=member, args=(k,)) for k in range(2)]
+    threads = _run_in_threads(member, 2)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == ["out of memory"] * 2
+
+
+def _run_in_threads(member, n: int) -> list[threading.Thread]:
+    """Run ``member(k)`` for k < n in n threads, joined (30 s each); the threads."""
+    threads = [threading.Thread(target=member, args=(k,)) for k in range(n)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads)
-    assert errors == ["out of memory"] * 2
+    return threads
