@@ -1,6 +1,6 @@
 """The unmodified pylibfranka client against the virtual Franka controller (its own process)
 on loopback: the FCI calls, a torque discontinuity tripping a reflex as on the arm, the Hand,
-then the real-robot session path from the CLI and the user stop."""
+then the real-robot session path from the CLI, a reflex injected mid-episode, the user stop."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from robostack.model import RigidBodyModel
 from robostack.paths import CHECKPOINTS, LAUNCH_FILES
 from robostack.robots import get_robot
 from tests.hardware.helpers import read_summary
+from tests.hardware.virtual.helpers import inject_once_moving
 
 ADDRESS = "127.0.0.51"
 
@@ -108,6 +109,12 @@ def test_preflight_and_a_policy_session_from_the_cli_through_pylibfranka(tmp_pat
         assert out["preflight"]["ok"] and episode["outcome"] == "completed"  # success: the policy's
         assert 0.9 < episode["timing"]["period_ms"]["median"] < 1.1  # paced by the 1 kHz FCI
         assert read_summary(episode["recording"])["timing"]["period_ms"]["median"] > 0
+        home = get_robot("panda").q_home  # the start move returns there first
+        with inject_once_moving(address, "reflex", start=home):  # in the policy's episode
+            assert main([*argv, "--yes", "--speed", "1", "--json"]) == 1
+        episode = json.loads(capsys.readouterr().out)["results"][0]
+        assert episode["outcome"] == "stopped"
+        assert "franka_reflex" in [e["check"] for e in episode["events"]]
         inject(address, "emergency_stop")  # the user stop: software cannot clear it
         robot = franka.Robot(address, franka.RealtimeConfig.kIgnore)
         assert robot.read_once().robot_mode == franka.RobotMode.UserStopped

@@ -6,17 +6,14 @@ cable."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from contextlib import contextmanager
 
 import dashboard_client
-import numpy as np
 import pytest
 import rtde_control
 import rtde_receive
 
-from hardware.virtual.process import inject, virtual_controller
+from hardware.virtual.process import virtual_controller
 from hardware.virtual.server import request
 from robostack.cli.main import main
 from robostack.errors import RobotConnectionError
@@ -27,6 +24,7 @@ from robostack.launcher.session import run_plan
 from robostack.paths import CHECKPOINTS, LAUNCH_FILES
 from robostack.robots import get_robot
 from tests.hardware.helpers import read_summary
+from tests.hardware.virtual.helpers import inject_once_moving
 
 ADDRESS = "127.0.0.41"
 GOAL = "reach the red marker"
@@ -51,34 +49,6 @@ def _launch_file(tmp_path) -> str:
     path = tmp_path / "ur5_rtde.toml"
     path.write_text(text)
     return str(path)
-
-
-@contextmanager
-def inject_once_moving(address: str, fault: str, *, moved: float = 0.05, start=None):
-    """While the block runs, inject ``fault`` as soon as the arm has moved ``moved`` rad from
-    where it stood at entry: the policy's episode (the start move begins at the start pose).
-    With ``start`` (the start pose, when the arm stands elsewhere at entry): from ``start``,
-    once the start move has brought the arm there."""
-    status = lambda: json.loads(request(address, "status"))  # noqa: E731
-    q0, done = np.array(status()["q"] if start is None else start), threading.Event()
-    arrived = start is None
-
-    def watch() -> None:
-        nonlocal arrived
-        while not done.wait(0.01):
-            error = np.abs(np.array(status()["q"]) - q0).max()
-            arrived = arrived or error < moved / 2
-            if arrived and error > moved:
-                inject(address, fault)
-                return
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join()
 
 
 def test_the_client_calls_the_backend_makes_work(ur5e):

@@ -1,0 +1,40 @@
+"""Shared by the virtual-controller tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+
+from hardware.virtual.process import inject
+from hardware.virtual.server import request
+
+
+@contextmanager
+def inject_once_moving(address: str, fault: str, *, moved: float = 0.05, start=None):
+    """While the block runs, inject ``fault`` as soon as the arm has moved ``moved`` rad from
+    where it stood at entry: the policy's episode (the start move begins at the start pose).
+    With ``start`` (the start pose, when the arm stands elsewhere at entry): from ``start``,
+    once the start move has brought the arm there."""
+    status = lambda: json.loads(request(address, "status"))  # noqa: E731
+    q0, done = np.array(status()["q"] if start is None else start), threading.Event()
+    arrived = start is None
+
+    def watch() -> None:
+        nonlocal arrived
+        while not done.wait(0.01):
+            error = np.abs(np.array(status()["q"]) - q0).max()
+            arrived = arrived or error < moved / 2
+            if arrived and error > moved:
+                inject(address, fault)
+                return
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
