@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -45,9 +46,17 @@ def test_the_recording_verifies_with_rerun(runs_dir):
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port P with P and P + 1 (the viewer's data port) free: outside the ephemeral range,
+    where the other tests' closed connections linger in TIME_WAIT and block a bind."""
+    for port in random.Random().sample(range(20000, 29000, 2), 200):
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free pair of ports in 20000-29000")
 
 
 def test_view_web_serves_on_localhost_only(runs_dir):
