@@ -17,6 +17,7 @@ import numpy as np
 from robostack.types import JointState
 
 TABLE_TOP_Z = 0.0  # the robot's base stands on the table top, m
+TIMESTEP_S = 0.001  # physics step, s: one 1 kHz control tick, in every simulator
 TABLE_SIZE = (0.8, 0.7, 0.03)  # half extents, m
 TABLE_CENTER_X = 0.3  # m
 TABLE_RGBA = (0.55, 0.45, 0.35, 1.0)

@@ -248,8 +248,11 @@ class _RTDEClient:
         self._send_lock = threading.Lock()
 
     def send(self, kind: int, payload: bytes = b"") -> None:
+        self.send_raw(rtde.packet(kind, payload))
+
+    def send_raw(self, packet: bytes) -> None:
         with self._send_lock:
-            self.sock.sendall(rtde.packet(kind, payload))
+            self.sock.sendall(packet)
 
     def serve(self) -> None:
         c = self.controller
@@ -257,7 +260,10 @@ class _RTDEClient:
             kind, payload = rtde.read_packet(self.sock)
             if kind == rtde.DATA_PACKAGE:
                 recipe = self.inputs.get(payload[0]) if payload else None
-                if recipe is not None:
+                if recipe is None:  # as a controller does: an error message, nothing applied
+                    error = f"data package for unknown input recipe {payload[:1].hex()}"
+                    self.send_raw(rtde.text_message(error, "RTDE", level=1))
+                else:
                     c.receive(recipe.decode(payload[1:]))
             elif kind == rtde.REQUEST_PROTOCOL_VERSION:
                 accepted = struct.unpack(">H", payload[:2])[0] == rtde.PROTOCOL_VERSION

@@ -30,6 +30,7 @@ from sim.scene import (
     TABLE_RGBA,
     TABLE_SIZE,
     TABLE_TOP_Z,
+    TIMESTEP_S,
     Cube,
     Fixture,
     Marker,
@@ -37,7 +38,6 @@ from sim.scene import (
     rgba,
 )
 
-TIMESTEP_S = 0.001
 ARM, OBJECT = 1, 2  # contact bits
 
 

@@ -11,8 +11,16 @@ from robostack.errors import RobostackError
 from robostack.robot import SimRobot
 from robostack.robots import RobotDescription, get_robot
 from robostack.types import CommandMode, JointCommand, JointState
-from sim.pybullet.scene import TIMESTEP_S, World, build_world, import_pybullet
-from sim.scene import GRIPPER_FORCE_MAX, GRIPPER_KP, GRIPPER_KV, Cube, SceneObject, rgba
+from sim.pybullet.scene import World, build_world, import_pybullet
+from sim.scene import (
+    GRIPPER_FORCE_MAX,
+    GRIPPER_KP,
+    GRIPPER_KV,
+    TIMESTEP_S,
+    Cube,
+    SceneObject,
+    rgba,
+)
 
 
 class PybulletRobot(SimRobot):

@@ -50,7 +50,6 @@ from sim.scene import (
     rgba,
 )
 
-TIMESTEP_S = 0.001
 SURFACE_FRICTION = 1.0  # table, floor and arm links
 
 
