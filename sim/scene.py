@@ -28,6 +28,31 @@ CUBE_HALF = 0.025  # m: half the edge of the tasks' cubes
 GRIPPER_KP = 2000.0  # N/m per finger
 GRIPPER_KV = 20.0  # N s/m per finger
 GRIPPER_FORCE_MAX = 70.0  # N per finger, Franka Hand continuous force
+GRIPPER_SPEED = 0.1  # m/s of width (0.05 m/s per finger): the Franka Hand's top speed
+
+
+class GripperTarget:
+    """The finger servos' target, which moves toward the commanded width at `GRIPPER_SPEED`, as
+    the Hand's own controller does: a close command brings the fingers onto an object at the
+    Hand's speed instead of slamming them into it (at 1 ms steps a slammed finger sinks deep
+    into the cube and the contact kicks the arm).
+
+    Attributes:
+        commanded: the last commanded width, m.  width: the servos' target width now, m.
+    """
+
+    def __init__(self, width: float):
+        self.commanded = self.width = float(width)
+
+    def step(self, command: float | None, dt: float) -> float:
+        """Take ``command`` (m; None keeps the last) and advance ``dt`` s; returns the target
+        of each finger (half the width), m."""
+        if command is not None:
+            self.commanded = float(command)
+        most = GRIPPER_SPEED * dt
+        self.width += min(max(self.commanded - self.width, -most), most)
+        return 0.5 * self.width
+
 
 COLOURS: dict[str, tuple[float, float, float, float]] = {
     "red": (0.85, 0.12, 0.12, 1.0),

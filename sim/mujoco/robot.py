@@ -14,7 +14,7 @@ from robostack.robot import SimRobot
 from robostack.robots import RobotDescription, get_robot
 from robostack.types import CommandMode, JointCommand, JointState
 from sim.mujoco.scene import SceneConfig, build_scene
-from sim.scene import rgba
+from sim.scene import GripperTarget, rgba
 
 
 class MujocoRobot(SimRobot):
@@ -80,8 +80,9 @@ class MujocoRobot(SimRobot):
                 f"the MuJoCo backend takes torque commands only, got {command.mode.value}"
             )
         d.ctrl[self._motors] = command.values
-        if command.gripper is not None and self.spec.has_gripper:
-            d.ctrl[self._finger_servos] = 0.5 * command.gripper
+        if self.spec.has_gripper:
+            dt = self.model.opt.timestep
+            d.ctrl[self._finger_servos] = self._gripper.step(command.gripper, dt)
         start = time.perf_counter_ns()
         mujoco.mj_step(self.model, d)
         self._physics_ns = time.perf_counter_ns() - start
@@ -100,8 +101,8 @@ class MujocoRobot(SimRobot):
         d.qpos[self._qpos] = q0
         if self.spec.has_gripper:
             open_width = self.spec.gripper_width_max
-            d.qpos[self._finger_qpos] = 0.5 * open_width
-            d.ctrl[self._finger_servos] = 0.5 * open_width
+            self._gripper = GripperTarget(open_width)
+            d.qpos[self._finger_qpos] = d.ctrl[self._finger_servos] = 0.5 * open_width
         mujoco.mj_forward(self.model, d)
         return self.read()
 

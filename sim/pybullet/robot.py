@@ -18,6 +18,7 @@ from sim.scene import (
     GRIPPER_KV,
     TIMESTEP_S,
     Cube,
+    GripperTarget,
     SceneObject,
     rgba,
 )
@@ -76,7 +77,6 @@ class PybulletRobot(SimRobot):
         self._arm_dofs = [w.movable.index(j) for j in self._arm]
         self._finger_dofs = [w.movable.index(j) for j in self._fingers]
         self._tool = w.links[self.description.tool_link]
-        self._finger_target = 0.5 * self.spec.gripper_width_max
         self.reset()
 
     def read(self) -> JointState:
@@ -98,14 +98,13 @@ class PybulletRobot(SimRobot):
             raise RobostackError(
                 f"the PyBullet backend takes torque commands only, got {command.mode.value}"
             )
-        if command.gripper is not None and self.spec.has_gripper:
-            self._finger_target = 0.5 * command.gripper
+        finger_target = self._gripper.step(command.gripper, self.timestep)
         q, dq = self._joint_states()
         tau = self._gravity(q)
         limit = self.spec.tau_max
         tau[self._arm_dofs] += np.clip(command.values, -limit, limit)
         fingers = self._finger_dofs
-        servo = GRIPPER_KP * (self._finger_target - q[fingers]) - GRIPPER_KV * dq[fingers]
+        servo = GRIPPER_KP * (finger_target - q[fingers]) - GRIPPER_KV * dq[fingers]
         tau[fingers] += np.clip(servo, -GRIPPER_FORCE_MAX, GRIPPER_FORCE_MAX)
         self._tau = tau[self._arm_dofs]
         pb = self._pb
@@ -132,10 +131,10 @@ class PybulletRobot(SimRobot):
         self.rng = np.random.default_rng(seed)
         for joint, value in zip(self._arm, q0, strict=True):
             self._pb.resetJointState(w.robot, joint, float(value), 0.0, physicsClientId=w.client)
-        self._finger_target = 0.5 * self.spec.gripper_width_max
+        self._gripper = GripperTarget(self.spec.gripper_width_max)
         for joint in self._fingers:
             self._pb.resetJointState(
-                w.robot, joint, self._finger_target, 0.0, physicsClientId=w.client
+                w.robot, joint, 0.5 * self._gripper.width, 0.0, physicsClientId=w.client
             )
         self._t, self._tau = 0.0, np.zeros(self.spec.dof)
         self._tau_ext = self._contact_torque(detect=True)

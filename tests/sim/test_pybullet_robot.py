@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from robostack.errors import RobostackError
-from robostack.robots import get_robot
 from robostack.types import CommandMode, JointCommand
 from sim.pybullet import PybulletRobot
 from sim.scene import CUBE_HALF, TABLE_TOP_Z, Cube, Fixture, Marker
@@ -75,11 +74,3 @@ def test_scene_objects_are_placed_read_back_and_recoloured():
         assert np.allclose(sim.position("bin"), [0.6, -0.2, TABLE_TOP_Z])
         with pytest.raises(RobostackError, match="no scene object 'banana'"):
             sim.position("banana")
-
-
-def test_the_fingers_follow_the_gripper_channel():
-    with PybulletRobot(robot="panda") as sim:
-        assert sim.read().gripper_width == pytest.approx(get_robot("panda").spec.gripper_width_max)
-        for _ in range(500):
-            sim.write(JointCommand.torque(np.zeros(7), gripper=0.02))
-        assert sim.read().gripper_width == pytest.approx(0.02, abs=1e-3)
