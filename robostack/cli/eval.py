@@ -39,7 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--latency", type=float, default=0.0, help="simulated inference latency, s")
     add_sampler(p)
     p.add_argument("--robustness-episodes", type=int, default=20, help="per point; 0 skips")
-    p.add_argument("--diversity-samples", type=int, default=16, help="chunks per observation")
+    p.add_argument(
+        "--diversity-samples", type=int, default=16, help="chunks per observation (0 skips)"
+    )
     p.add_argument("--record", type=int, default=2, help="episodes to record (Rerun)")
     p.add_argument("--out", type=Path, help="report folder")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
@@ -116,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  mean time to success: {'-' if time_s is None else f'{time_s:.2f} s'}")
     if report["modes"]:
         print("  modes: " + ", ".join(f"{k} {v:.0%}" for k, v in report["modes"].items()))
-    print(f"  chunk diversity: {report['diversity_rad']:.4f} rad")
+    if report["diversity_rad"] is not None:
+        print(f"  chunk diversity: {report['diversity_rad']:.4f} rad")
     for kind, points in report["robustness"].items():
         curve = ", ".join(f"{p['share']:.0%}: {p['success_rate']:.0%}" for p in points)
         if curve:

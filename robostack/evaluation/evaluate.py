@@ -297,8 +297,11 @@ def _report(policy, options, nominal: list[EpisodeSummary], robustness) -> dict:
     }
 
 
-def _diversity(policy, nominal, options) -> float:
-    """Mean pairwise distance of K joint chunks sampled for each scene's first observation."""
+def _diversity(policy, nominal, options) -> float | None:
+    """Mean pairwise distance of K joint chunks sampled for each scene's first observation;
+    None when not measured (K < 2: no pairs)."""
+    if options.diversity_samples < 2:
+        return None
     values = []
     dof = policy.features.action_dim - 1
     for i, episode in enumerate(nominal[: options.diversity_scenes]):

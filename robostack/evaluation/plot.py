@@ -30,7 +30,8 @@ def plot_report(report: dict, path: Path) -> Path:
         lines.append(f"mean time to success {report['mean_time_to_success_s']:.2f} s")
     if report["modes"]:
         lines.append(", ".join(f"{k} {v:.0%}" for k, v in report["modes"].items()))
-    lines.append(f"chunk diversity {report['diversity_rad']:.3f} rad")
+    if report["diversity_rad"] is not None:
+        lines.append(f"chunk diversity {report['diversity_rad']:.3f} rad")
     left.set_xlabel("\n".join(lines), fontsize=8)
     left.set_title(f"{report['policy']} on {report['task']} ({report['robot']})")
     for kind, marker, label in (("mask", "o", "masked"), ("noise", "s", "noised")):

@@ -53,6 +53,15 @@ def test_eval_writes_a_json_and_png_report_and_recordings(trained, tmp_path, cap
     assert (tmp_path / "report/eval.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_diversity_can_be_skipped_with_any_sampler(trained, tmp_path, capsys):
+    argv = ["eval", "--checkpoint", str(trained / "dit/checkpoint"), "--task", "reach"]
+    argv += ["--episodes", "1", "--robustness-episodes", "0", "--diversity-samples", "0"]
+    argv += ["--sampler", "dpmsolver", "--record", "0", "--out", str(tmp_path), "--json"]
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["diversity_rad"] is None
+
+
 def test_the_mlp_baseline_has_no_diversity(trained, tmp_path, capsys):
     argv = ["eval", "--checkpoint", str(trained / "mlp/checkpoint"), "--task", "reach"]
     argv += ["--episodes", "1", "--robustness-episodes", "0", "--record", "0"]
