@@ -16,6 +16,8 @@ SHIPPED = {
     "pick_place": ("dit", ["pick_place"]),
     "obstacle": ("dit", ["obstacle"]),
     "obstacle_mlp": ("mlp", ["obstacle"]),
+    "ur5e_reach": ("dit", ["reach"]),
+    "multitask": ("dit", ["pick_place", "push", "reach"]),
 }
 
 
@@ -31,12 +33,15 @@ def test_a_shipped_checkpoint_loads_and_is_small(name):
     assert set(json.loads((path / "stats.json").read_text())) >= {"state", "action"}
 
 
-def test_the_shipped_reach_policy_reaches_the_marker_on_a_fixed_seed(tmp_path):
-    policy = load_policy(CHECKPOINTS / "reach")
+@pytest.mark.parametrize(
+    ("name", "task", "seed"), [("reach", "reach", 0), ("multitask", "pick_place", 2)]
+)
+def test_a_shipped_policy_succeeds_on_a_fixed_seed(name, task, seed, tmp_path):
+    policy = load_policy(CHECKPOINTS / name)
     options = EvalOptions(
-        task="reach",
+        task=task,
         episodes=1,
-        seed=0,
+        seed=seed,
         diversity_scenes=0,
         robustness_shares=(),
         record=0,
