@@ -35,6 +35,7 @@ from robostack.ipc.config import IpcConfig, max_bytes
 from robostack.robot import SimRobot
 from robostack.robots import RobotDescription, get_robot
 from robostack.types import CommandMode, JointCommand, JointState
+from sim.scene import GripperTarget
 
 BRIDGE = Path(__file__).resolve().parent / "bridge.py"
 PYTHON_ENV = "ROBOSTACK_ISAACGYM_PYTHON"
@@ -113,7 +114,11 @@ class IsaacGymRobot(SimRobot):
                 f"the Isaac Gym backend takes torque commands only, got {command.mode.value}"
             )
         self._await(self._seq, ANSWER_S, "answer")  # one step per write
-        self._send(TORQUE, command.values, command.gripper)
+        width = None
+        if self.spec.has_gripper:  # the bridge's finger servos get the Hand-speed target
+            self._gripper.step(command.gripper, self.spec.dt)
+            width = self._gripper.width
+        self._send(TORQUE, command.values, width)
 
     def close(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -139,6 +144,7 @@ class IsaacGymRobot(SimRobot):
         q0 = self.description.q_home if q0 is None else np.asarray(q0, dtype=float)
         self.spec.check_positions(q0, what="initial configuration q0")
         self.rng = np.random.default_rng(seed)
+        self._gripper = GripperTarget(self.spec.gripper_width_max)  # the bridge opens them
         self._send(RESET, q0, None)
         self._await(self._seq, timeout_s, "answer")
         return self._state

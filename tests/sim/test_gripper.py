@@ -20,13 +20,13 @@ PANDA = get_robot("panda")
 def test_the_fingers_close_at_the_hands_speed(simulator):
     with make_simulation(simulator, robot=PANDA) as sim:
         sim.reset(seed=0)
-        hold = JointCommand.torque(np.zeros(7), gripper=0.0)
+        hold = JointCommand.torque(np.zeros(7), gripper=0.02)
         for _ in range(200):  # 0.2 s: the target has moved 2 cm
             sim.write(hold)
         assert sim.read().gripper_width == pytest.approx(0.08 - 0.2 * GRIPPER_SPEED, abs=2e-3)
         for _ in range(700):
             sim.write(JointCommand.torque(np.zeros(7)))  # no command: keeps closing
-        assert sim.read().gripper_width == pytest.approx(0.0, abs=1e-3)
+        assert sim.read().gripper_width == pytest.approx(0.02, abs=1e-3)  # and stops there
 
 
 @pytest.mark.parametrize("simulator", SIMULATORS)
