@@ -57,7 +57,10 @@ class Reach(Task):
         return bool(np.linalg.norm(sim.tool_position() - self._target(state)) < SUCCESS_RADIUS)
 
     def environment_state(self, sim: TaskScene, state: TaskState) -> np.ndarray:
-        return np.concatenate([state.positions[f"marker_{c}"] for c in MARKER_COLOURS])
+        """The named marker's position, then the other's (6,), m: the goal comes first, as
+        push and pick_place list their named cube first."""
+        other = next(c for c in MARKER_COLOURS if c != state.slots["colour"])
+        return np.concatenate([self._target(state), state.positions[f"marker_{other}"]])
 
     def expert(self, model: RigidBodyModel, q_home: np.ndarray, state: TaskState):
         spec = get_robot(model.description.name).spec

@@ -49,6 +49,15 @@ def test_reach_success_predicate():
     assert not task.success(sim, state)
 
 
+@pytest.mark.parametrize("colour", ["red", "blue"])
+def test_reach_environment_state_lists_the_named_marker_first(colour):
+    task, sim, _ = _scene("reach")
+    state = task.reset(sim, sim.rng, {"colour": colour})
+    other = next(k for k in state.positions if k != f"marker_{colour}")
+    expected = [*state.positions[f"marker_{colour}"], *state.positions[other]]
+    assert np.array_equal(task.environment_state(sim, state), expected)
+
+
 def test_push_success_predicate():
     task, sim, state = _scene("push")
     assert not task.success(sim, state)  # the cube starts away from the square
