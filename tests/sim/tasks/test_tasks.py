@@ -104,6 +104,24 @@ def test_scripted_expert_succeeds_in_at_least_98_percent_of_seeds(task, robot):
     assert all(r.result.outcome == "completed" for r in results if r.success)
 
 
+def test_the_push_expert_keeps_the_home_hand_orientation_whatever_the_push_direction():
+    """A wrist yaw turned with the push would be defined modulo pi and jump by pi between
+    nearby scenes; the policy blends such jumps into a wrong wrist angle (`sim.tasks.push`)."""
+    from tests.conftest import model_of
+
+    model, q_home = model_of("panda"), get_robot("panda").q_home
+    home = model.tool_pose(q_home)[1]
+    directions = []
+    for seed in range(8):
+        task, _, state = _scene("push", seed=seed)
+        (push,) = [part for part in task.expert(model, q_home, state).parts if part.name == "push"]
+        for q in push.positions(np.linspace(0.0, push.duration, 20)):
+            assert np.abs(model.tool_pose(q)[1] - home).max() < 0.02  # ~1 degree
+        offset = state.positions["goal"][:2] - state.positions["cube"][:2]
+        directions.append(np.arctan2(offset[1], offset[0]))
+    assert np.ptp(directions) > np.pi  # pushes in many directions
+
+
 def test_a_task_not_made_for_a_robot_is_refused():
     assert "ur5e" not in TASKS["push"].robots
     with pytest.raises(RobostackError, match="made for panda, not ur5e"):
