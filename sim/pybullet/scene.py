@@ -22,6 +22,10 @@ Contacts: the arm collides with the table, the floor, cubes and fixtures, not wi
 (PyBullet's default; the same rule as the MuJoCo scene). Markers have no collision shape.
 PyBullet multiplies the friction coefficients of a contact's two bodies (MuJoCo takes the
 larger): the table and the arm have 1.0, so a cube's own coefficient is its friction on both.
+A cube's contacts are a spring of `CUBE_CONTACT_STIFFNESS`, critically damped for its mass,
+where PyBullet's default is rigid with penetration recovery: that turned the first touch of a
+push into a one-step 25 N spike on the fingers, past the arm's collision threshold. MuJoCo's
+contacts are soft by default.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from sim.scene import (
 )
 
 SURFACE_FRICTION = 1.0  # table, floor and arm links
+CUBE_CONTACT_STIFFNESS = 1e4  # N/m
 
 
 @dataclass(frozen=True)
@@ -193,6 +198,8 @@ def _add_object(pb, client: int, obj: SceneObject) -> int:
             lateralFriction=obj.friction,
             linearDamping=0.0,
             angularDamping=0.0,
+            contactStiffness=CUBE_CONTACT_STIFFNESS,
+            contactDamping=2.0 * np.sqrt(CUBE_CONTACT_STIFFNESS * obj.mass),  # N s/m
             physicsClientId=client,
         )
         return body
