@@ -124,11 +124,9 @@ class Task(abc.ABC):
 IK_RETRY_STEP = 0.1
 
 
-def tool_down_rotation(model: RigidBodyModel, q_home: np.ndarray, yaw: float = 0.0) -> np.ndarray:
-    """The home tool orientation (pointing down at the table) turned by ``yaw`` rad about z."""
-    _, rotation = model.tool_pose(q_home)
-    c, s = np.cos(yaw), np.sin(yaw)
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]) @ rotation
+def tool_down_rotation(model: RigidBodyModel, q_home: np.ndarray) -> np.ndarray:
+    """(3, 3) the home tool orientation, pointing down at the table: every expert keeps it."""
+    return model.tool_pose(q_home)[1]
 
 
 def solve(model: RigidBodyModel, position, rotation, q_near: np.ndarray, what: str) -> np.ndarray:
