@@ -9,13 +9,10 @@ the kernel (`follow_supervisor`, Linux) and stop the same way. It waits for the 
 process, whatever way it ends; when the policy server dies first, the control process HOLDs the
 arm on its own (its watchdog) and ends the session. The server is then asked to end (SIGTERM),
 and killed if it does not within ``grace_s``. Both report one JSON object on their stdout.
-The server runs ``SERVER_NICENESS`` nicer than the control process: sharing cores, the 1 kHz
-loop gets the CPU first (a late state read STOPs the arm; a late chunk is only a late chunk).
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import json
 import os
@@ -33,8 +30,6 @@ if TYPE_CHECKING:
 COMMAND = [sys.executable, "-m", "robostack.cli.main"]
 SUPERVISOR_ENV = "ROBOSTACK_SUPERVISOR_PID"  # set in the children: whom they follow
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
-SERVER_NICENESS = 10  # the policy server yields the CPU to the 1 kHz loop (and, in a simulation
-# or a virtual controller on this machine, to the robot's side)
 
 
 @dataclass(frozen=True)
@@ -59,7 +54,7 @@ def run_split(
 ) -> tuple[ProcessReport, ProcessReport]:
     """Run a split session (module doc); ``on_start(server_pid, control_pid)`` is called once
     both run. Returns the control process's and the policy server's reports."""
-    server = _start(["policy-server", *server_args, "--json"], niceness=SERVER_NICENESS)
+    server = _start(["policy-server", *server_args, "--json"])
     control = None
     try:
         control = _start(["control", *control_args, "--json"])
@@ -118,8 +113,7 @@ def policy_server_args(plan: LaunchPlan, *extra: str) -> list[str]:
 def serving(plan: LaunchPlan, *extra: str, grace_s: float = 10.0) -> Iterator[subprocess.Popen]:
     """A policy server for ``plan`` (`policy_server_args`) as a child process while inside;
     ended on the way out. ``.report`` afterwards: its exit code and JSON report."""
-    args = ["policy-server", *policy_server_args(plan, *extra), "--json"]
-    server = _start(args, niceness=SERVER_NICENESS)
+    server = _start(["policy-server", *policy_server_args(plan, *extra), "--json"])
     try:
         yield server
     finally:
@@ -127,18 +121,11 @@ def serving(plan: LaunchPlan, *extra: str, grace_s: float = 10.0) -> Iterator[su
         server.report = ProcessReport("policy_server", server.pid, code, _last_json(out))
 
 
-def _start(args: list[str], *, niceness: int = 0) -> subprocess.Popen:
-    """``robostack <args>`` as a child (module doc), ``niceness`` added to its nice value
-    before it starts its threads."""
+def _start(args: list[str]) -> subprocess.Popen:
     env = {**os.environ, SUPERVISOR_ENV: str(os.getpid())}
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [*COMMAND, *args], stdout=subprocess.PIPE, text=True, start_new_session=True, env=env
     )
-    if niceness:
-        with contextlib.suppress(ProcessLookupError):  # it failed at once: its exit code tells
-            own = os.getpriority(os.PRIO_PROCESS, 0)
-            os.setpriority(os.PRIO_PROCESS, process.pid, own + niceness)
-    return process
 
 
 def _end(

@@ -83,13 +83,14 @@ def test_the_hand_moves_homes_and_reports_a_grasp_on_nothing_as_unsuccessful(pan
 
 def _launch_file(tmp_path) -> str:
     """launch/franka_fci.toml but for a fixed seed, the checkpoint's path, the runs folder, no
-    real-time kernel (libfranka's check: ignore) and a 20 ms read timeout (here controller,
-    loop and policy share two cores)."""
+    real-time kernel (libfranka's check: ignore) and a 50 ms read timeout: here controller,
+    loop and policy share two cores, and a CI run saw a 27.9 ms read while the policy server
+    was loading (the virtual controller resumes its schedule after such a pause)."""
     text = (LAUNCH_FILES / "franka_fci.toml").read_text()
     text = text.replace('task = "reach"', 'task = "reach"\nseed = 3', 1)
     text = text.replace('checkpoint = "reach"', f'checkpoint = "{CHECKPOINTS / "reach"}"')
     text = text.replace("enabled = true", f'enabled = true\nruns_dir = "{tmp_path}"')
-    text = text.replace("[safety]\n", "[safety]\nread_timeout_s = 0.02\n", 1)
+    text = text.replace("[safety]\n", "[safety]\nread_timeout_s = 0.05\n", 1)
     text = text.replace("[connection]\n", '[connection]\nrealtime = "ignore"\n', 1)
     path = tmp_path / "franka_fci.toml"
     path.write_text(text)
@@ -106,7 +107,7 @@ def test_preflight_and_a_policy_session_from_the_cli_through_pylibfranka(tmp_pat
         assert main([*argv, "--yes", "--speed", "1", "--json"]) in (0, 1)
         out = json.loads(capsys.readouterr().out)
         episode = out["results"][0]
-        assert out["preflight"]["ok"] and episode["outcome"] == "completed"  # success: the policy's
+        assert out["preflight"]["ok"] and episode["outcome"] == "completed", episode["events"]
         assert 0.9 < episode["timing"]["period_ms"]["median"] < 1.1  # paced by the 1 kHz FCI
         assert read_summary(episode["recording"])["timing"]["period_ms"]["median"] > 0
         home = get_robot("panda").q_home  # the start move returns there first
