@@ -27,7 +27,9 @@ SQUARE_HALF = 0.04  # m: success when the cube's centre is over the square
 PUSH_DISTANCE = (0.12, 0.18)  # m
 TOOL_CLEARANCE = 0.03  # m between the fingers and the cube before the push
 FINGERS_HALF = (0.010, 0.015)  # m: half the closed fingers' extent along the hand's x and y
-START_BEHIND = 0.067  # m behind the cube's centre: where the sampler checks a push can start
+# m behind the cube's centre: the push start the sampler keeps reachable (x >= 0.3); the
+# expert's own start lies 0.065-0.070 m behind, by the fingers' extent along the push
+START_BEHIND = 0.067
 PUSH_HEIGHT = CUBE_HALF  # tool height above the table while pushing, m
 ABOVE = 0.12  # m: approach height above the table
 
