@@ -4,7 +4,9 @@ For frame i of an episode [a, b) a window is the observation frames i - To + 1 .
 a: the first frame repeats) and the action frames i .. i + Tp - 1 (clamped to b - 1: the last
 target repeats, the arm at rest). Several datasets (tasks) of one robot can be mixed; their
 task-state vectors are zero-padded to the widest, with a mask saying which numbers are real.
-Sentences are embedded once per distinct sentence.
+Sentences are embedded once per distinct sentence. Training batches draw each task equally
+often (`TrainingData.sample`), whatever its share of the windows: a task of short episodes
+is not starved by one of long episodes.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class TrainingData:
         language: (N, L).  action: (N, A).  (N = frames of all datasets.)
         obs_index: (W, To) frame indices of each window's observations.
         action_index: (W, Tp) frame indices of each window's actions.
+        window_weight: (W,) each window's probability in `sample`: 1 / (tasks x the windows of
+            its task).
         robot: the robot every dataset was recorded on.
         tasks: task name -> {"environment_dim": real width, "episodes": n, "sentences": [...]}.
     """
@@ -41,11 +45,16 @@ class TrainingData:
     action: torch.Tensor
     obs_index: torch.Tensor
     action_index: torch.Tensor
+    window_weight: torch.Tensor
     robot: str
     tasks: dict[str, dict]
 
     def __len__(self) -> int:
         return self.obs_index.shape[0]
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """(n,) window indices drawn with replacement, every task equally likely."""
+        return torch.multinomial(self.window_weight, n, replacement=True, generator=generator)
 
     def batch(self, windows: torch.Tensor) -> dict[str, torch.Tensor]:
         """Observation and action tensors (`policies.features` shapes) for window indices (B,)."""
@@ -104,24 +113,25 @@ def load_training_data(
         raise RobostackError(f"the datasets' action widths differ: {sorted(widths)}")
     width = max(d.frames["observation.environment_state"].shape[1] for d in datasets)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("state", "env", "mask", "lang", "act")}
-    obs_index, action_index, tasks, offset = [], [], {}, 0
+    obs_index, action_index, window_task, tasks, offset = [], [], [], {}, 0
     for root, d in zip(roots, datasets, strict=True):
         n = d.frames["action"].shape[0]
         env = d.frames["observation.environment_state"]
         sentences = d.task_of_frame()
-        names = {m.get("robostack/task", Path(root).name) for m in d.episode_meta}
-        for name in names:
+        episode_task = [m.get("robostack/task", Path(root).name) for m in d.episode_meta]
+        for name in set(episode_task):
             entry = tasks.setdefault(
                 name, {"environment_dim": env.shape[1], "episodes": 0, "sentences": []}
             )
-            entry["episodes"] += sum(m.get("robostack/task") == name for m in d.episode_meta)
+            entry["episodes"] += episode_task.count(name)
             entry["sentences"] = sorted(set(entry["sentences"]) | set(d.tasks.values()))
         parts["state"].append(d.frames["observation.state"])
         parts["env"].append(np.pad(env, ((0, 0), (0, width - env.shape[1]))))
         parts["mask"].append(np.repeat((np.arange(width) < env.shape[1])[None], n, axis=0))
         parts["lang"].append(embed(sentences))
         parts["act"].append(d.frames["action"])
-        for a, b in d.episodes:
+        for (a, b), name in zip(d.episodes, episode_task, strict=True):
+            window_task.extend([name] * (b - a))
             i = np.arange(a, b)[:, None]
             obs = np.clip(i - obs_horizon + 1 + np.arange(obs_horizon), a, b - 1)
             obs_index.append(offset + obs)
@@ -139,9 +149,16 @@ def load_training_data(
         action=tensor("act"),
         obs_index=torch.from_numpy(np.concatenate(obs_index)),
         action_index=torch.from_numpy(np.concatenate(action_index)),
+        window_weight=task_balanced_weights(window_task),
         robot=str(robots.pop()),
         tasks=tasks,
     )
+
+
+def task_balanced_weights(window_task: Sequence[str]) -> torch.Tensor:
+    """(W,) float64 sampling weights summing to 1 that give each task the same share."""
+    names, task, counts = np.unique(window_task, return_inverse=True, return_counts=True)
+    return torch.from_numpy(1.0 / (len(names) * counts[task]))
 
 
 def _range(values: torch.Tensor) -> dict[str, list[float]]:

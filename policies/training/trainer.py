@@ -132,7 +132,7 @@ def train(
     policy.train()
     began, running, count = time.perf_counter(), 0.0, 0
     for step in range(start_step + 1, config.steps + 1):
-        windows = torch.randint(0, len(data), (local_batch,), generator=generator)
+        windows = data.sample(local_batch, generator)
         loss = model(data.batch(windows), generator)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
