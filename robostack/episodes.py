@@ -78,7 +78,8 @@ class EpisodeResult:
         frames: with ``frames=True``, per-frame arrays at `FPS`: ``observation.state``
             (T, 2 dof + 4) = `robot_observation`; ``observation.environment_state``
             (T, n) = the task's object state, m; ``action`` (T, dof + 1) = the joint target one
-            frame ahead, rad, and the gripper target, m; ``timestamp`` (T,) s.
+            frame ahead, rad, and the gripper target, m (the width held where the expert sets
+            none; 0 without a gripper); ``timestamp`` (T,) s.
     """
 
     task: str
@@ -287,7 +288,9 @@ class _FrameSampler:
         t = joint_state.t - self.t0
         ahead = np.array([t + 1.0 / FPS])
         grippers = self.expert.grippers(ahead)
-        target_width = 0.0 if grippers is None else grippers[0]
+        # an expert that sets no gripper width leaves the gripper where it is: that is its target
+        held = joint_state.gripper_width or 0.0
+        target_width = held if grippers is None else grippers[0]
         self.rows["observation.state"].append(
             robot_observation(joint_state, self.sim.tool_position())
         )

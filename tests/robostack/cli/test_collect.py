@@ -49,6 +49,9 @@ def test_collect_writes_a_dataset_of_successful_expert_episodes(tmp_path):
     first = dataset.episode(0)
     # the action is the expert's target one frame ahead: the next frames' positions follow it
     assert np.abs(first["action"][:-1, :7] - first["observation.state"][1:, :7]).max() < 0.02
+    # reach's expert sets no gripper width: the recorded target is the width the gripper holds
+    np.testing.assert_allclose(first["action"][:, 7], first["observation.state"][:, 14])
+    assert first["action"][0, 7] > 0.07  # the Hand starts open
 
 
 @pytest.mark.parametrize(
