@@ -191,7 +191,7 @@ def run_episode(
         name = f"{task_name}-{robot}-seed{seed}"
         watch = _Watch(task, sim, state, start.t, until_success, mirror=hardware is not None)
         if frames:
-            watch.sampler = _FrameSampler(task, sim, state, expert, start.t)
+            watch.sampler = _FrameSampler(task, sim, state, expert, start.t, arm.spec)
         every = max(round(arm.spec.control_rate_hz / FPS), 1)
         run = {"ticks": ticks, "on_tick": watch, "every": every}
         if record:
@@ -279,8 +279,9 @@ class _Watch:
 class _FrameSampler:
     """Collects one dataset frame per call (the loop calls it every 1 / FPS s)."""
 
-    def __init__(self, task, sim: TaskScene, state, expert, t0: float):
+    def __init__(self, task, sim: TaskScene, state, expert, t0: float, spec: RobotSpec):
         self.task, self.sim, self.state, self.expert, self.t0 = task, sim, state, expert, t0
+        self.max_width = spec.gripper_width_max
         keys = ("observation.state", "observation.environment_state", "action", "timestamp")
         self.rows: dict[str, list] = {k: [] for k in keys}
 
@@ -289,7 +290,8 @@ class _FrameSampler:
         ahead = np.array([t + 1.0 / FPS])
         grippers = self.expert.grippers(ahead)
         # an expert that sets no gripper width leaves the gripper where it is: that is its target
-        held = joint_state.gripper_width or 0.0
+        # (a valid command: the measured width may pass the fully open one by a few nm)
+        held = float(np.clip(joint_state.gripper_width or 0.0, 0.0, self.max_width))
         target_width = held if grippers is None else grippers[0]
         self.rows["observation.state"].append(
             robot_observation(joint_state, self.sim.tool_position())

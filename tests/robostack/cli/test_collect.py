@@ -11,6 +11,7 @@ import pytest
 
 from policies.datasets import read_dataset
 from robostack.cli.main import main
+from robostack.robots import get_robot
 
 
 def test_collect_writes_a_dataset_of_successful_expert_episodes(tmp_path):
@@ -50,8 +51,9 @@ def test_collect_writes_a_dataset_of_successful_expert_episodes(tmp_path):
     # the action is the expert's target one frame ahead: the next frames' positions follow it
     assert np.abs(first["action"][:-1, :7] - first["observation.state"][1:, :7]).max() < 0.02
     # reach's expert sets no gripper width: the recorded target is the width the gripper holds
-    np.testing.assert_allclose(first["action"][:, 7], first["observation.state"][:, 14])
+    np.testing.assert_allclose(first["action"][:, 7], first["observation.state"][:, 14], atol=1e-6)
     assert first["action"][0, 7] > 0.07  # the Hand starts open
+    assert dataset.frames["action"][:, 7].max() <= get_robot("panda").spec.gripper_width_max
 
 
 @pytest.mark.parametrize(
