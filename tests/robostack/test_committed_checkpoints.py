@@ -34,7 +34,8 @@ def test_a_shipped_checkpoint_loads_and_is_small(name):
 
 
 @pytest.mark.parametrize(
-    ("name", "task", "seed"), [("reach", "reach", 0), ("multitask", "pick_place", 2)]
+    ("name", "task", "seed"),
+    [("reach", "reach", 0), ("multitask", "reach", 0), ("multitask", "pick_place", 2)],
 )
 def test_a_shipped_policy_succeeds_on_a_fixed_seed(name, task, seed, tmp_path):
     policy = load_policy(CHECKPOINTS / name)
