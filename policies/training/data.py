@@ -6,12 +6,12 @@ target repeats, the arm at rest). Several datasets (tasks) of one robot can be m
 task-state vectors are zero-padded to the widest, with a mask saying which numbers are real.
 Sentences are embedded once per distinct sentence. Training batches draw each task equally
 often (`TrainingData.sample`), whatever its share of the windows: a task of short episodes
-is not starved by one of long episodes.
+is not starved by one of long episodes. ``task_weights`` tilts those shares.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +32,8 @@ class TrainingData:
         language: (N, L).  action: (N, A).  (N = frames of all datasets.)
         obs_index: (W, To) frame indices of each window's observations.
         action_index: (W, Tp) frame indices of each window's actions.
-        window_weight: (W,) each window's probability in `sample`: 1 / (tasks x the windows of
-            its task).
+        window_weight: (W,) each window's probability in `sample`: its task's share of the
+            draws (`task_weights`) / the windows of its task.
         robot: the robot every dataset was recorded on.
         tasks: task name -> {"environment_dim": real width, "episodes": n, "sentences": [...]}.
     """
@@ -53,7 +53,7 @@ class TrainingData:
         return self.obs_index.shape[0]
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """(n,) window indices drawn with replacement, every task equally likely."""
+        """(n,) window indices drawn with replacement, each task by its share (`window_weight`)."""
         return torch.multinomial(self.window_weight, n, replacement=True, generator=generator)
 
     def batch(self, windows: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -100,8 +100,10 @@ def load_training_data(
     embed: Callable[[Sequence[str]], np.ndarray],
     obs_horizon: int = 2,
     horizon: int = 16,
+    task_weights: Mapping[str, float] | None = None,
 ) -> TrainingData:
-    """Read and mix the datasets at ``roots`` (one robot); ``embed`` maps sentences -> (n, L)."""
+    """Read and mix the datasets at ``roots`` (one robot); ``embed`` maps sentences -> (n, L).
+    ``task_weights``: task -> relative share of the training draws (a task not named: 1)."""
     if not roots:
         raise RobostackError("no datasets given")
     datasets = [read_dataset(Path(r)) for r in roots]
@@ -149,16 +151,25 @@ def load_training_data(
         action=tensor("act"),
         obs_index=torch.from_numpy(np.concatenate(obs_index)),
         action_index=torch.from_numpy(np.concatenate(action_index)),
-        window_weight=task_balanced_weights(window_task),
+        window_weight=task_weighted_windows(window_task, task_weights or {}),
         robot=str(robots.pop()),
         tasks=tasks,
     )
 
 
-def task_balanced_weights(window_task: Sequence[str]) -> torch.Tensor:
-    """(W,) float64 sampling weights summing to 1 that give each task the same share."""
+def task_weighted_windows(
+    window_task: Sequence[str], task_weights: Mapping[str, float]
+) -> torch.Tensor:
+    """(W,) float64 sampling weights summing to 1 that give each task a share of the draws in
+    proportion to ``task_weights[task]`` (1 for a task not named), however many windows it has."""
     names, task, counts = np.unique(window_task, return_inverse=True, return_counts=True)
-    return torch.from_numpy(1.0 / (len(names) * counts[task]))
+    unknown = set(task_weights) - set(names)
+    if unknown:
+        raise RobostackError(f"task weights name {sorted(unknown)}, the data has {list(names)}")
+    weight = np.array([float(task_weights.get(name, 1.0)) for name in names])
+    if not (np.all(np.isfinite(weight)) and np.all(weight >= 0) and weight.sum() > 0):
+        raise RobostackError(f"task weights must be >= 0 and not all 0, got {dict(task_weights)}")
+    return torch.from_numpy((weight / weight.sum())[task] / counts[task])
 
 
 def _range(values: torch.Tensor) -> dict[str, list[float]]:

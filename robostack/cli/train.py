@@ -36,6 +36,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-episodes", type=int, default=5, help="episodes per task per evaluation")
     p.add_argument("--half", action="store_true", help="store the checkpoint in float16")
     p.add_argument(
+        "--task-weight",
+        metavar="TASK=W",
+        action="append",
+        default=[],
+        help="relative share of the training draws for TASK (default 1 each; repeatable)",
+    )
+    p.add_argument(
         "--set",
         metavar="KEY=VALUE",
         action="append",
@@ -70,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as error:
         raise RobostackError(str(error)) from error
-    data = load_training_data(args.dataset, embed=embed_sentences)
+    data = load_training_data(
+        args.dataset, embed=embed_sentences, task_weights=_task_weights(args.task_weight)
+    )
     torch.manual_seed(args.seed)
     cls = policy_class(args.policy)
     overrides = _overrides(cls.config_class, args.set)
@@ -135,6 +144,18 @@ def _overrides(config_class: type, pairs: list[str]) -> dict:
         except ValueError as error:
             raise RobostackError(f"--set {pair!r}: {error}") from error
     return values
+
+
+def _task_weights(pairs: list[str]) -> dict[str, float]:
+    """``TASK=W`` strings -> {task: weight} (malformed: RobostackError)."""
+    weights = {}
+    for pair in pairs:
+        task, _, raw = pair.partition("=")
+        try:
+            weights[task] = float(raw)
+        except ValueError:
+            raise RobostackError(f"--task-weight {pair!r}: use TASK=W, W a number") from None
+    return weights
 
 
 def _evaluator(data, episodes: int):

@@ -68,7 +68,7 @@ def batch_with_actions(batch: int = 4, seed: int = 0) -> dict:
 def demonstrations(episodes: int = 4, length: int = 30, seed: int = 0):
     """`TrainingData` of smooth synthetic demonstrations in the `FEATURES` layout: each episode
     moves its actions towards a goal given as task state (one goal per episode)."""
-    from policies.training.data import TrainingData, task_balanced_weights
+    from policies.training.data import TrainingData, task_weighted_windows
 
     g = torch.Generator().manual_seed(seed)
     f = FEATURES
@@ -99,7 +99,7 @@ def demonstrations(episodes: int = 4, length: int = 30, seed: int = 0):
         action=torch.cat(actions),
         obs_index=torch.cat(obs_index),
         action_index=torch.cat(action_index),
-        window_weight=task_balanced_weights(["synthetic"] * n),
+        window_weight=task_weighted_windows(["synthetic"] * n, {}),
         robot="synthetic",
         tasks={"synthetic": {"environment_dim": f.action_dim, "episodes": episodes}},
     )

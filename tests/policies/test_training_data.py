@@ -1,12 +1,14 @@
-"""Training windows from LeRobot datasets: task mixing, padding and task-balanced sampling."""
+"""Training windows from LeRobot datasets: task mixing, padding and task-weighted sampling."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from policies.datasets import DatasetWriter
 from policies.training.data import load_training_data
+from robostack.errors import RobostackError
 
 
 def _dataset(root, *, env_dim: int, episodes: int, length: int, task: str | None) -> None:
@@ -52,3 +54,17 @@ def test_a_dataset_without_task_metadata_is_named_after_its_folder(tmp_path):
 
     assert data.tasks == {"wave": {"environment_dim": 1, "episodes": 3, "sentences": ["do wave"]}}
     assert torch.allclose(data.window_weight, torch.full((12,), 1 / 12, dtype=torch.float64))
+
+
+def test_task_weights_tilt_the_draws_and_unknown_tasks_are_refused(tmp_path):
+    _dataset(tmp_path / "reach", env_dim=2, episodes=10, length=5, task="reach")
+    _dataset(tmp_path / "push", env_dim=3, episodes=2, length=50, task="push")
+    roots = [tmp_path / "reach", tmp_path / "push"]
+    data = load_training_data(roots, embed=_embed, task_weights={"push": 3})
+
+    windows = data.sample(20_000, torch.Generator().manual_seed(0))
+    assert abs((windows < 50).double().mean().item() - 0.25) < 0.02
+    with pytest.raises(RobostackError, match="wave"):
+        load_training_data(roots, embed=_embed, task_weights={"wave": 2})
+    with pytest.raises(RobostackError, match=">= 0"):
+        load_training_data(roots, embed=_embed, task_weights={"push": -1})

@@ -93,6 +93,8 @@ def test_bench_policy_times_every_sampler_and_the_baseline(trained, capsys):
         (["--set", "depth=3"], "use KEY=VALUE with KEY in"),
         (["--set", "d_model=big"], "invalid literal"),
         (["--steps", "0"], "steps and batch_size must be >= 1"),
+        (["--task-weight", "reach"], "use TASK=W"),
+        (["--task-weight", "push=2"], "task weights name ['push']"),
     ],
 )
 def test_train_refuses_bad_input(reach_dataset, tmp_path, capsys, argv, message):
