@@ -28,7 +28,9 @@ class SafetyConfig:
             HOLD outside it.
         workspace_every: ticks between workspace checks (it needs forward kinematics).
         stale_reference_s: HOLD when no chunk arrived for this long, s.
-        read_timeout_s: STOP when a state read takes longer than this, s.
+        read_timeout_s: STOP when a state read takes longer than this, s. Also the longest
+            gap of robot time between ticks (lost packets) that widens the per-tick reference
+            bounds: a reference may move as far as the limits allow over the time elapsed.
         stop_damping: (dof,) damping of the STOP reaction, Nm s/rad (default: 0.5 s x
             tau_max, stable at 1 kHz with the arms' reflected inertia).
         stop_speed: STOP halts once every |dq| is below this, rad/s ...

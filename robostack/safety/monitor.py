@@ -86,6 +86,7 @@ class SafetyMonitor:
         self._ref_ddq = spec.ddq_max * tol
         self._ref_dddq_step = spec.dddq_max * tol * self.dt  # per-tick change of ddq
         self._ref_step = self._ref_dq * self.dt  # per-tick change of q
+        self._max_gap_periods = max(1.0, config.read_timeout_s / self.dt)
         self._tau_max = spec.tau_max
         self._dtau_step = spec.dtau_max * self.dt
         self._envelope = Envelope(config)
@@ -109,6 +110,7 @@ class SafetyMonitor:
         self._clamping: set[tuple[str, int]] = set()
         self._prev_tau = np.zeros(self.spec.dof)  # the arm starts at zero command
         self._prev_ref: JointReference | None = None
+        self._prev_ref_t = 0.0  # robot time of _prev_ref, s
         self._last_good: JointReference | None = None
         self._last_chunk_t = last_chunk_t
         self._since = 0.0  # when the current HOLD / STOP began, s
@@ -156,6 +158,7 @@ class SafetyMonitor:
         t, q, dq = state.t, state.q, state.dq
         if self._fast_path_clear(tick, state, reference, tau):
             self._prev_ref = self._last_good = reference
+            self._prev_ref_t = t
             self._prev_tau = tau
             return reference, tau
         if self._stop_request is not None:
@@ -385,9 +388,10 @@ class SafetyMonitor:
             ("reference_acceleration", np.abs(rddq), self._ref_ddq),
         ]
         if prev is not None:
+            periods = self._periods_since_prev_ref(t)
             checks += [
-                ("reference_step", np.abs(rq - prev.q), self._ref_step),
-                ("reference_jerk", np.abs(rddq - prev.ddq), self._ref_dddq_step),
+                ("reference_step", np.abs(rq - prev.q), self._ref_step * periods),
+                ("reference_jerk", np.abs(rddq - prev.ddq), self._ref_dddq_step * periods),
             ]
         for check, value, limit in checks:
             fault = self._first(value > limit, value, limit)
@@ -403,6 +407,13 @@ class SafetyMonitor:
                 )
                 return
         self._prev_ref = self._last_good = ref
+        self._prev_ref_t = t
+
+    def _periods_since_prev_ref(self, t: float) -> float:
+        """Control periods of robot time since the previous reference, at least 1: a real
+        robot's clock skips the periods whose packets were lost, and the reference moved on
+        with it. At most ``read_timeout_s`` worth: a longer gap keeps that bound."""
+        return min(max((t - self._prev_ref_t) / self.dt, 1.0), self._max_gap_periods)
 
     def _check_state(self, tick: int, t: float, state: JointState, ref: JointReference) -> None:
         q, dq = state.q, state.dq

@@ -128,6 +128,23 @@ def test_reference_jump_holds_from_the_last_good_reference():
     assert np.allclose(reference.q, HOME)  # the hold starts where the good reference was
 
 
+@pytest.mark.parametrize(
+    ("gap_ms", "ticks_of_motion", "held"),
+    [(1, 2.4, True), (3, 2.4, False), (5, 4.8, False), (50, 6.0, True)],
+)
+def test_a_reference_step_is_bounded_over_the_robot_time_elapsed(gap_ms, ticks_of_motion, held):
+    """Lost packets: the robot's clock skips periods and the reference moves on with it. A
+    step of ``ticks_of_motion`` ticks at 1.1 x dq_max is a jump after 1 ms, not after 3 or
+    5 ms; a gap beyond the 5 ms read timeout keeps the 5 ms bound."""
+    m = monitor()
+    m.filter(0, state(), ref(), np.zeros(7))
+    step = ticks_of_motion * 1.1 * SPEC.dq_max[0] * SPEC.dt
+    m.filter(1, state(gap_ms * 1e-3), ref(q=HOME + step * np.eye(7)[0]), np.zeros(7))
+    checks = [e.check for e in m.events]
+    assert (m.mode is Mode.HOLDING) is held
+    assert checks == (["reference_step"] if held else []), checks
+
+
 def test_hold_decelerates_within_the_acceleration_limits():
     interpolator = ChunkInterpolator()
     interpolator.reset(HOME)
