@@ -36,8 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--inject",
         metavar="FAULT",
-        help="send FAULT (protective_stop, emergency_stop, communication_loss, stall) to the "
-        "controller at --address, after --delay s of its time, and exit",
+        help="send FAULT (one of hardware.virtual.arm.FAULTS: communication_loss, reflex, "
+        "protective_stop, emergency_stop, stall) to the controller at --address, after --delay "
+        "s of its time, and exit",
     )
     p.add_argument("--delay", type=float, default=0.0, help="with --inject: delay, s")
     add_json(p)
