@@ -87,6 +87,8 @@ class DiTNoiseNet(nn.Module):
     def forward(
         self, noisy: torch.Tensor, timesteps: torch.Tensor, condition: torch.Tensor
     ) -> torch.Tensor:
+        # a scheduler keeps its timesteps on the CPU: bring them to the weights (CUDA)
+        timesteps = timesteps.to(noisy.device)
         c = self.time(timestep_embedding(timesteps, self.d_model)) + condition
         x = self.embed(noisy) + self.position
         for block in self.blocks:

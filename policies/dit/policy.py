@@ -60,7 +60,7 @@ class DiTPolicy(Policy):
         condition = self.encode(batch)
         actions = self.normalizers["action"].normalize(batch["action"])
         size = actions.shape[0]
-        if self.training and self.config.condition_drop > 0:
+        if self.training:  # at condition_drop 0 too: DDP wants every parameter in the graph
             drop = torch.rand(size, generator=generator) < self.config.condition_drop
             condition = torch.where(
                 drop[:, None], self.null_condition.expand_as(condition), condition

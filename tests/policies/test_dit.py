@@ -116,6 +116,27 @@ def test_condition_dropout_trains_the_null_embedding():
     assert torch.count_nonzero(policy.null_condition.grad) > 0
 
 
+def test_without_condition_dropout_the_null_embedding_stays_in_the_graph():
+    """DistributedDataParallel fails a step whose graph leaves a parameter out."""
+    policy = tiny_dit(condition_drop=0.0)
+    policy.train()
+    policy.compute_loss(batch_with_actions(batch=4), torch.Generator().manual_seed(0)).backward()
+    assert policy.null_condition.grad is not None
+    assert torch.count_nonzero(policy.null_condition.grad) == 0
+
+
+def test_sampling_runs_with_the_weights_off_the_cpu():
+    """CUDA's case (`robostack bench policy` on a GPU), the meta device standing in: the
+    schedulers keep their timesteps on the CPU."""
+    policy = tiny_dit().to("meta")
+    obs = {name: value.to("meta") for name, value in observation(batch=1).items()}
+    for sampler, steps in (("ddpm", None), ("ddim", 10), ("dpmsolver", 5)):
+        for scale in (1.0, 2.0):
+            chunk = policy.predict_chunk(obs, sampler=sampler, steps=steps, guidance_scale=scale)
+            assert chunk.device.type == "meta"
+            assert chunk.shape == (1, FEATURES.horizon, FEATURES.action_dim)
+
+
 def test_config_rejects_bad_values():
     with pytest.raises(ValueError, match="sampler"):
         DiTConfig(features=FEATURES, sampler="euler")
