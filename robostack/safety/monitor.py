@@ -116,6 +116,7 @@ class SafetyMonitor:
         self._since = 0.0  # when the current HOLD / STOP began, s
         self.backend_failure = False
         self._still_since: float | None = None
+        self._stop_pending = False
 
     def chunk_received(self, t: float) -> None:
         """A fresh chunk arrived at robot time ``t`` s (feeds the stale-reference watchdog)."""
@@ -209,6 +210,7 @@ class SafetyMonitor:
             self._settle(t, dq)
         elif self.mode in (Mode.STOPPING, Mode.HALTED):
             tau = -self.config.stop_damping * dq if state_ok else np.zeros_like(tau)
+            reference = self._stop_reference(t, state if state_ok else None)
             self._halt_when_slow(t, dq if state_ok else None)
         elif not math.isfinite(tau.sum()):
             self._trigger(
@@ -550,6 +552,7 @@ class SafetyMonitor:
             self.hold_controller.reset()
         elif reaction is Reaction.STOP and self.mode not in (Mode.STOPPING, Mode.HALTED):
             self.mode, self._since = Mode.STOPPING, t
+            self._stop_pending = True  # `_stop_reference` starts the stop from the state
         if (check, joint) not in self._fired:
             self._fired.add((check, joint))
             self._record(reaction, tick, t, check, joint, value, limit, message)
@@ -582,6 +585,21 @@ class SafetyMonitor:
                 self.mode = Mode.HELD
         else:
             self._still_since = None
+
+    def _stop_reference(self, t: float, state: JointState | None) -> JointReference:
+        """The reference while STOPPING / HALTED, for arms commanded by position or speed (a
+        torque-commanded arm brakes by damping instead): from the measured state at the STOP
+        (the current reference when the state is unusable), a stop within ddq_max inside the
+        joint range, then held there; the gripper stays where it was."""
+        if self._stop_pending:
+            self._stop_pending = False
+            self.interpolator.hold(
+                t,
+                ddq_max=self.spec.ddq_max,
+                start=None if state is None else (state.q, state.dq),
+                bounds=(self.spec.q_min, self.spec.q_max),
+            )
+        return self.interpolator.sample(t)
 
     def _halt_when_slow(self, t: float, dq: np.ndarray | None) -> None:
         slow = dq is None or np.abs(dq).max() < self.config.stop_speed

@@ -119,6 +119,24 @@ def test_stop_brakes_with_damping_then_halts():
     assert m.mode is Mode.HALTED and m.finished and m.outcome == "stopped"
 
 
+def test_a_stop_brakes_the_reference_for_position_and_speed_commanded_arms():
+    """A UR in servoJ / speedJ follows the reference, not the torque: after a STOP it must
+    leave the policy's target and come to rest from the measured state within ddq_max."""
+    m = monitor()
+    dq = np.full(7, 0.5)
+    m.filter(0, state(dq=dq), ref(), np.zeros(7))
+    m.stop("test")
+    far = ref(q=HOME + 0.3)
+    reference, _ = m.filter(1, state(0.001, dq=dq), far, np.zeros(7))
+    assert m.mode is Mode.STOPPING
+    assert np.allclose(reference.q, HOME, atol=1e-3) and np.allclose(reference.dq, dq)
+    T = np.maximum(0.1, 3.0 * dq / SPEC.ddq_max)  # `Stop`: at least the 0.1 s blend time
+    rest = 0.5 * dq * T  # ... at q + dq T / 2
+    reference, _ = m.filter(2, state(0.5, q=HOME + rest, dq=dq), far, np.zeros(7))
+    assert np.allclose(reference.q, HOME + rest) and np.allclose(reference.dq, 0.0)
+    assert np.abs(reference.q - far.q).max() > 0.2
+
+
 def test_reference_jump_holds_from_the_last_good_reference():
     m = monitor()
     m.filter(0, state(), ref(), np.zeros(7))
