@@ -37,8 +37,9 @@ from robostack.ipc.codec import MessageError, decode
 from robostack.ipc.config import max_bytes, utime
 from robostack.ipc.control_link import ControlLink, PolicyServerError
 from robostack.ipc.stats import percentiles
+from robostack.observations import robot_observation_names
 from robostack.policy_source import chunk_from_actions, motion_limits
-from robostack.types import JointState, TrajectoryChunk
+from robostack.types import JointState, RobotSpec, TrajectoryChunk
 
 if TYPE_CHECKING:
     from robostack.episodes import EpisodeContext
@@ -224,10 +225,10 @@ class RemotePolicySource:
 
 
 def _check_served(
-    heartbeat: lcmtypes.policy_status_t, context: EpisodeContext, *, task: str, robot: str
+    heartbeat: lcmtypes.policy_status_t, spec: RobotSpec, *, task: str, robot: str
 ) -> PolicyFeatures:
-    """The served policy's layout, from its heartbeat, once it fits the episode (else
-    `PolicyServerError`: nothing has moved)."""
+    """The served policy's layout, from its heartbeat, once it fits ``task`` on ``robot``
+    (spec: its `RobotSpec`) (else `PolicyServerError`: nothing has moved)."""
     served = (
         f"the policy server serves {heartbeat.checkpoint} (trained on "
         f"{', '.join(heartbeat.tasks)} with the {heartbeat.robot})"
@@ -245,10 +246,7 @@ def _check_served(
         )
     except ValueError as error:
         raise PolicyServerError(f"{served}, with an unusable layout: {error}") from None
-    state_dim = len(
-        context.robot_state(JointState(t=0.0, q=context.q_start, dq=0 * context.q_start))
-    )
-    expected = (state_dim, context.spec.dof + 1)
+    expected = (len(robot_observation_names(spec.joint_names)), spec.dof + 1)
     if features.fps < 1 or (features.state_dim, features.action_dim) != expected:
         raise PolicyServerError(
             f"{served}: it takes {features.state_dim} state numbers and makes "
@@ -259,16 +257,25 @@ def _check_served(
 
 
 def remote_source_factory(
-    link: ControlLink, *, seed: int, task: str, robot: str, velocity_scale: float = 1.0
+    link: ControlLink,
+    *,
+    seed: int,
+    task: str,
+    robot: str,
+    spec: RobotSpec,
+    velocity_scale: float = 1.0,
 ) -> Callable[[EpisodeContext], RemotePolicySource]:
     """``source`` for `robostack.episodes.run_episode`: a `RemotePolicySource` for the
-    episode, once a policy server is up and serves ``task`` on ``robot`` (else
-    `PolicyServerError`, before anything moves). The sources are kept in ``sources``."""
+    episode. Checks here, and again as the episode starts, that a policy server is up and
+    serves ``task`` on ``robot`` (``spec``: its `RobotSpec`) (else `PolicyServerError`):
+    build the factory before the start move and nothing moves for a wrong server. The
+    sources are kept in ``sources``."""
     motion_limits(None, velocity_scale)  # a bad scale is refused before any episode
+    _check_served(link.wait_for_policy(), spec, task=task, robot=robot)
 
     def make_source(context: EpisodeContext) -> RemotePolicySource:
         heartbeat = link.wait_for_policy()
-        features = _check_served(heartbeat, context, task=task, robot=robot)
+        features = _check_served(heartbeat, context.spec, task=task, robot=robot)
         link.use_server(heartbeat.server)
         source = RemotePolicySource(
             link,

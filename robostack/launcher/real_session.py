@@ -91,7 +91,7 @@ def run_on_robot(
         if not report.ok:
             raise RobostackError(f"preflight failed, nothing moved: {report.failures()}")
         for i in range(plan.episodes):
-            seed = plan.seed + i
+            source = source_for(plan.seed + i)  # a split session's server checked: not moved yet
             move_to_start(
                 robot,
                 description.q_home,
@@ -100,9 +100,7 @@ def run_on_robot(
                 safety=plan.safety,
                 link=link,
             )
-            result = run_episode(
-                **plan.episode(i), source=source_for(seed), hardware=robot, link=link
-            )
+            result = run_episode(**plan.episode(i), source=source, hardware=robot, link=link)
             results.append(result)
             if progress is not None:
                 progress(i + 1, plan.episodes)

@@ -170,6 +170,7 @@ def remote_sources(plan: LaunchPlan, link: ControlLink) -> Callable:
         seed=seed,
         task=plan.task,
         robot=plan.launch.robot.name,
+        spec=get_robot(plan.launch.robot.name).spec,
         velocity_scale=plan.velocity_scale,
     )
 

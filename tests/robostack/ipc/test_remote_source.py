@@ -9,7 +9,8 @@ from robostack.ipc import lcmtypes
 from robostack.ipc.codec import decode
 from robostack.ipc.config import max_bytes
 from robostack.ipc.control_link import ControlLink, PolicyServerError
-from robostack.ipc.remote_source import RemotePolicySource
+from robostack.ipc.remote_source import RemotePolicySource, remote_source_factory
+from robostack.robots import get_robot
 from robostack.safety import Mode, Reaction
 from robostack.types import JointState
 from tests.policies.helpers import FEATURES
@@ -131,3 +132,23 @@ def test_a_chunk_without_gripper_widths_keeps_the_observed_width(link):
     observed = JointState(t=0.0, q=np.zeros(DOF), dq=np.zeros(DOF), gripper_width=0.03)
     chunk = _source(link).next_chunk(observed)
     assert np.allclose(chunk.gripper, 0.03)
+
+
+@pytest.mark.parametrize(
+    ("task", "action_dim", "refusal"),
+    [("push", 8, "not push on the panda"), ("reach", 7, "makes 7 per waypoint")],
+)
+def test_a_server_that_does_not_fit_is_refused_when_the_factory_is_built(
+    link, task, action_dim, refusal
+):
+    """A real robot's split session builds the factory before its start move: nothing moves
+    for a server of another task or layout."""
+    beat = lcmtypes.policy_status_t()
+    beat.server, beat.robot, beat.checkpoint = SERVER, "panda", "reach"
+    beat.num_tasks, beat.tasks = 1, ["reach"]
+    beat.state_dim, beat.environment_dim, beat.action_dim = 18, 3, action_dim  # Panda: 18, 8
+    beat.horizon, beat.executed, beat.fps = 16, 8, 10
+    Listener(link.config).publish("POLICY_STATUS", beat.encode())
+    spec = get_robot("panda").spec
+    with pytest.raises(PolicyServerError, match=refusal):
+        remote_source_factory(link, seed=0, task=task, robot="panda", spec=spec)
