@@ -194,12 +194,19 @@ def run_episode(
             watch.sampler = _FrameSampler(task, sim, state, expert, start.t, arm.spec)
         every = max(round(arm.spec.control_rate_hz / FPS), 1)
         run = {"ticks": ticks, "on_tick": watch, "every": every}
+
+        def run_loop() -> LoopResult:
+            result = loop.run(**run)
+            if hardware is not None:  # at once: FCI and RTDE want a command every period
+                hardware.end_motion()
+            return result
+
         if record:
             with (
                 recording(loop, runs_dir=runs_dir, name=name, description=description) as rec,
                 stop_on_sigint(loop.safety) as sigint,
             ):
-                result = loop.run(**run)
+                result = run_loop()
                 success = result.outcome == "completed" and watch.achieved()
                 rec.summary = _summary(
                     task_name, robot, seed, task.description(state), success, result, arm.spec.dt
@@ -207,7 +214,7 @@ def run_episode(
             run_dir = rec.run_dir
         else:
             with stop_on_sigint(loop.safety) as sigint:
-                result = loop.run(**run)
+                result = run_loop()
             success = result.outcome == "completed" and watch.achieved()
             run_dir = None
     if sigint.asked:

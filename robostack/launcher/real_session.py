@@ -106,7 +106,6 @@ def run_on_robot(
                 progress(i + 1, plan.episodes)
             if result.result.outcome == "stopped" or result.ends_session:
                 break  # a safety stop, a robot fault or the policy gone: no further episode
-            robot.end_motion()
     return results, report
 
 
