@@ -32,6 +32,7 @@ from robostack.episodes import EpisodeResult, run_episode
 from robostack.evaluation.metrics import mean_pairwise_distance, wilson_interval
 from robostack.paths import DEFAULT_RUNS_DIR
 from robostack.policy_source import PolicySource, policy_source_factory
+from robostack.safety.operator import stop_workers_on_sigint
 
 
 @dataclass(frozen=True)
@@ -226,13 +227,16 @@ def _wave(policy, options, wave: list[tuple]) -> list[tuple[EpisodeResult, Polic
     threads = [
         threading.Thread(target=work, args=(k, spec), daemon=True) for k, spec in enumerate(wave)
     ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with stop_workers_on_sigint() as sigint:  # Ctrl-C: every episode STOPs, recordings kept
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     for result in results:
         if isinstance(result, BaseException):
             raise result
+    if sigint.asked:
+        raise KeyboardInterrupt("the operator stopped the episodes (Ctrl-C)")
     return results
 
 
