@@ -27,6 +27,10 @@ class ShapeError(RobostackError, ValueError):
         super().__init__(f"{what} has shape {tuple(got)}, expected {tuple(expected)}")
 
 
+class NonFiniteError(RobostackError, ValueError):
+    """NaN or Inf where numbers must be finite."""
+
+
 class LimitError(RobostackError, ValueError):
     """A value outside a joint's allowed range."""
 

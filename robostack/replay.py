@@ -14,9 +14,10 @@ import numpy as np
 
 from policies.datasets import read_dataset
 from robostack.episodes import EpisodeResult, run_episode
-from robostack.errors import RobostackError
+from robostack.errors import RobostackError, ShapeError
 from robostack.paths import DEFAULT_RUNS_DIR
-from robostack.types import JointState, TrajectoryChunk
+from robostack.robots import get_robot
+from robostack.types import JointState, RobotSpec, TrajectoryChunk
 
 
 class ActionReplay:
@@ -59,11 +60,13 @@ def replay(
             f"episode {episode} is not in the dataset (0..{len(dataset.episodes) - 1})"
         )
     meta = dataset.episode_meta[episode]
-    if "robostack/seed" not in meta:
+    missing = [key for key in ("robostack/seed", "robostack/task") if key not in meta]
+    if missing:
         raise RobostackError(
-            "this dataset has no robostack/seed per episode: its scenes cannot be redrawn"
+            f"this dataset has no {' or '.join(missing)} per episode: its scenes cannot be redrawn"
         )
     actions = dataset.episode(episode)["action"].astype(float)
+    check_actions(actions, get_robot(dataset.info["robot_type"]).spec)
     return run_episode(
         meta["robostack/task"],
         robot=dataset.info["robot_type"],
@@ -72,3 +75,19 @@ def replay(
         runs_dir=runs_dir,
         source=lambda c: ActionReplay(actions, c.q_start, fps=dataset.fps, t0=c.t0),
     )
+
+
+def check_actions(actions: np.ndarray, spec: RobotSpec) -> None:
+    """Every recorded target, before anything moves: ``actions`` (T, dof + 1) finite, the
+    joints inside their limits, the gripper in [0, its width] (raises `RobostackError`)."""
+    if actions.ndim != 2 or len(actions) == 0 or actions.shape[1] != spec.dof + 1:
+        raise ShapeError("the recorded actions", actions.shape, ("T >= 1", spec.dof + 1))
+    spec.check_positions(actions[:, :-1], what="a recorded joint target")
+    gripper = actions[:, -1]
+    outside = ~((gripper >= 0.0) & (gripper <= spec.gripper_width_max))  # NaN is outside
+    if outside.any():
+        frame = int(np.argmax(outside))
+        raise RobostackError(
+            f"the recorded gripper target {gripper[frame]} m at frame {frame} is outside "
+            f"[0, {spec.gripper_width_max}] m"
+        )

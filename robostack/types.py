@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from robostack.errors import LimitError, ShapeError
+from robostack.errors import LimitError, NonFiniteError, ShapeError
 
 
 class CommandMode(enum.Enum):
@@ -84,7 +84,7 @@ class RobotSpec:
         if q.shape[-1] != self.dof:
             raise ShapeError(what, q.shape, ("...", self.dof))
         if not np.all(np.isfinite(q)):
-            raise ValueError(f"{what} contains NaN or Inf")
+            raise NonFiniteError(f"{what} contains NaN or Inf")
         rows = q.reshape(-1, self.dof)
         low = rows < self.q_min
         high = rows > self.q_max

@@ -10,6 +10,7 @@ for a real robot the address (given on the command line, agreeing with the file)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -215,9 +216,9 @@ def _check_gains(launch: LaunchFile) -> None:
                 where,
                 f"{launch.controller.name} has no gain {key!r}; its gains: {', '.join(defaults)}",
             )
-        if len(values) != dof or min(values) < 0:
+        if len(values) != dof or not all(0 <= value < math.inf for value in values):
             raise LaunchFileError(
-                launch.path, where, f"needs {dof} values >= 0 (one per joint), got {values}"
+                launch.path, where, f"needs {dof} finite values >= 0 (one per joint), got {values}"
             )
 
 

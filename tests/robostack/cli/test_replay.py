@@ -10,7 +10,9 @@ from policies.datasets import read_dataset
 from robostack.cli.main import main
 from robostack.collect import collect
 from robostack.episodes import run_episode
-from robostack.replay import ActionReplay
+from robostack.errors import RobostackError
+from robostack.replay import ActionReplay, check_actions
+from robostack.robots import get_robot
 
 
 @pytest.fixture(scope="module")
@@ -44,3 +46,24 @@ def test_the_success_comes_from_the_actions(dataset):
 def test_replay_refuses_an_episode_that_is_not_there(dataset, capsys):
     assert main(["replay", str(dataset), "--episode", "7", "--no-record", "--json"]) == 2
     assert "episode 7 is not in the dataset (0..1)" in json.loads(capsys.readouterr().out)["error"]
+
+
+@pytest.mark.parametrize(
+    ("frame", "column", "value", "refusal"),
+    [
+        (18, 0, 9.0, "a recorded joint target.*panda_joint1"),
+        (30, 3, float("nan"), "NaN or Inf"),
+        (40, 7, 0.2, "gripper target 0.2 m at frame 40"),
+        (None, None, None, "shape"),
+    ],
+)
+def test_every_recorded_target_is_checked_before_anything_moves(
+    dataset, frame, column, value, refusal
+):
+    actions = read_dataset(dataset).episode(0)["action"].astype(float)
+    if frame is None:
+        actions = actions[:, :-1]  # no gripper column
+    else:
+        actions[frame, column] = value
+    with pytest.raises(RobostackError, match=refusal):
+        check_actions(actions, get_robot("panda").spec)

@@ -51,8 +51,13 @@ def test_bad_gains_are_refused_with_the_key(tmp_path):
     with pytest.raises(LaunchFileError, match=r"\[controller.gains\] kq: .*its gains: kp, kd"):
         make_plan(GOAL, launch)
     launch = _file(tmp_path, "[policy.tasks]\npush = 'push'\n[controller.gains]\nkp = [1.0]\n")
-    with pytest.raises(LaunchFileError, match="needs 7 values"):
+    with pytest.raises(LaunchFileError, match="needs 7 finite values"):
         make_plan(GOAL, launch)
+    for bad in ("nan", "inf", "-1.0"):
+        gains = f"[controller.gains]\nkd = [{bad}, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]\n"
+        launch = _file(tmp_path, "[policy.tasks]\npush = 'push'\n" + gains)
+        with pytest.raises(LaunchFileError, match=r"kd: needs 7 finite values >= 0"):
+            make_plan(GOAL, launch)
 
 
 def test_a_real_robot_needs_its_address_on_the_command_line_and_runs_reduced():
