@@ -87,11 +87,11 @@ def load_policy(directory: Path) -> Policy:
     directory = Path(directory)
     config = read_checkpoint_config(directory)
     stats = _read_json(directory / STATS)
-    try:
+    try:  # a config.json edited by hand may break the constructor anywhere
         cls = policy_class(config.get("policy", ""))
         policy = cls(config_from_dict(cls.config_class, config.get("config", {})), stats)
-    except ValueError as error:
-        raise CheckpointError(f"{directory}: {error}") from error
+    except (ValueError, TypeError, KeyError, ArithmeticError, NotImplementedError) as error:
+        raise CheckpointError(f"{directory}: config.json builds no policy: {error!r}") from None
     policy.load_state_dict(_read_weights(directory / WEIGHTS, policy.state_dict()))
     return policy.eval()
 

@@ -5,7 +5,8 @@
 - ``checkpoint/``: the EMA weights as a loadable checkpoint (`policies.checkpoint`), rewritten
   every ``checkpoint_every`` steps and at the end;
 - ``training_state.safetensors`` + ``training_state.json``: raw weights, EMA weights, AdamW
-  moments, learning-rate schedule, random generator states and the step, to resume exactly;
+  moments, learning-rate schedule, random generator states and the step, to resume exactly
+  (each written whole, then renamed; both stamped with the step, which resume matches);
 - ``log.jsonl``: mean loss every ``log_every`` steps and each periodic evaluation.
 
 Under ``torchrun --nproc_per_node=N`` (env RANK / WORLD_SIZE set) each process trains a
@@ -27,13 +28,19 @@ import torch
 import torch.distributed as dist
 from diffusers.optimization import get_cosine_schedule_with_warmup
 from diffusers.training_utils import EMAModel
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from policies.base import Policy
 from policies.checkpoint import save_checkpoint
 from policies.training.data import TrainingData
+from robostack.errors import RobostackError
 
 STATE_TENSORS, STATE_JSON = "training_state.safetensors", "training_state.json"
+
+
+class ResumeError(RobostackError):
+    """``out``'s training state cannot be resumed: missing, unreadable, or from another run."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +127,9 @@ def train(
     result = TrainResult(steps=0, world_size=world)
     start_step = 0
     if resume:
-        start_step = _load_state(out, policy, optimizer, schedule, ema, generator, rank, result)
+        start_step = _load_state(
+            out, policy, optimizer, schedule, ema, generator, rank, result, config
+        )
         if rank:  # only rank 0's batch stream is saved; the others continue on a fresh seed
             generator.manual_seed(config.seed * 1000 + rank + 1_000_003 * start_step)
     result.resumed_from = start_step
@@ -200,7 +209,8 @@ def _save(out, policy, optimizer, schedule, ema, generator, config, data, result
             tensors[f"optim.{i}.{key}"] = value.detach().clone()
     tensors["rng.batches"] = generator.get_state()
     tensors["rng.torch"] = torch.get_rng_state()
-    save_file(tensors, str(out / STATE_TENSORS))
+    metadata = {"step": str(result.steps)}  # matched against the JSON's on resume
+    _replace(out / STATE_TENSORS, lambda path: save_file(tensors, str(path), metadata=metadata))
     ema_scalars = {k: v for k, v in ema.state_dict().items() if k != "shadow_params"}
     state = {
         "step": result.steps,
@@ -210,16 +220,47 @@ def _save(out, policy, optimizer, schedule, ema, generator, config, data, result
         "evaluations": result.evaluations,
         "config": asdict(config),
     }
-    (out / STATE_JSON).write_text(json.dumps(state) + "\n")
+    _replace(out / STATE_JSON, lambda path: path.write_text(json.dumps(state) + "\n"))
 
 
-def _load_state(out, policy, optimizer, schedule, ema, generator, rank, result) -> int:
+def _replace(path: Path, write: Callable[[Path], None]) -> None:
+    """``write`` a temporary file, then rename it to ``path``: never a half-written file."""
+    partial = path.with_name(path.name + ".partial")
+    write(partial)
+    os.replace(partial, path)
+
+
+def _load_state(out, policy, optimizer, schedule, ema, generator, rank, result, config) -> int:
     tensors_file, json_file = out / STATE_TENSORS, out / STATE_JSON
     if not (tensors_file.is_file() and json_file.is_file()):
-        raise FileNotFoundError(f"cannot resume: {out} has no {STATE_TENSORS} / {STATE_JSON}")
-    state = json.loads(json_file.read_text())
-    tensors = load_file(str(tensors_file))
-    policy.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        raise ResumeError(f"cannot resume: {out} has no {STATE_TENSORS} / {STATE_JSON}")
+    try:
+        state = json.loads(json_file.read_text())
+        tensors = load_file(str(tensors_file))
+        with safe_open(str(tensors_file), "pt") as f:
+            tensors_step = (f.metadata() or {}).get("step")
+        step, saved = int(state["step"]), state["config"]
+    except (OSError, ValueError, KeyError, TypeError, SafetensorError) as error:
+        raise ResumeError(f"cannot resume: {out}'s training state is unreadable: {error}") from None
+    if tensors_step != str(step):
+        raise ResumeError(
+            f"cannot resume: {out}'s {STATE_TENSORS} (step {tensors_step}) and {STATE_JSON} "
+            f"(step {step}) were written at different steps"
+        )
+    changed = [k for k in ("lr", "weight_decay") if saved.get(k) != getattr(config, k)]
+    if changed:
+        raise ResumeError(
+            f"cannot resume with another {' and '.join(changed)}: the run was started with "
+            f"{', '.join(f'{k}={saved.get(k)}' for k in changed)} (the optimizer and schedule "
+            f"carry on from those)"
+        )
+    try:
+        policy.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    except RuntimeError as error:
+        raise ResumeError(
+            f"cannot resume: {out} holds another network ({str(error).splitlines()[0]}); "
+            f"resume with the run's --policy and --set options"
+        ) from None
     for i, p in enumerate(ema.shadow_params):
         p.copy_(tensors[f"ema.{i}"])
     for key, value in state["ema"].items():
@@ -236,4 +277,4 @@ def _load_state(out, policy, optimizer, schedule, ema, generator, rank, result) 
         torch.set_rng_state(tensors["rng.torch"])
     result.losses = list(state["losses"])
     result.evaluations = list(state["evaluations"])
-    return int(state["step"])
+    return step

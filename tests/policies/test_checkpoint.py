@@ -75,6 +75,31 @@ def test_a_config_that_does_not_match_the_weights_is_refused(saved):
         load_policy(path)
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("d_model", 128.0),
+        ("n_heads", 0),
+        ("beta_schedule", "foo"),
+        (None, 5),
+        ("policy", ["dit"]),
+        ("policy", "transformer"),
+    ],
+)
+def test_a_config_that_builds_no_policy_is_refused(saved, key, value):
+    _, path = saved
+    config = json.loads((path / "config.json").read_text())
+    if key is None:
+        config["config"] = value
+    elif key == "policy":
+        config["policy"] = value
+    else:
+        config["config"][key] = value
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match=r"config\.json builds no policy"):
+        load_policy(path)
+
+
 def test_wrong_format_missing_files_and_bad_stats_are_refused(saved, tmp_path):
     _, path = saved
     with pytest.raises(CheckpointError, match="not a folder"):

@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -6,6 +7,7 @@ import torch
 from policies.checkpoint import load_policy
 from policies.dit import DiTConfig, DiTPolicy
 from policies.training import TrainConfig, train
+from policies.training.trainer import ResumeError
 from tests.policies.helpers import FEATURES, demonstrations
 
 
@@ -51,8 +53,29 @@ def test_training_is_deterministic_and_resumes_exactly(tmp_path):
 
 def test_resume_without_a_state_says_so(tmp_path):
     data = demonstrations(episodes=2)
-    with pytest.raises(FileNotFoundError, match="cannot resume"):
+    with pytest.raises(ResumeError, match="cannot resume"):
         train(_policy(data), data, tmp_path, config=TrainConfig(steps=2), resume=True)
+
+
+def test_resume_refuses_a_state_that_is_not_this_run_s(tmp_path):
+    data = demonstrations(episodes=2)
+    config = TrainConfig(steps=4, batch_size=4, warmup_steps=1, checkpoint_every=2)
+    train(_policy(data), data, tmp_path, config=config)
+    longer = replace(config, steps=6)  # more steps: the schedule stretches, allowed
+    assert train(_policy(data), data, tmp_path, config=longer, resume=True).resumed_from == 4
+    with pytest.raises(ResumeError, match=r"another lr: the run was started with lr=0\.001"):
+        train(_policy(data), data, tmp_path, config=replace(longer, lr=3e-4), resume=True)
+    torch.manual_seed(0)
+    wider = DiTConfig(features=FEATURES, d_model=64, n_heads=4, n_layers=2, n_obs_layers=1)
+    with pytest.raises(ResumeError, match="holds another network"):
+        train(DiTPolicy(wider, data.stats()), data, tmp_path, config=longer, resume=True)
+    state = tmp_path / "training_state.json"
+    state.write_text(state.read_text().replace('"step": 6', '"step": 5'))
+    with pytest.raises(ResumeError, match="written at different steps"):
+        train(_policy(data), data, tmp_path, config=longer, resume=True)
+    state.write_text("{not json")
+    with pytest.raises(ResumeError, match="unreadable"):
+        train(_policy(data), data, tmp_path, config=longer, resume=True)
 
 
 def test_periodic_evaluations_see_the_ema_policy(tmp_path):
