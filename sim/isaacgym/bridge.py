@@ -93,6 +93,7 @@ class Bridge:
         options = gymapi.AssetOptions()
         options.fix_base_link = True
         options.disable_gravity = True  # no inverse dynamics to compensate it with (module doc)
+        options.linear_damping = options.angular_damping = 0.0  # PhysX's default: 0.5, a drag
         options.default_dof_drive_mode = int(gymapi.DOF_MODE_EFFORT)
         asset = self.gym.load_asset(self.sim, str(args.urdf.parent), args.urdf.name, options)
         dof_names = list(self.gym.get_asset_dof_names(asset))

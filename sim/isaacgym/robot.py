@@ -17,6 +17,7 @@ Not yet run against real Isaac Gym: only against a stand-in of its API (tests/si
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import signal
@@ -35,7 +36,7 @@ from robostack.ipc.config import IpcConfig, max_bytes
 from robostack.robot import SimRobot
 from robostack.robots import RobotDescription, get_robot
 from robostack.types import CommandMode, JointCommand, JointState
-from sim.scene import GripperTarget
+from sim.scene import TIMESTEP_S, GripperTarget
 
 BRIDGE = Path(__file__).resolve().parent / "bridge.py"
 PYTHON_ENV = "ROBOSTACK_ISAACGYM_PYTHON"
@@ -68,7 +69,8 @@ class IsaacGymRobot(SimRobot):
         start: bool = True,
     ):
         self.description = get_robot(robot) if isinstance(robot, str) else robot
-        self.spec = self.description.spec
+        # 1 kHz, as in every simulator (`sim.scene.TIMESTEP_S`): the gains are set for it
+        self.spec = dataclasses.replace(self.description.spec, control_rate_hz=1.0 / TIMESTEP_S)
         self.config = config or IpcConfig()
         self.python = python or os.environ.get(PYTHON_ENV, "")
         if start and not self.python:
@@ -100,7 +102,11 @@ class IsaacGymRobot(SimRobot):
                 stderr=self._log,
                 text=True,
             )
-        self.reset(timeout_s=STARTUP_S)  # sent again until the bridge listens and answers
+        try:
+            self.reset(timeout_s=STARTUP_S)  # sent again until the bridge listens and answers
+        except BaseException:  # no __exit__ follows a failed __enter__: end the bridge here
+            self.close()
+            raise
 
     def read(self) -> JointState:
         self._require()

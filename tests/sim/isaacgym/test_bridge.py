@@ -163,7 +163,7 @@ def test_environments_of_one_bridge_step_together(stand_in):
     ):
         for robot in (first, second):
             robot.write(JointCommand.torque(np.zeros(6)))
-        assert first.read().t == second.read().t == pytest.approx(0.002)
+        assert first.read().t == second.read().t == pytest.approx(0.001)  # 1 kHz
     shapes = {
         tuple(c["shape"]) for c in _calls(stand_in) if c["call"] == "set_dof_actuation_force_tensor"
     }
@@ -210,6 +210,22 @@ def test_a_lost_answer_is_given_again_and_a_new_client_takes_over(stand_in):
         with IsaacGymRobot(robot="ur5e", config=config, start=False) as other:
             assert other.read().t == 0.0  # its reset took over the environment
             other.write(JointCommand.torque(np.zeros(6)))
-            assert other.read().t == pytest.approx(0.002)
+            assert other.read().t == pytest.approx(0.001)
     steps = [c for c in _calls(stand_in) if c["call"] == "simulate"]
     assert len(steps) == 2
+
+
+def test_the_backend_runs_at_1_khz_like_every_simulator():
+    """The gains are set for 1 kHz; a UR5's real controller runs at 125 Hz."""
+    assert IsaacGymRobot(robot="ur5", start=False).spec.dt == 0.001
+
+
+def test_a_bridge_that_never_answers_is_ended(tmp_path, monkeypatch):
+    silent = tmp_path / "python"
+    silent.write_text("#!/bin/sh\nexec sleep 60\n")
+    silent.chmod(0o755)
+    monkeypatch.setattr("sim.isaacgym.robot.STARTUP_S", 1.0)
+    robot = IsaacGymRobot(robot="panda", config=private_config(), python=str(silent))
+    with pytest.raises(RobotFaultError, match="within 1 s"):
+        robot.connect()
+    assert robot.process is None and robot.bus is None
