@@ -27,7 +27,7 @@ from robostack.references import ReferenceChunker, check_reference
 from robostack.robot import Robot
 from robostack.robots import get_robot
 from robostack.safety import SafetyConfig
-from robostack.safety.operator import stop_on_sigint
+from robostack.safety.operator import stop_on_signals
 from robostack.session import make_loop, recording
 from robostack.types import JointState, RobotSpec
 from sim import make_simulation
@@ -130,8 +130,9 @@ def run_episode(
     ``realtime``: pace a simulation at its control rate (a real robot paces itself).
     ``link``: the process link when the chunk source is another process
     (`robostack.ipc.ControlLink`). ``simulator``: where the scene runs (`sim.SIMULATORS`; a
-    real robot's twin is always MuJoCo's). The first Ctrl-C STOPs the arm through the safety
-    monitor; once the recording is closed, KeyboardInterrupt ends whatever runs the episodes.
+    real robot's twin is always MuJoCo's). The first Ctrl-C (or SIGTERM, SIGHUP) STOPs the
+    arm through the safety monitor; once the recording is closed, KeyboardInterrupt ends
+    whatever runs the episodes.
 
     With ``frames``, the episode is also sampled at `FPS` for a dataset (`EpisodeResult`).
     ``source(context)`` replaces the expert as the chunk source (replays, policies); the
@@ -204,7 +205,7 @@ def run_episode(
         if record:
             with (
                 recording(loop, runs_dir=runs_dir, name=name, description=description) as rec,
-                stop_on_sigint(loop.safety) as sigint,
+                stop_on_signals(loop.safety) as signalled,
             ):
                 result = run_loop()
                 success = result.outcome == "completed" and watch.achieved()
@@ -213,12 +214,12 @@ def run_episode(
                 )
             run_dir = rec.run_dir
         else:
-            with stop_on_sigint(loop.safety) as sigint:
+            with stop_on_signals(loop.safety) as signalled:
                 result = run_loop()
             success = result.outcome == "completed" and watch.achieved()
             run_dir = None
-    if sigint.asked:
-        raise KeyboardInterrupt("the operator stopped the arm (Ctrl-C)")
+    if signalled.asked:
+        raise KeyboardInterrupt("the operator stopped the arm (Ctrl-C or a stop signal)")
     return EpisodeResult(
         task=task_name,
         robot=robot,

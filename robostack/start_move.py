@@ -18,7 +18,7 @@ from robostack.model import RigidBodyModel
 from robostack.references import Reference, ReferenceChunker
 from robostack.robot import Robot
 from robostack.safety import SafetyConfig
-from robostack.safety.operator import stop_on_sigint
+from robostack.safety.operator import stop_on_signals
 from robostack.session import make_loop
 from robostack.types import RobotSpec
 
@@ -69,7 +69,8 @@ def move_to_start(
 ) -> LoopResult:
     """Move the connected ``robot`` to ``q_start`` (dof,) rad (module doc); return the loop's
     measurements. Raises `RobostackError` when the safety monitor ended the move or the arm
-    did not arrive within `ARRIVAL_TOLERANCE`, KeyboardInterrupt after a Ctrl-C stopped it.
+    did not arrive within `ARRIVAL_TOLERANCE`, KeyboardInterrupt after a Ctrl-C (or SIGTERM,
+    SIGHUP) stopped it.
     ``link``: the process link of a split session (status out, operator stops in)."""
     state = robot.read()
     move = JerkLimitedMove(state.q, q_start, robot.spec, speed=speed)
@@ -82,10 +83,10 @@ def move_to_start(
         safety_config=SafetyConfig.for_robot(robot.spec, **(safety or {})),
         link=link,
     )
-    with stop_on_sigint(loop.safety) as sigint:
+    with stop_on_signals(loop.safety) as signalled:
         result = loop.run(ticks=round((move.duration + SETTLE_S) * robot.spec.control_rate_hz))
-    if sigint.asked:
-        raise KeyboardInterrupt("the operator stopped the start move (Ctrl-C)")
+    if signalled.asked:
+        raise KeyboardInterrupt("the operator stopped the start move (Ctrl-C or a stop signal)")
     if result.outcome != "completed":
         events = "; ".join(f"{e.check}: {e.message}" for e in result.events)
         raise RobostackError(f"the start move ended {result.outcome}: {events}")

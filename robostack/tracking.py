@@ -26,7 +26,7 @@ from robostack.references import Reference, ReferenceChunker, builtin_reference
 from robostack.robot import Robot, SimRobot
 from robostack.robots import get_robot
 from robostack.safety import SafetyConfig, SafetyMonitor
-from robostack.safety.operator import stop_on_sigint
+from robostack.safety.operator import stop_on_signals
 from robostack.session import make_loop, recording
 
 SETTLE_S = 0.5  # run on after the reference ends, s, so the final error is measured at rest
@@ -187,7 +187,7 @@ def run_tracking(
     with tracking_session(options, safety_config=safety_config) as session:
         ticks = session.ticks
         wall = time.perf_counter()
-        with stop_on_sigint(session.safety):
+        with stop_on_signals(session.safety):
             result = session.loop.run(
                 ticks=ticks, progress=None if progress is None else lambda n: progress(n, ticks)
             )

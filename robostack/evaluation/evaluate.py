@@ -32,7 +32,7 @@ from robostack.episodes import EpisodeResult, run_episode
 from robostack.evaluation.metrics import mean_pairwise_distance, wilson_interval
 from robostack.paths import DEFAULT_RUNS_DIR
 from robostack.policy_source import PolicySource, policy_source_factory
-from robostack.safety.operator import stop_workers_on_sigint
+from robostack.safety.operator import stop_workers_on_signals
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ def _wave(policy, options, wave: list[tuple]) -> list[tuple[EpisodeResult, Polic
     threads = [
         threading.Thread(target=work, args=(k, spec), daemon=True) for k, spec in enumerate(wave)
     ]
-    with stop_workers_on_sigint() as sigint:  # Ctrl-C: every episode STOPs, recordings kept
+    with stop_workers_on_signals() as signalled:  # each episode STOPs, its recording kept
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -235,8 +235,8 @@ def _wave(policy, options, wave: list[tuple]) -> list[tuple[EpisodeResult, Polic
     for result in results:
         if isinstance(result, BaseException):
             raise result
-    if sigint.asked:
-        raise KeyboardInterrupt("the operator stopped the episodes (Ctrl-C)")
+    if signalled.asked:
+        raise KeyboardInterrupt("the operator stopped the episodes (Ctrl-C or a stop signal)")
     return results
 
 

@@ -61,7 +61,7 @@ def run_split(
         if on_start is not None:
             on_start(server.pid, control.pid)
 
-        def forward(signum, frame):  # the first STOPs the arm, a second aborts (stop_on_sigint)
+        def forward(signum, frame):  # the first STOPs the arm, a second aborts (stop_on_signals)
             control.send_signal(signal.SIGINT)
 
         stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

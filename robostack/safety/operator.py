@@ -1,6 +1,8 @@
-"""The operator's stop: SIGINT (Ctrl-C) becomes a STOP through the safety monitor, for an
-episode on the main thread (`stop_on_sigint`) or for episodes on worker threads, whose
-monitors the main thread stops together (`stop_workers_on_sigint`)."""
+"""The operator's stop: SIGINT (Ctrl-C), SIGTERM or SIGHUP (a `kill`, a closed terminal)
+becomes a STOP through the safety monitor, for an episode on the main thread
+(`stop_on_signals`) or for episodes on worker threads, whose monitors the main thread stops
+together (`stop_workers_on_signals`). The arm is braked and the recording finished either way.
+"""
 
 from __future__ import annotations
 
@@ -11,27 +13,29 @@ from contextlib import contextmanager
 
 from robostack.safety.monitor import SafetyMonitor
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
-class Sigint:
-    """Whether the operator pressed Ctrl-C inside `stop_on_sigint` (``asked``)."""
+
+class Signalled:
+    """Whether a stop signal came inside `stop_on_signals` (``asked``)."""
 
     asked = False
 
 
 class _Workers:
-    """The episodes inside `stop_on_sigint` off the main thread; `stop_workers_on_sigint`
+    """The episodes inside `stop_on_signals` off the main thread; `stop_workers_on_signals`
     stops them together, and those that join after it did (``stopped``) at once."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.running: dict[SafetyMonitor, Sigint] = {}
+        self.running: dict[SafetyMonitor, Signalled] = {}
         self.stopped = False
 
-    def join(self, monitor: SafetyMonitor, sigint: Sigint) -> None:
+    def join(self, monitor: SafetyMonitor, signalled: Signalled) -> None:
         with self.lock:
-            self.running[monitor] = sigint
+            self.running[monitor] = signalled
             if self.stopped:
-                _stop(monitor, sigint)
+                _stop(monitor, signalled)
 
     def leave(self, monitor: SafetyMonitor) -> None:
         with self.lock:
@@ -40,64 +44,65 @@ class _Workers:
     def stop(self) -> None:
         with self.lock:
             self.stopped = True
-            for monitor, sigint in self.running.items():
-                _stop(monitor, sigint)
+            for monitor, signalled in self.running.items():
+                _stop(monitor, signalled)
 
 
 _WORKERS = _Workers()
 
 
-def _stop(monitor: SafetyMonitor, sigint: Sigint) -> None:
-    sigint.asked = True
-    monitor.stop("SIGINT")
+def _stop(monitor: SafetyMonitor, signalled: Signalled) -> None:
+    signalled.asked = True
+    monitor.stop("signal")
 
 
 @contextmanager
-def stop_on_sigint(monitor: SafetyMonitor) -> Iterator[Sigint]:
-    """While inside, the first SIGINT asks ``monitor`` for a STOP (the arm is braked and the
-    session ends cleanly); a second one raises KeyboardInterrupt. Off the main thread, which
-    alone receives signals, ``monitor`` waits for `stop_workers_on_sigint` to stop it. The
-    yielded `Sigint` tells the caller afterwards, e.g. to run no further episode."""
-    sigint = Sigint()
+def stop_on_signals(monitor: SafetyMonitor) -> Iterator[Signalled]:
+    """While inside, the first stop signal asks ``monitor`` for a STOP (the arm is braked and
+    the session ends cleanly); a second one raises KeyboardInterrupt. Off the main thread,
+    which alone receives signals, ``monitor`` waits for `stop_workers_on_signals` to stop it.
+    The yielded `Signalled` tells the caller afterwards, e.g. to run no further episode."""
+    signalled = Signalled()
     if threading.current_thread() is not threading.main_thread():
-        _WORKERS.join(monitor, sigint)
+        _WORKERS.join(monitor, signalled)
         try:
-            yield sigint
+            yield signalled
         finally:
             _WORKERS.leave(monitor)
         return
-    with _on_sigint(sigint, lambda: monitor.stop("SIGINT")):
-        yield sigint
+    with _on_stop_signals(signalled, monitor.stop):
+        yield signalled
 
 
 @contextmanager
-def stop_workers_on_sigint() -> Iterator[Sigint]:
+def stop_workers_on_signals() -> Iterator[Signalled]:
     """On the main thread, while worker threads run episodes (batched rollouts): the first
-    SIGINT asks every worker's monitor inside `stop_on_sigint` for a STOP, now or as it
+    stop signal asks every worker's monitor inside `stop_on_signals` for a STOP, now or as it
     enters, each episode ending as one on the main thread would (its recording kept); a
     second one raises KeyboardInterrupt."""
-    sigint = Sigint()
+    signalled = Signalled()
     try:
-        with _on_sigint(sigint, _WORKERS.stop):
-            yield sigint
+        with _on_stop_signals(signalled, lambda reason: _WORKERS.stop()):
+            yield signalled
     finally:
         with _WORKERS.lock:
             _WORKERS.stopped = False
 
 
 @contextmanager
-def _on_sigint(sigint: Sigint, stop: Callable[[], None]) -> Iterator[None]:
-    """While inside, SIGINT calls ``stop`` once (``sigint.asked``), then raises
-    KeyboardInterrupt."""
+def _on_stop_signals(signalled: Signalled, stop: Callable[[str], None]) -> Iterator[None]:
+    """While inside, the first of `STOP_SIGNALS` calls ``stop(its name)``
+    (``signalled.asked``); the next raises KeyboardInterrupt."""
 
     def handler(signum, frame):
-        if sigint.asked:
+        if signalled.asked:
             raise KeyboardInterrupt
-        sigint.asked = True
-        stop()
+        signalled.asked = True
+        stop(signal.Signals(signum).name)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler_before in previous.items():
+            signal.signal(signum, handler_before)

@@ -76,7 +76,9 @@ def _recording_grows(runs_dir, *, timeout_s: float) -> bool:
     return False
 
 
-def test_sigint_stops_a_running_track_and_keeps_the_recording(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_stops_a_running_track_and_keeps_the_recording(tmp_path, stop_signal):
+    """Ctrl-C, or a `kill` (SIGTERM): the same STOP through the monitor."""
     command = [
         sys.executable,
         "-m",
@@ -92,7 +94,7 @@ def test_sigint_stops_a_running_track_and_keeps_the_recording(tmp_path):
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert _recording_grows(tmp_path, timeout_s=120), "the session never started ticking"
     time.sleep(0.5)  # into the motion
-    os.kill(process.pid, signal.SIGINT)
+    os.kill(process.pid, stop_signal)
     out, err = process.communicate(timeout=60)
 
     assert process.returncode == 130, err
