@@ -150,9 +150,14 @@ class ControlLink:
 
     def wait_for_policy(self) -> lcmtypes.policy_status_t:
         """The heartbeat of the one policy server alive on the channels, waiting up to
-        ``startup_timeout_s`` for it; `PolicyServerError` if none, or several, answer."""
-        deadline = time.monotonic() + self.config.startup_timeout_s
-        while not self._alive():
+        ``startup_timeout_s`` for it; `PolicyServerError` if none, or several, answer. Only
+        heartbeats that arrive after the call count: those queued while this process was busy
+        may come from a server that has died since."""
+        while drain(self.lcm, MAX_MESSAGES_PER_WAIT) == MAX_MESSAGES_PER_WAIT:
+            pass
+        since = time.monotonic()
+        deadline = since + self.config.startup_timeout_s
+        while not self._alive(since):
             if time.monotonic() > deadline:
                 raise PolicyServerError(
                     f"no policy server on {self.config.url} (channel "
@@ -162,11 +167,13 @@ class ControlLink:
                 )
             self.wait(0.05)
         self.wait(1.5 / 10.0)  # a second server would have beaten by now
-        alive = self._alive()
-        if len(alive) > 1:
+        alive = self._alive(since)
+        if len(alive) != 1:
             raise PolicyServerError(
                 f"{len(alive)} policy servers answer on {self.config.prefix}_*: stop the others "
                 f"or give each session its own [ipc] prefix; nothing moved"
+                if alive
+                else "the policy server stopped answering as it was checked; nothing moved"
             )
         return alive[0]
 
@@ -232,9 +239,11 @@ class ControlLink:
 
     # --- in (called from handle_timeout, in this thread) --------------------------------
 
-    def _alive(self) -> list[lcmtypes.policy_status_t]:
+    def _alive(self, since: float) -> list[lcmtypes.policy_status_t]:
+        """The servers whose last heartbeat came after ``since`` (monotonic s) and within
+        ``policy_timeout_s``."""
         now, timeout = time.monotonic(), self.config.policy_timeout_s
-        return [msg for msg, when in self.heartbeats.values() if now - when <= timeout]
+        return [m for m, when in self.heartbeats.values() if when > since and now - when <= timeout]
 
     def _on_chunk(self, channel: str, data: bytes) -> None:
         self.chunks.append(data)

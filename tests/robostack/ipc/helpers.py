@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import lcm
 
@@ -46,6 +49,25 @@ class Listener:
 
 
 SERVER = 7  # the policy server id the tests' chunks come from
+
+
+@contextmanager
+def beating(config: IpcConfig, *beats: lcmtypes.policy_status_t) -> Iterator[None]:
+    """While inside, ``beats`` go out on POLICY_STATUS at 20 Hz, as from live servers."""
+    listener, done = Listener(config), threading.Event()
+
+    def beat() -> None:
+        while not done.wait(0.05):
+            for message in beats:
+                listener.publish("POLICY_STATUS", message.encode())
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def chunk_message(

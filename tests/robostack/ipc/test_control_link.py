@@ -13,7 +13,12 @@ from robostack.ipc.config import max_bytes
 from robostack.ipc.control_link import ControlLink, PolicyServerError
 from robostack.safety import Mode, Reaction
 from robostack.types import JointReference
-from tests.robostack.ipc.helpers import Listener, observation_message, private_config
+from tests.robostack.ipc.helpers import (
+    Listener,
+    beating,
+    observation_message,
+    private_config,
+)
 from tests.robostack.safety.test_monitor import HOME, monitor, state
 
 
@@ -147,12 +152,21 @@ def test_copies_of_one_stop_count_once_and_a_failed_send_never_reaches_the_loop(
     assert link.send_failures == {"STATUS": 1, "SAFETY": 1}  # the event could not go out either
 
 
-def test_two_policy_servers_on_one_prefix_are_refused_before_anything_moves(link):
+def test_heartbeats_queued_while_busy_do_not_pass_for_a_live_server(link):
+    """A server that beat, then died while this process was busy elsewhere (its heartbeats
+    still in the socket): refused, not taken for alive."""
     other = Listener(link.config)
-    for server in (1, 2):
-        beat = lcmtypes.policy_status_t()
-        beat.server = server
+    beat = lcmtypes.policy_status_t()
+    beat.server = 42
+    for _ in range(5):
         other.publish("POLICY_STATUS", beat.encode())
     _arrive(link)
-    with pytest.raises(PolicyServerError, match="2 policy servers answer"):
+    with pytest.raises(PolicyServerError, match="no policy server"):
+        link.wait_for_policy()
+
+
+def test_two_policy_servers_on_one_prefix_are_refused_before_anything_moves(link):
+    beats = [lcmtypes.policy_status_t() for _ in range(2)]
+    beats[0].server, beats[1].server = 1, 2
+    with beating(link.config, *beats), pytest.raises(PolicyServerError, match="2 policy servers"):
         link.wait_for_policy()

@@ -14,7 +14,13 @@ from robostack.robots import get_robot
 from robostack.safety import Mode, Reaction
 from robostack.types import JointState
 from tests.policies.helpers import FEATURES
-from tests.robostack.ipc.helpers import SERVER, Listener, chunk_message, private_config
+from tests.robostack.ipc.helpers import (
+    SERVER,
+    Listener,
+    beating,
+    chunk_message,
+    private_config,
+)
 from tests.robostack.safety.test_monitor import monitor
 
 DOF = FEATURES.action_dim - 1
@@ -148,7 +154,6 @@ def test_a_server_that_does_not_fit_is_refused_when_the_factory_is_built(
     beat.num_tasks, beat.tasks = 1, ["reach"]
     beat.state_dim, beat.environment_dim, beat.action_dim = 18, 3, action_dim  # Panda: 18, 8
     beat.horizon, beat.executed, beat.fps = 16, 8, 10
-    Listener(link.config).publish("POLICY_STATUS", beat.encode())
     spec = get_robot("panda").spec
-    with pytest.raises(PolicyServerError, match=refusal):
+    with beating(link.config, beat), pytest.raises(PolicyServerError, match=refusal):
         remote_source_factory(link, seed=0, task=task, robot="panda", spec=spec)
