@@ -1,4 +1,5 @@
-"""Read a session recording back with Rerun's own reader (``rerun.chunk.RrdReader``)."""
+"""Read a session recording back with Rerun's own reader (``rerun.chunk.RrdReader``), also
+one whose writer was killed before it could finish the file (no footer)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ import rerun as rr
 
 
 def _chunks(rrd: Path, entity: str):
-    for chunk in rr.chunk.RrdReader(rrd).store().stream():
+    reader = rr.chunk.RrdReader(rrd)
+    try:
+        chunks = reader.store().stream()
+    except RuntimeError:  # no footer: the writer was killed; its messages read in order
+        chunks = reader.stream()
+    for chunk in chunks:
         if chunk.entity_path == entity and not chunk.is_static:
             yield chunk.to_record_batch()
 

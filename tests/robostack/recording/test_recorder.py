@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal as posix_signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -118,3 +121,23 @@ def test_a_failing_recorder_is_reported_not_raised(tmp_path, monkeypatch):
     assert "disk full" in summary["recording_error"]
     assert summary["dropped_ticks"] > 0
     assert summary["recorded_ticks"] + summary["dropped_ticks"] == report.result.ticks
+
+
+def test_a_recording_whose_writer_was_killed_reads_back(tmp_path):
+    """SIGKILL leaves the .rrd without its footer; every message flushed before is read."""
+    rrd = tmp_path / "session.rrd"
+    writer = f"""
+import os, signal
+import rerun as rr
+rr.init("killed", spawn=False)
+rr.save({str(rrd)!r})
+for tick in range(200):
+    rr.set_time("tick", sequence=tick)
+    rr.log("/joints/q", rr.Scalars([float(tick), -float(tick)]))
+rr.get_global_data_recording().flush()
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    killed = subprocess.run([sys.executable, "-c", writer], capture_output=True, timeout=120)
+    assert killed.returncode == -posix_signal.SIGKILL
+    ticks, q = joint_signal(rrd, "q")
+    assert np.array_equal(ticks, np.arange(200)) and np.array_equal(q[:, 1], -np.arange(200))
