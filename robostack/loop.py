@@ -19,9 +19,9 @@ The controller's torque goes to torque-controlled robots; robots that servo them
 (`command_for`), so the monitor's STOP and HOLD references drive them too.
 
 If the run ends abnormally (an exception, a failed read or write), the loop leaves a zero
-torque command on the robot (a hold or zero speed for streaming robots): the arm is gravity
-compensated and no longer driven; bringing it to a standstill with brakes is the backend's
-`close`.
+torque command on the robot (zero speed for speed-streaming robots; a position-servoing robot
+gets its own decelerating stop): the arm is gravity compensated and no longer driven;
+bringing it to a standstill with brakes is the backend's `close`.
 """
 
 from __future__ import annotations
@@ -414,12 +414,16 @@ class ControlLoop:
         )
 
     def _release(self, state: JointState) -> None:
-        """Best effort after an abnormal end: zero torque (gravity compensated), or for a
-        streaming robot a hold at ``state``'s positions / zero speed."""
+        """Best effort after an abnormal end: zero torque (gravity compensated), zero speed,
+        or for a robot servoing positions its own decelerating stop (`Robot.end_motion`, UR's
+        servoStop): a target at ``state``'s positions would halt a moving arm at once."""
         robot = self.robot
         rest = JointReference(state.q, np.zeros_like(state.q), np.zeros_like(state.q))
         with contextlib.suppress(Exception):  # the backend is gone; its failure is an event
-            robot.write(command_for(robot.command_mode, state, rest, np.zeros(robot.spec.dof)))
+            if robot.command_mode is CommandMode.POSITION:
+                robot.end_motion()
+            else:
+                robot.write(command_for(robot.command_mode, state, rest, np.zeros(robot.spec.dof)))
 
     def _first_chunk(self, state: JointState) -> JointState:
         """Start from rest at ``state`` with the source's first chunk. It must be finite and

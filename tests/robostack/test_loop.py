@@ -11,7 +11,7 @@ from robostack.benchmarks.faults import RobotWrapper
 from robostack.errors import LimitError
 from robostack.loop import ControlLoop, LockstepClock, RobotPacedClock, WallClock
 from robostack.tracking import TrackingOptions, run_tracking, tracking_session
-from robostack.types import JointCommand, TrajectoryChunk
+from robostack.types import CommandMode, JointCommand, TrajectoryChunk
 
 
 def test_lockstep_runs_are_bit_identical_for_the_same_seed():
@@ -197,6 +197,31 @@ def test_a_failed_write_stops_and_leaves_zero_torque():
         result = session.loop.run(ticks=1000)
         assert not session.robot.data.ctrl[:7].any()  # released: zero torque left applied
     assert result.events[0].check == "backend_write" and result.outcome == "stopped"
+
+
+class _FailingServo(RobotWrapper):
+    """A position-servoing robot (UR's servoJ) whose 200th write fails; the sim stays put."""
+
+    def __init__(self, robot):
+        super().__init__(robot)
+        self.command_mode, self.writes, self.ended = CommandMode.POSITION, 0, 0
+
+    def write(self, command):
+        self.writes += 1
+        if self.writes == 200:
+            raise ConnectionError("link down")
+
+    def end_motion(self):
+        self.ended += 1
+
+
+def test_a_failed_write_to_a_servoing_robot_ends_with_its_own_stop():
+    options = TrackingOptions(robot="ur5e", controller="impedance", record=False)
+    with tracking_session(options) as session:
+        session.loop.robot = robot = _FailingServo(session.robot)
+        result = session.loop.run(ticks=1000)
+    assert result.events[0].check == "backend_write" and result.outcome == "stopped"
+    assert (robot.writes, robot.ended) == (200, 1)  # no position target after the failure
 
 
 def test_a_safety_config_for_another_robot_is_refused():
