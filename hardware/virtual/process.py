@@ -8,6 +8,7 @@ the controller's ports are open; on exit it sends SIGTERM and waits.
 from __future__ import annotations
 
 import json
+import select
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 from hardware.virtual.server import request
 from robostack.errors import RobotConnectionError
 
-READY_S = 60.0
+READY_S = 60.0  # s for the controller to say it is ready
 
 
 @contextmanager
@@ -25,12 +26,16 @@ def virtual_controller(robot: str, address: str, *, firmware: str | None = None)
     """Serve a virtual ``robot`` controller at ``address`` while the block runs."""
     command = [sys.executable, "-m", "robostack.cli.main", "virtual-robot", "--robot", robot]
     command += ["--address", address, "--json"] + (["--firmware", firmware] if firmware else [])
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    # its own session: a Ctrl-C in the terminal reaches the session using it, as on a real
+    # controller, not the controller itself
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        line = process.stdout.readline()
+        said, _, _ = select.select([process.stdout], [], [], READY_S)
+        line = process.stdout.readline() if said else ""
         if not line or not json.loads(line).get("ready"):
             raise RobotConnectionError(
-                f"the virtual {robot} at {address} did not start (exit code {process.poll()})"
+                f"the virtual {robot} at {address} did not start within {READY_S:g} s (exit "
+                f"code {process.poll()})"
             )
         yield
     finally:
