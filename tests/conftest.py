@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -30,3 +33,16 @@ def reach_dataset(tmp_path_factory):
     root = tmp_path_factory.mktemp("datasets")
     collect("reach", episodes=6, out=root / "reach", runs_dir=root / "runs", seed=1000)
     return root / "reach"
+
+
+@contextmanager
+def in_background(work: Callable[[threading.Event], None]) -> Iterator[None]:
+    """Run ``work(done)`` in a thread while the block runs; ``done`` is set as it ends."""
+    done = threading.Event()
+    thread = threading.Thread(target=work, args=(done,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()

@@ -10,6 +10,7 @@ import numpy as np
 
 from hardware.virtual.process import inject
 from hardware.virtual.server import request
+from tests.conftest import in_background
 
 
 @contextmanager
@@ -19,10 +20,10 @@ def inject_once_moving(address: str, fault: str, *, moved: float = 0.05, start=N
     With ``start`` (the start pose, when the arm stands elsewhere at entry): from ``start``,
     once the start move has brought the arm there."""
     status = lambda: json.loads(request(address, "status"))  # noqa: E731
-    q0, done = np.array(status()["q"] if start is None else start), threading.Event()
+    q0 = np.array(status()["q"] if start is None else start)
     arrived = start is None
 
-    def watch() -> None:
+    def watch(done: threading.Event) -> None:
         nonlocal arrived
         while not done.wait(0.01):
             error = np.abs(np.array(status()["q"]) - q0).max()
@@ -31,10 +32,5 @@ def inject_once_moving(address: str, fault: str, *, moved: float = 0.05, start=N
                 inject(address, fault)
                 return
 
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    try:
+    with in_background(watch):
         yield
-    finally:
-        done.set()
-        thread.join()

@@ -12,6 +12,7 @@ import lcm
 
 from robostack.ipc import lcmtypes
 from robostack.ipc.config import IpcConfig
+from tests.conftest import in_background
 
 
 def private_config(**overrides) -> IpcConfig:
@@ -54,20 +55,15 @@ SERVER = 7  # the policy server id the tests' chunks come from
 @contextmanager
 def beating(config: IpcConfig, *beats: lcmtypes.policy_status_t) -> Iterator[None]:
     """While inside, ``beats`` go out on POLICY_STATUS at 20 Hz, as from live servers."""
-    listener, done = Listener(config), threading.Event()
+    listener = Listener(config)
 
-    def beat() -> None:
+    def beat(done: threading.Event) -> None:
         while not done.wait(0.05):
             for message in beats:
                 listener.publish("POLICY_STATUS", message.encode())
 
-    thread = threading.Thread(target=beat, daemon=True)
-    thread.start()
-    try:
+    with in_background(beat):
         yield
-    finally:
-        done.set()
-        thread.join()
 
 
 def chunk_message(
