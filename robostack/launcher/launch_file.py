@@ -153,11 +153,14 @@ class ConnectionSection:
     payload_kg: the payload beyond the flange (Franka: beyond the hand). The Franka backend
     sets it; on a UR it must match the controller's setting (preflight checks both).
     realtime, gripper (Franka only): libfranka's real-time check (``enforce``: refuse without a
-    real-time kernel; ``ignore``) and whether the Franka Hand is driven."""
+    real-time kernel; ``ignore``) and whether the Franka Hand is driven.
+    watchdog_hz (UR only): the rate below which the controller stops the script and the arm
+    (RTDE watchdog); 0 = the default (`hardware.ur.config.URConfig`: 50 Hz, 20 ms)."""
 
     address: str = ""
     command_mode: str = field(default="", metadata=_one_of(("", "servoj", "speedj", "torque")))
     payload_kg: float = field(default=0.0, metadata=_within(0.0, 20.0))
+    watchdog_hz: float = field(default=0.0, metadata=_within(0.0, 1000.0))
     realtime: str = field(default="enforce", metadata=_one_of(("enforce", "ignore")))
     gripper: bool = True
 
@@ -169,7 +172,8 @@ class ConnectionSection:
                 "realtime": self.realtime,
                 "gripper": self.gripper,
             }
-        return {"command_mode": self.command_mode} if self.command_mode else {}
+        options = {"command_mode": self.command_mode, "watchdog_hz": self.watchdog_hz}
+        return {key: value for key, value in options.items() if value}
 
 
 @dataclass(frozen=True, kw_only=True)

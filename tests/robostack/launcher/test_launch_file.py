@@ -76,3 +76,17 @@ def test_malformed_launch_files_are_refused_naming_file_key_and_reason(tmp_path,
 def test_a_missing_launch_file_is_named(tmp_path):
     with pytest.raises(LaunchFileError, match="no such launch file"):
         load_launch_file(tmp_path / "none.toml")
+
+
+def test_connection_keys_reach_the_backend_config(tmp_path):
+    path = tmp_path / "ur.toml"
+    path.write_text(
+        '[robot]\nname = "ur5e"\nbackend = "ur_rtde"\n'
+        '[safety]\nprofile = "real_robot"\n'
+        '[connection]\ncommand_mode = "speedj"\nwatchdog_hz = 10.0\n'
+    )
+    options = load_launch_file(path).connection.backend_options("ur_rtde")
+    assert options == {"command_mode": "speedj", "watchdog_hz": 10.0}
+    from hardware.ur.config import URConfig
+
+    assert URConfig(**options).watchdog_hz == 10.0
