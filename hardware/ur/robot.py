@@ -38,6 +38,7 @@ PROTECTIVE_STOPPED = 1 << 2
 SAFEGUARD_STOPPED = 1 << 4
 EMERGENCY_STOPPED = (1 << 5) | (1 << 6) | (1 << 7)  # system, robot, any
 SCRIPT_START_S = 2.0  # how long a re-uploaded control script may take to start
+SAFETY_SETTLE_PERIODS = 5  # RTDE periods to wait for safety bits when the script stopped
 
 
 def vendor_client() -> SimpleNamespace:
@@ -258,19 +259,26 @@ class URRobot(Robot):
             raise RobotFaultError(
                 "communication_loss", f"lost the RTDE connection to {self.address}"
             )
-        bits = int(receive.getSafetyStatusBits())
+        self._check_safety_bits()
+        if self._moving and not control.isProgramRunning():
+            # the receive interface's stream can be a packet behind the control interface's:
+            # a safety stop may show there first as a stopped script
+            time.sleep(SAFETY_SETTLE_PERIODS * self.spec.dt)
+            self._check_safety_bits()
+            raise RobotFaultError(
+                "watchdog",
+                f"the control script stopped: no input for {1 / self.config.watchdog_hz:.3f} s "
+                f"(RTDE watchdog) or stopped on the pendant",
+            )
+
+    def _check_safety_bits(self) -> None:
+        bits = int(self._receive.getSafetyStatusBits())
         if bits & EMERGENCY_STOPPED:
             raise RobotFaultError("emergency_stop", f"emergency stop (safety status {bits:#x})")
         if bits & PROTECTIVE_STOPPED:
             raise RobotFaultError("protective_stop", f"protective stop (safety status {bits:#x})")
         if bits & SAFEGUARD_STOPPED:
             raise RobotFaultError("safeguard_stop", f"safeguard stop (safety status {bits:#x})")
-        if self._moving and not control.isProgramRunning():
-            raise RobotFaultError(
-                "watchdog",
-                f"the control script stopped: no input for {1 / self.config.watchdog_hz:.3f} s "
-                f"(RTDE watchdog) or stopped on the pendant",
-            )
 
     def _require(self):
         if self._control is None:

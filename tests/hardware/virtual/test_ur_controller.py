@@ -13,6 +13,7 @@ import pytest
 import rtde_control
 import rtde_receive
 
+from hardware.ur.robot import SCRIPT_START_S
 from hardware.virtual.process import virtual_controller
 from hardware.virtual.server import request
 from robostack.cli.main import main
@@ -38,13 +39,11 @@ def ur5e():
 
 def _launch_file(tmp_path) -> str:
     """launch/ur5_rtde.toml unchanged but for a fixed seed, the checkpoint's full path, the
-    runs folder, a 20 ms read timeout and a 100 ms RTDE watchdog (the address comes on the
-    command line). The timeouts: here the controller, the loop and the policy share two cores,
-    so a read now and then waits several ms for a core, and a CI run once saw the client's
-    commands pause past the 20 ms watchdog; against a real controller the defaults stand."""
+    runs folder and a 20 ms read timeout (the address comes on the command line). The read
+    timeout: here the controller, the loop and the policy share two cores, so a read now and
+    then waits several ms for a core; against a real controller the 5 ms default stands."""
     text = (LAUNCH_FILES / "ur5_rtde.toml").read_text()
     text = text.replace("[safety]\n", "[safety]\nread_timeout_s = 0.02\n", 1)
-    text = text.replace("[connection]\n", "[connection]\nwatchdog_hz = 10.0\n", 1)
     text = text.replace('task = "reach"', 'task = "reach"\nseed = 3', 1)
     text = text.replace('checkpoint = "ur5e_reach"', f'checkpoint = "{CHECKPOINTS / "ur5e_reach"}"')
     text = text.replace("enabled = true", f'enabled = true\nruns_dir = "{tmp_path}"')
@@ -61,6 +60,10 @@ def test_the_client_calls_the_backend_makes_work(ur5e):
     try:
         assert dashboard.polyscopeVersion().startswith("5.26.0")
         assert "RUNNING" in dashboard.robotmode() and "NORMAL" in dashboard.safetystatus()
+        # the script runs once the controller reports it, as the backend waits for it
+        deadline = time.monotonic() + SCRIPT_START_S
+        while not control.isProgramRunning() and time.monotonic() < deadline:
+            time.sleep(0.002)
         assert control.isProgramRunning() and receive.getRobotMode() == 7
         assert receive.getSafetyStatusBits() == 1 and receive.getRuntimeState() == 2
         t0, q0 = receive.getTimestamp(), receive.getActualQ()
