@@ -29,7 +29,7 @@ import torch.distributed as dist
 from diffusers.optimization import get_cosine_schedule_with_warmup
 from diffusers.training_utils import EMAModel
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from policies.base import Policy
 from policies.checkpoint import save_checkpoint
@@ -236,9 +236,9 @@ def _load_state(out, policy, optimizer, schedule, ema, generator, rank, result, 
         raise ResumeError(f"cannot resume: {out} has no {STATE_TENSORS} / {STATE_JSON}")
     try:
         state = json.loads(json_file.read_text())
-        tensors = load_file(str(tensors_file))
         with safe_open(str(tensors_file), "pt") as f:
             tensors_step = (f.metadata() or {}).get("step")
+            tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118 (not a dict)
         step, saved = int(state["step"]), state["config"]
     except (OSError, ValueError, KeyError, TypeError, SafetensorError) as error:
         raise ResumeError(f"cannot resume: {out}'s training state is unreadable: {error}") from None
