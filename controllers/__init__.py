@@ -1,20 +1,20 @@
 """Joint-space controllers and the chunk interpolator.
 
 `make_controller` builds a controller by name with the robot's default gains
-(`controllers.gains`); the classes can also be built directly with any gains.
+(`robostack.controllers.gains`); the classes can also be built directly with any gains.
 """
 
 from __future__ import annotations
 
-from controllers.base import Controller
-from controllers.computed_torque import ComputedTorque
-from controllers.gains import DEFAULT_GAINS
-from controllers.impedance import JointImpedance
-from controllers.interpolation import ChunkInterpolator
-from controllers.pid import PID
-from robostack.errors import UnknownNameError
-from robostack.robot import DynamicsModel
-from robostack.types import RobotSpec
+from robostack.controllers.base import Controller
+from robostack.controllers.computed_torque import ComputedTorque
+from robostack.controllers.gains import DEFAULT_GAINS
+from robostack.controllers.impedance import JointImpedance
+from robostack.controllers.interpolation import ChunkInterpolator
+from robostack.controllers.pid import PID
+from robostack.core.errors import UnknownNameError
+from robostack.core.robot import DynamicsModel
+from robostack.core.types import RobotSpec
 
 CONTROLLER_NAMES = ("pid", "impedance", "computed_torque")
 
@@ -29,7 +29,7 @@ def make_controller(
         spec: the robot (its name picks the default gains; tau_max bounds PID windup).
         model: dynamics model (computed torque; impedance uses it for Coriolis feed-forward).
         dt: control period, s.
-        gains: overrides of the default gains, same keys as `controllers.gains`.
+        gains: overrides of the default gains, same keys as `robostack.controllers.gains`.
     """
     if name not in CONTROLLER_NAMES:
         raise UnknownNameError("controller", name, CONTROLLER_NAMES)

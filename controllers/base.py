@@ -6,7 +6,7 @@ import abc
 
 import numpy as np
 
-from robostack.types import JointReference, JointState
+from robostack.core.types import JointReference, JointState
 
 
 class Controller(abc.ABC):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from controllers.base import Controller
-from robostack.robot import DynamicsModel
-from robostack.types import JointReference, JointState
+from robostack.controllers.base import Controller
+from robostack.core.robot import DynamicsModel
+from robostack.core.types import JointReference, JointState
 
 
 class JointImpedance(Controller):

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from robostack.types import JointReference, TrajectoryChunk
+from robostack.core.types import JointReference, TrajectoryChunk
 
 BLEND_BUDGET = 0.4  # share of the acceleration / jerk limits a blend may add
 CHUNK_BUDGET = 0.5  # share of the limits an untrusted chunk's waypoints may ask (slowed_to_limits)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from controllers.base import Controller
-from robostack.types import JointReference, JointState
+from robostack.controllers.base import Controller
+from robostack.core.types import JointReference, JointState
 
 
 class PID(Controller):

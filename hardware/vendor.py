@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from robostack.errors import RobostackError
+from robostack.core.errors import RobostackError
 
 
 def import_vendor(module: str, *, extra: str) -> ModuleType:

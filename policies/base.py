@@ -1,9 +1,9 @@
 """The `Policy` base class: observation history -> action chunk, with min-max normalization.
 
-Every policy (the DiT in `policies.dit`, the MLP baseline in `policies.mlp`) is a torch module
-with a frozen config dataclass (``config.features`` is the `PolicyFeatures` layout) and the
-dataset's normalization stats; it implements `compute_loss` for training and `predict_chunk`
-for inference. Shapes are those of `policies.features`.
+Every policy (the DiT in `robostack.policies.dit`, the MLP baseline in `robostack.policies.mlp`) is
+a torch module with a frozen config dataclass (``config.features`` is the `PolicyFeatures` layout)
+and the dataset's normalization stats; it implements `compute_loss` for training and `predict_chunk`
+for inference. Shapes are those of `robostack.policies.features`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from policies.features import OBSERVATION_KEYS, PolicyFeatures
-from policies.normalize import MinMaxNormalizer
+from robostack.policies.features import OBSERVATION_KEYS, PolicyFeatures
+from robostack.policies.normalize import MinMaxNormalizer
 
 NORMALIZED = ("state", "environment_state", "language", "action")
 

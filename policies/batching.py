@@ -1,14 +1,16 @@
 """One batched policy call for the chunks several episodes ask for at once (batched rollouts).
 
-Episodes stepped in lockstep by threads of one process (`robostack.evaluation.evaluate` with
+Episodes stepped in lockstep by threads of one process (`robostack.sessions.evaluation.evaluate`
+with
 ``num_envs``) ask for their chunks at the same robot times. The threads take turns: only the
 member whose turn it is runs (a simulation step is mostly Python, and threads contending for
 the interpreter would only slow each other down); it runs until it asks for a chunk
 (`ChunkBatcher.predict`) or its episode ends (`leave`), then hands the turn on. When every
 member still running has asked, one ``predict_chunk`` answers them all and the turns start
-over. Each episode brings its own initial diffusion noise (`policies.runner.PolicyRunner`), so
-with a deterministic sampler (DDIM, DPM-Solver++) every episode gets the chunk it would get
-alone, up to floating-point summation order; DDPM's per-step noise then differs.
+over. Each episode brings its own initial diffusion noise
+(`robostack.policies.runner.PolicyRunner`), so with a deterministic sampler (DDIM, DPM-Solver++)
+every episode gets the chunk it would get alone, up to floating-point summation order; DDPM's
+per-step noise then differs.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 import numpy as np
 import torch
 
-from policies.base import Policy
+from robostack.policies.base import Policy
 
 
 class ChunkBatcher:

@@ -20,9 +20,9 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from policies.base import Policy, config_from_dict, config_to_dict
-from policies.registry import policy_class
-from robostack.errors import RobostackError
+from robostack.core.errors import RobostackError
+from robostack.policies.base import Policy, config_from_dict, config_to_dict
+from robostack.policies.registry import policy_class
 
 FORMAT, VERSION = "robostack-policy", 1
 CONFIG, STATS, WEIGHTS = "config.json", "stats.json", "model.safetensors"

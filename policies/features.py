@@ -6,7 +6,7 @@ Observation batches are dicts of float tensors (B = batch, To = observation hori
 - ``environment_state``: (B, To, E): the task's object state, m, zero-padded to E (tasks
   differ in how many numbers they give; a multi-task policy pads them all to the widest);
 - ``environment_mask``: (B, E): 1 where ``environment_state`` holds a real number, 0 for padding;
-- ``language``: (B, L): the task sentence's embedding (`policies.language`);
+- ``language``: (B, L): the task sentence's embedding (`robostack.policies.language`);
 - ``image`` (only with an image encoder): (B, To, 3, H, W) in [0, 1].
 
 Actions are chunks (B, Tp, dof + 1): absolute joint targets rad at the policy rate, the first

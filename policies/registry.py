@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from policies.base import Policy
-from policies.dit import DiTPolicy
-from policies.mlp import MLPPolicy
+from robostack.policies.base import Policy
+from robostack.policies.dit import DiTPolicy
+from robostack.policies.mlp import MLPPolicy
 
 POLICIES: dict[str, type[Policy]] = {"dit": DiTPolicy, "mlp": MLPPolicy}
 

@@ -4,9 +4,9 @@
 there are To), says when a chunk is due (receding horizon: every Ta observations from the
 first; with numbered observations, at the first one of each block of Ta, so that one lost
 observation does not lose a chunk) and predicts one. It is shared by the in-process chunk source
-(`robostack.policy_source`) and the policy server of the process split
-(`robostack.ipc.policy_server`), so both see and predict exactly alike. Shapes are those of
-`policies.features`.
+(`robostack.runtime.policy_source`) and the policy server of the process split
+(`robostack.sessions.policy_server`), so both see and predict exactly alike. Shapes are those of
+`robostack.policies.features`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from policies.base import Policy
-from policies.batching import Seat
+from robostack.policies.base import Policy
+from robostack.policies.batching import Seat
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class PolicyRunner:
         seed: seeds the sampler's noise.
         options: keyword arguments for ``policy.predict_chunk`` (sampler, steps, guidance).
         perturbation: optional observation corruption.
-        seat: predict through this seat at a `policies.batching.ChunkBatcher` (with other
+        seat: predict through this seat at a `robostack.policies.batching.ChunkBatcher` (with other
             episodes, with the batcher's options), the initial noise drawn here from ``seed``
             as a single call would draw it.
     """
@@ -89,7 +89,7 @@ class PolicyRunner:
     def observe(
         self, robot: np.ndarray, environment: np.ndarray, *, index: int | None = None
     ) -> bool:
-        """Take one observation: ``robot`` (S,) (`robostack.observations`), ``environment``
+        """Take one observation: ``robot`` (S,) (`robostack.core.observations`), ``environment``
         (n,) the task's object state, n <= E. ``index`` is its number in the episode (default:
         the count so far; increasing). Returns True when a chunk is due: the first observation
         of a new block of Ta (index a multiple of Ta, unless that one was lost)."""
@@ -120,7 +120,7 @@ class PolicyRunner:
         return due
 
     def observation(self) -> dict[str, torch.Tensor]:
-        """The current observation batch (B = 1, `policies.features` shapes)."""
+        """The current observation batch (B = 1, `robostack.policies.features` shapes)."""
         states, environments = zip(*self.history, strict=True)
         return {
             "state": torch.from_numpy(np.stack(states))[None],

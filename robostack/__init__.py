@@ -1,8 +1,11 @@
-"""robostack: robot control and policy learning.
+"""robostack: robot control and policy learning, in layers that import only downwards.
 
-Core layer: value types (`robostack.types`), the `Robot` interface (`robostack.robot`), robot
-descriptions (`robostack.robots`), the rigid-body model (`robostack.model`), and on top the
-control loop (`robostack.loop`) and the command line (`robostack.cli`).
+``core`` (types, errors, the `Robot` interface, robot descriptions, the rigid-body model)
+<- ``transport`` (LCM messages, codec, bus) <- the components ``controllers``, ``policies``,
+``sim`` and ``hardware`` <- ``runtime`` (the 1 kHz loop, safety, recording, chunk sources)
+<- ``sessions`` (episodes, tracking, collection, replay, evaluation, environments)
+<- ``launcher`` <- ``benchmarks`` <- ``cli``. ``docs/architecture.md`` explains each layer;
+``pyproject.toml``'s import-linter contract enforces the order.
 """
 
 __version__ = "0.1.0"

@@ -1,13 +1,14 @@
-"""Simulation: the scene a task declares (`sim.scene`), its tasks and scripted experts
-(`sim.tasks`), and the simulators that run them behind `robostack.robot.SimRobot`: MuJoCo
-(`sim.mujoco`) and PyBullet (`sim.pybullet`), built from the same URDFs."""
+"""Simulation: the scene a task declares (`robostack.sim.scene`), its tasks and scripted experts
+(`robostack.sim.tasks`), and the simulators that run them behind `robostack.core.robot.SimRobot`:
+MuJoCo (`robostack.sim.mujoco`) and PyBullet (`robostack.sim.pybullet`), built from the same
+URDFs."""
 
 from __future__ import annotations
 
-from robostack.errors import UnknownNameError
-from robostack.robot import SimRobot
-from robostack.robots import RobotDescription
-from sim.scene import SceneObject
+from robostack.core.errors import UnknownNameError
+from robostack.core.robot import SimRobot
+from robostack.core.robots import RobotDescription
+from robostack.sim.scene import SceneObject
 
 SIMULATORS = ("mujoco", "pybullet")
 
@@ -18,11 +19,11 @@ def make_simulation(
     """An unconnected simulated ``robot`` on its table with a task's ``objects``, in
     ``simulator`` (one of `SIMULATORS`; imported only when chosen)."""
     if simulator == "mujoco":
-        from sim.mujoco import MujocoRobot, SceneConfig
+        from robostack.sim.mujoco import MujocoRobot, SceneConfig
 
         return MujocoRobot(robot=robot, scene=SceneConfig(objects=objects))
     if simulator == "pybullet":
-        from sim.pybullet import PybulletRobot
+        from robostack.sim.pybullet import PybulletRobot
 
         return PybulletRobot(robot=robot, objects=objects)
     raise UnknownNameError("simulator", simulator, SIMULATORS)

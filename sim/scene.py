@@ -2,9 +2,9 @@
 task makes on a running simulation.
 
 A task declares its objects as data (`Cube`, `Marker`, `Fixture`); each simulator backend
-(`sim.mujoco`, `sim.pybullet`) builds them around the robot on its table and implements
-`TaskScene`, through which the task places them for an episode and reads them back. Positions
-are in the robot's base frame, m; the base stands on the table top (z = `TABLE_TOP_Z`).
+(`robostack.sim.mujoco`, `robostack.sim.pybullet`) builds them around the robot on its table and
+implements `TaskScene`, through which the task places them for an episode and reads them back.
+Positions are in the robot's base frame, m; the base stands on the table top (z = `TABLE_TOP_Z`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-from robostack.types import JointState
+from robostack.core.types import JointState
 
 TABLE_TOP_Z = 0.0  # the robot's base stands on the table top, m
 TIMESTEP_S = 0.001  # physics step, s: one 1 kHz control tick, in every simulator
@@ -111,8 +111,8 @@ SceneObject = Cube | Marker | Fixture
 
 
 class TaskScene(Protocol):
-    """What a task may do with a running simulation (`sim.mujoco.MujocoRobot`,
-    `sim.pybullet.PybulletRobot`)."""
+    """What a task may do with a running simulation (`robostack.sim.mujoco.MujocoRobot`,
+    `robostack.sim.pybullet.PybulletRobot`)."""
 
     def place(self, name: str, position: np.ndarray) -> None:
         """Put object ``name`` at ``position`` (3,) m: a cube's centre, at rest and upright; a

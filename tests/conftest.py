@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from robostack.model import RigidBodyModel
-from robostack.robots import ROBOTS, get_robot
+from robostack.core.model import RigidBodyModel
+from robostack.core.robots import ROBOTS, get_robot
 
 ROBOT_NAMES = sorted(ROBOTS)
 
@@ -28,7 +28,7 @@ def robot_name(request) -> str:
 @pytest.fixture(scope="session")
 def reach_dataset(tmp_path_factory):
     """A few reach demonstrations by the scripted expert, in the LeRobot layout (shared)."""
-    from robostack.collect import collect
+    from robostack.sessions.collect import collect
 
     root = tmp_path_factory.mktemp("datasets")
     collect("reach", episodes=6, out=root / "reach", runs_dir=root / "runs", seed=1000)

@@ -22,13 +22,13 @@ from types import ModuleType
 
 import numpy as np
 
-from hardware.franka.config import FrankaConfig
-from hardware.franka.hand_process import HandProcess
-from hardware.vendor import import_vendor, lost_periods
-from robostack.errors import RobostackError, RobotConnectionError, RobotFaultError
-from robostack.robot import Robot
-from robostack.robots import get_robot
-from robostack.types import CommandMode, JointCommand, JointState
+from robostack.core.errors import RobostackError, RobotConnectionError, RobotFaultError
+from robostack.core.robot import Robot
+from robostack.core.robots import get_robot
+from robostack.core.types import CommandMode, JointCommand, JointState
+from robostack.hardware.franka.config import FrankaConfig
+from robostack.hardware.franka.hand_process import HandProcess
+from robostack.hardware.vendor import import_vendor, lost_periods
 
 PERIOD = 0.001  # FCI's control period, s
 
@@ -242,7 +242,7 @@ class FrankaRobot(Robot):
 
 
 class FrankaModel:
-    """`robostack.robot.DynamicsModel` over pylibfranka's ``Model``.
+    """`robostack.core.robot.DynamicsModel` over pylibfranka's ``Model``.
 
     pylibfranka evaluates the model at a `RobotState`, so this adapter answers at the last
     measured state only (what computed torque asks for); another ``q`` raises ValueError.

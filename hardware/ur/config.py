@@ -2,7 +2,7 @@
 
 Three command modes (ur_rtde): ``servoj`` streams joint positions to the controller's own
 servo (``lookahead_s`` smooths, ``gain`` stiffens: UR's ranges [0.03, 0.2] s and [100, 2000]);
-``speedj`` streams joint speeds (the loop adds a position feedback, `robostack.loop`);
+``speedj`` streams joint speeds (the loop adds a position feedback, `robostack.runtime.loop`);
 ``torque`` sends joint torques with ``directTorque`` on top of the controller's gravity
 compensation (PolyScope 5.26 or later; refused before anything moves on older controllers).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from robostack.types import CommandMode
+from robostack.core.types import CommandMode
 
 COMMAND_MODES = {
     "servoj": CommandMode.POSITION,

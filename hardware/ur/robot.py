@@ -3,7 +3,7 @@
 The loop runs at the controller's rate (500 Hz e-Series, 125 Hz CB3), paced by ur_rtde:
 `read` waits out the period begun by the previous read (``waitPeriod``), starts the next
 (``initPeriod``) and returns the newest state; `write` kicks the RTDE watchdog and sends the
-command of the configured mode (`hardware.ur.config`).
+command of the configured mode (`robostack.hardware.ur.config`).
 
 A motion starts at the first `write` after connecting or after `end_motion`: the control script
 runs (re-uploaded if it was stopped) and the RTDE watchdog is armed; `end_motion` stops the arm
@@ -26,12 +26,12 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from hardware.ur.config import DIRECT_TORQUE_SINCE, URConfig
-from hardware.vendor import import_vendor, lost_periods
-from robostack.errors import RobostackError, RobotConnectionError, RobotFaultError
-from robostack.robot import Robot
-from robostack.robots import get_robot
-from robostack.types import CommandMode, JointCommand, JointState
+from robostack.core.errors import RobostackError, RobotConnectionError, RobotFaultError
+from robostack.core.robot import Robot
+from robostack.core.robots import get_robot
+from robostack.core.types import CommandMode, JointCommand, JointState
+from robostack.hardware.ur.config import DIRECT_TORQUE_SINCE, URConfig
+from robostack.hardware.vendor import import_vendor, lost_periods
 
 # UR safety status bits (RTDE safety_status_bits)
 PROTECTIVE_STOPPED = 1 << 2

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from robostack.errors import RobostackError
+from robostack.core.errors import RobostackError
 
 CODEBASE_VERSION = "v3.0"
 CHUNKS_SIZE = 1000

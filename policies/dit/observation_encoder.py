@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from policies.features import PolicyFeatures
+from robostack.policies.features import PolicyFeatures
 
 
 class ImageEncoder(nn.Module):
@@ -35,7 +35,7 @@ class ImageEncoder(nn.Module):
 
 
 class ObservationEncoder(nn.Module):
-    """Normalized observation dict (`policies.features` shapes) -> (B, d_model)."""
+    """Normalized observation dict (`robostack.policies.features` shapes) -> (B, d_model)."""
 
     def __init__(self, features: PolicyFeatures, d_model: int, n_heads: int, n_layers: int):
         super().__init__()

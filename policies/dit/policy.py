@@ -19,10 +19,10 @@ import torch
 from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 from torch import nn
 
-from policies.base import Policy
-from policies.dit.configuration import DiTConfig
-from policies.dit.network import DiTNoiseNet
-from policies.dit.observation_encoder import ObservationEncoder
+from robostack.policies.base import Policy
+from robostack.policies.dit.configuration import DiTConfig
+from robostack.policies.dit.network import DiTNoiseNet
+from robostack.policies.dit.observation_encoder import ObservationEncoder
 
 
 class DiTPolicy(Policy):

@@ -1,6 +1,6 @@
 """The MLP regression baseline: `MLPConfig` (configuration.py), `MLPPolicy` (policy.py)."""
 
-from policies.mlp.configuration import MLPConfig
-from policies.mlp.policy import MLPPolicy
+from robostack.policies.mlp.configuration import MLPConfig
+from robostack.policies.mlp.policy import MLPPolicy
 
 __all__ = ["MLPConfig", "MLPPolicy"]

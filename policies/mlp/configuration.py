@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policies.features import PolicyFeatures
+from robostack.policies.features import PolicyFeatures
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from policies.base import Policy
-from policies.mlp.configuration import MLPConfig
+from robostack.policies.base import Policy
+from robostack.policies.mlp.configuration import MLPConfig
 
 
 class MLPPolicy(Policy):

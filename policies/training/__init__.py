@@ -1,7 +1,7 @@
 """Policy training, free of simulator imports: `load_training_data` (data.py) and `train`
 (trainer.py)."""
 
-from policies.training.data import TrainingData, load_training_data
-from policies.training.trainer import TrainConfig, TrainResult, train
+from robostack.policies.training.data import TrainingData, load_training_data
+from robostack.policies.training.trainer import TrainConfig, TrainResult, train
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingData", "load_training_data", "train"]

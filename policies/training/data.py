@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from policies.datasets import read_dataset
-from policies.features import PolicyFeatures
-from robostack.errors import RobostackError
+from robostack.core.errors import RobostackError
+from robostack.policies.datasets import read_dataset
+from robostack.policies.features import PolicyFeatures
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,8 @@ class TrainingData:
         return torch.multinomial(self.window_weight, n, replacement=True, generator=generator)
 
     def batch(self, windows: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Observation and action tensors (`policies.features` shapes) for window indices (B,)."""
+        """Observation and action tensors (`robostack.policies.features` shapes) for window indices
+        (B,)."""
         obs = self.obs_index[windows]
         last = obs[:, -1]
         return {

@@ -2,8 +2,8 @@
 
 `train` fits a policy on `TrainingData` and writes, under ``out``:
 
-- ``checkpoint/``: the EMA weights as a loadable checkpoint (`policies.checkpoint`), rewritten
-  every ``checkpoint_every`` steps and at the end;
+- ``checkpoint/``: the EMA weights as a loadable checkpoint (`robostack.policies.checkpoint`),
+  rewritten every ``checkpoint_every`` steps and at the end;
 - ``training_state.safetensors`` + ``training_state.json``: raw weights, EMA weights, AdamW
   moments, learning-rate schedule, random generator states and the step, to resume exactly
   (each written whole, then renamed; both stamped with the step, which resume matches);
@@ -31,10 +31,10 @@ from diffusers.training_utils import EMAModel
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
-from policies.base import Policy
-from policies.checkpoint import save_checkpoint
-from policies.training.data import TrainingData
-from robostack.errors import RobostackError
+from robostack.core.errors import RobostackError
+from robostack.policies.base import Policy
+from robostack.policies.checkpoint import save_checkpoint
+from robostack.policies.training.data import TrainingData
 
 STATE_TENSORS, STATE_JSON = "training_state.safetensors", "training_state.json"
 

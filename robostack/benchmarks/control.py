@@ -16,8 +16,8 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
-from robostack.tracking import TrackingOptions, tracking_session
-from sim.mujoco import MujocoRobot
+from robostack.sessions.tracking import TrackingOptions, tracking_session
+from robostack.sim.mujoco import MujocoRobot
 
 OVERHEAD_TARGET_US = 30.0
 RECORDING_TARGET_US = 5.0

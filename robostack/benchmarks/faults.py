@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from controllers import JointImpedance
-from controllers.gains import DEFAULT_GAINS
-from robostack.model import RigidBodyModel
-from robostack.references import ReferenceChunker, WaypointReference
-from robostack.robots import get_robot
-from robostack.safety import SafetyConfig
-from robostack.tracking import TrackingOptions, TrackingSession, tracking_session
-from robostack.types import JointReference, JointState, TrajectoryChunk
+from robostack.controllers import JointImpedance
+from robostack.controllers.gains import DEFAULT_GAINS
+from robostack.controllers.references import ReferenceChunker, WaypointReference
+from robostack.core.model import RigidBodyModel
+from robostack.core.robots import get_robot
+from robostack.core.types import JointReference, JointState, TrajectoryChunk
+from robostack.runtime.safety import SafetyConfig
+from robostack.sessions.tracking import TrackingOptions, TrackingSession, tracking_session
 
 FAULT_TICK = 1600  # a chunk request (every 800 ticks) in the middle of the sweep's first move
 

@@ -1,8 +1,8 @@
 """The real-robot backends against their stand-ins in real time: tick timing and reactions.
 
-Each case connects a backend (`hardware.franka`, `hardware.ur`) to its stand-in, whose virtual
-controller releases one state per control period in wall time, runs a move through the loop
-paced by the robot, and reports the tick period (median, p99, jitter as ratios to the nominal
+Each case connects a backend (`robostack.hardware.franka`, `robostack.hardware.ur`) to its stand-in,
+whose virtual controller releases one state per control period in wall time, runs a move through the
+loop paced by the robot, and reports the tick period (median, p99, jitter as ratios to the nominal
 period), late ticks and lost packets. Then it injects a stop (a Franka reflex, a UR protective
 stop) and reports the control periods from the stop to the safety monitor's STOP event (0:
 the first read after the stop raised it).
@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robostack.backends import make_robot
-from robostack.loop import LoopResult
-from robostack.model import RigidBodyModel
-from robostack.references import Dwell, ReferenceChunker, WaypointReference
-from robostack.robot import Robot
-from robostack.robots import get_robot
-from robostack.session import make_loop
+from robostack.controllers.references import Dwell, ReferenceChunker, WaypointReference
+from robostack.core.model import RigidBodyModel
+from robostack.core.robot import Robot
+from robostack.core.robots import get_robot
+from robostack.runtime.assembly import make_loop
+from robostack.runtime.backends import make_robot
+from robostack.runtime.loop import LoopResult
 
 # (name, backend, robot, backend options, the stop injected)
 CASES = (
@@ -112,13 +112,13 @@ def bench_case(name: str, *, seconds: float = 3.0, virtual: bool = False) -> Har
 def _robot_side(backend: str, robot: str, virtual: bool) -> Iterator[tuple]:
     """(address, client, inject(fault, delay_s) -> controller time it is due at, s)."""
     if virtual:
-        from hardware.virtual.process import inject, virtual_controller
+        from robostack.hardware.rehearsal.virtual.process import inject, virtual_controller
 
         address = "127.0.0.31"
         with virtual_controller("franka" if robot == "panda" else robot, address):
             yield address, None, lambda fault, delay: inject(address, fault, delay=delay)
         return
-    from hardware.standins import rehearsal
+    from robostack.hardware.rehearsal.standins import rehearsal
 
     address = "10.0.0.1"
     with rehearsal(backend, robot, address, realtime=True) as (client, arm):

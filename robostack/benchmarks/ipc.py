@@ -6,7 +6,7 @@ The plan's task runs in real time in MuJoCo, episode after episode (seeds ``plan
 - ``inline``: called by the loop's own tick (inference blocks the tick that asks);
 - ``thread``: in a worker thread of the loop's process (the real-robot sessions before the
   split: the interpreter's switch interval lowered to 0.2 ms, torch on one core);
-- ``process``: in a policy server over LCM (`robostack.ipc`).
+- ``process``: in a policy server over LCM (`robostack.transport`).
 
 For each it gathers the loop's tick periods (median, p99, max, jitter = standard deviation,
 late ticks over 1.5 control periods) and the observation-to-chunk latency: wall time from the
@@ -22,11 +22,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from robostack.episodes import run_episode
-from robostack.ipc.stats import percentiles
+from robostack.core.robots import get_robot
 from robostack.launcher.plan import LaunchPlan
-from robostack.loop import period_timing
-from robostack.robots import get_robot
+from robostack.runtime.loop import period_timing
+from robostack.sessions.episodes import run_episode
+from robostack.transport.stats import percentiles
 
 PLACEMENTS = ("inline", "thread", "process")
 
@@ -58,10 +58,10 @@ def bench_ipc(
 
 
 def _measure(plan: LaunchPlan, placement: str, seconds: float) -> dict:
-    from robostack.ipc.control_link import ControlLink
-    from robostack.ipc.supervisor import serving
     from robostack.launcher.real_session import responsive_threads
     from robostack.launcher.session import local_sources, remote_sources
+    from robostack.launcher.supervisor import serving
+    from robostack.runtime.control_link import ControlLink
 
     dt = get_robot(plan.launch.robot.name).spec.dt
     with contextlib.ExitStack() as stack:

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import torch
 
-from policies.base import Policy
+from robostack.policies.base import Policy
 
 SAMPLERS = (("ddpm", 100), ("ddim", 10), ("dpmsolver", 5))
 

@@ -1,14 +1,14 @@
 """Batched rollouts: episodes per minute with N episodes at once, in one run.
 
 For each N (1, 4, 16 by default) the same seeds of a task run through
-`robostack.evaluation.evaluate.run_episodes`: N episodes at a time, each in a thread stepping
-its own MuJoCo simulation through the loop and the safety monitor, their chunks predicted in
-one batched policy call. Given a Ray cluster, each N runs once more there
-(`robostack.evaluation.evaluate.run_on_cluster`: every worker a batched set of N). Reported:
-wall time, episodes per minute, the speed-up over N = 1 in this process, the successes, and
-the seeds whose outcome differs from N = 1 (with a deterministic sampler the same seeds give
-the same outcomes everywhere, up to floating-point summation order). Ray's workers are warmed
-up first (imports, the policy loaded), untimed.
+`robostack.sessions.evaluation.evaluate.run_episodes`: N episodes at a time, each in a thread
+stepping its own MuJoCo simulation through the loop and the safety monitor, their chunks
+predicted in one batched policy call. Given a Ray cluster, each N runs once more there
+(`robostack.sessions.evaluation.evaluate.run_on_cluster`: every worker a batched set of N).
+Reported: wall time, episodes per minute, the speed-up over N = 1 in this process, the
+successes, and the seeds whose outcome differs from N = 1 (with a deterministic sampler the
+same seeds give the same outcomes everywhere, up to floating-point summation order). Ray's
+workers are warmed up first (imports, the policy loaded), untimed.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from policies.base import Policy
-from robostack.distributed import RayCluster
-from robostack.evaluation.evaluate import EvalOptions, run_episodes, run_on_cluster
+from robostack.policies.base import Policy
+from robostack.sessions.distributed import RayCluster
+from robostack.sessions.evaluation.evaluate import EvalOptions, run_episodes, run_on_cluster
 
 
 def bench_rollout(

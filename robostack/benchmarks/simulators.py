@@ -1,7 +1,7 @@
 """MuJoCo and PyBullet side by side: the same arm, reference and controller in both, in one run.
 
 - Gravity: g(q) from PyBullet's inverse dynamics of the URDF against the stack's MuJoCo model
-  (`robostack.model.RigidBodyModel.gravity`, the counterpart of MuJoCo's gravcomp) at random
+  (`robostack.core.model.RigidBodyModel.gravity`, the counterpart of MuJoCo's gravcomp) at random
   configurations inside the joint limits; the error is |g_pb - g_mj| / |g_mj| per
   configuration (norms over the joints).
 - Tracking: `robostack track`'s built-in references (joint sweep, then an IK circle), lockstep,
@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from robostack.model import RigidBodyModel
-from robostack.robots import get_robot
-from robostack.tracking import TrackingOptions, run_tracking
-from sim import SIMULATORS
+from robostack.core.model import RigidBodyModel
+from robostack.core.robots import get_robot
+from robostack.sessions.tracking import TrackingOptions, run_tracking
+from robostack.sim import SIMULATORS
 
 
 def gravity_agreement(robot: str, *, samples: int = 200, seed: int = 0) -> dict:
     """Relative gravity-torque disagreement of PyBullet with MuJoCo (module doc): max, median."""
-    from sim.pybullet import PybulletRobot
+    from robostack.sim.pybullet import PybulletRobot
 
     description = get_robot(robot)
     model = RigidBodyModel(description)

@@ -6,10 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from controllers import CONTROLLER_NAMES
 from robostack.cli.options import add_json, add_ray, add_runs_dir, ray_cluster
-from robostack.paths import CHECKPOINTS, LAUNCH_FILES
-from robostack.robots import ROBOTS
+from robostack.controllers import CONTROLLER_NAMES
+from robostack.core.paths import CHECKPOINTS, LAUNCH_FILES
+from robostack.core.robots import ROBOTS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -120,7 +120,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_control(args: argparse.Namespace) -> int:
     from robostack.benchmarks.control import bench_control
-    from robostack.errors import RobostackError
+    from robostack.core.errors import RobostackError
 
     if args.ticks < 100:
         raise RobostackError(f"--ticks must be at least 100, got {args.ticks}")
@@ -177,9 +177,9 @@ def run_faults(args: argparse.Namespace) -> int:
 def run_policy(args: argparse.Namespace) -> int:
     import torch
 
-    from policies.checkpoint import load_policy
     from robostack.benchmarks.policy import bench_policy
-    from robostack.errors import RobostackError
+    from robostack.core.errors import RobostackError
+    from robostack.policies.checkpoint import load_policy
 
     if args.calls < 5:
         raise RobostackError(f"--calls must be at least 5, got {args.calls}")
@@ -238,7 +238,7 @@ def run_hardware(args: argparse.Namespace) -> int:
 
 def run_ipc(args: argparse.Namespace) -> int:
     from robostack.benchmarks.ipc import bench_ipc
-    from robostack.errors import RobostackError
+    from robostack.core.errors import RobostackError
     from robostack.launcher.launch_file import load_launch_file
     from robostack.launcher.plan import make_plan
 
@@ -283,7 +283,7 @@ def run_ipc(args: argparse.Namespace) -> int:
 
 def run_simulators(args: argparse.Namespace) -> int:
     from robostack.benchmarks.simulators import gravity_agreement, tracking_in_both
-    from robostack.errors import RobostackError
+    from robostack.core.errors import RobostackError
 
     if args.samples < 1:
         raise RobostackError(f"--samples must be >= 1, got {args.samples}")
@@ -320,9 +320,9 @@ def run_simulators(args: argparse.Namespace) -> int:
 def run_rollout(args: argparse.Namespace) -> int:
     import torch
 
-    from policies.checkpoint import load_policy, read_checkpoint_config
     from robostack.benchmarks.rollout import bench_rollout
-    from robostack.errors import RobostackError
+    from robostack.core.errors import RobostackError
+    from robostack.policies.checkpoint import load_policy, read_checkpoint_config
 
     if args.episodes < 1 or min(args.num_envs) < 1:
         raise RobostackError("--episodes and every --num-envs must be >= 1")

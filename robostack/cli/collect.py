@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from robostack.cli.options import add_json, add_ray, add_runs_dir, ray_cluster
-from robostack.robots import ROBOTS
+from robostack.core.robots import ROBOTS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from robostack.cli.progress import progress_bar
-    from robostack.collect import collect
+    from robostack.sessions.collect import collect
 
     with (
         ray_cluster(args) as cluster,

@@ -30,8 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from robostack.ipc.control_link import ControlLink
-    from robostack.ipc.supervisor import follow_supervisor
+    from robostack.launcher.supervisor import follow_supervisor
+    from robostack.runtime.control_link import ControlLink
 
     follow_supervisor(signal.SIGINT)  # if launched by `robostack launch`: stop when it dies
     began = time.perf_counter()

@@ -15,8 +15,8 @@ from robostack.cli.options import (
     ray_cluster,
     sampler_options,
 )
-from robostack.errors import RobostackError
-from sim import SIMULATORS
+from robostack.core.errors import RobostackError
+from robostack.sim import SIMULATORS
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -60,11 +60,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from policies.checkpoint import load_policy, read_checkpoint_config
     from robostack.cli.progress import progress_bar
-    from robostack.evaluation import EvalOptions, evaluate, plot_report
-    from robostack.recording.recorder import new_run_dir
-    from sim.tasks import TASKS
+    from robostack.policies.checkpoint import load_policy, read_checkpoint_config
+    from robostack.runtime.recording.recorder import new_run_dir
+    from robostack.sessions.evaluation import EvalOptions, evaluate, plot_report
+    from robostack.sim.tasks import TASKS
 
     if args.task not in TASKS:
         raise RobostackError(f"unknown task {args.task!r}; known: {', '.join(sorted(TASKS))}")

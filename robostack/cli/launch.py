@@ -2,7 +2,7 @@
 
 The session runs in this process, or split in two (``--split`` or the launch file's
 ``[ipc] split``): a policy server and a control process (``robostack control``), which this
-process starts, supervises and ends (`robostack.ipc.supervisor`). `run_session`, `print_plan`,
+process starts, supervises and ends (`robostack.launcher.supervisor`). `run_session`, `print_plan`,
 `confirm` and `finish` are shared with ``robostack control``.
 """
 
@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from robostack.cli.options import add_json, add_standin
-from robostack.errors import RobostackError
-from robostack.paths import LAUNCH_FILES
+from robostack.core.errors import RobostackError
+from robostack.core.paths import LAUNCH_FILES
 
 DEFAULT_LAUNCH_FILE = LAUNCH_FILES / "panda_mujoco.toml"
 EXIT_INTERRUPTED = 130
@@ -130,7 +130,7 @@ def run_session(plan, args: argparse.Namespace, *, link=None) -> dict:
 
 def _run_split(plan, args: argparse.Namespace) -> dict:
     """Run ``plan`` as a policy server and a control process (module doc); the report."""
-    from robostack.ipc.supervisor import policy_server_args, run_split
+    from robostack.launcher.supervisor import policy_server_args, run_split
 
     launch = plan.launch
     control_args = [plan.interpretation.goal, "--launch", str(launch.path), "--yes"]

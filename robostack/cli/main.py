@@ -28,7 +28,7 @@ from robostack.cli import (
     view,
     virtual_robot,
 )
-from robostack.errors import RobostackError
+from robostack.core.errors import RobostackError
 
 COMMANDS = (
     launch,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from robostack.errors import RobostackError
-from robostack.paths import DEFAULT_RUNS_DIR
+from robostack.core.errors import RobostackError
+from robostack.core.paths import DEFAULT_RUNS_DIR
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -30,8 +30,8 @@ STANDIN_PACES = ("realtime", "fast")
 
 def add_standin(parser: argparse.ArgumentParser) -> None:
     """``--standin [realtime|fast]``: a real-robot command against the simulated vendor client
-    (`hardware.standins`) instead of a robot; ``fast`` runs the virtual controller as fast as
-    it can instead of in real time (for tests on loaded machines)."""
+    (`robostack.hardware.rehearsal.standins`) instead of a robot; ``fast`` runs the virtual
+    controller as fast as it can instead of in real time (for tests on loaded machines)."""
     parser.add_argument(
         "--standin",
         nargs="?",
@@ -67,7 +67,7 @@ def sampler_options(args: argparse.Namespace, policy_name: str) -> dict:
 
 def add_ipc(parser: argparse.ArgumentParser) -> None:
     """``--url`` and ``--prefix``: where the processes of a split session talk (LCM)."""
-    from robostack.ipc.config import IpcConfig
+    from robostack.transport.config import IpcConfig
 
     parser.add_argument("--url", default=IpcConfig.url, help="LCM URL (default: this machine only)")
     parser.add_argument("--prefix", default=IpcConfig.prefix, help="channel name prefix")
@@ -84,9 +84,9 @@ def add_ray(parser: argparse.ArgumentParser) -> None:
 
 
 def ray_cluster(args: argparse.Namespace):
-    """The `robostack.distributed.RayCluster` of ``--ray``, or a context giving None."""
+    """The `robostack.sessions.distributed.RayCluster` of ``--ray``, or a context giving None."""
     from contextlib import nullcontext
 
-    from robostack.distributed import RayCluster
+    from robostack.sessions.distributed import RayCluster
 
     return RayCluster(args.ray) if args.ray else nullcontext()

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from robostack.cli.options import add_ipc, add_json, add_sampler, sampler_options
-from robostack.errors import RobostackError
+from robostack.core.errors import RobostackError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -36,11 +36,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from policies.checkpoint import load_policy, read_checkpoint_config
-    from policies.language import embed_sentences
-    from robostack.ipc.config import IpcConfig
-    from robostack.ipc.policy_server import PolicyServer
-    from robostack.ipc.supervisor import follow_supervisor
+    from robostack.launcher.supervisor import follow_supervisor
+    from robostack.policies.checkpoint import load_policy, read_checkpoint_config
+    from robostack.policies.language import embed_sentences
+    from robostack.sessions.policy_server import PolicyServer
+    from robostack.transport.config import IpcConfig
 
     if args.threads < 1 or args.delay < 0:
         raise RobostackError("--threads must be >= 1 and --delay >= 0")

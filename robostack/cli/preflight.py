@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from robostack.cli.options import add_json, add_standin
-from robostack.errors import RobostackError
+from robostack.core.errors import RobostackError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,11 +27,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from robostack.backends import make_robot
+    from robostack.core.robots import get_robot
     from robostack.launcher.launch_file import load_launch_file
     from robostack.launcher.real_session import client_for
-    from robostack.preflight import preflight
-    from robostack.robots import get_robot
+    from robostack.runtime.backends import make_robot
+    from robostack.runtime.preflight import preflight
 
     launch = load_launch_file(args.launch)
     if not launch.robot.real:

@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from robostack.replay import replay
+    from robostack.sessions.replay import replay
 
     result = replay(
         args.dataset, episode=args.episode, record=not args.no_record, runs_dir=args.runs_dir

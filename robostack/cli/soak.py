@@ -9,7 +9,7 @@ from pathlib import Path
 
 from robostack.cli.launch import DEFAULT_LAUNCH_FILE
 from robostack.cli.options import add_json
-from robostack.errors import RobostackError
+from robostack.core.errors import RobostackError
 
 DEFAULT_GOAL = "reach the blue marker behind the wall"
 
@@ -43,9 +43,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from robostack.cli.progress import progress_bar
-    from robostack.ipc.soak import soak
     from robostack.launcher.launch_file import load_launch_file
     from robostack.launcher.plan import make_plan
+    from robostack.launcher.soak import soak
 
     if not args.minutes > 0 or not args.memory_bound_mb > 0:
         raise RobostackError("--minutes and --memory-bound-mb must be > 0")

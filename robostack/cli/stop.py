@@ -28,9 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from robostack.ipc import lcmtypes
-    from robostack.ipc.bus import connect
-    from robostack.ipc.config import IpcConfig
+    from robostack.transport import lcmtypes
+    from robostack.transport.bus import connect
+    from robostack.transport.config import IpcConfig
 
     config = IpcConfig(url=args.url, prefix=args.prefix)
     msg = lcmtypes.operator_stop_t()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from controllers import CONTROLLER_NAMES
-from robostack.backends import BACKEND_NAMES
 from robostack.cli.options import add_json, add_recording
-from robostack.references import REFERENCE_NAMES
-from robostack.robots import ROBOTS
+from robostack.controllers import CONTROLLER_NAMES
+from robostack.controllers.references import REFERENCE_NAMES
+from robostack.core.robots import ROBOTS
+from robostack.runtime.backends import BACKEND_NAMES
 
 EXIT_FAILED = 1  # out of tolerance, or the safety monitor held or stopped the arm
 EXIT_OPERATOR_STOP = 130  # SIGINT: the arm was stopped and the recording closed
@@ -49,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from robostack.cli.progress import progress_bar
-    from robostack.tracking import TrackingOptions, run_tracking
+    from robostack.sessions.tracking import TrackingOptions, run_tracking
 
     options = TrackingOptions(
         robot=args.robot,

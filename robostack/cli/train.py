@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from robostack.cli.options import add_json
-from robostack.errors import RobostackError
+from robostack.core.errors import RobostackError
 
 POLICY_NAMES = ("dit", "mlp")
 
@@ -56,10 +56,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from policies.language import embed_sentences
-    from policies.registry import policy_class
-    from policies.training import TrainConfig, load_training_data, train
     from robostack.cli.progress import progress_bar
+    from robostack.policies.language import embed_sentences
+    from robostack.policies.registry import policy_class
+    from robostack.policies.training import TrainConfig, load_training_data, train
 
     for folder in args.dataset:
         if not folder.is_dir():
@@ -160,7 +160,7 @@ def _task_weights(pairs: list[str]) -> dict[str, float]:
 
 def _evaluator(data, episodes: int):
     """Evaluation rollouts of the EMA policy on every task of the data (needs the simulator)."""
-    from robostack.evaluation import EvalOptions, evaluate
+    from robostack.sessions.evaluation import EvalOptions, evaluate
 
     def run_evaluation(policy, step: int) -> dict:
         rates = {}

@@ -8,7 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from robostack.errors import RobostackError
+from robostack.core.errors import RobostackError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

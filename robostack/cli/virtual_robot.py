@@ -4,7 +4,7 @@ The unmodified vendor client (ur_rtde, pylibfranka) connects to it as to a robot
 real-robot launch file runs against it unchanged except for the address. The vendors' clients
 use fixed ports (RTDE 30004, dashboard 29999, script 30003; FCI 1337), so instances are told
 apart by their loopback address (any of 127.0.0.0/8), not by ports. Faults are injected over
-the simulation port (`hardware.virtual.server`), e.g.
+the simulation port (`robostack.hardware.rehearsal.virtual.server`), e.g.
 ``robostack virtual-robot --inject protective_stop``.
 """
 
@@ -16,7 +16,7 @@ import signal
 import threading
 
 from robostack.cli.options import add_json
-from robostack.errors import RobostackError
+from robostack.core.errors import RobostackError
 
 ROBOTS = ("ur5e", "ur5", "franka")
 
@@ -46,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hardware.virtual.process import inject
+    from robostack.hardware.rehearsal.virtual.process import inject
 
     if args.inject:
         try:
@@ -60,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from hardware.virtual.franka_controller import VirtualFrankaController
-    from hardware.virtual.ur_controller import VirtualURController
+    from robostack.hardware.rehearsal.virtual.franka_controller import VirtualFrankaController
+    from robostack.hardware.rehearsal.virtual.ur_controller import VirtualURController
 
     try:
         if args.robot == "franka":

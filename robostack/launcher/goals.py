@@ -2,9 +2,9 @@
 
 `GoalInterpreter.interpret` compares the sentence, with object synonyms made canonical
 (`robostack.launcher.vocabulary.canonical`), with every task's phrasings (its template and
-paraphrases, `sim.tasks.base.Task`) by cosine similarity of all-MiniLM-L6-v2 embeddings
-(`policies.language`, offline). A task whose scene lacks an object kind the goal names loses
-`MISSING_OBJECT_PENALTY` per kind, and one whose cue objects (`Task.cue_objects`: obstacle's
+paraphrases, `robostack.sim.tasks.base.Task`) by cosine similarity of all-MiniLM-L6-v2 embeddings
+(`robostack.policies.language`, offline). A task whose scene lacks an object kind the goal names
+loses `MISSING_OBJECT_PENALTY` per kind, and one whose cue objects (`Task.cue_objects`: obstacle's
 wall) the goal does not name loses `UNNAMED_CUE_PENALTY`: "go to the red marker" is reach, not
 obstacle. Then the goal's objects fill the chosen task's slots by
 kind and colour ("the red cube" fills push's ``colour``, "the green square" its ``target``);
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from robostack.errors import RobostackError
+from robostack.core.errors import RobostackError
 from robostack.launcher.vocabulary import Mention, canonical, mentions
-from sim.tasks import TASKS, Task, make_task
+from robostack.sim.tasks import TASKS, Task, make_task
 
 MIN_SCORE = 0.45  # unrelated sentences score below 0.3 against every task
 AMBIGUITY_MARGIN = 0.05
@@ -77,8 +77,9 @@ class GoalInterpreter:
     """Reads goals against the tasks' phrasings, whose embeddings it computes once.
 
     Args:
-        embed: sentences -> (n, L) unit vectors (default: `policies.language.embed_sentences`).
-        tasks: registry names to choose among (default: every task).
+        embed: sentences -> (n, L) unit vectors (default:
+        `robostack.policies.language.embed_sentences`). tasks: registry names to choose among
+        (default: every task).
     """
 
     def __init__(
@@ -88,7 +89,7 @@ class GoalInterpreter:
         tasks: Sequence[str] | None = None,
     ):
         if embed is None:
-            from policies.language import embed_sentences
+            from robostack.policies.language import embed_sentences
 
             embed = embed_sentences
         self.embed = embed

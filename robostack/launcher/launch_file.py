@@ -17,7 +17,7 @@ out-of-range values with `LaunchFileError`, which names the file, the key and th
 [connection]  real robots only: address, command_mode (UR: servoj | speedj | torque),
               payload_kg, realtime (Franka: enforce | ignore), gripper (Franka)
 [ipc]         split (run the policy in its own process), url, prefix, status_decimation,
-              max_chunk_age_s, policy_timeout_s, startup_timeout_s (`robostack.ipc.IpcConfig`)
+              max_chunk_age_s, policy_timeout_s, startup_timeout_s (`robostack.transport.IpcConfig`)
 ```
 """
 
@@ -29,12 +29,12 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from controllers import CONTROLLER_NAMES
-from policies.dit.configuration import SAMPLERS
-from robostack.backends import BACKEND_NAMES, REAL_BACKENDS
-from robostack.errors import RobostackError
-from robostack.ipc.config import IpcConfig
-from robostack.robots import ROBOTS
+from robostack.controllers import CONTROLLER_NAMES
+from robostack.core.errors import RobostackError
+from robostack.core.robots import ROBOTS
+from robostack.policies.dit.configuration import SAMPLERS
+from robostack.runtime.backends import BACKEND_NAMES, REAL_BACKENDS
+from robostack.transport.config import IpcConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -110,7 +110,7 @@ class PolicySection:
 
 @dataclass(frozen=True)
 class ControllerSection:
-    """gains: overrides of `controllers.gains` (per-joint lists)."""
+    """gains: overrides of `robostack.controllers.gains` (per-joint lists)."""
 
     name: str = field(default="computed_torque", metadata=_one_of(CONTROLLER_NAMES))
     gains: dict[str, list[float]] = field(default_factory=dict)
@@ -149,13 +149,13 @@ class RecordingSection:
 class ConnectionSection:
     """address: the robot's IP address or host name; a real-robot launch also needs it on the
     command line (``--address``), and the two must agree when both are given.
-    command_mode: how the UR is commanded (`hardware.ur.config`); empty for the Franka.
+    command_mode: how the UR is commanded (`robostack.hardware.ur.config`); empty for the Franka.
     payload_kg: the payload beyond the flange (Franka: beyond the hand). The Franka backend
     sets it; on a UR it must match the controller's setting (preflight checks both).
     realtime, gripper (Franka only): libfranka's real-time check (``enforce``: refuse without a
     real-time kernel; ``ignore``) and whether the Franka Hand is driven.
     watchdog_hz (UR only): the rate below which the controller stops the script and the arm
-    (RTDE watchdog); 0 = the default (`hardware.ur.config.URConfig`: 50 Hz, 20 ms)."""
+    (RTDE watchdog); 0 = the default (`robostack.hardware.ur.config.URConfig`: 50 Hz, 20 ms)."""
 
     address: str = ""
     command_mode: str = field(default="", metadata=_one_of(("", "servoj", "speedj", "torque")))
@@ -165,7 +165,7 @@ class ConnectionSection:
     gripper: bool = True
 
     def backend_options(self, backend: str) -> dict:
-        """The backend config fields this section sets (`robostack.backends.make_robot`)."""
+        """The backend config fields this section sets (`robostack.runtime.backends.make_robot`)."""
         if backend == "franka_fci":
             return {
                 "load_mass": self.payload_kg,
@@ -180,7 +180,7 @@ class ConnectionSection:
 class IpcSection(IpcConfig):
     """split: run the policy in its own process (``robostack policy-server``) and the loop in
     another (``robostack control``), over LCM, in real time; the other keys are
-    `robostack.ipc.IpcConfig`'s."""
+    `robostack.transport.IpcConfig`'s."""
 
     split: bool = False
 

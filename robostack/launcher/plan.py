@@ -5,7 +5,7 @@ Checks, each refused with a `RobostackError` naming the problem: the goal
 (`robostack.launcher.goals`), the task on this robot, the checkpoint (it exists, loads, and was
 trained on this task and robot), the controller gains (known keys, one value per joint), and
 for a real robot the address (given on the command line, agreeing with the file) and the task
-(arm-only: `sim.tasks.Task.arm_only`).
+(arm-only: `robostack.sim.tasks.Task.arm_only`).
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from controllers.gains import DEFAULT_GAINS
-from robostack.errors import RobostackError
+from robostack.controllers.gains import DEFAULT_GAINS
+from robostack.core.errors import RobostackError
+from robostack.core.paths import CHECKPOINTS
+from robostack.core.robots import get_robot
 from robostack.launcher.goals import GoalInterpreter, Interpretation
 from robostack.launcher.launch_file import FROM_GOAL, LaunchFile, LaunchFileError
-from robostack.paths import CHECKPOINTS
-from robostack.robots import get_robot
-from sim.tasks import ARM_ONLY_TASKS, TASKS, make_task
+from robostack.sim.tasks import ARM_ONLY_TASKS, TASKS, make_task
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class LaunchPlan:
         safety: `SafetyConfig` overrides (velocity share, tracking, collision, watchdog).
         velocity_scale: share of the velocity limit chunks are slowed to.
         address: the real robot's address, or None in simulation.
-        split: the policy runs in its own process, over LCM (`robostack.ipc`); the session
+        split: the policy runs in its own process, over LCM (`robostack.transport`); the session
             then runs in real time.
     """
 
@@ -51,8 +51,8 @@ class LaunchPlan:
     split: bool = False
 
     def episode(self, i: int) -> dict:
-        """Keyword arguments of `robostack.episodes.run_episode` for the plan's episode ``i``
-        (its seed, task, slots, controller, safety, recording), the chunk source aside."""
+        """Keyword arguments of `robostack.sessions.episodes.run_episode` for the plan's episode
+        ``i`` (its seed, task, slots, controller, safety, recording), the chunk source aside."""
         launch = self.launch
         return {
             "task_name": self.task,
@@ -177,7 +177,7 @@ def make_plan(
 def _checkpoint(launch: LaunchFile, task: str) -> Path:
     """The checkpoint for ``task``: [policy.tasks] override, else [policy] checkpoint, else
     the shipped one named after the task."""
-    from policies.checkpoint import read_checkpoint_config
+    from robostack.policies.checkpoint import read_checkpoint_config
 
     key = f"[policy.tasks] {task}" if task in launch.policy.tasks else "[policy] checkpoint"
     name = launch.policy.tasks.get(task, launch.policy.checkpoint) or task

@@ -2,9 +2,9 @@
 
 `open_robot` builds the plan's backend (unconnected). `run_on_robot` connects, runs the
 preflight checks and refuses to move when one fails, then for each episode moves the arm
-slowly to the start configuration (`robostack.start_move`) and runs the policy through the loop
-paced by the robot, the twin scene judging the task (`robostack.episodes`). A safety stop or a
-robot fault ends the session; the robot is stopped and disconnected on every exit path.
+slowly to the start configuration (`robostack.runtime.start_move`) and runs the policy through the
+loop paced by the robot, the twin scene judging the task (`robostack.sessions.episodes`). A safety
+stop or a robot fault ends the session; the robot is stopped and disconnected on every exit path.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from robostack.backends import make_robot
-from robostack.episodes import EpisodeResult, run_episode
-from robostack.errors import RobostackError
+from robostack.core.errors import RobostackError
+from robostack.core.model import RigidBodyModel
+from robostack.core.robot import Robot
+from robostack.core.robots import get_robot
 from robostack.launcher.plan import LaunchPlan
-from robostack.loop import Link
-from robostack.model import RigidBodyModel
-from robostack.preflight import PreflightReport, check_robot
-from robostack.robot import Robot
-from robostack.robots import get_robot
-from robostack.start_move import move_to_start
+from robostack.runtime.backends import make_robot
+from robostack.runtime.loop import Link
+from robostack.runtime.preflight import PreflightReport, check_robot
+from robostack.runtime.start_move import move_to_start
+from robostack.sessions.episodes import EpisodeResult, run_episode
 
 SWITCH_INTERVAL_S = 0.0002  # the interpreter's thread switch interval during a real session
 
@@ -32,11 +32,12 @@ SWITCH_INTERVAL_S = 0.0002  # the interpreter's thread switch interval during a 
 def client_for(backend: str, robot: str, address: str, *, standin: str | None) -> Iterator[object]:
     """The vendor client to connect with: None (the installed vendor library), or with
     ``standin`` (``realtime`` or ``fast``) the simulated stand-in, serving a virtual arm at
-    ``address`` meanwhile (a rehearsal without a robot, `hardware.standins.rehearsal`)."""
+    ``address`` meanwhile (a rehearsal without a robot,
+    `robostack.hardware.rehearsal.standins.rehearsal`)."""
     if standin is None:
         yield None
         return
-    from hardware.standins import rehearsal
+    from robostack.hardware.rehearsal.standins import rehearsal
 
     with rehearsal(backend, robot, address, realtime=standin == "realtime") as (client, _arm):
         yield client
@@ -45,12 +46,12 @@ def client_for(backend: str, robot: str, address: str, *, standin: str | None) -
 def require_vendor_client(backend: str) -> None:
     """Import ``backend``'s vendor library (pylibfranka, ur_rtde); a missing one raises
     `RobostackError` naming the extra that installs it, before any process starts."""
-    from hardware.vendor import import_vendor
+    from robostack.hardware.vendor import import_vendor
 
     if backend == "franka_fci":
         import_vendor("pylibfranka", extra="franka")
     else:
-        from hardware.ur.robot import vendor_client
+        from robostack.hardware.ur.robot import vendor_client
 
         vendor_client()
 

@@ -5,7 +5,7 @@ and runs the checkpoint's policy through the 1 kHz loop and the safety monitor u
 has held or its time limit; the first ``recording.episodes`` are recorded. On a real robot the
 episodes run there instead (`robostack.launcher.real_session`). The policy runs in this process,
 or, given the control process's link of a split session, in a policy server reached over LCM
-(`robostack.ipc`). An operator stop, or a policy server gone silent, ends the session: no
+(`robostack.transport`). An operator stop, or a policy server gone silent, ends the session: no
 further episode starts.
 """
 
@@ -16,17 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from robostack.episodes import EpisodeResult, run_episode
-from robostack.errors import RobostackError
-from robostack.evaluation.metrics import wilson_interval
+from robostack.core.errors import RobostackError
+from robostack.core.robot import Robot
+from robostack.core.robots import get_robot
 from robostack.launcher.launch_file import PolicySection
 from robostack.launcher.plan import LaunchPlan
-from robostack.preflight import PreflightReport
-from robostack.robot import Robot
-from robostack.robots import get_robot
+from robostack.runtime.preflight import PreflightReport
+from robostack.sessions.episodes import EpisodeResult, run_episode
+from robostack.sessions.evaluation.metrics import wilson_interval
 
 if TYPE_CHECKING:
-    from robostack.ipc.control_link import ControlLink
+    from robostack.runtime.control_link import ControlLink
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def run_plan(
 def _on_bridge(plan: LaunchPlan, source_for, progress, link) -> list[EpisodeResult]:
     """The plan's episodes on a robot simulated outside the stack (Isaac Gym), each from rest
     at home; the task's MuJoCo twin mirrors it and judges the task, as for a real robot."""
-    from robostack.backends import make_robot
+    from robostack.runtime.backends import make_robot
 
     launch, results = plan.launch, []
     with make_robot(launch.robot.backend, get_robot(launch.robot.name)) as robot:
@@ -148,8 +148,8 @@ def _on_bridge(plan: LaunchPlan, source_for, progress, link) -> list[EpisodeResu
 
 def local_sources(plan: LaunchPlan, thread: bool) -> Callable:
     """seed -> the episode's source factory, the policy in this process."""
-    from policies.checkpoint import load_policy
-    from robostack.policy_source import policy_source_factory
+    from robostack.policies.checkpoint import load_policy
+    from robostack.runtime.policy_source import policy_source_factory
 
     policy = load_policy(plan.checkpoint)
     return lambda seed: policy_source_factory(
@@ -163,7 +163,7 @@ def local_sources(plan: LaunchPlan, thread: bool) -> Callable:
 
 def remote_sources(plan: LaunchPlan, link: ControlLink) -> Callable:
     """seed -> the episode's source factory, the policy served over ``link``."""
-    from robostack.ipc.remote_source import remote_source_factory
+    from robostack.runtime.remote_source import remote_source_factory
 
     return lambda seed: remote_source_factory(
         link,

@@ -1,8 +1,8 @@
 """The words a goal sentence may use for colours and scene objects.
 
 Goals are lower-cased and split into words; object synonyms map to the kinds the tasks name in
-`sim.tasks.base.Task.objects` (cube, marker, square, bin, wall). A colour binds to the first
-object word at most `COLOUR_REACH` words after it ("the red cube", "the red wooden block").
+`robostack.sim.tasks.base.Task.objects` (cube, marker, square, bin, wall). A colour binds to the
+first object word at most `COLOUR_REACH` words after it ("the red cube", "the red wooden block").
 """
 
 from __future__ import annotations

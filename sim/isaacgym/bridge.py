@@ -2,10 +2,10 @@
 
 Isaac Gym Preview runs only on Python 3.6 to 3.8 with NVIDIA's download, so the stack never
 imports it: this script runs in Isaac Gym's own Python (3.6 compatible; it needs isaacgym,
-its torch, numpy and lcm, and reads the message classes from ``robostack/ipc/lcmtypes`` beside
-it). It loads the robot's URDF as an Isaac Gym asset, creates ``--num-envs`` environments
-side by side, and steps them together in lockstep with the stack
-(``sim.isaacgym.IsaacGymRobot``), one ``joint_command_t`` per environment and step:
+its torch, numpy and lcm, and imports the message classes as ``lcmtypes``: the stack puts
+``robostack/transport`` on its PYTHONPATH). It loads the robot's URDF as an Isaac Gym asset, creates
+``--num-envs`` environments side by side, and steps them together in lockstep with the stack
+(``robostack.sim.isaacgym.IsaacGymRobot``), one ``joint_command_t`` per environment and step:
 
 - a torque command goes into the actuation tensor (``set_dof_actuation_force_tensor``), arm
   torques limited to ``--tau-max``; once every environment has sent one, the simulation takes
@@ -34,10 +34,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "robostack" / "ipc"))
 import lcm
+import numpy as np
 from lcmtypes import joint_command_t, robot_status_t
 
 TORQUE, RESET = 0, 1

@@ -28,15 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from robostack.errors import RobostackError, RobotFaultError
-from robostack.ipc import lcmtypes
-from robostack.ipc.bus import connect, handle
-from robostack.ipc.codec import MessageError, decode
-from robostack.ipc.config import IpcConfig, max_bytes
-from robostack.robot import SimRobot
-from robostack.robots import RobotDescription, get_robot
-from robostack.types import CommandMode, JointCommand, JointState
-from sim.scene import TIMESTEP_S, GripperTarget
+from robostack.core.errors import RobostackError, RobotFaultError
+from robostack.core.robot import SimRobot
+from robostack.core.robots import RobotDescription, get_robot
+from robostack.core.types import CommandMode, JointCommand, JointState
+from robostack.sim.scene import TIMESTEP_S, GripperTarget
+from robostack.transport import lcmtypes
+from robostack.transport.bus import connect, handle
+from robostack.transport.codec import MessageError, decode
+from robostack.transport.config import IpcConfig, max_bytes
 
 BRIDGE = Path(__file__).resolve().parent / "bridge.py"
 PYTHON_ENV = "ROBOSTACK_ISAACGYM_PYTHON"
@@ -69,7 +69,7 @@ class IsaacGymRobot(SimRobot):
         start: bool = True,
     ):
         self.description = get_robot(robot) if isinstance(robot, str) else robot
-        # 1 kHz, as in every simulator (`sim.scene.TIMESTEP_S`): the gains are set for it
+        # 1 kHz, as in every simulator (`robostack.sim.scene.TIMESTEP_S`): the gains are set for it
         self.spec = dataclasses.replace(self.description.spec, control_rate_hz=1.0 / TIMESTEP_S)
         self.config = config or IpcConfig()
         self.python = python or os.environ.get(PYTHON_ENV, "")
@@ -96,8 +96,11 @@ class IsaacGymRobot(SimRobot):
         self._subscription = self.bus.subscribe(self.config.channel("SIM_STATUS"), self._on_status)
         if self.start:
             self._log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in close)
+            messages = str(Path(lcmtypes.__file__).resolve().parents[1])  # lcmtypes' parent
+            path = os.pathsep.join(filter(None, [messages, os.environ.get("PYTHONPATH")]))
             self.process = subprocess.Popen(
                 [self.python, str(BRIDGE), *self._bridge_args()],
+                env={**os.environ, "PYTHONPATH": path},
                 stdout=subprocess.DEVNULL,
                 stderr=self._log,
                 text=True,

@@ -1,6 +1,6 @@
 """MuJoCo backend: scene construction from the project's URDFs and the `MujocoRobot`."""
 
-from sim.mujoco.robot import MujocoRobot
-from sim.mujoco.scene import SceneConfig, build_scene
+from robostack.sim.mujoco.robot import MujocoRobot
+from robostack.sim.mujoco.scene import SceneConfig, build_scene
 
 __all__ = ["MujocoRobot", "SceneConfig", "build_scene"]

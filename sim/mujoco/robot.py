@@ -8,23 +8,23 @@ import time
 import mujoco
 import numpy as np
 
-from robostack.errors import RobostackError
-from robostack.model import contiguous_index
-from robostack.robot import SimRobot
-from robostack.robots import RobotDescription, get_robot
-from robostack.types import CommandMode, JointCommand, JointState
-from sim.mujoco.scene import SceneConfig, build_scene
-from sim.scene import GripperTarget, rgba
+from robostack.core.errors import RobostackError
+from robostack.core.model import contiguous_index
+from robostack.core.robot import SimRobot
+from robostack.core.robots import RobotDescription, get_robot
+from robostack.core.types import CommandMode, JointCommand, JointState
+from robostack.sim.mujoco.scene import SceneConfig, build_scene
+from robostack.sim.scene import GripperTarget, rgba
 
 
 class MujocoRobot(SimRobot):
     """A robot simulated by MuJoCo; one `write` advances the physics by one timestep.
 
     Torque commands are on top of gravity compensation, which the scene applies to every
-    arm body (`sim.mujoco.scene`), so a zero command holds a still arm still.
+    arm body (`robostack.sim.mujoco.scene`), so a zero command holds a still arm still.
     `JointState.tau` is the total joint torque (motor plus gravity compensation) and
     `JointState.tau_ext` the torque that contacts and joint stops exert on each joint.
-    A task places and reads its objects through `sim.scene.TaskScene`'s methods.
+    A task places and reads its objects through `robostack.sim.scene.TaskScene`'s methods.
 
     Args:
         robot: registry name or description.

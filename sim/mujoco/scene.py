@@ -4,8 +4,8 @@ The URDF gives the arm; this module adds what a simulation needs and a URDF has 
 gravity compensation on the arm's bodies (MuJoCo's ``gravcomp``, the simulator's equivalent
 of Franka's own g(q)), one torque motor per arm joint limited to the datasheet torque, a
 position-servoed parallel gripper, a table the robot stands on, a floor, lights, and a task's
-objects (`sim.scene`): cubes are free bodies, markers mocap bodies, fixtures bodies welded to
-the world that a task may move between episodes.
+objects (`robostack.sim.scene`): cubes are free bodies, markers mocap bodies, fixtures bodies welded
+to the world that a task may move between episodes.
 
 Contacts: the arm collides with the scene (table, floor, objects) but not with itself; its
 primitive shapes are too coarse to decide self-contact, and the safety layer, not the
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import mujoco
 
-from robostack.model import load_urdf
-from robostack.robots import RobotDescription
-from sim.scene import (
+from robostack.core.model import load_urdf
+from robostack.core.robots import RobotDescription
+from robostack.sim.scene import (
     FLOOR_Z,
     GRIPPER_FORCE_MAX,
     GRIPPER_KP,
@@ -48,7 +48,7 @@ class SceneConfig:
     Attributes:
         timestep: physics step, s (one control tick).
         table: add the table the robot stands on.
-        objects: a task's objects (`sim.scene`).
+        objects: a task's objects (`robostack.sim.scene`).
     """
 
     timestep: float = TIMESTEP_S

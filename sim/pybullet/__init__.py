@@ -1,6 +1,6 @@
-"""PyBullet backend: the same URDFs, table and task objects as `sim.mujoco`, torque-controlled
-at 1 kHz (`PybulletRobot`)."""
+"""PyBullet backend: the same URDFs, table and task objects as `robostack.sim.mujoco`,
+torque-controlled at 1 kHz (`PybulletRobot`)."""
 
-from sim.pybullet.robot import PybulletRobot
+from robostack.sim.pybullet.robot import PybulletRobot
 
 __all__ = ["PybulletRobot"]

@@ -7,12 +7,12 @@ import time
 
 import numpy as np
 
-from robostack.errors import RobostackError
-from robostack.robot import SimRobot
-from robostack.robots import RobotDescription, get_robot
-from robostack.types import CommandMode, JointCommand, JointState
-from sim.pybullet.scene import World, build_world, import_pybullet
-from sim.scene import (
+from robostack.core.errors import RobostackError
+from robostack.core.robot import SimRobot
+from robostack.core.robots import RobotDescription, get_robot
+from robostack.core.types import CommandMode, JointCommand, JointState
+from robostack.sim.pybullet.scene import World, build_world, import_pybullet
+from robostack.sim.scene import (
     GRIPPER_FORCE_MAX,
     GRIPPER_KP,
     GRIPPER_KV,
@@ -30,22 +30,22 @@ class PybulletRobot(SimRobot):
     Torque commands are on top of gravity compensation: each step adds g(q) from PyBullet's
     inverse dynamics of the same URDF, the counterpart of MuJoCo's ``gravcomp``, so a zero
     command holds a still arm still. The command is limited to the datasheet torque first,
-    as MuJoCo's motors are. The fingers are the same PD servos as in `sim.mujoco.scene`
+    as MuJoCo's motors are. The fingers are the same PD servos as in `robostack.sim.mujoco.scene`
     (2000 N/m, 20 N s/m, 70 N), computed here. `JointState.tau` is the applied joint torque
     (command plus gravity) and `JointState.tau_ext` the torque the contacts exert on the arm's
     joints, J^T f summed over every contact on an arm link (what the collision check reads;
     joint-limit forces, which MuJoCo's constraint torque includes, are not in it).
 
     The joints' armature (reflected rotor inertia), which PyBullet has no notion of, is in the
-    URDF it loads as a disc about each joint axis (`sim.pybullet.scene`): exact on the joint's
-    own diagonal of M(q), a little more than MuJoCo's on the joints upstream. Limiting the
+    URDF it loads as a disc about each joint axis (`robostack.sim.pybullet.scene`): exact on the
+    joint's own diagonal of M(q), a little more than MuJoCo's on the joints upstream. Limiting the
     command to the datasheet torque is a second guard: the safety monitor's torque CLAMP, with
     its event, comes first. A task places and reads its objects through
-    `sim.scene.TaskScene`'s methods.
+    `robostack.sim.scene.TaskScene`'s methods.
 
     Args:
         robot: registry name or description.
-        objects: a task's objects (`sim.scene`).
+        objects: a task's objects (`robostack.sim.scene`).
         timestep: physics step, s (one control tick).
     """
 

@@ -1,11 +1,12 @@
 """Build a PyBullet world from a robot's URDF: the arm, its table, a floor, a task's objects.
 
-PyBullet needs a few things said that MuJoCo infers (`sim.mujoco.scene` is the counterpart),
+PyBullet needs a few things said that MuJoCo infers (`robostack.sim.mujoco.scene` is the
+counterpart),
 so it loads a copy of the URDF written for it (`pybullet_urdf`):
 
 - no mass on the URDF's frame-only links (the flange, the tool centre point): PyBullet gives
   a link without ``<inertial>`` 1 kg, MuJoCo none;
-- the joints' reflected rotor inertia (armature, `robostack.robots`), which PyBullet has no
+- the joints' reflected rotor inertia (armature, `robostack.core.robots`), which PyBullet has no
   notion of, added to each arm link as a thin disc turning about the joint axis (I_a about
   it, I_a / 2 about the axes across: a physical body, which PyBullet insists on). That puts
   the same inertia on the joint's own diagonal of M(q) as MuJoCo's armature does, and some on
@@ -40,8 +41,8 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from robostack.robots import RobotDescription
-from sim.scene import (
+from robostack.core.robots import RobotDescription
+from robostack.sim.scene import (
     FLOOR_Z,
     TABLE_CENTER_X,
     TABLE_RGBA,

@@ -1,13 +1,14 @@
-"""Manipulation tasks on the MuJoCo arms, each with a scripted expert (`sim.tasks.base.Task`)."""
+"""Manipulation tasks on the MuJoCo arms, each with a scripted expert
+(`robostack.sim.tasks.base.Task`)."""
 
 from __future__ import annotations
 
-from robostack.errors import UnknownNameError
-from sim.tasks.base import Task, TaskState
-from sim.tasks.obstacle import Obstacle
-from sim.tasks.pick_place import PickPlace
-from sim.tasks.push import Push
-from sim.tasks.reach import Reach
+from robostack.core.errors import UnknownNameError
+from robostack.sim.tasks.base import Task, TaskState
+from robostack.sim.tasks.obstacle import Obstacle
+from robostack.sim.tasks.pick_place import PickPlace
+from robostack.sim.tasks.push import Push
+from robostack.sim.tasks.reach import Reach
 
 TASKS: dict[str, type[Task]] = {
     "reach": Reach,

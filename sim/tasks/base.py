@@ -9,10 +9,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from robostack.errors import RobostackError
-from robostack.model import RigidBodyModel
-from robostack.references import Reference
-from sim.scene import SceneObject, TaskScene
+from robostack.controllers.references import Reference
+from robostack.core.errors import RobostackError
+from robostack.core.model import RigidBodyModel
+from robostack.sim.scene import SceneObject, TaskScene
 
 
 @dataclass
@@ -31,7 +31,7 @@ class TaskState:
 
 
 class Task(abc.ABC):
-    """A manipulation task on a simulated arm, in any simulator (`sim.scene`).
+    """A manipulation task on a simulated arm, in any simulator (`robostack.sim.scene`).
 
     Attributes:
         name: registry name.  template: description with ``{slot}`` fields.

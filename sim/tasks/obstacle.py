@@ -13,11 +13,11 @@ from types import MappingProxyType
 
 import numpy as np
 
-from robostack.model import RigidBodyModel
-from robostack.references import CartesianLine, ReferenceSequence, WaypointReference
-from robostack.robots import get_robot
-from sim.scene import TABLE_TOP_Z, Fixture, Marker, TaskScene
-from sim.tasks.base import Task, TaskState, solve, tool_down_rotation
+from robostack.controllers.references import CartesianLine, ReferenceSequence, WaypointReference
+from robostack.core.model import RigidBodyModel
+from robostack.core.robots import get_robot
+from robostack.sim.scene import TABLE_TOP_Z, Fixture, Marker, TaskScene
+from robostack.sim.tasks.base import Task, TaskState, solve, tool_down_rotation
 
 WALL_CENTRE = np.array([0.47, 0.0])  # m, on the table
 WALL_HALF = np.array([0.04, 0.07, 0.09])  # m: a block 14 cm wide, 18 cm tall

@@ -12,11 +12,16 @@ from types import MappingProxyType
 
 import numpy as np
 
-from robostack.model import RigidBodyModel
-from robostack.references import CartesianLine, Dwell, ReferenceSequence, WaypointReference
-from robostack.robots import get_robot
-from sim.scene import CUBE_HALF, TABLE_TOP_Z, Cube, Fixture, TaskScene
-from sim.tasks.base import Task, TaskState, solve, tool_down_rotation
+from robostack.controllers.references import (
+    CartesianLine,
+    Dwell,
+    ReferenceSequence,
+    WaypointReference,
+)
+from robostack.core.model import RigidBodyModel
+from robostack.core.robots import get_robot
+from robostack.sim.scene import CUBE_HALF, TABLE_TOP_Z, Cube, Fixture, TaskScene
+from robostack.sim.tasks.base import Task, TaskState, solve, tool_down_rotation
 
 CUBE_COLOURS = ("red", "blue")
 BIN_INNER_HALF = 0.075  # m, square inside

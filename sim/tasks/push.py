@@ -15,11 +15,11 @@ from types import MappingProxyType
 
 import numpy as np
 
-from robostack.model import RigidBodyModel
-from robostack.references import CartesianLine, ReferenceSequence, WaypointReference
-from robostack.robots import get_robot
-from sim.scene import CUBE_HALF, TABLE_TOP_Z, Cube, Marker, TaskScene
-from sim.tasks.base import Task, TaskState, solve, tool_down_rotation
+from robostack.controllers.references import CartesianLine, ReferenceSequence, WaypointReference
+from robostack.core.model import RigidBodyModel
+from robostack.core.robots import get_robot
+from robostack.sim.scene import CUBE_HALF, TABLE_TOP_Z, Cube, Marker, TaskScene
+from robostack.sim.tasks.base import Task, TaskState, solve, tool_down_rotation
 
 CUBE_COLOURS = ("red", "blue")
 SQUARE_COLOURS = ("green", "yellow")

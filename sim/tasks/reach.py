@@ -7,11 +7,11 @@ from types import MappingProxyType
 
 import numpy as np
 
-from robostack.model import RigidBodyModel
-from robostack.references import ReferenceSequence, WaypointReference
-from robostack.robots import get_robot
-from sim.scene import Marker, TaskScene
-from sim.tasks.base import Task, TaskState, solve, tool_down_rotation
+from robostack.controllers.references import ReferenceSequence, WaypointReference
+from robostack.core.model import RigidBodyModel
+from robostack.core.robots import get_robot
+from robostack.sim.scene import Marker, TaskScene
+from robostack.sim.tasks.base import Task, TaskState, solve, tool_down_rotation
 
 MARKER_COLOURS = ("red", "blue")
 SUCCESS_RADIUS = 0.02  # m

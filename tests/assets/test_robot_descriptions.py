@@ -8,7 +8,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from robostack.robots import ROBOTS, get_robot
+from robostack.core.robots import ROBOTS, get_robot
 from tests.conftest import model_of
 
 PI = np.pi

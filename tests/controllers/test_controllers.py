@@ -5,10 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from controllers import CONTROLLER_NAMES, PID, ComputedTorque, JointImpedance, make_controller
-from robostack.errors import UnknownNameError
-from robostack.robots import get_robot
-from robostack.types import JointReference, JointState
+from robostack.controllers import (
+    CONTROLLER_NAMES,
+    PID,
+    ComputedTorque,
+    JointImpedance,
+    make_controller,
+)
+from robostack.core.errors import UnknownNameError
+from robostack.core.robots import get_robot
+from robostack.core.types import JointReference, JointState
 from tests.conftest import model_of
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from controllers.interpolation import CHUNK_BUDGET, ChunkInterpolator, slowed_to_limits
-from robostack.types import TrajectoryChunk
+from robostack.controllers.interpolation import CHUNK_BUDGET, ChunkInterpolator, slowed_to_limits
+from robostack.core.types import TrajectoryChunk
 
 DT = 1e-3
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from robostack.benchmarks.hardware import run_session
-from robostack.loop import LoopResult
-from robostack.recording import SUMMARY
+from robostack.runtime.loop import LoopResult
+from robostack.runtime.recording import SUMMARY
 
 __all__ = ["checks", "read_summary", "run_session"]
 

@@ -7,13 +7,13 @@ import time
 import numpy as np
 import pytest
 
-from hardware.franka import FrankaConfig, FrankaRobot
-from hardware.standins import pylibfranka, rehearsal
-from robostack.errors import RobotConnectionError, RobotFaultError
-from robostack.model import RigidBodyModel
-from robostack.preflight import preflight
-from robostack.robots import get_robot
-from robostack.start_move import move_to_start
+from robostack.core.errors import RobotConnectionError, RobotFaultError
+from robostack.core.model import RigidBodyModel
+from robostack.core.robots import get_robot
+from robostack.hardware.franka import FrankaConfig, FrankaRobot
+from robostack.hardware.rehearsal.standins import pylibfranka, rehearsal
+from robostack.runtime.preflight import preflight
+from robostack.runtime.start_move import move_to_start
 from tests.hardware.helpers import checks, run_session
 
 ADDRESS = "172.16.0.2"
@@ -115,7 +115,7 @@ def test_the_backend_low_pass_and_rate_limit_keep_fci_s_torque_rate(franka):
 
 def test_the_gripper_follows_the_gripper_channel(franka):
     robot, _ = franka
-    from robostack.types import JointCommand
+    from robostack.core.types import JointCommand
 
     robot.read()
     robot.write(JointCommand.torque(np.zeros(7), gripper=0.02))

@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from hardware.standins import rehearsal
 from robostack.cli.main import main
+from robostack.core.paths import CHECKPOINTS, LAUNCH_FILES
+from robostack.hardware.rehearsal.standins import rehearsal
 from robostack.launcher.launch_file import load_launch_file
 from robostack.launcher.plan import make_plan
 from robostack.launcher.real_session import open_robot
 from robostack.launcher.session import run_plan
-from robostack.paths import CHECKPOINTS, LAUNCH_FILES
 from tests.hardware.helpers import read_summary
 
 GOAL = "reach the red marker"
@@ -81,7 +81,7 @@ def test_a_protective_stop_mid_session_ends_it_stopped_and_recorded(tmp_path):
 
 
 def test_tasks_that_move_objects_are_refused_on_real_robots():
-    from robostack.errors import RobostackError
+    from robostack.core.errors import RobostackError
 
     launch = load_launch_file(LAUNCH_FILES / "franka_fci.toml")
     launch = type(launch)(**{**launch.__dict__, "session": type(launch.session)(task="from_goal")})

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hardware.standins import rehearsal
-from hardware.standins import ur_rtde as standin
-from hardware.ur import URConfig, URRobot
-from robostack.errors import RobostackError, RobotConnectionError
+from robostack.core.errors import RobostackError, RobotConnectionError
+from robostack.hardware.rehearsal.standins import rehearsal
+from robostack.hardware.rehearsal.standins import ur_rtde as standin
+from robostack.hardware.ur import URConfig, URRobot
 from tests.hardware.helpers import checks, run_session
 
 ADDRESS = "192.168.1.10"

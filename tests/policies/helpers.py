@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from policies.dit import DiTConfig, DiTPolicy
-from policies.features import PolicyFeatures
-from policies.mlp import MLPConfig, MLPPolicy
+from robostack.policies.dit import DiTConfig, DiTPolicy
+from robostack.policies.features import PolicyFeatures
+from robostack.policies.mlp import MLPConfig, MLPPolicy
 
 FEATURES = PolicyFeatures(state_dim=5, environment_dim=4, action_dim=3, language_dim=8)
 
@@ -68,7 +68,7 @@ def batch_with_actions(batch: int = 4, seed: int = 0) -> dict:
 def demonstrations(episodes: int = 4, length: int = 30, seed: int = 0):
     """`TrainingData` of smooth synthetic demonstrations in the `FEATURES` layout: each episode
     moves its actions towards a goal given as task state (one goal per episode)."""
-    from policies.training.data import TrainingData, task_weighted_windows
+    from robostack.policies.training.data import TrainingData, task_weighted_windows
 
     g = torch.Generator().manual_seed(seed)
     f = FEATURES

@@ -6,8 +6,8 @@ import threading
 
 import numpy as np
 
-from policies.batching import ChunkBatcher
-from policies.runner import PolicyRunner
+from robostack.policies.batching import ChunkBatcher
+from robostack.policies.runner import PolicyRunner
 from tests.policies.helpers import FEATURES, randomize_outputs, tiny_dit
 
 OPTIONS = {"sampler": "ddim", "steps": 4}

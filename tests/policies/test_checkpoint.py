@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from policies.checkpoint import CheckpointError, load_policy, save_checkpoint
+from robostack.policies.checkpoint import CheckpointError, load_policy, save_checkpoint
 from tests.policies.helpers import observation, randomize_outputs, tiny_dit, tiny_mlp
 
 

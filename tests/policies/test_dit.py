@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from policies.dit import DiTConfig
-from policies.dit.network import timestep_embedding
+from robostack.policies.dit import DiTConfig
+from robostack.policies.dit.network import timestep_embedding
 from tests.policies.helpers import (
     FEATURES,
     batch_with_actions,

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from policies.datasets import DatasetWriter, read_dataset
-from robostack.errors import RobostackError
+from robostack.core.errors import RobostackError
+from robostack.policies.datasets import DatasetWriter, read_dataset
 
 NAMES = {
     "observation.state": ["a", "b", "c"],

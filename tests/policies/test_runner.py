@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from policies.runner import PolicyRunner
+from robostack.policies.runner import PolicyRunner
 from tests.policies.helpers import FEATURES, tiny_dit
 
 

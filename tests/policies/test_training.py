@@ -4,10 +4,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from policies.checkpoint import load_policy
-from policies.dit import DiTConfig, DiTPolicy
-from policies.training import TrainConfig, train
-from policies.training.trainer import ResumeError
+from robostack.policies.checkpoint import load_policy
+from robostack.policies.dit import DiTConfig, DiTPolicy
+from robostack.policies.training import TrainConfig, train
+from robostack.policies.training.trainer import ResumeError
 from tests.policies.helpers import FEATURES, demonstrations
 
 

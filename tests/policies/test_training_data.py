@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from policies.datasets import DatasetWriter
-from policies.training.data import load_training_data
-from robostack.errors import RobostackError
+from robostack.core.errors import RobostackError
+from robostack.policies.datasets import DatasetWriter
+from robostack.policies.training.data import load_training_data
 
 
 def _dataset(root, *, env_dim: int, episodes: int, length: int, task: str | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from robostack.benchmarks.simulators import gravity_agreement, tracking_in_both
-from robostack.episodes import run_episode
+from robostack.sessions.episodes import run_episode
 
 TRACKING_BOUND_RAD = 0.01  # both simulators track the built-in references this well
 

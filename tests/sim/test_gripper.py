@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from robostack.model import RigidBodyModel
-from robostack.robots import get_robot
-from robostack.safety import SafetyConfig
-from robostack.types import JointCommand
-from sim import SIMULATORS, make_simulation
-from sim.scene import CUBE_HALF, GRIPPER_SPEED, TABLE_TOP_Z, Cube
-from sim.tasks.base import solve, tool_down_rotation
+from robostack.core.model import RigidBodyModel
+from robostack.core.robots import get_robot
+from robostack.core.types import JointCommand
+from robostack.runtime.safety import SafetyConfig
+from robostack.sim import SIMULATORS, make_simulation
+from robostack.sim.scene import CUBE_HALF, GRIPPER_SPEED, TABLE_TOP_Z, Cube
+from robostack.sim.tasks.base import solve, tool_down_rotation
 
 PANDA = get_robot("panda")
 

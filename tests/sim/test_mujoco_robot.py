@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from robostack.errors import LimitError, RobostackError
-from robostack.robots import get_robot
-from robostack.types import CommandMode, JointCommand
-from sim.mujoco import MujocoRobot
+from robostack.core.errors import LimitError, RobostackError
+from robostack.core.robots import get_robot
+from robostack.core.types import CommandMode, JointCommand
+from robostack.sim.mujoco import MujocoRobot
 from tests.conftest import model_of
 
 

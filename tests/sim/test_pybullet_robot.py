@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from robostack.errors import RobostackError
-from robostack.types import CommandMode, JointCommand
-from sim.pybullet import PybulletRobot
-from sim.scene import CUBE_HALF, TABLE_TOP_Z, Cube, Fixture, Marker
+from robostack.core.errors import RobostackError
+from robostack.core.types import CommandMode, JointCommand
+from robostack.sim.pybullet import PybulletRobot
+from robostack.sim.scene import CUBE_HALF, TABLE_TOP_Z, Cube, Fixture, Marker
 from tests.conftest import model_of
 
 

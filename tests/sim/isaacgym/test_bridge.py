@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from robostack.errors import RobotFaultError
-from robostack.robots import get_robot
-from robostack.types import JointCommand
-from sim.isaacgym import IsaacGymRobot
-from sim.isaacgym.robot import BRIDGE
-from tests.robostack.ipc.helpers import private_config
+from robostack.core.errors import RobotFaultError
+from robostack.core.robots import get_robot
+from robostack.core.types import JointCommand
+from robostack.sim.isaacgym import IsaacGymRobot
+from robostack.sim.isaacgym.robot import BRIDGE
+from tests.transport.helpers import private_config
 
 FAKE = Path(__file__).parent / "fake"
 
@@ -224,7 +224,7 @@ def test_a_bridge_that_never_answers_is_ended(tmp_path, monkeypatch):
     silent = tmp_path / "python"
     silent.write_text("#!/bin/sh\nexec sleep 60\n")
     silent.chmod(0o755)
-    monkeypatch.setattr("sim.isaacgym.robot.STARTUP_S", 1.0)
+    monkeypatch.setattr("robostack.sim.isaacgym.robot.STARTUP_S", 1.0)
     robot = IsaacGymRobot(robot="panda", config=private_config(), python=str(silent))
     with pytest.raises(RobotFaultError, match="within 1 s"):
         robot.connect()

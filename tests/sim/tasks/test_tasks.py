@@ -6,12 +6,12 @@ import mujoco
 import numpy as np
 import pytest
 
-from robostack.episodes import run_episode
-from robostack.errors import RobostackError, UnknownNameError
-from robostack.robots import get_robot
-from sim.mujoco import MujocoRobot, SceneConfig
-from sim.scene import CUBE_HALF, TABLE_TOP_Z
-from sim.tasks import TASKS, make_task
+from robostack.core.errors import RobostackError, UnknownNameError
+from robostack.core.robots import get_robot
+from robostack.sessions.episodes import run_episode
+from robostack.sim.mujoco import MujocoRobot, SceneConfig
+from robostack.sim.scene import CUBE_HALF, TABLE_TOP_Z
+from robostack.sim.tasks import TASKS, make_task
 
 
 def _scene(task_name, robot="panda", seed=0):
@@ -106,7 +106,8 @@ def test_scripted_expert_succeeds_in_at_least_98_percent_of_seeds(task, robot):
 
 def test_the_push_expert_keeps_the_home_hand_orientation_whatever_the_push_direction():
     """A wrist yaw turned with the push would be defined modulo pi and jump by pi between
-    nearby scenes; the policy blends such jumps into a wrong wrist angle (`sim.tasks.push`)."""
+    nearby scenes; the policy blends such jumps into a wrong wrist angle
+    (`robostack.sim.tasks.push`)."""
     from tests.conftest import model_of
 
     model, q_home = model_of("panda"), get_robot("panda").q_home
@@ -146,7 +147,7 @@ def test_obstacle_demonstrations_go_round_both_ways():
     assert 0.3 <= sides.count("left") / len(sides) <= 0.7
     assert all(r.success for r in results)
     task, sim, state = _scene("obstacle", seed=0)
-    from robostack.model import RigidBodyModel
+    from robostack.core.model import RigidBodyModel
 
     expert = task.expert(RigidBodyModel(sim.description), sim.description.q_home, state)
     model = RigidBodyModel(sim.description)

@@ -1,5 +1,0 @@
-"""Session recordings: a Rerun .rrd, events.jsonl and summary.json per run (`SessionRecorder`)."""
-
-from robostack.recording.recorder import EVENTS, RRD, SUMMARY, SessionRecorder, new_run_dir
-
-__all__ = ["EVENTS", "RRD", "SUMMARY", "SessionRecorder", "new_run_dir"]

@@ -1,0 +1,31 @@
+"""What a chunk source may know of its episode when it is built (`EpisodeContext`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from robostack.core.types import JointState, RobotSpec
+
+
+@dataclass(frozen=True)
+class EpisodeContext:
+    """What a chunk source may know of its episode when it is built.
+
+    Attributes:
+        q_start: (dof,) joint positions at the start, rad.  t0: robot time at the start, s.
+        description: the task sentence.
+        robot_state: maps the tick's `JointState` to the robot observation
+            (`robostack.core.observations.robot_observation`, (2 dof + 4,)).
+        environment_state: returns the task's object state now, (n,) m.
+        spec: the robot's `RobotSpec` (limits).
+    """
+
+    q_start: np.ndarray
+    t0: float
+    description: str
+    robot_state: Callable[[JointState], np.ndarray]
+    environment_state: Callable[[], np.ndarray]
+    spec: RobotSpec

@@ -1,0 +1,272 @@
+"""The control process's end of the process split: status out, chunks and stops in.
+
+One `ControlLink` lives as long as the control process (a context manager); each loop binds
+its safety monitor to it (`bind`, done by `robostack.runtime.assembly.make_loop`) and polls it once
+per tick, after the write (`poll`). Per tick it
+
+- takes the messages that arrived (never blocking): chunks are queued for the chunk source
+  (`robostack.runtime.remote_source`), an operator stop asks the monitor for a STOP (copies of one
+  stop count once), policy servers' heartbeats are noted;
+- HOLDs the arm (check ``policy_lost``) when the heartbeat of the server the episode uses has
+  not come for ``policy_timeout_s``: its process died or hangs. The watchdog is armed once the
+  episode has asked the policy for anything (its first observation), not during a start move;
+- publishes the robot status every ``status_decimation`` ticks.
+
+Every safety event of the bound monitor is published on the SAFETY channel. A message that
+cannot be used is dropped through the monitor (`SafetyMonitor.message_dropped`: a DROP event,
+counted) and never reaches the controller. Nothing here raises into the loop: a failed send is
+counted and reported the same way (``ipc_send_failed``). Wall time (``time.monotonic``) times
+the heartbeats: they come from another process.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+
+import numpy as np
+
+from robostack.core.errors import RobostackError
+from robostack.core.types import CommandMode, JointReference, JointState
+from robostack.runtime.safety import SafetyEvent, SafetyMonitor
+from robostack.transport import lcmtypes
+from robostack.transport.bus import connect, drain, handle
+from robostack.transport.codec import MessageError, decode
+from robostack.transport.config import IpcConfig, max_bytes, new_id, utime
+
+MAX_MESSAGES_PER_TICK = 8  # a flood waits for later ticks instead of stalling this one
+MAX_MESSAGES_PER_WAIT = 256  # outside the loop (startup) it can take more at once
+INBOX = 64  # chunk messages kept for the chunk source; older ones are overwritten
+
+
+class PolicyServerError(RobostackError):
+    """The policy server is missing, incompatible or silent, found before anything moved."""
+
+
+class ControlLink:
+    """See the module doc.
+
+    Args:
+        config: URL, channels, watchdogs.
+    """
+
+    def __init__(self, *, config: IpcConfig):
+        self.config = config
+        self.command_mode = CommandMode.TORQUE.value  # reported in the status (`bind`)
+        self.session = new_id()
+        self.lcm = connect(config.url)
+        self.chunks: deque[bytes] = deque(maxlen=INBOX)  # raw, for the chunk source to check
+        # server id -> (its last heartbeat, when it came (monotonic s))
+        self.heartbeats: dict[int, tuple[lcmtypes.policy_status_t, float]] = {}
+        self.server: int | None = None  # the server the current episode uses (`use_server`)
+        self.safety: SafetyMonitor | None = None
+        self.stop_requests: list[str] = []  # every operator stop taken, for the session report
+        self.send_failures: dict[str, int] = {}  # channel -> messages that could not be sent
+        self.tick, self.t = 0, 0.0
+        self.episodes = 0  # episodes begun (`new_episode`)
+        self._watching = False  # the policy watchdog is armed (module doc)
+        self._stops_seen: set[tuple[int, str, str]] = set()
+        self._pending_drops: list[tuple[str, MessageError]] = []  # until the next poll
+        self._subscriptions = [
+            self.lcm.subscribe(config.channel("CHUNK"), self._on_chunk),
+            self.lcm.subscribe(config.channel("STOP"), self._on_stop),
+            self.lcm.subscribe(config.channel("POLICY_STATUS"), self._on_policy_status),
+        ]
+
+    def __enter__(self) -> ControlLink:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for subscription in self._subscriptions:
+            self.lcm.unsubscribe(subscription)
+        self._subscriptions.clear()
+
+    # --- per episode and per tick -------------------------------------------------------
+
+    def new_episode(self) -> int:
+        """The next episode's number in this session (0, 1, ...)."""
+        self.episodes += 1
+        return self.episodes - 1
+
+    def bind(
+        self, safety: SafetyMonitor, *, command_mode: CommandMode = CommandMode.TORQUE
+    ) -> None:
+        """Report to ``safety`` from now on (a new loop's monitor; ``command_mode``: how its
+        robot is commanded): its events are published, drops and stops go to it. A stop taken
+        before stops this loop too."""
+        self.safety, self._watching = safety, False
+        self.command_mode = command_mode.value
+        safety.listeners.append(self.publish_event)
+        if self.stop_requests:
+            safety.stop(self.stop_requests[-1])
+
+    @property
+    def stop_requested(self) -> bool:
+        """An operator stop (over LCM, or Ctrl-C through the bound monitor) is pending."""
+        return bool(self.stop_requests) or (self.safety is not None and self.safety.stop_requested)
+
+    def poll(
+        self, tick: int, state: JointState, reference: JointReference, tau: np.ndarray
+    ) -> None:
+        """Once per tick, after the write (module doc)."""
+        self.tick, self.t = tick, state.t
+        drain(self.lcm, MAX_MESSAGES_PER_TICK)
+        for channel, error in self._pending_drops:  # from before this loop's first tick
+            self.drop(channel, error)
+        self._pending_drops.clear()
+        safety = self.safety
+        if self._watching and safety is not None and safety.accepting_chunks:
+            silent = self.silence()
+            if silent > self.config.policy_timeout_s:
+                safety.hold(
+                    tick,
+                    state.t,
+                    check="policy_lost",
+                    value=silent,
+                    limit=self.config.policy_timeout_s,
+                    message="the policy server's heartbeat stopped",
+                )
+        if tick % self.config.status_decimation == 0:
+            self._publish_status(tick, state, reference, tau)
+
+    def silence(self) -> float:
+        """Seconds since the heartbeat of the server in use (any server's before one is
+        chosen), inf if none came."""
+        if self.server is not None:
+            seen = self.heartbeats.get(self.server, (None, -math.inf))[1]
+        else:
+            seen = max((when for _, when in self.heartbeats.values()), default=-math.inf)
+        return time.monotonic() - seen
+
+    def wait(self, timeout_s: float) -> None:
+        """Wait up to ``timeout_s`` for a message, then take all that are waiting (outside the
+        loop: startup, tests)."""
+        if handle(self.lcm, timeout_s) > 0:
+            drain(self.lcm, MAX_MESSAGES_PER_WAIT)
+
+    def wait_for_policy(self) -> lcmtypes.policy_status_t:
+        """The heartbeat of the one policy server alive on the channels, waiting up to
+        ``startup_timeout_s`` for it; `PolicyServerError` if none, or several, answer. Only
+        heartbeats that arrive after the call count: those queued while this process was busy
+        may come from a server that has died since."""
+        while drain(self.lcm, MAX_MESSAGES_PER_WAIT) == MAX_MESSAGES_PER_WAIT:
+            pass
+        since = time.monotonic()
+        deadline = since + self.config.startup_timeout_s
+        while not self._alive(since):
+            if time.monotonic() > deadline:
+                raise PolicyServerError(
+                    f"no policy server on {self.config.url} (channel "
+                    f"{self.config.channel('POLICY_STATUS')}) within "
+                    f"{self.config.startup_timeout_s:g} s; start one with `robostack "
+                    f"policy-server`; nothing moved"
+                )
+            self.wait(0.05)
+        self.wait(1.5 / 10.0)  # a second server would have beaten by now
+        alive = self._alive(since)
+        if len(alive) != 1:
+            raise PolicyServerError(
+                f"{len(alive)} policy servers answer on {self.config.prefix}_*: stop the others "
+                f"or give each session its own [ipc] prefix; nothing moved"
+                if alive
+                else "the policy server stopped answering as it was checked; nothing moved"
+            )
+        return alive[0]
+
+    def use_server(self, server: int) -> None:
+        """The episode uses policy server ``server``: its heartbeat feeds the watchdog, and
+        chunks from any other are foreign."""
+        self.server = server
+
+    def drop(self, channel: str, error: MessageError) -> None:
+        """Record that a message on ``channel`` was refused (or not sent) for ``error``."""
+        if self.safety is None:
+            self._pending_drops.append((channel, error))
+            return
+        self.safety.message_dropped(
+            self.tick,
+            self.t,
+            check=error.check,
+            channel=self.config.channel(channel),
+            value=error.value,
+            limit=error.limit,
+            message=str(error),
+        )
+
+    # --- out ----------------------------------------------------------------------------
+
+    def publish(self, channel: str, message) -> bool:
+        """Publish an lcmtypes ``message`` on ``channel`` (a `robostack.transport.config.CHANNELS`
+        name); an observation arms the policy watchdog. A failed send is counted and reported
+        (not for SAFETY itself), never raised; returns whether it went out."""
+        self._watching = self._watching or channel == "OBSERVATION"
+        try:
+            self.lcm.publish(self.config.channel(channel), message.encode())
+            return True
+        except OSError as error:
+            self.send_failures[channel] = self.send_failures.get(channel, 0) + 1
+            if channel != "SAFETY":
+                self.drop(channel, MessageError("ipc_send_failed", f"sending failed: {error}"))
+            return False
+
+    def publish_event(self, event: SafetyEvent) -> None:
+        msg = lcmtypes.safety_event_t()
+        msg.utime, msg.session, msg.tick = utime(event.t), self.session, event.tick
+        msg.check, msg.joint = event.check, event.joint or ""
+        msg.value, msg.limit = event.value, event.limit
+        msg.reaction, msg.message = event.reaction.name, event.message
+        self.publish("SAFETY", msg)
+
+    def _publish_status(self, tick, state: JointState, reference: JointReference, tau) -> None:
+        dof = len(state.q)
+        unknown = [math.nan] * dof
+        msg = lcmtypes.robot_status_t()
+        msg.utime, msg.session, msg.tick, msg.num_joints = utime(state.t), self.session, tick, dof
+        msg.joint_position = state.q.tolist()
+        msg.joint_velocity = state.dq.tolist()
+        msg.joint_position_reference = reference.q.tolist()
+        msg.joint_torque_commanded = np.asarray(tau).tolist()
+        msg.joint_torque_measured = unknown if state.tau is None else state.tau.tolist()
+        msg.joint_torque_external = unknown if state.tau_ext is None else state.tau_ext.tolist()
+        msg.gripper_width = math.nan if state.gripper_width is None else state.gripper_width
+        msg.command_mode = self.command_mode
+        msg.safety_state = "idle" if self.safety is None else self.safety.mode.value
+        self.publish("STATUS", msg)
+
+    # --- in (called from handle_timeout, in this thread) --------------------------------
+
+    def _alive(self, since: float) -> list[lcmtypes.policy_status_t]:
+        """The servers whose last heartbeat came after ``since`` (monotonic s) and within
+        ``policy_timeout_s``."""
+        now, timeout = time.monotonic(), self.config.policy_timeout_s
+        return [m for m, when in self.heartbeats.values() if when > since and now - when <= timeout]
+
+    def _on_chunk(self, channel: str, data: bytes) -> None:
+        self.chunks.append(data)
+
+    def _on_stop(self, channel: str, data: bytes) -> None:
+        try:
+            msg = decode(lcmtypes.operator_stop_t, data, max_bytes=max_bytes("STOP"))
+        except MessageError as error:
+            self.drop("STOP", error)
+            return
+        key = (msg.utime, msg.source, msg.reason)
+        if key in self._stops_seen:  # another copy of the same stop
+            return
+        self._stops_seen.add(key)
+        reason = f"over LCM from {msg.source or 'unnamed'}: {msg.reason or 'no reason given'}"
+        self.stop_requests.append(reason)
+        if self.safety is not None:
+            self.safety.stop(reason)
+
+    def _on_policy_status(self, channel: str, data: bytes) -> None:
+        try:
+            msg = decode(lcmtypes.policy_status_t, data, max_bytes=max_bytes("POLICY_STATUS"))
+        except MessageError as error:
+            self.drop("POLICY_STATUS", error)
+            return
+        self.heartbeats[msg.server] = (msg, time.monotonic())

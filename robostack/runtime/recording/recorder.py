@@ -1,0 +1,228 @@
+"""Session recordings: ``runs/<timestamp>-<name>/`` with session.rrd, events.jsonl, summary.json.
+
+The loop never waits for logging. `SessionRecorder.record` copies one tick into a
+preallocated ring buffer (a handful of array writes); a background thread drains the buffer
+every `FLUSH_PERIOD_S` and sends whole batches to Rerun with ``rr.send_columns``. Events are
+appended to events.jsonl (and flushed) the moment they happen, from the loop's thread: they
+are rare and must survive a crash. `close` (also on exception and SIGINT, via ``with``)
+drains every row up to the last tick before the .rrd is finalized, so nothing recorded is lost.
+
+A recorder failure never reaches the loop: it is kept in `error`, the rows not sent count as
+dropped, and summary.json says so.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from robostack.core.model import RigidBodyModel
+from robostack.core.robots import RobotDescription
+from robostack.core.types import JointReference, JointState, TrajectoryChunk
+from robostack.runtime.safety.events import SafetyEvent
+
+FLUSH_PERIOD_S = 0.25  # fewer, bigger batches: fewer GIL handoffs away from the loop
+POSE_RATE_HZ = 30.0
+DEFAULT_CAPACITY = 1 << 15  # rows: 32 s of ticks at 1 kHz before an unserviced buffer overruns
+RRD, EVENTS, SUMMARY = "session.rrd", "events.jsonl", "summary.json"
+
+
+def new_run_dir(root: Path, name: str) -> Path:
+    """Create ``root/<YYYYmmdd-HHMMSS>-<name>`` (suffixed if taken) and return it."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "session"
+    root.mkdir(parents=True, exist_ok=True)
+    for n in range(1000):
+        path = root / (f"{stamp}-{safe}" + (f"-{n}" if n else ""))
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free run folder name under {root} for {safe}")
+
+
+class SessionRecorder:
+    """Records one session into ``run_dir``; use as a context manager.
+
+    Args:
+        run_dir: an existing, empty folder (see `new_run_dir`).
+        description: the robot (its URDF is logged as the 3D model).
+        control_rate_hz: ticks per second (sets the pose decimation to about 30 Hz).
+        capacity: ring-buffer rows.
+    """
+
+    def __init__(
+        self,
+        *,
+        run_dir: Path,
+        description: RobotDescription,
+        control_rate_hz: float,
+        capacity: int = DEFAULT_CAPACITY,
+    ):
+        self.run_dir = Path(run_dir)
+        self.description = description
+        self.dof = dof = len(description.arm_joints)
+        self.capacity = capacity
+        self.pose_every = max(1, round(control_rate_hz / POSE_RATE_HZ))
+        # one row per tick: tick, t, q, q_ref, dq, tau_cmd, tau_measured, gripper width
+        self._buffer = np.full((capacity, 3 + 5 * dof), np.nan)
+        self._q, self._q_ref, self._dq, self._tau, self._tau_measured = (
+            slice(2 + k * dof, 2 + (k + 1) * dof) for k in range(5)
+        )
+        self._written = 0  # rows written by the loop (only the loop changes it)
+        self._sent = 0  # rows handled by the thread (only the thread changes it)
+        self.stored = 0  # rows sent to the .rrd
+        self._chunks: queue.SimpleQueue = queue.SimpleQueue()
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._events_file = None
+        self.error: BaseException | None = None
+        self.closed = False
+        self.summary: dict = {}  # the session's own words (robostack.runtime.assembly.recording)
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def __enter__(self) -> SessionRecorder:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        from robostack.runtime.recording.rerun_writer import RerunWriter
+
+        self._events_file = (self.run_dir / EVENTS).open("a", encoding="utf-8")
+        try:
+            self._writer = RerunWriter(
+                self.run_dir / RRD, description=self.description, recording_id=self.run_dir.name
+            )
+            self._model = RigidBodyModel(self.description)  # the thread's own (not thread-safe)
+        except BaseException:
+            self._events_file.close()
+            raise
+        self._thread = threading.Thread(target=self._run, name="robostack-recorder", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Drain every recorded tick and finalize the .rrd (idempotent, never raises: a
+        failure is kept in `error`)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        try:
+            self._drain()  # anything written after the thread's last pass
+        finally:
+            try:
+                last = (self._written - 1) % self.capacity
+                self._writer.close(
+                    int(self._buffer[last, 0]) if self._written else 0,
+                    float(self._buffer[last, 1]) if self._written else 0.0,
+                )
+            except Exception as error:
+                self.error = self.error or error
+            finally:
+                if self._events_file is not None:
+                    self._events_file.close()
+
+    @property
+    def dropped(self) -> int:
+        """Rows recorded by the loop but not in the .rrd (overwritten, or a failed send)."""
+        return self._written - self.stored
+
+    def write_summary(self, summary: dict) -> None:
+        """summary.json: ``summary`` plus what the recording holds (call after `close`)."""
+        summary = {
+            **summary,
+            "recorded_ticks": self.stored,
+            "dropped_ticks": self.dropped,
+            "recording_error": None if self.error is None else repr(self.error),
+        }
+        (self.run_dir / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
+
+    # --- the loop's side (hot path) -----------------------------------------------------
+
+    def record(
+        self, tick: int, state: JointState, reference: JointReference, tau: np.ndarray
+    ) -> None:
+        """Copy one tick into the ring buffer; never blocks."""
+        row = self._buffer[self._written % self.capacity]
+        row[0] = tick
+        row[1] = state.t
+        row[self._q] = state.q
+        row[self._q_ref] = reference.q
+        row[self._dq] = state.dq
+        row[self._tau] = tau
+        row[self._tau_measured] = np.nan if state.tau is None else state.tau
+        row[-1] = np.nan if state.gripper_width is None else state.gripper_width
+        self._written += 1
+
+    def record_chunk(self, tick: int, t: float, chunk: TrajectoryChunk) -> None:
+        self._chunks.put((tick, t, chunk.q))
+
+    def record_event(self, event: SafetyEvent) -> None:
+        """Append the event to events.jsonl now (flushed), and queue it for the .rrd."""
+        if self._events_file is not None and not self._events_file.closed:
+            self._events_file.write(json.dumps(event.to_dict()) + "\n")
+            self._events_file.flush()
+        self._events.put(event)
+
+    # --- the thread's side --------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.wait(FLUSH_PERIOD_S):
+            self._drain()
+
+    def _drain(self) -> None:
+        """Send rows [sent, written). The loop may write on meanwhile: a row whose slot it may
+        have overwritten during the copy (index <= written_after - capacity; equality is the
+        row being written right now) is dropped, never sent torn or twice."""
+        if self.error is not None:
+            return
+        try:
+            written = self._written
+            first = max(self._sent, written - self.capacity)
+            index = np.arange(first, written)
+            rows = self._buffer[index % self.capacity]  # a copy
+            intact = index > self._written - self.capacity
+            self._sent = written
+            if intact.any():
+                self._send_rows(rows[intact])
+                self.stored += int(intact.sum())
+            while not self._chunks.empty():
+                tick, t, q = self._chunks.get()
+                self._writer.chunk(tick, t, np.array([self._model.tool_pose(p)[0] for p in q]))
+            while not self._events.empty():
+                self._writer.event(self._events.get())
+        except Exception as error:  # kept for the summary; the loop must never see it
+            self.error = error
+
+    def _send_rows(self, rows: np.ndarray) -> None:
+        ticks, times = rows[:, 0].astype(np.int64), rows[:, 1]
+        self._writer.joints(
+            ticks,
+            times,
+            {
+                "q": rows[:, self._q],
+                "q_ref": rows[:, self._q_ref],
+                "dq": rows[:, self._dq],
+                "tau_cmd": rows[:, self._tau],
+                "tau_measured": rows[:, self._tau_measured],
+            },
+        )
+        posed = rows[ticks % self.pose_every == 0]
+        if len(posed):
+            q = posed[:, self._q]
+            tool = np.array([self._model.tool_pose(p)[0] for p in q])
+            self._writer.poses(posed[:, 0].astype(np.int64), posed[:, 1], q, posed[:, -1], tool)

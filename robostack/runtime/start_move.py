@@ -1,0 +1,100 @@
+"""The start move: a slow jerk-limited joint move (ruckig) to a session's start configuration.
+
+Before a policy runs on a real robot, the arm goes from wherever it stands to the start
+configuration along ruckig's time-optimal jerk-limited profile at ``speed`` x the robot's
+velocity, acceleration and jerk limits, through the same loop, controller and safety monitor
+as every session. The move ends the robot's motion afterwards (`Robot.end_motion`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from robostack.controllers.references import Reference, ReferenceChunker
+from robostack.core.errors import RobostackError
+from robostack.core.model import RigidBodyModel
+from robostack.core.robot import Robot
+from robostack.core.types import RobotSpec
+from robostack.runtime.assembly import make_loop
+from robostack.runtime.loop import Link, LoopResult
+from robostack.runtime.safety import SafetyConfig
+from robostack.runtime.safety.operator import stop_on_signals
+
+START_MOVE_SPEED = 0.1  # share of the robot's velocity, acceleration and jerk limits
+ARRIVAL_TOLERANCE = 0.01  # rad: the start move must end this close on every joint
+SETTLE_S = 0.5  # held at the goal after the profile ends, s
+
+
+class JerkLimitedMove(Reference):
+    """Rest-to-rest joint move from ``q_from`` to ``q_to`` (dof,) rad, time-optimal under
+    ``speed`` x ``spec``'s velocity, acceleration and jerk limits, every joint synchronised."""
+
+    def __init__(self, q_from: np.ndarray, q_to: np.ndarray, spec: RobotSpec, *, speed: float):
+        from ruckig import InputParameter, Result, Ruckig, Trajectory
+
+        if not 0 < speed <= 1:
+            raise RobostackError(f"the start move's speed must be in (0, 1], got {speed}")
+        spec.check_positions(q_to, what="start configuration")
+        dof = spec.dof
+        inp = InputParameter(dof)
+        inp.current_position = np.asarray(q_from, dtype=float).tolist()
+        inp.target_position = np.asarray(q_to, dtype=float).tolist()
+        inp.max_velocity = (speed * spec.dq_max).tolist()
+        inp.max_acceleration = (speed * spec.ddq_max).tolist()
+        inp.max_jerk = (speed * spec.dddq_max).tolist()
+        self._trajectory = Trajectory(dof)
+        result = Ruckig(dof).calculate(inp, self._trajectory)
+        if result not in (Result.Working, Result.Finished):
+            raise RobostackError(f"ruckig could not plan the start move: {result}")
+        self.name = "start move"
+        self.duration = float(self._trajectory.duration)
+        self._q_to = np.asarray(q_to, dtype=float)
+
+    def positions(self, t: np.ndarray) -> np.ndarray:
+        t = np.clip(np.atleast_1d(t), 0.0, self.duration)
+        return np.array([self._trajectory.at_time(float(ti))[0] for ti in t])
+
+
+def move_to_start(
+    robot: Robot,
+    q_start: np.ndarray,
+    *,
+    model: RigidBodyModel,
+    controller: str = "impedance",
+    speed: float = START_MOVE_SPEED,
+    safety: Mapping[str, object] | None = None,
+    link: Link | None = None,
+) -> LoopResult:
+    """Move the connected ``robot`` to ``q_start`` (dof,) rad (module doc); return the loop's
+    measurements. Raises `RobostackError` when the safety monitor ended the move or the arm
+    did not arrive within `ARRIVAL_TOLERANCE`, KeyboardInterrupt after a Ctrl-C (or SIGTERM,
+    SIGHUP) stopped it.
+    ``link``: the process link of a split session (status out, operator stops in)."""
+    state = robot.read()
+    move = JerkLimitedMove(state.q, q_start, robot.spec, speed=speed)
+    loop = make_loop(
+        robot=robot,
+        model=model,
+        source=ReferenceChunker(move, t_offset=state.t),
+        controller=controller,
+        realtime=True,
+        safety_config=SafetyConfig.for_robot(robot.spec, **(safety or {})),
+        link=link,
+    )
+    with stop_on_signals(loop.safety) as signalled:
+        result = loop.run(ticks=round((move.duration + SETTLE_S) * robot.spec.control_rate_hz))
+    if signalled.asked:
+        raise KeyboardInterrupt("the operator stopped the start move (Ctrl-C or a stop signal)")
+    if result.outcome != "completed":
+        events = "; ".join(f"{e.check}: {e.message}" for e in result.events)
+        raise RobostackError(f"the start move ended {result.outcome}: {events}")
+    robot.end_motion()
+    error = np.abs(result.final_state.q - q_start).max()
+    if error > ARRIVAL_TOLERANCE:
+        raise RobostackError(
+            f"the start move ended {error:.3f} rad from the start configuration "
+            f"(allowed {ARRIVAL_TOLERANCE} rad)"
+        )
+    return result

@@ -1,0 +1,80 @@
+"""How the control and policy processes talk: the LCM URL, channel names, limits, watchdogs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from robostack.core.errors import RobostackError
+
+DEFAULT_URL = "udpm://239.255.76.67:7667?ttl=0"  # LCM's multicast group; ttl=0: this machine
+HEARTBEAT_HZ = 10.0  # the policy server's policy_status_t rate
+
+# channel -> (message type name, the most bytes a message on it may have)
+CHANNELS = {
+    "STATUS": ("robot_status_t", 4096),
+    "OBSERVATION": ("observation_t", 16384),
+    "CHUNK": ("trajectory_chunk_t", 16384),
+    "SAFETY": ("safety_event_t", 4096),
+    "STOP": ("operator_stop_t", 2048),
+    "POLICY_STATUS": ("policy_status_t", 8192),
+    "SIM_COMMAND": ("joint_command_t", 2048),  # to a simulator bridge (sim.isaacgym)
+    "SIM_STATUS": ("robot_status_t", 4096),  # from it, per environment
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class IpcConfig:
+    """The process split's settings (the launch file's ``[ipc]`` table).
+
+    Attributes:
+        url: the LCM URL. The default, udpm with ttl=0, reaches only this machine; for a
+            policy on another machine use ``udpm://239.255.76.67:7667?ttl=1`` on a network
+            you trust (LCM has no authentication). Tests use their own port.
+        prefix: every channel is ``<prefix>_<NAME>`` (`CHANNELS`); two sessions on one network
+            use two prefixes.
+        status_decimation: ticks between robot status messages (10: 100 Hz at 1 kHz).
+        max_chunk_age_s: a chunk whose observation is older than this when it arrives is
+            stale and dropped, s (a slower policy's chunks are stitched in up to this age).
+        policy_timeout_s: HOLD when the policy server's heartbeat has not come for this long,
+            s (the watchdog; its heartbeat comes at `HEARTBEAT_HZ`).
+        startup_timeout_s: how long the control process waits for the policy server (its
+            heartbeat, then the first chunk) before giving up with nothing moved, s.
+    """
+
+    url: str = DEFAULT_URL
+    prefix: str = "ROBOSTACK"
+    status_decimation: int = 10
+    max_chunk_age_s: float = 0.5
+    policy_timeout_s: float = 0.5
+    startup_timeout_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not self.prefix.replace("_", "").isalnum():
+            raise RobostackError(f"ipc prefix must be letters, digits and _, got {self.prefix!r}")
+        if self.status_decimation < 1:
+            raise RobostackError(f"status_decimation must be >= 1, got {self.status_decimation}")
+        for name in ("max_chunk_age_s", "policy_timeout_s", "startup_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise RobostackError(f"{name} must be > 0 s, got {getattr(self, name)}")
+
+    def channel(self, name: str) -> str:
+        """The LCM channel of ``name`` (a key of `CHANNELS`)."""
+        if name not in CHANNELS:
+            raise KeyError(f"unknown channel {name!r}; known: {', '.join(CHANNELS)}")
+        return f"{self.prefix}_{name}"
+
+
+def max_bytes(name: str) -> int:
+    """The largest message allowed on channel ``name``, bytes."""
+    return CHANNELS[name][1]
+
+
+def new_id() -> int:
+    """A random positive int64: a control session's or a policy server's id."""
+    return int.from_bytes(os.urandom(8), "big") >> 1
+
+
+def utime(t: float) -> int:
+    """Seconds -> integer microseconds (the messages' time fields)."""
+    return round(t * 1e6)

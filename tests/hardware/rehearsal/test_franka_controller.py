@@ -1,0 +1,138 @@
+"""The unmodified pylibfranka client against the virtual Franka controller (its own process)
+on loopback: the FCI calls, a torque discontinuity tripping a reflex as on the arm, the Hand,
+then the real-robot session path from the CLI, a reflex injected mid-episode, the user stop."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pylibfranka as franka
+import pytest
+
+from robostack.cli.main import main
+from robostack.core.model import RigidBodyModel
+from robostack.core.paths import CHECKPOINTS, LAUNCH_FILES
+from robostack.core.robots import get_robot
+from robostack.hardware.rehearsal.virtual.fci import STATE
+from robostack.hardware.rehearsal.virtual.process import inject, virtual_controller
+from tests.hardware.helpers import read_summary
+from tests.hardware.rehearsal.helpers import inject_once_moving
+
+ADDRESS = "127.0.0.51"
+
+
+@pytest.fixture(scope="module")
+def panda():
+    with virtual_controller("franka", ADDRESS):
+        yield ADDRESS
+
+
+def _torques(tau) -> franka.Torques:
+    return franka.Torques([float(v) for v in tau])
+
+
+def test_connect_setters_model_and_a_torque_motion(panda):
+    assert STATE.size == 1377
+    robot = franka.Robot(panda, franka.RealtimeConfig.kIgnore)
+    robot.set_collision_behavior([20.0] * 7, [20.0] * 7, [20.0] * 6, [20.0] * 6)
+    robot.set_joint_impedance([3000.0] * 7)
+    robot.set_load(0.0, [0.0] * 3, [0.0] * 9)
+    state = robot.read_once()
+    assert state.robot_mode == franka.RobotMode.Idle and not state.current_errors
+    ours = RigidBodyModel(get_robot("panda")).gravity(np.array(state.q))
+    theirs = np.array(robot.load_model().gravity(state))  # Pinocchio on the served URDF
+    assert np.abs(theirs - ours).max() < 0.05 * np.abs(ours).max()
+    control = robot.start_torque_control()
+    times = []
+    for _ in range(300):
+        state, _ = control.readOnce()
+        times.append(state.time.to_sec())
+        control.writeOnce(_torques(np.zeros(7)))
+    assert np.allclose(np.diff(times)[np.diff(times) > 0].min(), 0.001)  # the 1 kHz clock
+    finish = _torques(np.zeros(7))
+    finish.motion_finished = True
+    control.writeOnce(finish)
+    assert robot.read_once().robot_mode == franka.RobotMode.Idle
+
+
+def test_a_torque_jump_trips_a_reflex_and_recovery_clears_it(panda):
+    robot = franka.Robot(panda, franka.RealtimeConfig.kIgnore)
+    control = robot.start_torque_control()
+    control.readOnce()
+    with pytest.raises(franka.ControlException, match="controller_torque_discontinuity"):
+        for _ in range(10):  # 5 Nm within 1 ms: 5000 Nm/s, above FCI's 1000
+            control.writeOnce(_torques([5.0, 0, 0, 0, 0, 0, 0]))
+            control.readOnce()
+    del control
+    assert "controller_torque_discontinuity" in str(robot.read_once().current_errors)
+    robot.automatic_error_recovery()
+    state = robot.read_once()
+    assert state.robot_mode == franka.RobotMode.Idle and not state.current_errors
+
+
+def test_the_hand_moves_homes_and_reports_a_grasp_on_nothing_as_unsuccessful(panda):
+    hand = franka.Gripper(panda)
+    state = hand.read_once()
+    assert state.max_width == pytest.approx(0.08) and state.width == pytest.approx(0.08, abs=1e-3)
+    assert hand.move(0.02, 0.05) and hand.read_once().width == pytest.approx(0.02, abs=2e-3)
+    assert hand.homing() and hand.read_once().width == pytest.approx(0.08, abs=2e-3)
+    assert not hand.grasp(0.03, 0.05, 20.0, 0.005, 0.005)  # the fingers closed on nothing
+    assert not hand.read_once().is_grasped and hand.stop()
+
+
+def _launch_file(tmp_path) -> str:
+    """launch/franka_fci.toml but for a fixed seed, the checkpoint's path, the runs folder, no
+    real-time kernel (libfranka's check: ignore) and a 50 ms read timeout: here controller,
+    loop and policy share two cores, and a CI run saw a 27.9 ms read while the policy server
+    was loading (the virtual controller resumes its schedule after such a pause)."""
+    text = (LAUNCH_FILES / "franka_fci.toml").read_text()
+    text = text.replace('task = "reach"', 'task = "reach"\nseed = 3', 1)
+    text = text.replace('checkpoint = "reach"', f'checkpoint = "{CHECKPOINTS / "reach"}"')
+    text = text.replace("enabled = true", f'enabled = true\nruns_dir = "{tmp_path}"')
+    text = text.replace("[safety]\n", "[safety]\nread_timeout_s = 0.05\n", 1)
+    text = text.replace("[connection]\n", '[connection]\nrealtime = "ignore"\n', 1)
+    path = tmp_path / "franka_fci.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_preflight_and_a_policy_session_from_the_cli_through_pylibfranka(tmp_path, capsys):
+    address = "127.0.0.52"
+    path = _launch_file(tmp_path)
+    with virtual_controller("franka", address):
+        assert main(["preflight", "--launch", path, "--address", address, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["ok"]
+        argv = ["launch", "reach the red marker", "--launch", path, "--address", address]
+        assert main([*argv, "--yes", "--speed", "1", "--json"]) in (0, 1)
+        out = json.loads(capsys.readouterr().out)
+        episode = out["results"][0]
+        assert out["preflight"]["ok"] and episode["outcome"] == "completed", episode["events"]
+        assert 0.9 < episode["timing"]["period_ms"]["median"] < 1.1  # paced by the 1 kHz FCI
+        assert read_summary(episode["recording"])["timing"]["period_ms"]["median"] > 0
+        home = get_robot("panda").q_home  # the start move returns there first
+        with inject_once_moving(address, "reflex", start=home):  # in the policy's episode
+            assert main([*argv, "--yes", "--speed", "1", "--json"]) == 1
+        episode = json.loads(capsys.readouterr().out)["results"][0]
+        assert episode["outcome"] == "stopped"
+        assert "franka_reflex" in [e["check"] for e in episode["events"]]
+        inject(address, "emergency_stop")  # the user stop: software cannot clear it
+        robot = franka.Robot(address, franka.RealtimeConfig.kIgnore)
+        assert robot.read_once().robot_mode == franka.RobotMode.UserStopped
+        with pytest.raises(franka.CommandException):
+            robot.automatic_error_recovery()
+
+
+def test_a_joint_faster_than_its_limit_trips_a_reflex(panda):
+    robot = franka.Robot(panda, franka.RealtimeConfig.kIgnore)
+    control = robot.start_torque_control()
+    control.readOnce()
+    tau = np.zeros(7)
+    with pytest.raises(franka.ControlException, match="joint_velocity_violation"):
+        for _ in range(3000):  # the wrist's torque ramped at 0.9 Nm/ms up to 3 Nm
+            tau[6] = min(tau[6] + 0.9, 3.0)
+            control.writeOnce(_torques(tau))
+            control.readOnce()
+    del control
+    robot.automatic_error_recovery()
+    assert robot.read_once().robot_mode == franka.RobotMode.Idle

@@ -1,0 +1,172 @@
+"""The control process's link: stops, heartbeat watchdog, status and events, drops."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from robostack.core.types import JointReference
+from robostack.runtime.control_link import ControlLink, PolicyServerError
+from robostack.runtime.safety import Mode, Reaction
+from robostack.transport import lcmtypes
+from robostack.transport.codec import decode
+from robostack.transport.config import max_bytes
+from tests.runtime.safety.test_monitor import HOME, monitor, state
+from tests.transport.helpers import (
+    Listener,
+    beating,
+    observation_message,
+    private_config,
+)
+
+
+@pytest.fixture
+def link():
+    config = private_config(policy_timeout_s=0.2, startup_timeout_s=0.3)
+    with ControlLink(config=config) as link:
+        link.bind(monitor())
+        yield link
+
+
+def _poll(link: ControlLink, ticks: int = 1, start: int = 0) -> None:
+    reference = JointReference(HOME, np.zeros(7), np.zeros(7))
+    for tick in range(start, start + ticks):
+        link.poll(tick, state(t=tick * 1e-3), reference, np.zeros(7))
+
+
+def _arrive(link: ControlLink) -> None:
+    """Let what was published reach the link's socket."""
+    time.sleep(0.05)
+
+
+def test_an_operator_stop_over_lcm_stops_the_arm(link):
+    other = Listener(link.config)
+    stop = lcmtypes.operator_stop_t()
+    stop.source, stop.reason = "test bench", "hand in the workspace"
+    other.publish("STOP", stop.encode())
+    _arrive(link)
+    _poll(link)
+    link.safety.filter(
+        1, state(t=1e-3), JointReference(HOME, np.zeros(7), np.zeros(7)), np.zeros(7)
+    )
+    event = link.safety.events[0]
+    assert event.check == "operator_stop" and event.reaction is Reaction.STOP
+    assert "test bench: hand in the workspace" in event.message
+    assert link.stop_requests == ["over LCM from test bench: hand in the workspace"]
+
+
+def test_a_stop_between_episodes_stops_the_next_one(link):
+    Listener(link.config).publish("STOP", lcmtypes.operator_stop_t().encode())
+    _arrive(link)
+    _poll(link)
+    fresh = monitor()
+    link.bind(fresh)
+    fresh.filter(0, state(), JointReference(HOME, np.zeros(7), np.zeros(7)), np.zeros(7))
+    assert fresh.outcome == "stopped"
+
+
+@pytest.mark.parametrize("channel", ["STOP", "POLICY_STATUS", "CHUNK"])
+def test_malformed_messages_on_the_control_channels_change_nothing(link, channel):
+    other = Listener(link.config)
+    for data in (b"garbage", lcmtypes.operator_stop_t().encode()[:-2], bytes(9000)):
+        other.publish(channel, data)
+    _arrive(link)
+    _poll(link)
+    if channel == "CHUNK":  # queued raw for the chunk source, which checks them
+        assert len(link.chunks) == 3
+        return
+    drops = [e for e in link.safety.events if e.reaction is Reaction.DROP]
+    assert {e.check for e in drops} == {"ipc_malformed", "ipc_oversized"}
+    assert all(link.config.channel(channel) in e.message for e in drops)
+    assert sum(link.safety.dropped.values()) == 3
+    assert link.safety.mode is Mode.RUNNING and link.stop_requests == []
+
+
+def test_the_policy_watchdog_holds_the_arm_once_the_policy_is_in_use(link):
+    other = Listener(link.config)
+    other.publish("POLICY_STATUS", lcmtypes.policy_status_t().encode())
+    _arrive(link)
+    _poll(link, 1)
+    assert link.heartbeats
+    time.sleep(0.25)  # longer than policy_timeout_s without a heartbeat
+    _poll(link, 1, start=1)
+    assert link.safety.mode is Mode.RUNNING  # not asked anything yet: a start move, say
+    link.publish("OBSERVATION", observation_message())
+    _poll(link, 1, start=2)
+    event = link.safety.events[-1]
+    assert event.check == "policy_lost" and event.reaction is Reaction.HOLD
+    assert event.value > link.config.policy_timeout_s == event.limit
+    assert link.safety.mode is Mode.HOLDING
+
+
+def test_no_policy_server_is_refused_before_anything_moves(link):
+    with pytest.raises(PolicyServerError, match="no policy server"):
+        link.wait_for_policy()
+
+
+def test_status_every_decimation_ticks_and_every_safety_event_go_out(link):
+    other = Listener(link.config, "STATUS", "SAFETY")
+    _poll(link, 25)
+    link.safety.stop("test")
+    link.safety.filter(
+        25, state(t=0.025), JointReference(HOME, np.zeros(7), np.zeros(7)), np.zeros(7)
+    )
+    statuses = [
+        decode(lcmtypes.robot_status_t, data, max_bytes=max_bytes("STATUS"))
+        for _, data in other.wait_for("STATUS", 3)
+    ]
+    assert [s.tick for s in statuses] == [0, 10, 20]
+    assert statuses[0].session == link.session and statuses[0].safety_state == "running"
+    assert np.allclose(statuses[0].joint_position, HOME) and statuses[0].command_mode == "torque"
+    ((_, data),) = other.wait_for("SAFETY")
+    event = decode(lcmtypes.safety_event_t, data, max_bytes=max_bytes("SAFETY"))
+    assert (event.check, event.reaction, event.tick) == ("operator_stop", "STOP", 25)
+
+
+def test_copies_of_one_stop_count_once_and_a_failed_send_never_reaches_the_loop(link):
+    other = Listener(link.config)
+    stop = lcmtypes.operator_stop_t()
+    stop.utime, stop.source, stop.reason = 42, "robostack stop", "test"
+    for _ in range(3):
+        other.publish("STOP", stop.encode())
+    _arrive(link)
+    _poll(link)
+    assert len(link.stop_requests) == 1
+
+    class Unreachable:  # the bus, but every send fails as on a network that went away
+        def __init__(self, bus):
+            self.bus = bus
+
+        def publish(self, channel, data):
+            raise OSError("network is unreachable")
+
+        def __getattr__(self, name):
+            return getattr(self.bus, name)
+
+    link.lcm = Unreachable(link.lcm)
+    _poll(link, 1, start=10)  # a status tick: the send fails, the tick goes on
+    (event,) = [e for e in link.safety.events if e.check == "ipc_send_failed"]
+    assert event.reaction is Reaction.DROP and "unreachable" in event.message
+    assert link.send_failures == {"STATUS": 1, "SAFETY": 1}  # the event could not go out either
+
+
+def test_heartbeats_queued_while_busy_do_not_pass_for_a_live_server(link):
+    """A server that beat, then died while this process was busy elsewhere (its heartbeats
+    still in the socket): refused, not taken for alive."""
+    other = Listener(link.config)
+    beat = lcmtypes.policy_status_t()
+    beat.server = 42
+    for _ in range(5):
+        other.publish("POLICY_STATUS", beat.encode())
+    _arrive(link)
+    with pytest.raises(PolicyServerError, match="no policy server"):
+        link.wait_for_policy()
+
+
+def test_two_policy_servers_on_one_prefix_are_refused_before_anything_moves(link):
+    beats = [lcmtypes.policy_status_t() for _ in range(2)]
+    beats[0].server, beats[1].server = 1, 2
+    with beating(link.config, *beats), pytest.raises(PolicyServerError, match="2 policy servers"):
+        link.wait_for_policy()
