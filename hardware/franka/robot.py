@@ -4,7 +4,8 @@ Torque control at 1 kHz through pylibfranka's ActiveControl API: the first `writ
 torque control (``start_torque_control``); from then on `read` is ``readOnce``, which blocks
 until the robot's next 1 ms state (so the robot paces the loop), and `write` is ``writeOnce``,
 until `end_motion` finishes the motion (between loop runs).
-FCI adds gravity compensation itself, which is the torque semantics of DESIGN.md.
+FCI adds gravity compensation itself, which is the torque semantics of the `Robot` interface
+(docs/architecture.md).
 
 libfranka's exceptions become `RobotFaultError`s whose ``check`` names the safety event:
 ``emergency_stop`` (the user stop was pressed), ``franka_reflex`` (the robot aborted the
@@ -131,7 +132,7 @@ class FrankaRobot(Robot):
         """Finish the torque-control motion (``motion_finished``); the next `write` starts
         another. The robot's own controller holds the arm meanwhile. The finishing command
         repeats the last torque sent: a jump to zero would exceed FCI's 1000 Nm/s and end in a
-        ``controller_torque_discontinuity`` reflex (found against the virtual Franka)."""
+        ``controller_torque_discontinuity`` reflex."""
         if self._control is None or self._fault is not None:
             return
         finish = self._client.Torques(self._tau_sent.tolist())

@@ -20,7 +20,7 @@ GOAL = "reach the red marker"
 
 
 # seed 3: a reach the shipped policies solve. At full speed: the policies were trained at
-# full speed, and slowed chunks take them out of their training distribution (README).
+# full speed, and slowed chunks take them out of their training distribution (docs/real_robots.md).
 FILES = {
     "franka_fci.toml": ("172.16.0.2", "reach"),
     "ur5_rtde.toml": ("192.168.1.10", "ur5e_reach"),
@@ -54,7 +54,7 @@ def test_preflight_then_a_policy_session_from_the_cli(tmp_path, capsys, name):
         "start configuration",
         "payload",
     }
-    # fast: a real-time rehearsal on a loaded 2-core CI machine misses deadlines (README)
+    # fast: real-time rehearsals on a loaded 2-core machine miss deadlines (docs/real_robots.md)
     argv = ["launch", GOAL, "--launch", path, "--address", address, "--standin", "fast", "--yes"]
     assert main([*argv, "--speed", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

@@ -1,7 +1,7 @@
 """Gymnasium environments over the tasks: actions are joint-position chunks, run at 1 kHz.
 
 An action is a chunk (Tp, dof + 1): Tp absolute joint-position waypoints 0.1 s apart, rad,
-and the gripper width target, m (DESIGN.md's `TrajectoryChunk`). `step` executes the first
+and the gripper width target, m (`robostack.core.types.TrajectoryChunk`). `step` executes the first
 Ta waypoints (Ta x 0.1 s of robot time) through the control loop, the safety monitor
 included, and returns the observation then. The loop continues across steps (no restart):
 each new chunk is blended in from the current reference.
