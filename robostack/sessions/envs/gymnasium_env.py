@@ -138,12 +138,15 @@ class TaskEnv(gymnasium.Env):
         """Start the loop from rest where the arm stands (one tick holding it), so that every
         chunk a step brings passes the safety monitor's chunk checks."""
         now = self.sim.read()
-        width = now.gripper_width if self._has_gripper else None
+        gripper = None
+        if self._has_gripper:  # the width it holds, within the travel the monitor accepts
+            width = np.clip(now.gripper_width, 0.0, self.sim.spec.gripper_width_max)
+            gripper = np.full(self.horizon, width)
         self._source.pending = TrajectoryChunk(
             t0=now.t,
             dt=CHUNK_DT,
             q=np.tile(now.q, (self.horizon, 1)),
-            gripper=None if width is None else np.full(self.horizon, width),
+            gripper=gripper,
             obs_time=now.t,
         )
         self.loop.run(ticks=1, fresh=True)
