@@ -2,7 +2,8 @@
 
 Observation batches are dicts of float tensors (B = batch, To = observation horizon):
 
-- ``state``: (B, To, 2 dof + 1): q rad, dq rad/s, gripper width m, oldest step first;
+- ``state``: (B, To, 2 dof + 4): q rad, dq rad/s, gripper width m, tool position m,
+  oldest step first (`robostack.core.observations`);
 - ``environment_state``: (B, To, E): the task's object state, m, zero-padded to E (tasks
   differ in how many numbers they give; a multi-task policy pads them all to the widest);
 - ``environment_mask``: (B, E): 1 where ``environment_state`` holds a real number, 0 for padding;
@@ -25,7 +26,8 @@ class PolicyFeatures:
     """Sizes and timing of a policy's inputs and outputs.
 
     Attributes:
-        state_dim: 2 dof + 1.  environment_dim: E, padded width of the task state.
+        state_dim: 2 dof + 4.  environment_dim: E, padded width of the task state (0: the
+            policy sees no object state, only proprioception and language).
         action_dim: dof + 1.  language_dim: L, the sentence embedding's width.
         obs_horizon: To, observation steps the policy sees (oldest first).
         horizon: Tp, waypoints per predicted chunk.  executed: Ta, waypoints executed before
@@ -45,9 +47,11 @@ class PolicyFeatures:
     image_size: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("state_dim", "environment_dim", "action_dim", "language_dim"):
+        for name in ("state_dim", "action_dim", "language_dim"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.environment_dim < 0:
+            raise ValueError(f"environment_dim must be >= 0, got {self.environment_dim}")
         if self.obs_horizon < 1 or self.horizon < 2:
             raise ValueError(f"need obs_horizon >= 1 and horizon >= 2, got {self}")
         if not 1 <= self.executed <= self.horizon:

@@ -90,11 +90,14 @@ class PolicyRunner:
         self, robot: np.ndarray, environment: np.ndarray, *, index: int | None = None
     ) -> bool:
         """Take one observation: ``robot`` (S,) (`robostack.core.observations`), ``environment``
-        (n,) the task's object state, n <= E. ``index`` is its number in the episode (default:
-        the count so far; increasing). Returns True when a chunk is due: the first observation
-        of a new block of Ta (index a multiple of Ta, unless that one was lost)."""
+        (n,) the task's object state, n <= E (ignored by a policy trained without one, E = 0).
+        ``index`` is its number in the episode (default: the count so far; increasing). Returns
+        True when a chunk is due: the first observation of a new block of Ta (index a multiple
+        of Ta, unless that one was lost)."""
         f = self.features
         environment = np.asarray(environment, np.float32)
+        if f.environment_dim == 0:
+            environment = environment[:0]
         if environment.shape[0] > f.environment_dim:
             raise ValueError(
                 f"the task state has {environment.shape[0]} numbers, the policy takes at most "

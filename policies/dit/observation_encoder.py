@@ -41,7 +41,8 @@ class ObservationEncoder(nn.Module):
         super().__init__()
         f = features
         self.state = nn.Linear(f.state_dim, d_model)
-        self.environment = nn.Linear(2 * f.environment_dim, d_model)  # values and mask
+        # values and mask; no token without object state
+        self.environment = nn.Linear(2 * f.environment_dim, d_model) if f.environment_dim else None
         self.language = nn.Linear(f.language_dim, d_model)
         self.image = ImageEncoder(d_model) if f.image_size else None
         modalities = 4 if f.image_size else 3
@@ -55,12 +56,12 @@ class ObservationEncoder(nn.Module):
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         state, environment = obs["state"], obs["environment_state"]
-        mask = obs["environment_mask"][:, None, :].expand_as(environment)
-        tokens = [
-            self.state(state) + self.modality[0] + self.step,
-            self.environment(torch.cat([environment, mask], dim=-1)) + self.modality[1] + self.step,
-            (self.language(obs["language"]) + self.modality[2])[:, None, :],
-        ]
+        tokens = [self.state(state) + self.modality[0] + self.step]
+        if self.environment is not None:
+            mask = obs["environment_mask"][:, None, :].expand_as(environment)
+            values = torch.cat([environment, mask], dim=-1)
+            tokens.append(self.environment(values) + self.modality[1] + self.step)
+        tokens.append((self.language(obs["language"]) + self.modality[2])[:, None, :])
         if self.image is not None:
             images = obs["image"]
             batch, steps = images.shape[:2]

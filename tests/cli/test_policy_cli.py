@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from robostack.cli.main import main
@@ -121,3 +124,45 @@ def test_ddp_with_two_cpu_processes_trains(reach_dataset, tmp_path):
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["world_size"] == 2 and report["steps"] == 4
     assert (out / "checkpoint/model.safetensors").is_file()
+
+
+def _without_feature(dataset: Path, feature: str, out: Path) -> Path:
+    """A copy of ``dataset`` with ``feature`` taken out of its frames and its info.json."""
+    shutil.copytree(dataset, out)
+    for data in out.glob("data/chunk-*/file-*.parquet"):
+        pq.write_table(pq.read_table(data).drop_columns([feature]), data)
+    info = json.loads((out / "meta/info.json").read_text())
+    del info["features"][feature]
+    (out / "meta/info.json").write_text(json.dumps(info))
+    return out
+
+
+@pytest.mark.parametrize("feature", ["observation.state", "action"])
+def test_train_on_a_dataset_lacking_a_needed_feature_names_it_in_one_line(
+    reach_dataset, tmp_path, capsys, feature
+):
+    dataset = _without_feature(reach_dataset, feature, tmp_path / "lacking")
+    argv = ["train", "--dataset", str(dataset), "--out", str(tmp_path / "o"), "--steps", "2"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"dataset {dataset} has no {feature} feature" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_train_without_object_state_learns_from_proprioception_and_language(
+    reach_dataset, tmp_path, capsys
+):
+    dataset = _without_feature(
+        reach_dataset, "observation.environment_state", tmp_path / "proprioception"
+    )
+    out = tmp_path / "o"
+    argv = ["train", "--dataset", str(dataset), "--out", str(out), "--steps", "4"]
+    assert main([*argv, "--batch-size", "8", *TINY, "--json"]) == 0
+    config = json.loads((out / "checkpoint/config.json").read_text())
+    assert config["config"]["features"]["environment_dim"] == 0
+    argv = ["eval", "--checkpoint", str(out / "checkpoint"), "--task", "reach"]
+    argv += ["--episodes", "1", "--robustness-episodes", "0", "--diversity-samples", "0"]
+    argv += ["--sampler", "dpmsolver", "--record", "0", "--out", str(tmp_path / "r"), "--json"]
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["episodes"] == 1
