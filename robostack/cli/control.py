@@ -58,16 +58,19 @@ def _read_plan(args: argparse.Namespace):
     """The plan in ``--plan``'s file, checked, for a split session; printed unless --json."""
     from robostack.launcher.plan import read_plan
 
-    options = {"GOAL": args.goal, "--episodes": args.episodes, "--address": args.address}
-    given = [
-        name for name, value in {**options, "--speed": args.speed}.items() if value is not None
-    ]
-    given += ["--launch"] if args.launch != DEFAULT_LAUNCH_FILE else []
+    options = {
+        "GOAL": args.goal,
+        "--launch": None if args.launch == DEFAULT_LAUNCH_FILE else args.launch,
+        "--episodes": args.episodes,
+        "--address": args.address,
+        "--speed": args.speed,
+    }
+    given = [name for name, value in options.items() if value is not None]
     if given:
         raise RobostackError(f"--plan holds the goal and the launch; drop {', '.join(given)}")
     plan = read_plan(args.plan)
     if not plan.split:
-        raise RobostackError(f"{args.plan} plans one process (split false): use robostack launch")
+        raise RobostackError(f"plan file {args.plan}: split is false: run it with robostack launch")
     check_standin(args.standin, plan.launch, split=True)
     if not args.json:
         print_plan(plan)

@@ -230,7 +230,7 @@ def test_the_control_process_runs_the_plan_it_is_handed_without_reading_the_goal
     [
         (lambda d: d.update(velocity_scale=3.0), r"--speed must be in \(0, 1\]"),
         (lambda d: d["launch"]["controller"].update(name="pid"), "controller is .* but the"),
-        (lambda d: d.update(split=False), "split false"),
+        (lambda d: d.update(split=False), "split is false"),
     ],
 )
 def test_a_tampered_plan_file_is_refused_with_exit_2_before_anything_moves(
