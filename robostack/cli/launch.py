@@ -86,11 +86,8 @@ def make_checked_plan(args: argparse.Namespace, *, split: bool | None):
     from robostack.launcher.plan import make_plan
 
     launch = load_launch_file(args.launch)
-    if args.standin and not launch.robot.real:
-        raise RobostackError(f"--standin is for real-robot launch files; {args.launch} is not one")
+    check_standin(args.standin, launch, split=split)
     if args.standin == "fast":  # as fast as it can: it waits for inference, in this process
-        if split:
-            raise RobostackError("--standin fast waits for inference in one process: not split")
         split = False
     plan = make_plan(
         args.goal,
@@ -103,6 +100,14 @@ def make_checked_plan(args: argparse.Namespace, *, split: bool | None):
     if not args.json:
         print_plan(plan)
     return plan
+
+
+def check_standin(standin: str | None, launch, *, split: bool | None) -> None:
+    """Refuse a ``--standin`` that does not fit ``launch`` (not a real robot) or the split."""
+    if standin and not launch.robot.real:
+        raise RobostackError(f"--standin is for real-robot launch files; {launch.path} is not one")
+    if standin == "fast" and split:
+        raise RobostackError("--standin fast waits for inference in one process: not split")
 
 
 def run_session(plan, args: argparse.Namespace, *, link=None) -> dict:
@@ -130,24 +135,17 @@ def run_session(plan, args: argparse.Namespace, *, link=None) -> dict:
 
 def _run_split(plan, args: argparse.Namespace) -> dict:
     """Run ``plan`` as a policy server and a control process (module doc); the report."""
-    from robostack.launcher.supervisor import policy_server_args, run_split
-
-    launch = plan.launch
-    control_args = [plan.interpretation.goal, "--launch", str(launch.path), "--yes"]
-    control_args += ["--episodes", str(plan.episodes)]
-    for flag, value in (("--address", plan.address), ("--speed", args.speed)):
-        if value is not None:
-            control_args += [flag, str(value)]
-    if args.standin:
-        control_args += ["--standin", args.standin]
+    from robostack.launcher.supervisor import control_args, policy_server_args, run_split
 
     def started(server_pid: int, control_pid: int) -> None:
         if not args.json:
             print(f"  processes: policy server {server_pid}, control {control_pid} over LCM")
 
-    control, server = run_split(
-        control_args=control_args, server_args=policy_server_args(plan), on_start=started
-    )
+    standin = ["--standin", args.standin] if args.standin else []
+    with control_args(plan, "--yes", *standin) as handed_over:
+        control, server = run_split(
+            control_args=handed_over, server_args=policy_server_args(plan), on_start=started
+        )
     processes = {"control": control.to_dict(), "policy_server": server.to_dict()}
     if control.exit_code == EXIT_INTERRUPTED:
         raise KeyboardInterrupt("the operator stopped the arm (Ctrl-C)")

@@ -204,6 +204,12 @@ class LaunchFile:
         path = Path(relative).expanduser()
         return path if path.is_absolute() else self.path.parent / path
 
+    def tables(self) -> dict[str, dict]:
+        """The validated content as TOML-like tables (every key, defaults filled in);
+        `launch_from_tables` reads them back."""
+        sections = {name: getattr(self, name) for name in SECTIONS}
+        return {name: dataclasses.asdict(s) for name, s in sections.items() if s is not None}
+
 
 SECTIONS = {
     "session": SessionSection,
@@ -226,8 +232,16 @@ def load_launch_file(path: Path | str) -> LaunchFile:
         raise LaunchFileError(path, "(file)", "no such launch file") from None
     except tomllib.TOMLDecodeError as error:
         raise LaunchFileError(path, "(syntax)", f"not valid TOML: {error}") from None
+    return launch_from_tables(path, raw)
+
+
+def launch_from_tables(path: Path, tables: dict) -> LaunchFile:
+    """Validate a launch file's ``tables`` (parsed TOML, or `LaunchFile.tables`); ``path`` is
+    the file they came from. `LaunchFileError` names what is wrong."""
+    if not isinstance(tables, dict):
+        raise LaunchFileError(path, "(tables)", f"must be a table of tables, got {tables!r}")
     sections = {}
-    for name, table in raw.items():
+    for name, table in tables.items():
         if name not in SECTIONS:
             raise LaunchFileError(path, f"[{name}]", f"unknown table; known: {', '.join(SECTIONS)}")
         if not isinstance(table, dict):

@@ -25,6 +25,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +62,8 @@ def soak(
         while time.monotonic() - began < minutes * 60 and server.poll() is None:
             i = len(episodes)
             factory = sources(plan.seed + i)
-            options = {**plan.episode(i), "record": True, "runs_dir": runs_dir}
-            result = run_episode(**options, source=factory, link=link)
+            spec = replace(plan.episode(i), record=True, runs_dir=runs_dir)
+            result = run_episode(spec, source=factory, simulator=plan.simulator, link=link)
             done = (time.monotonic() - began) / 60
             memory.append((done, rss_mb("self"), rss_mb(server.pid)))
             episodes.append(_episode_report(result, factory.sources[-1].stats(), dt))

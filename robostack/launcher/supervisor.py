@@ -19,9 +19,11 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -91,6 +93,20 @@ def follow_supervisor(signum: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum)
     if os.getppid() != int(parent):
         os.kill(os.getpid(), signum)
+
+
+@contextmanager
+def control_args(plan: LaunchPlan, *extra: str) -> Iterator[list[str]]:
+    """``robostack control`` arguments that hand it ``plan`` whole, then ``extra``: the plan as
+    a JSON file (`robostack.launcher.plan.write_plan`) in a private temporary folder while
+    inside, removed on the way out. The control process checks it again but does not read
+    the goal again."""
+    from robostack.launcher.plan import write_plan
+
+    with tempfile.TemporaryDirectory(prefix="robostack-plan-") as folder:
+        path = Path(folder) / "plan.json"
+        write_plan(plan, path)
+        yield ["--plan", str(path), *extra]
 
 
 def policy_server_args(plan: LaunchPlan, *extra: str) -> list[str]:

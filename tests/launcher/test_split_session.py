@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from robostack.cli.main import main
 from robostack.core.paths import LAUNCH_FILES
+from robostack.launcher import goals
+from robostack.launcher.launch_file import load_launch_file
+from robostack.launcher.plan import make_plan, write_plan
+from robostack.launcher.supervisor import serving
 from robostack.transport import lcmtypes
 from robostack.transport.codec import decode
 from robostack.transport.config import HEARTBEAT_HZ, max_bytes
@@ -179,6 +185,7 @@ def test_sigterm_to_a_split_launch_stops_the_arm_and_ends_both_processes(tmp_pat
         [*ROBOSTACK, "launch", GOAL, "--launch", str(launch), "--split", "--json"],
         stdout=subprocess.PIPE,
         text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # the control's plan file: in tmp_path
     )
     try:
         assert len(listener.wait_for("CHUNK", 2, timeout_s=120)) == 2, "the policy never acted"
@@ -192,6 +199,61 @@ def test_sigterm_to_a_split_launch_stops_the_arm_and_ends_both_processes(tmp_pat
     stops = [e for _, e in _events(listener) if e.check == "operator_stop"]
     assert stops and stops[0].reaction == "STOP"  # the arm was stopped, not dropped
     port = config.url.split(":")[-1].split("?")[0]
-    pattern = f"robostack.*({port}|{launch})"  # the server's URL, the control's launch file
+    pattern = f"robostack.*({port}|{tmp_path})"  # the server's URL, the control's plan file
     left = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
     assert left.stdout == "", f"processes left behind: {left.stdout}"
+
+
+def test_the_control_process_runs_the_plan_it_is_handed_without_reading_the_goal(
+    tmp_path, monkeypatch, capsys
+):
+    config = private_config()
+    plan = make_plan(GOAL, load_launch_file(_launch_file(tmp_path, config)), split=True)
+    write_plan(plan, tmp_path / "plan.json")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the control process read the goal again")
+
+    monkeypatch.setattr(goals.GoalInterpreter, "__init__", refuse)
+    monkeypatch.setattr(goals.GoalInterpreter, "interpret", refuse)
+    with serving(plan):
+        code = main(["control", "--plan", str(tmp_path / "plan.json"), "--json"])
+    report = _report(capsys.readouterr().out)
+    assert code == 0 and report["ok"], report
+    assert report["plan"] == plan.to_dict()
+    (episode,) = report["results"]
+    assert episode["success"] and episode["ipc"]["chunks"] >= 5
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        (lambda d: d.update(velocity_scale=3.0), r"--speed must be in \(0, 1\]"),
+        (lambda d: d["launch"]["controller"].update(name="pid"), "controller is .* but the"),
+        (lambda d: d.update(split=False), "split is false"),
+    ],
+)
+def test_a_tampered_plan_file_is_refused_with_exit_2_before_anything_moves(
+    tmp_path, capsys, change, refusal
+):
+    config = private_config()
+    plan = make_plan(GOAL, load_launch_file(_launch_file(tmp_path, config)), split=True)
+    data = plan.to_dict()
+    change(data)
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(data))
+    listener = Listener(config, "STATUS")
+    assert main(["control", "--plan", str(path), "--json"]) == 2
+    out, err = capsys.readouterr()
+    (line,) = out.splitlines()
+    assert not json.loads(line)["ok"] and re.search(refusal, json.loads(line)["error"])
+    assert len(err.splitlines()) == 1 and err.startswith("robostack control: error: plan file")
+    listener.pump(0.3)
+    assert listener.got["STATUS"] == []  # no control loop ever ran
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_plan_file_and_a_goal_are_not_given_together(tmp_path, capsys):
+    path = tmp_path / "plan.json"
+    assert main(["control", GOAL, "--plan", str(path), "--episodes", "2", "--json"]) == 2
+    assert "drop GOAL, --episodes" in json.loads(capsys.readouterr().out)["error"]

@@ -31,7 +31,7 @@ from robostack.policies.runner import ObservationPerturbation
 from robostack.runtime.policy_source import PolicySource, policy_source_factory
 from robostack.runtime.safety.operator import stop_workers_on_signals
 from robostack.sessions.distributed import RayCluster
-from robostack.sessions.episodes import EpisodeResult, run_episode
+from robostack.sessions.episodes import EpisodeResult, EpisodeSpec, run_episode
 from robostack.sessions.evaluation.metrics import mean_pairwise_distance, wilson_interval
 
 
@@ -252,17 +252,16 @@ def _episode(
         options=dict(options.predict),
         seat=seat,
     )
-    result = run_episode(
-        options.task,
+    spec = EpisodeSpec(
+        task=options.task,
         robot=options.robot,
-        simulator=options.simulator,
         seed=seed,
         controller=options.controller,
+        until_success=True,
         record=record,
         runs_dir=options.runs_dir,
-        source=source,
-        until_success=True,
     )
+    result = run_episode(spec, source=source, simulator=options.simulator)
     return result, source.sources[0]
 
 
