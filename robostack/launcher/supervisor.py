@@ -82,10 +82,12 @@ def run_split(
 
 
 def follow_supervisor(signum: int) -> None:
-    """In a child of `run_split`: get ``signum`` when the supervisor dies (Linux's
-    PR_SET_PDEATHSIG), or now if it is gone already. Does nothing outside a split session."""
+    """In a child of `run_split` (or of any process that sets `SUPERVISOR_ENV` to its pid for
+    its children, as the test suite does): get ``signum`` when the supervisor dies (Linux's
+    PR_SET_PDEATHSIG), or now if it is gone already. Does nothing outside a split session or
+    in the supervisor itself."""
     parent = os.environ.get(SUPERVISOR_ENV)
-    if not parent:
+    if not parent or int(parent) == os.getpid():
         return
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum)

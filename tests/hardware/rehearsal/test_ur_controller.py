@@ -24,10 +24,11 @@ from robostack.launcher.launch_file import load_launch_file
 from robostack.launcher.plan import make_plan
 from robostack.launcher.real_session import open_robot
 from robostack.launcher.session import run_plan
-from tests.hardware.helpers import read_summary
+from tests.conftest import loopback
+from tests.hardware.helpers import for_a_loaded_machine, read_summary
 from tests.hardware.rehearsal.helpers import inject_once_moving
 
-ADDRESS = "127.0.0.41"
+ADDRESS = loopback(41)
 GOAL = "reach the red marker"
 
 
@@ -39,11 +40,10 @@ def ur5e():
 
 def _launch_file(tmp_path) -> str:
     """launch/ur5_rtde.toml unchanged but for a fixed seed, the checkpoint's full path, the
-    runs folder and a 20 ms read timeout (the address comes on the command line). The read
-    timeout: here the controller, the loop and the policy share two cores, so a read now and
-    then waits several ms for a core; against a real controller the 5 ms default stands."""
+    runs folder, and the bounds of a shared machine (`for_a_loaded_machine`); the address comes
+    on the command line."""
     text = (LAUNCH_FILES / "ur5_rtde.toml").read_text()
-    text = text.replace("[safety]\n", "[safety]\nread_timeout_s = 0.02\n", 1)
+    text = for_a_loaded_machine(text)
     text = text.replace('task = "reach"', 'task = "reach"\nseed = 3', 1)
     text = text.replace('checkpoint = "ur5e_reach"', f'checkpoint = "{CHECKPOINTS / "ur5e_reach"}"')
     text = text.replace("enabled = true", f'enabled = true\nruns_dir = "{tmp_path}"')
@@ -111,7 +111,7 @@ def test_preflight_and_a_policy_session_from_the_cli_through_the_real_client(
 
 
 def test_an_injected_protective_stop_stops_the_session_then_unlock_and_reconnect(tmp_path):
-    address = "127.0.0.43"
+    address = loopback(43)
     plan = make_plan(GOAL, load_launch_file(_launch_file(tmp_path)), address=address, speed=1.0)
     with virtual_controller("ur5e", address):
         robot = open_robot(plan)
@@ -130,14 +130,14 @@ def test_an_injected_protective_stop_stops_the_session_then_unlock_and_reconnect
 
 
 def test_a_stalled_client_trips_the_watchdog_and_a_pulled_cable_ends_the_session(tmp_path):
-    address = "127.0.0.42"
+    address = loopback(42)
     plan = make_plan(GOAL, load_launch_file(_launch_file(tmp_path)), address=address, speed=1.0)
     with virtual_controller("ur5e", address):
         robot = open_robot(plan)
         with inject_once_moving(address, "stall"):
             episode = run_plan(plan, robot=robot).episodes[0]
-        assert episode.result.outcome == "stopped"
-        assert "watchdog" in [e.check for e in episode.result.events]
+        checks = {e.check for e in episode.result.events}
+        assert episode.result.outcome == "stopped" and "watchdog" in checks, checks
         assert request(address, "clear stall") == "ok"
         # the watchdog stopped the arm mid-episode: the next start move brings it back to the
         # start pose first, so measure the policy's motion from that pose once it is reached
@@ -154,7 +154,7 @@ def test_a_stalled_client_trips_the_watchdog_and_a_pulled_cable_ends_the_session
 
 
 def test_a_joint_faster_than_its_limit_is_a_protective_stop():
-    address = "127.0.0.44"
+    address = loopback(44)
     with virtual_controller("ur5e", address):
         receive = rtde_receive.RTDEReceiveInterface(address)
         control = rtde_control.RTDEControlInterface(address)
