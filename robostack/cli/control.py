@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import time
+from dataclasses import replace
 
 from robostack.cli.launch import (
     add_session_arguments,
@@ -13,6 +14,7 @@ from robostack.cli.launch import (
     make_checked_plan,
     run_session,
 )
+from robostack.cli.options import add_session_tag
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "moves; HOLDs the arm when it stops; STOPs on `robostack stop`. Exit codes as launch.",
     )
     add_session_arguments(p)
+    add_session_tag(p)
     p.set_defaults(run=run)
 
 
@@ -37,7 +40,10 @@ def run(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     plan = make_checked_plan(args, split=True)
     confirm(plan, args.yes, args.standin)
-    with ControlLink(config=plan.launch.ipc) as link:
+    ipc = plan.launch.ipc
+    if args.session:  # the channels `robostack launch` drew for this session
+        ipc = replace(ipc, session_tag=args.session)
+    with ControlLink(config=ipc) as link:
         report = run_session(plan, args, link=link)
     report["stop_requests"] = link.stop_requests
     return finish(report, args.json, began)

@@ -130,11 +130,12 @@ def run_session(plan, args: argparse.Namespace, *, link=None) -> dict:
 
 def _run_split(plan, args: argparse.Namespace) -> dict:
     """Run ``plan`` as a policy server and a control process (module doc); the report."""
-    from robostack.launcher.supervisor import policy_server_args, run_split
+    from robostack.launcher.supervisor import policy_server_args, run_split, with_session_channels
 
-    launch = plan.launch
+    plan = with_session_channels(plan)
+    launch, ipc = plan.launch, plan.launch.ipc
     control_args = [plan.interpretation.goal, "--launch", str(launch.path), "--yes"]
-    control_args += ["--episodes", str(plan.episodes)]
+    control_args += ["--episodes", str(plan.episodes), "--session", ipc.session_tag]
     for flag, value in (("--address", plan.address), ("--speed", args.speed)):
         if value is not None:
             control_args += [flag, str(value)]
@@ -143,7 +144,15 @@ def _run_split(plan, args: argparse.Namespace) -> dict:
 
     def started(server_pid: int, control_pid: int) -> None:
         if not args.json:
-            print(f"  processes: policy server {server_pid}, control {control_pid} over LCM")
+            print(
+                f"  processes: policy server {server_pid}, control {control_pid} over LCM, "
+                f"channels {ipc.channel_prefix}_*"
+                + (
+                    f" (stop it alone: robostack stop --session {ipc.session_tag})"
+                    if ipc.session_tag
+                    else ""
+                )
+            )
 
     control, server = run_split(
         control_args=control_args, server_args=policy_server_args(plan), on_start=started
