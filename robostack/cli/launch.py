@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -30,7 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "registry plus slot extraction), checks the launch file, robot, checkpoint and safety "
         "profile, prints the plan, then runs the session through the 1 kHz loop and the safety "
         "monitor. Goals that match no task, are ambiguous or name objects not in the scene are "
-        "refused before anything moves (exit 2). Exit 1 when an episode fails.",
+        "refused before anything moves (exit 2). Exit 1 when an episode fails. `robostack tasks` "
+        "lists the tasks, their sentences, the objects and colours of their scenes.",
     )
     add_session_arguments(p)
     p.add_argument("--dry-run", action="store_true", help="print the plan; move nothing")
@@ -53,7 +55,10 @@ def add_session_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--launch", type=Path, default=DEFAULT_LAUNCH_FILE, help="launch file (TOML)")
     p.add_argument("--episodes", type=int, help="sessions back to back (default: the file's)")
-    p.add_argument("--address", help="a real robot's address (required for real robots)")
+    p.add_argument(
+        "--address",
+        help="a real robot's address (default: the launch file's [connection] address)",
+    )
     p.add_argument("--yes", action="store_true", help="confirm a real-robot launch up front")
     p.add_argument(
         "--speed",
@@ -65,6 +70,9 @@ def add_session_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from robostack.launcher.supervisor import follow_supervisor
+
+    follow_supervisor(signal.SIGTERM)  # started by a supervisor (a test run): end when it dies
     began = time.perf_counter()
     plan = make_checked_plan(args, split=True if args.split else None)
     if args.dry_run:
@@ -92,6 +100,13 @@ def make_checked_plan(args: argparse.Namespace, *, split: bool | None):
         if split:
             raise RobostackError("--standin fast waits for inference in one process: not split")
         split = False
+    if not args.json:  # what the next seconds go to, before torch and the model load
+        print(
+            f"robostack {args.command}: {launch.path}: the {launch.robot.name} on "
+            f"{launch.robot.backend}; loading the sentence model to read the goal",
+            file=sys.stderr,
+            flush=True,
+        )
     plan = make_plan(
         args.goal,
         launch,

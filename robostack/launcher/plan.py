@@ -124,6 +124,19 @@ def make_plan(
         raise LaunchFileError(
             launch.path, "[session] task", f"unknown task; use {FROM_GOAL} or {', '.join(TASKS)}"
         )
+    if robot.real:
+        address = _address(launch, address)
+    elif address is not None:
+        raise RobostackError(f"--address is for real robots; {launch.path} runs {robot.backend}")
+    episodes = launch.session.episodes if episodes is None else episodes
+    if episodes < 1:
+        raise RobostackError(f"--episodes must be >= 1, got {episodes}")
+    if speed is not None and not 0 < speed <= 1:
+        raise RobostackError(f"--speed must be in (0, 1], got {speed}")
+    _check_gains(launch)
+    # a launch file for one task names its checkpoint before the goal is read
+    checkpoint = None if task_name == FROM_GOAL else _checkpoint(launch, task_name)
+    # the checks above need no sentence model: a refusal comes before it loads
     if interpreter is None:
         interpreter = GoalInterpreter(tasks=None if task_name == FROM_GOAL else [task_name])
     reading = interpreter.interpret(goal)
@@ -139,17 +152,7 @@ def make_plan(
             f"perception (or a scene of its own), which robostack does not have; it runs "
             f"{', '.join(ARM_ONLY_TASKS)}"
         )
-    checkpoint = _checkpoint(launch, reading.task)
-    _check_gains(launch)
-    if robot.real:
-        address = _address(launch, address)
-    elif address is not None:
-        raise RobostackError(f"--address is for real robots; {launch.path} runs {robot.backend}")
-    episodes = launch.session.episodes if episodes is None else episodes
-    if episodes < 1:
-        raise RobostackError(f"--episodes must be >= 1, got {episodes}")
-    if speed is not None and not 0 < speed <= 1:
-        raise RobostackError(f"--speed must be in (0, 1], got {speed}")
+    checkpoint = checkpoint or _checkpoint(launch, reading.task)
     spec = get_robot(robot.name).spec
     safety = launch.safety
     scale = safety.speed if speed is None else speed
@@ -174,18 +177,26 @@ def make_plan(
     )
 
 
-def _checkpoint(launch: LaunchFile, task: str) -> Path:
-    """The checkpoint for ``task``: [policy.tasks] override, else [policy] checkpoint, else
-    the shipped one named after the task."""
-    from robostack.policies.checkpoint import read_checkpoint_config
-
+def checkpoint_for(launch: LaunchFile, task: str) -> tuple[str, str, Path]:
+    """Which checkpoint ``launch`` runs ``task`` with: the key that names it, the name and
+    the folder (not checked): [policy.tasks] override, else [policy] checkpoint, else the
+    shipped one named after the task."""
     key = f"[policy.tasks] {task}" if task in launch.policy.tasks else "[policy] checkpoint"
     name = launch.policy.tasks.get(task, launch.policy.checkpoint) or task
     path = CHECKPOINTS / name if (CHECKPOINTS / name).is_dir() else launch.resolve(name)
+    return key, name, path
+
+
+def _checkpoint(launch: LaunchFile, task: str) -> Path:
+    """The checkpoint for ``task`` (`checkpoint_for`), checked against the task and robot. A
+    missing folder is refused before torch loads."""
+    key, name, path = checkpoint_for(launch, task)
     if not path.is_dir():
         raise LaunchFileError(
             launch.path, key, f"no checkpoint {name!r} (neither in {CHECKPOINTS} nor at {path})"
         )
+    from robostack.policies.checkpoint import read_checkpoint_config
+
     try:
         data = read_checkpoint_config(path).get("data", {})
     except (OSError, ValueError, RobostackError) as error:
