@@ -57,12 +57,13 @@ def loopback(host: int) -> str:
     return f"127.{LOOPBACK_NET}.0.{host}"
 
 
-def started_by_this_suite() -> list[int]:
-    """Pids of the running processes with this suite's `TEST_SESSION_ENV`, but for itself."""
-    tag = f"{TEST_SESSION_ENV}={os.getpid()}".encode()
+def started_by_suite(suite: int) -> list[int]:
+    """Pids of the running processes (not zombies) whose environment has `TEST_SESSION_ENV`
+    set to ``suite`` (a pytest's pid), but for the suite itself."""
+    tag = f"{TEST_SESSION_ENV}={suite}".encode()
     found = []
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+        if not entry.name.isdigit() or int(entry.name) == suite:
             continue
         with suppress(OSError):
             environ = (entry / "environ").read_bytes().split(b"\0")
@@ -75,12 +76,12 @@ def started_by_this_suite() -> list[int]:
 def reap() -> list[int]:
     """End every process this suite started that still runs (SIGTERM, then SIGKILL after
     `REAP_GRACE_S`); their pids."""
-    leftover = started_by_this_suite()
+    leftover = started_by_suite(os.getpid())
     for pid in leftover:
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + REAP_GRACE_S
-    while (alive := started_by_this_suite()) and time.monotonic() < deadline:
+    while (alive := started_by_suite(os.getpid())) and time.monotonic() < deadline:
         time.sleep(0.1)
     for pid in alive:
         with suppress(ProcessLookupError):

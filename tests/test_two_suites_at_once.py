@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import TEST_SESSION_ENV
+from tests.conftest import started_by_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBSET = (
@@ -21,20 +21,6 @@ SUBSET = (
     "tests/hardware/rehearsal/test_ur_controller.py::test_the_client_calls_the_backend_makes_work",
 )
 SUITE_TIMEOUT_S = 900
-
-
-def _processes_tagged(pid: int) -> list[int]:
-    """Running processes whose environment carries ``TEST_SESSION_ENV=pid``."""
-    tag = f"{TEST_SESSION_ENV}={pid}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if tag in (entry / "environ").read_bytes().split(b"\0"):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 def test_two_suites_at_once_both_pass(tmp_path):
@@ -61,4 +47,4 @@ def test_two_suites_at_once_both_pass(tmp_path):
         assert suite.returncode == 0, out[-4000:]
         assert f"{len(SUBSET)} passed" in out, out[-4000:]
         assert "the reaper ended" not in out, out[-4000:]
-        assert _processes_tagged(suite.pid) == []
+        assert started_by_suite(suite.pid) == []

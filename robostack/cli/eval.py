@@ -15,6 +15,7 @@ from robostack.cli.options import (
     add_sampler,
     ray_cluster,
     sampler_options,
+    success_interval,
 )
 from robostack.core.errors import RobostackError
 from robostack.sim import SIMULATORS
@@ -136,13 +137,13 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report))
         return 0
-    lo, hi = report["success_ci95"]
     time_s = report["mean_time_to_success_s"]
     print(
         f"robostack eval: {report['policy']} on {args.task}: {report['successes']}/"
-        f"{report['episodes']} = {report['success_rate']:.0%} (95% CI {lo:.0%}-{hi:.0%})"
+        f"{report['episodes']} succeeded ({report['success_rate']:.0%}"
+        f"{success_interval(report)})"
     )
-    print(f"  mean time to success: {'-' if time_s is None else f'{time_s:.2f} s'}")
+    print(f"  mean time to success: {'-' if time_s is None else f'{time_s:.2f} s robot time'}")
     if report["modes"]:
         print("  modes: " + ", ".join(f"{k} {v:.0%}" for k, v in report["modes"].items()))
     if report["diversity_rad"] is not None:
@@ -156,5 +157,11 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"  inference per chunk: {median:.1f} ms median, {report['inference_ms_p99']:.1f} p99"
         )
+    recorded = report["recordings"]
+    print(
+        f"  recorded: the first {len(recorded)} episode(s) (--record)"
+        if recorded
+        else "  recorded: none"
+    )
     print(f"  report: {out / 'eval.json'}, {out / 'eval.png'}")
     return 0

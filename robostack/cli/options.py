@@ -8,6 +8,20 @@ from pathlib import Path
 from robostack.core.errors import RobostackError
 from robostack.core.paths import DEFAULT_RUNS_DIR
 
+# what a session's run folder holds (robostack.runtime.recording's RRD and SUMMARY, named here
+# because importing the recorder costs a second at every command's start)
+RECORDING, SUMMARY = "session.rrd", "summary.json"
+MIN_EPISODES_FOR_INTERVAL = 5  # a 95 % interval over fewer episodes says little: not printed
+
+
+def success_interval(report: dict) -> str:
+    """``", 95% interval lo-hi"`` of a report's ``success_ci95``, or "" under
+    `MIN_EPISODES_FOR_INTERVAL` episodes."""
+    if report["episodes"] < MIN_EPISODES_FOR_INTERVAL:
+        return ""
+    lo, hi = report["success_ci95"]
+    return f", 95% interval {lo:.0%}-{hi:.0%}"
+
 
 def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")

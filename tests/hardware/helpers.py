@@ -17,7 +17,7 @@ from robostack.runtime.recording import SUMMARY
 # (a 5 ms read timeout, a 50 Hz RTDE watchdog).
 LOADED_READ_TIMEOUT_S = 0.25
 LOADED_STALE_REFERENCE_S = 3.0  # a starved loop takes longer for the 100 ticks between chunks
-LOADED_WATCHDOG_HZ = 4.0  # UR: the controller stops the script after 1 / 4 s without input
+LOADED_WATCHDOG_HZ = 10.0  # UR: the controller stops the script after 0.1 s without input
 
 
 def for_a_loaded_machine(launch_text: str) -> str:

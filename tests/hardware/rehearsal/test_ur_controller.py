@@ -38,12 +38,16 @@ def ur5e():
         yield ADDRESS
 
 
-def _launch_file(tmp_path) -> str:
+def _launch_file(tmp_path, *, tracking_error_max: float | None = None) -> str:
     """launch/ur5_rtde.toml unchanged but for a fixed seed, the checkpoint's full path, the
-    runs folder, and the bounds of a shared machine (`for_a_loaded_machine`); the address comes
-    on the command line."""
+    runs folder, the bounds of a shared machine (`for_a_loaded_machine`) and
+    ``tracking_error_max`` if given; the address comes on the command line."""
     text = (LAUNCH_FILES / "ur5_rtde.toml").read_text()
     text = for_a_loaded_machine(text)
+    if tracking_error_max is not None:
+        text = text.replace(
+            "tracking_error_max = 0.05", f"tracking_error_max = {tracking_error_max}"
+        )
     text = text.replace('task = "reach"', 'task = "reach"\nseed = 3', 1)
     text = text.replace('checkpoint = "ur5e_reach"', f'checkpoint = "{CHECKPOINTS / "ur5e_reach"}"')
     text = text.replace("enabled = true", f'enabled = true\nruns_dir = "{tmp_path}"')
@@ -131,7 +135,11 @@ def test_an_injected_protective_stop_stops_the_session_then_unlock_and_reconnect
 
 def test_a_stalled_client_trips_the_watchdog_and_a_pulled_cable_ends_the_session(tmp_path):
     address = loopback(42)
-    plan = make_plan(GOAL, load_launch_file(_launch_file(tmp_path)), address=address, speed=1.0)
+    # while the controller ignores the client, the arm halts and the policy's reference moves
+    # on: for the watchdog (1 / LOADED_WATCHDOG_HZ s) to act first, a tracking bound that the
+    # reference cannot outrun in that time
+    launch = load_launch_file(_launch_file(tmp_path, tracking_error_max=0.5))
+    plan = make_plan(GOAL, launch, address=address, speed=1.0)
     with virtual_controller("ur5e", address):
         robot = open_robot(plan)
         with inject_once_moving(address, "stall"):
