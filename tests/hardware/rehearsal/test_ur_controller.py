@@ -25,7 +25,7 @@ from robostack.launcher.plan import make_plan
 from robostack.launcher.real_session import open_robot
 from robostack.launcher.session import run_plan
 from tests.conftest import loopback
-from tests.hardware.helpers import for_a_loaded_machine, read_summary
+from tests.hardware.helpers import LOADED_WATCHDOG_HZ, for_a_loaded_machine, read_summary
 from tests.hardware.rehearsal.helpers import inject_once_moving
 
 ADDRESS = loopback(41)
@@ -70,7 +70,7 @@ def test_the_client_calls_the_backend_makes_work(ur5e):
             time.sleep(0.002)
         assert control.isProgramRunning() and receive.getRobotMode() == 7
         assert receive.getSafetyStatusBits() == 1 and receive.getRuntimeState() == 2
-        t0, q0 = receive.getTimestamp(), receive.getActualQ()
+        t0, q0, wall0 = receive.getTimestamp(), receive.getActualQ(), time.monotonic()
         target = list(q0)
         for i in range(250):  # 0.5 s of servoJ towards +0.1 rad on the first joint
             start = control.initPeriod()
@@ -78,13 +78,16 @@ def test_the_client_calls_the_backend_makes_work(ur5e):
             assert control.servoJ(target, 0.0, 0.0, 0.002, 0.1, 300.0)
             control.waitPeriod(start)
         assert abs(receive.getActualQ()[0] - target[0]) < 0.02
-        assert 0.45 < receive.getTimestamp() - t0 < 0.8  # the controller's 500 Hz clock
+        # the controller's clock runs in real time: 250 periods at least, no faster than the
+        # wall clock (a loaded machine stretches the loop, not the controller's clock)
+        elapsed = receive.getTimestamp() - t0
+        assert 0.45 < elapsed < time.monotonic() - wall0 + 0.05
         assert control.servoStop(10.0)
         assert control.speedJ([0.05, 0, 0, 0, 0, 0], 1.0, 0.002)
         assert control.speedStop(10.0)
         assert control.directTorque([0.0] * 6)
         control.stopJ(2.0)
-        assert control.setWatchdog(50.0) and control.kickWatchdog()
+        assert control.setWatchdog(LOADED_WATCHDOG_HZ) and control.kickWatchdog()
         control.stopScript()
         deadline = time.monotonic() + 1.0
         while receive.getRuntimeState() != 1 and time.monotonic() < deadline:
