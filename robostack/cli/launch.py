@@ -127,7 +127,9 @@ def run_session(plan, args: argparse.Namespace, *, link=None) -> dict:
     from robostack.launcher.session import run_plan
 
     launch = plan.launch
-    with progress_bar("launch", enabled=not args.json, unit="episode") as update:
+    with progress_bar(
+        "launch", total=plan.episodes, enabled=not args.json, unit="episode"
+    ) as update:
         if not launch.robot.real:
             result = run_plan(plan, progress=update, link=link)
         else:

@@ -16,7 +16,7 @@ LOG_EVERY_S = 10.0
 
 @contextmanager
 def progress_bar(
-    description: str, *, total: int | None = None, enabled: bool = True, unit: str = "tick"
+    description: str, *, total: float | None = None, enabled: bool = True, unit: str = "tick"
 ) -> Iterator[Callable[[int, int], None]]:
     """Yield ``update(done, total)``. ``total``: known from the start when given (the bar then
     never shows an open count); ``enabled`` False: silent."""
@@ -32,7 +32,7 @@ def progress_bar(
 
 
 @contextmanager
-def _terminal_bar(description: str, *, total: int | None, unit: str):
+def _terminal_bar(description: str, *, total: float | None, unit: str):
     from tqdm import tqdm
 
     bar = tqdm(desc=description, total=total, unit=unit, file=sys.stderr, leave=False)
@@ -48,7 +48,7 @@ def _terminal_bar(description: str, *, total: int | None, unit: str):
 
 
 @contextmanager
-def _log_lines(description: str, *, total: int | None, unit: str):
+def _log_lines(description: str, *, total: float | None, unit: str):
     began = time.monotonic()
     state = {"done": 0, "total": total, "said": began}
 
