@@ -91,7 +91,6 @@ def run(args: argparse.Namespace) -> int:
 def make_checked_plan(args: argparse.Namespace, *, split: bool | None):
     """The plan for ``args`` (every check done, nothing moved), printed unless ``--json``."""
     from robostack.launcher.launch_file import load_launch_file
-    from robostack.launcher.plan import make_plan
 
     launch = load_launch_file(args.launch)
     if args.standin and not launch.robot.real:
@@ -107,6 +106,8 @@ def make_checked_plan(args: argparse.Namespace, *, split: bool | None):
             file=sys.stderr,
             flush=True,
         )
+    from robostack.launcher.plan import make_plan
+
     plan = make_plan(
         args.goal,
         launch,
