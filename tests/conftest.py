@@ -66,33 +66,52 @@ def started_by_suite(suite: int) -> list[int]:
         if not entry.name.isdigit() or int(entry.name) == suite:
             continue
         with suppress(OSError):
-            environ = (entry / "environ").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            if tag in environ and state != "Z":
+            if tag in (entry / "environ").read_bytes().split(b"\0") and _running(int(entry.name)):
                 found.append(int(entry.name))
     return found
 
 
-def reap() -> list[int]:
+def _running(pid: int) -> bool:
+    """``pid`` exists and is no zombie."""
+    with suppress(OSError):
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return False
+
+
+def _command_line(pid: int) -> str:
+    with suppress(OSError):
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    return "?"
+
+
+def reap() -> list[str]:
     """End every process this suite started that still runs (SIGTERM, then SIGKILL after
-    `REAP_GRACE_S`); their pids."""
-    leftover = started_by_suite(os.getpid())
+    `REAP_GRACE_S`); their pids and command lines."""
+    leftover = [
+        pid
+        for pid in started_by_suite(os.getpid())
+        if "multiprocessing.resource_tracker" not in _command_line(pid)  # ends with pytest
+    ]
+    named = [f"{pid} ({_command_line(pid)[:200]})" for pid in leftover]
     for pid in leftover:
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + REAP_GRACE_S
-    while (alive := started_by_suite(os.getpid())) and time.monotonic() < deadline:
+    while (alive := [p for p in leftover if _running(p)]) and time.monotonic() < deadline:
         time.sleep(0.1)
     for pid in alive:
         with suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    return leftover
+    return named
 
 
 def pytest_sessionfinish(session, exitstatus):
     leftover = reap()
     if leftover:
-        print(f"\nthe reaper ended processes the tests left running: {leftover}", file=sys.stderr)
+        print(
+            "\nthe reaper ended processes the tests left running: " + "; ".join(leftover),
+            file=sys.stderr,
+        )
 
 
 @functools.cache
