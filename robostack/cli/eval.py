@@ -72,11 +72,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def check_arguments(args: argparse.Namespace) -> None:
-    """Refuse what is wrong without loading torch or the policy (`RobostackError`)."""
-    from robostack.sim.tasks import TASKS
-
-    if args.task not in TASKS:
-        raise RobostackError(f"unknown task {args.task!r}; known: {', '.join(sorted(TASKS))}")
+    """Refuse what is wrong without loading torch or the policy (`RobostackError`); the
+    task names last: the task registry imports MuJoCo."""
     if args.episodes < 1 or args.robustness_episodes < 0 or args.latency < 0 or args.num_envs < 1:
         raise RobostackError(
             "--episodes and --num-envs must be >= 1, --robustness-episodes and --latency >= 0"
@@ -85,6 +82,10 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise RobostackError("--diversity-samples and --record must be >= 0, --threads >= 1")
     if not args.checkpoint.is_dir():
         raise RobostackError(f"no checkpoint folder at {args.checkpoint}")
+    from robostack.sim.tasks import TASKS
+
+    if args.task not in TASKS:
+        raise RobostackError(f"unknown task {args.task!r}; known: {', '.join(sorted(TASKS))}")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -86,7 +86,7 @@ def _refusal(*argv: str) -> tuple[int, str, bool]:
         (["launch", "reach the red marker", "--launch", "nowhere.toml"], "no such launch file"),
         (["launch", "reach the red marker", "--address", "10.0.0.2"], "for real robots"),
         (["eval", "--checkpoint", "nowhere", "--task", "push"], "no checkpoint folder"),
-        (["eval", "--checkpoint", "nowhere", "--task", "juggle"], "unknown task"),
+        (["eval", "--checkpoint", str(CHECKPOINTS / "push"), "--task", "juggle"], "unknown task"),
     ],
 )
 def test_bad_arguments_and_paths_are_refused_before_torch_loads(argv, message):
