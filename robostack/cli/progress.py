@@ -50,12 +50,13 @@ def _terminal_bar(description: str, *, total: float | None, unit: str):
 @contextmanager
 def _log_lines(description: str, *, total: float | None, unit: str):
     began = time.monotonic()
-    state = {"done": 0, "total": total, "said": began}
+    state = {"done": 0, "total": total, "said": began, "said_done": None}
 
     def say() -> None:
         of = f"/{state['total']}" if state["total"] else ""
         elapsed = time.monotonic() - began
         print(f"{description}: {state['done']}{of} {unit}s, {elapsed:.0f} s", file=sys.stderr)
+        state["said_done"] = state["done"]
 
     def update(done: int, total: int) -> None:
         state["done"], state["total"] = done, total
@@ -68,4 +69,5 @@ def _log_lines(description: str, *, total: float | None, unit: str):
     try:
         yield update
     finally:
-        say()
+        if state["done"] != state["said_done"]:
+            say()
