@@ -134,7 +134,8 @@ def test_an_injected_protective_stop_stops_the_session_then_unlock_and_reconnect
         dashboard.unlockProtectiveStop()  # raises unless the controller answers as a UR does
         dashboard.disconnect()
         again = run_plan(plan, robot=open_robot(plan))  # connects anew, re-uploads the script
-        assert again.episodes[0].result.outcome != "stopped"
+        result = again.episodes[0].result
+        assert result.outcome != "stopped", [f"{e.check}: {e.message}" for e in result.events]
 
 
 def test_a_stalled_client_trips_the_watchdog_and_a_pulled_cable_ends_the_session(tmp_path):
