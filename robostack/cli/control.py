@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from robostack.cli.launch import (
@@ -17,6 +18,7 @@ from robostack.cli.launch import (
     print_plan,
     run_session,
 )
+from robostack.cli.options import add_session_tag
 from robostack.core.errors import RobostackError
 
 
@@ -37,6 +39,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "checked again, the goal not read again; instead of GOAL and the launch options",
     )
     add_session_arguments(p)
+    add_session_tag(p)
     p.set_defaults(run=run)
 
 
@@ -48,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     plan = make_checked_plan(args, split=True) if args.plan is None else _read_plan(args)
     confirm(plan, args.yes, args.standin)
-    with ControlLink(config=plan.launch.ipc) as link:
+    ipc = plan.launch.ipc
+    if args.session:  # the channels `robostack launch` drew for this session
+        ipc = replace(ipc, session_tag=args.session)
+    with ControlLink(config=ipc) as link:
         report = run_session(plan, args, link=link)
     report["stop_requests"] = link.stop_requests
     return finish(report, args.json, began)

@@ -196,16 +196,41 @@ def make_plan(
         raise LaunchFileError(
             launch.path, "[session] task", f"unknown task; use {FROM_GOAL} or {', '.join(TASKS)}"
         )
+    episodes = launch.session.episodes if episodes is None else episodes
+    velocity_scale = launch.safety.speed if speed is None else speed
+    address = _check_run(launch, episodes=episodes, address=address, speed=velocity_scale)
+    if task_name != FROM_GOAL:  # a launch file for one task names its checkpoint up front
+        _checkpoint(launch, task_name)
+    # the checks above need no sentence model: a refusal comes before it loads
     if interpreter is None:
         interpreter = GoalInterpreter(tasks=None if task_name == FROM_GOAL else [task_name])
     return _checked(
         launch,
         interpreter.interpret(goal),
-        episodes=launch.session.episodes if episodes is None else episodes,
+        episodes=episodes,
         address=address,
-        velocity_scale=launch.safety.speed if speed is None else speed,
+        velocity_scale=velocity_scale,
         split=launch.ipc.split if split is None else split,
     )
+
+
+def _check_run(
+    launch: LaunchFile, *, episodes: int, address: str | None, speed: float
+) -> str | None:
+    """The checks that need no goal (gains, address, episodes, speed); the real robot's
+    address (None in simulation)."""
+    _check_gains(launch)
+    if launch.robot.real:
+        address = _address(launch, address)
+    elif address is not None:
+        raise RobostackError(
+            f"--address is for real robots; {launch.path} runs {launch.robot.backend}"
+        )
+    if episodes < 1:
+        raise RobostackError(f"--episodes must be >= 1, got {episodes}")
+    if not 0 < speed <= 1:
+        raise RobostackError(f"--speed must be in (0, 1], got {speed}")
+    return address
 
 
 def _checked(
@@ -237,15 +262,7 @@ def _checked(
         )
     task.check_slots(reading.slots)
     checkpoint = _checkpoint(launch, reading.task)
-    _check_gains(launch)
-    if robot.real:
-        address = _address(launch, address)
-    elif address is not None:
-        raise RobostackError(f"--address is for real robots; {launch.path} runs {robot.backend}")
-    if episodes < 1:
-        raise RobostackError(f"--episodes must be >= 1, got {episodes}")
-    if not 0 < velocity_scale <= 1:
-        raise RobostackError(f"--speed must be in (0, 1], got {velocity_scale}")
+    address = _check_run(launch, episodes=episodes, address=address, speed=velocity_scale)
     safety = launch.safety
     tau_max = get_robot(robot.name).spec.tau_max
     return LaunchPlan(
@@ -310,18 +327,26 @@ def _check_types(data: dict, types: dict[str, type | tuple], what: str = "") -> 
             raise RobostackError(f"{what}{key} has the wrong type: {reprlib.repr(value)}")
 
 
-def _checkpoint(launch: LaunchFile, task: str) -> Path:
-    """The checkpoint for ``task``: [policy.tasks] override, else [policy] checkpoint, else
-    the shipped one named after the task."""
-    from robostack.policies.checkpoint import read_checkpoint_config
-
+def checkpoint_for(launch: LaunchFile, task: str) -> tuple[str, str, Path]:
+    """Which checkpoint ``launch`` runs ``task`` with: the key that names it, the name and
+    the folder (not checked): [policy.tasks] override, else [policy] checkpoint, else the
+    shipped one named after the task."""
     key = f"[policy.tasks] {task}" if task in launch.policy.tasks else "[policy] checkpoint"
     name = launch.policy.tasks.get(task, launch.policy.checkpoint) or task
     path = CHECKPOINTS / name if (CHECKPOINTS / name).is_dir() else launch.resolve(name)
+    return key, name, path
+
+
+def _checkpoint(launch: LaunchFile, task: str) -> Path:
+    """The checkpoint for ``task`` (`checkpoint_for`), checked against the task and robot. A
+    missing folder is refused before torch loads."""
+    key, name, path = checkpoint_for(launch, task)
     if not path.is_dir():
         raise LaunchFileError(
             launch.path, key, f"no checkpoint {name!r} (neither in {CHECKPOINTS} nor at {path})"
         )
+    from robostack.policies.checkpoint import read_checkpoint_config
+
     try:
         data = read_checkpoint_config(path).get("data", {})
     except (OSError, ValueError, RobostackError) as error:

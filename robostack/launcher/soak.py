@@ -33,7 +33,7 @@ import numpy as np
 from robostack.core.robots import get_robot
 from robostack.launcher.plan import LaunchPlan
 from robostack.launcher.session import remote_sources
-from robostack.launcher.supervisor import serving
+from robostack.launcher.supervisor import serving, with_session_channels
 from robostack.runtime.control_link import ControlLink
 from robostack.runtime.loop import LoopResult
 from robostack.sessions.episodes import EpisodeResult, run_episode
@@ -53,6 +53,7 @@ def soak(
 ) -> dict:
     """Run the soak (module doc); the report. ``progress(minutes_done)`` after each episode."""
     dt = get_robot(plan.launch.robot.name).spec.dt
+    plan = with_session_channels(plan)
     episodes: list[dict] = []
     memory: list[tuple[float, float, float]] = []  # (minutes, control MB, server MB)
     first = latest = None  # recordings read back at the end; the others are deleted

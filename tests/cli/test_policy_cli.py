@@ -40,7 +40,8 @@ def test_train_writes_a_loadable_checkpoint_and_a_log(trained, capsys):
 
 def test_eval_writes_a_json_and_png_report_and_recordings(trained, tmp_path, capsys):
     argv = ["eval", "--checkpoint", str(trained / "dit/checkpoint"), "--task", "reach"]
-    argv += ["--episodes", "2", "--robustness-episodes", "1", "--diversity-samples", "4"]
+    argv += ["--episodes", "2", "--robustness", "--robustness-episodes", "1"]
+    argv += ["--diversity-samples", "4"]
     argv += ["--record", "1", "--out", str(tmp_path / "report"), "--runs-dir", str(tmp_path)]
     argv += ["--sampler", "dpmsolver", "--sampling-steps", "5", "--json"]
     capsys.readouterr()
@@ -67,11 +68,26 @@ def test_diversity_can_be_skipped_with_any_sampler(trained, tmp_path, capsys):
 
 def test_the_mlp_baseline_has_no_diversity(trained, tmp_path, capsys):
     argv = ["eval", "--checkpoint", str(trained / "mlp/checkpoint"), "--task", "reach"]
-    argv += ["--episodes", "1", "--robustness-episodes", "0", "--record", "0"]
+    argv += ["--episodes", "1", "--diversity-samples", "4", "--record", "0"]
     argv += ["--out", str(tmp_path), "--json"]
     capsys.readouterr()
     assert main(argv) == 0
     assert json.loads(capsys.readouterr().out)["diversity_rad"] == 0.0
+
+
+def test_eval_runs_the_episodes_asked_for_and_nothing_more_with_progress_on_stderr(
+    trained, tmp_path, capsys
+):
+    argv = ["eval", "--checkpoint", str(trained / "mlp/checkpoint"), "--task", "reach"]
+    argv += ["--episodes", "2", "--out", str(tmp_path), "--runs-dir", str(tmp_path)]
+    capsys.readouterr()
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    report = json.loads((tmp_path / "eval.json").read_text())
+    assert report["episodes"] == 2 and report["diversity_rad"] is None
+    assert report["robustness"] == {"mask": [], "noise": []}
+    assert "eval: 0/2 episodes" in err and "eval: 2/2 episodes" in err  # the total from the start
+    assert "robustness" not in out and "diversity" not in out
 
 
 def test_bench_policy_times_every_sampler_and_the_baseline(trained, capsys):

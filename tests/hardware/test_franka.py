@@ -14,7 +14,7 @@ from robostack.hardware.franka import FrankaConfig, FrankaRobot
 from robostack.hardware.rehearsal.standins import pylibfranka, rehearsal
 from robostack.runtime.preflight import preflight
 from robostack.runtime.start_move import move_to_start
-from tests.hardware.helpers import checks, run_session
+from tests.hardware.helpers import LOADED_READ_TIMEOUT_S, checks, run_session
 
 ADDRESS = "172.16.0.2"
 HOME = get_robot("panda").q_home
@@ -130,6 +130,11 @@ def test_the_start_move_is_jerk_limited_and_arrives(franka):
     robot, _ = franka
     q0 = robot.read().q
     assert np.abs(q0 - HOME).max() == pytest.approx(0.3)
-    result = move_to_start(robot, HOME, model=RigidBodyModel(get_robot("panda")))
+    result = move_to_start(
+        robot,
+        HOME,
+        model=RigidBodyModel(get_robot("panda")),
+        safety={"read_timeout_s": LOADED_READ_TIMEOUT_S},
+    )
     assert np.abs(result.final_state.q - HOME).max() < 0.01
     assert robot._control is None  # the move ended its motion

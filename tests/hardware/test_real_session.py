@@ -14,7 +14,7 @@ from robostack.launcher.launch_file import load_launch_file
 from robostack.launcher.plan import make_plan
 from robostack.launcher.real_session import open_robot
 from robostack.launcher.session import run_plan
-from tests.hardware.helpers import read_summary
+from tests.hardware.helpers import for_a_loaded_machine, read_summary
 
 GOAL = "reach the red marker"
 
@@ -35,6 +35,7 @@ def _launch_file(tmp_path, name: str) -> str:
         f'checkpoint = "{checkpoint}"', f'checkpoint = "{CHECKPOINTS / checkpoint}"'
     )
     text = text.replace("enabled = true", f'enabled = true\nruns_dir = "{tmp_path}"')
+    text = for_a_loaded_machine(text)
     path = tmp_path / name
     path.write_text(text)
     return str(path)

@@ -32,13 +32,24 @@ ROBOSTACK = [sys.executable, "-m", "robostack.cli.main"]
 GOAL = "reach the blue marker behind the wall"  # obstacle: about 5 s of motion
 
 
-def _launch_file(tmp_path: Path, config, episodes: int = 1, stale_reference_s: float = 1.0) -> Path:
+def _launch_file(
+    tmp_path: Path,
+    config,
+    episodes: int = 1,
+    stale_reference_s: float = 1.0,
+    *,
+    shared: bool = False,
+) -> Path:
+    """panda_mujoco.toml on ``config``'s URL (None: the default one); ``shared``: a split
+    launch talks on the shared channels, where a test's `Listener` hears it."""
     text = (LAUNCH_FILES / "panda_mujoco.toml").read_text()
     text = text.replace("stale_reference_s = 1.0", f"stale_reference_s = {stale_reference_s}")
     text = text.replace('runs_dir = "runs"', f'runs_dir = "{tmp_path / "runs"}"')
     text = text.replace("episodes = 1\n", f"episodes = {episodes}\n", 1)  # [session]
     assert f"episodes = {episodes}\n" in text
-    text += f'\n[ipc]\nurl = "{config.url}"\npolicy_timeout_s = {config.policy_timeout_s}\n'
+    text += f"\n[ipc]\nshared = {str(shared).lower()}\n"
+    if config is not None:
+        text += f'url = "{config.url}"\npolicy_timeout_s = {config.policy_timeout_s}\n'
     path = tmp_path / "split.toml"
     path.write_text(text)
     return path
@@ -48,9 +59,11 @@ def _report(out: str) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def _start_server(config, *extra: str) -> subprocess.Popen:
-    """``robostack policy-server`` for the obstacle checkpoint on ``config``'s URL."""
-    args = ["policy-server", "--checkpoint", "assets/checkpoints/obstacle", "--url", config.url]
+def _start_server(config, *extra: str, checkpoint: str = "obstacle") -> subprocess.Popen:
+    """``robostack policy-server`` for ``checkpoint`` on ``config``'s URL (None: the default
+    one), on the shared channels."""
+    args = ["policy-server", "--checkpoint", f"assets/checkpoints/{checkpoint}"]
+    args += [] if config is None else ["--url", config.url]
     return subprocess.Popen(
         [*ROBOSTACK, *args, *extra, "--json"], stdout=subprocess.PIPE, text=True
     )
@@ -106,6 +119,29 @@ def test_a_split_launch_runs_a_task_in_mujoco(tmp_path):
     assert served["chunks"] >= episode["ipc"]["chunks"] and served["dropped"] == {}
     summary = json.loads((Path(episode["recording"]) / "summary.json").read_text())
     assert summary["success"] and summary["dropped_ticks"] == 0
+
+
+def test_a_split_launch_on_the_default_url_keeps_to_channels_of_its_own(tmp_path):
+    """Another policy server answers on the shared channels of the same LCM URL (as another
+    session or test suite on this host would): the launch neither sees it nor is seen."""
+    launch = _launch_file(tmp_path, None)
+    other = _start_server(None, checkpoint="reach")
+    try:
+        done = subprocess.run(
+            [*ROBOSTACK, "launch", GOAL, "--launch", str(launch), "--split", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        other.send_signal(signal.SIGTERM)
+        other_out, _ = other.communicate(timeout=60)
+    # the session ran with its own server (whether the episode succeeds on a loaded machine
+    # is test_a_split_launch_runs_a_task_in_mujoco's business), which heard nothing else ...
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    (episode,) = _report(done.stdout)["results"]
+    assert episode["ipc"]["chunks"] >= 2, episode["events"]
+    assert _report(other_out)["observations"] == 0  # ... and the other heard nothing of it
 
 
 def test_killing_the_policy_server_holds_the_arm_within_the_watchdog_time(moving):
@@ -179,7 +215,7 @@ def test_a_policy_slower_than_real_time_is_stitched_in_smoothly(tmp_path):
 
 def test_sigterm_to_a_split_launch_stops_the_arm_and_ends_both_processes(tmp_path):
     config = private_config()
-    launch = _launch_file(tmp_path, config)
+    launch = _launch_file(tmp_path, config, shared=True)
     listener = Listener(config, "CHUNK", "SAFETY")
     supervisor = subprocess.Popen(
         [*ROBOSTACK, "launch", GOAL, "--launch", str(launch), "--split", "--json"],

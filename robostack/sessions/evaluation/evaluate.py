@@ -70,6 +70,13 @@ class EvalOptions:
     num_envs: int = 1
     checkpoint: Path | None = None
 
+    @property
+    def total_episodes(self) -> int:
+        """The nominal episodes and those of the robustness sweep (mask and noise at each
+        share above 0)."""
+        shares = [s for s in self.robustness_shares if s > 0]
+        return self.episodes + 2 * len(shares) * self.robustness_episodes
+
 
 def evaluate(
     policy: Policy,
@@ -81,7 +88,7 @@ def evaluate(
     """Run the evaluation; return the report (JSON-ready; see the module doc). With a
     ``cluster``, the episodes run on its workers (`robostack.sessions.distributed`)."""
     shares = [s for s in options.robustness_shares if s > 0]
-    total = options.episodes + 2 * len(shares) * options.robustness_episodes
+    total = options.total_episodes
     done = 0
 
     def step() -> None:
