@@ -36,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--plan",
         type=Path,
         help="the checked plan to run, a JSON file (`robostack launch --split` writes one): "
-        "checked again, the goal not read again; instead of GOAL and the launch options",
+        "checked again, the goal not read again; instead of GOAL and the launch options "
+        "(default: none, GOAL and the options make the plan)",
     )
     add_session_arguments(p)
     add_session_tag(p)
