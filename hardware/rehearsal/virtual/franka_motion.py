@@ -72,7 +72,7 @@ class FrankaMotion:
         self.arm, self.gripper, self.on_end = arm, gripper, on_end
         self.model = RigidBodyModel(get_robot(arm.spec.name))
         gains = {k: np.full(arm.spec.dof, v) for k, v in HOLD_GAINS.items()}
-        self.servo = ComputedTorque(model=self.model, **gains)
+        self.joint_servo = ComputedTorque(model=self.model, **gains)
         self.mode = Mode.Idle
         self.moving = False  # a torque motion runs
         self.errors: frozenset[str] = frozenset()
@@ -126,7 +126,7 @@ class FrankaMotion:
         """One period outside a motion: the joint servo holds the arm at ``hold_q``."""
         zeros = np.zeros_like(self.hold_q)
         reference = JointReference(self.hold_q, zeros, zeros)
-        self._step(self.servo.update(self.arm.state(), reference))
+        self._step(self.joint_servo.update(self.arm.state(), reference))
 
     def stop(self) -> None:
         """Stop the motion (FCI's stop-move): a running one ends, Move becomes Idle."""
