@@ -58,6 +58,7 @@ class FrankaRobot(Robot):
         self.spec = get_robot("panda").spec
         self.lost_packets = 0
         self._client = client
+        self._open_hand = HandProcess if client is None else client.Gripper
         self._robot = self._control = self._model = self._gripper = None
         self._state = None
         self._fault: RobotFaultError | None = None
@@ -69,7 +70,6 @@ class FrankaRobot(Robot):
         if self._robot is not None:
             return
         franka = self._client or import_vendor("pylibfranka", extra="franka")
-        open_hand = franka.Gripper if self._client else HandProcess
         self._client, c = franka, self.config
         modes = {"enforce": franka.RealtimeConfig.kEnforce, "ignore": franka.RealtimeConfig.kIgnore}
         realtime = modes[c.realtime]
@@ -84,7 +84,7 @@ class FrankaRobot(Robot):
             robot.set_joint_impedance(list(c.joint_impedance))
             robot.set_load(c.load_mass, list(c.load_com), list(c.load_inertia))
             self._model = robot.load_model()
-            self._gripper = _GripperWorker(open_hand(self.address), c) if c.gripper else None
+            self._gripper = _GripperWorker(self._open_hand(self.address), c) if c.gripper else None
         except (franka.FrankaException, RuntimeError) as error:  # Network-, Realtime-, ...
             raise RobotConnectionError(f"Franka at {self.address}: {error}") from None
         self._robot = robot

@@ -225,7 +225,7 @@ class VirtualFrankaController(VirtualController):
     def _move(self, client: FramedClient, command_id: int, payload: bytes) -> None:
         controller, generator = struct.unpack("<II", payload[:8])
         torque = (controller, generator) == (fci.EXTERNAL_CONTROLLER, fci.NO_GENERATOR)
-        if not torque or self._move_id is not None or not self.motion.start():
+        if not torque or not self.motion.start():
             client.reply(fci.MOVE, command_id, bytes((fci.MOVE_NOT_POSSIBLE,)))
             return
         self._move_id, self._tau_t = command_id, 0
