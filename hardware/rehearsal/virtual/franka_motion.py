@@ -104,7 +104,7 @@ class FrankaMotion:
         ``periods`` control periods after the previous one; ``finished`` ends the motion."""
         self._missed = 0
         rate = np.abs(tau - self.tau) / (periods * self.arm.period)
-        if np.any(rate > MAX_TORQUE_RATE + 1e-6):
+        if (rate > MAX_TORQUE_RATE + 1e-6).any():
             self._abort("controller_torque_discontinuity")
             return
         self.tau = tau
@@ -158,12 +158,10 @@ class FrankaMotion:
     def _run(self, tau: np.ndarray) -> None:
         """A period of ``tau``, then the reflexes on the state it leaves."""
         self._step(tau)
-        state = self.arm.state()
-        if np.any(np.abs(state.dq) > self.arm.spec.dq_max):
+        state, limit = self.arm.state(), self.collision_torque
+        if (np.abs(state.dq) > self.arm.spec.dq_max).any():
             self._abort("joint_velocity_violation")
-        elif self.collision_torque is not None and np.any(
-            np.abs(state.tau_ext) > self.collision_torque
-        ):
+        elif limit is not None and (np.abs(state.tau_ext) > limit).any():
             self._abort("joint_reflex")
 
     def _step(self, tau: np.ndarray) -> None:
