@@ -427,7 +427,9 @@ class SafetyMonitor:
             self._stop_pending = True  # `_stop_reference` starts the stop from the state
         self._record_once(Reaction.STOP, tick, t, check, message, breach)
 
-    def _clamp(self, tick, t, check: str, hit: np.ndarray, value, limit: np.ndarray) -> None:
+    def _clamp(
+        self, tick: int, t: float, check: str, hit: np.ndarray, value: np.ndarray, limit: np.ndarray
+    ) -> None:
         """CLAMP (the command is already limited): an event for each joint whose ``hit``
         starts; ``value`` and ``limit`` (dof,) in the check's units."""
         for j, name in enumerate(self.names):
@@ -439,7 +441,17 @@ class SafetyMonitor:
                 breach = Breach(name, float(value[j]), float(limit[j]))
                 self._record(Reaction.CLAMP, tick, t, check, "command limited", breach)
 
-    def _record_once(self, reaction, tick, t, check, message, breach, *, key=None) -> None:
+    def _record_once(
+        self,
+        reaction: Reaction,
+        tick: int,
+        t: float,
+        check: str,
+        message: str,
+        breach: Breach,
+        *,
+        key: tuple[str, str | None] | None = None,
+    ) -> None:
         """Record the event unless ``key`` (default: the check and joint) fired this episode.
         Called after the reaction: recording may fail, the reaction must not."""
         key = (check, breach.joint) if key is None else key
@@ -447,7 +459,9 @@ class SafetyMonitor:
             self._fired.add(key)
             self._record(reaction, tick, t, check, message, breach)
 
-    def _record(self, reaction, tick, t, check, message, breach: Breach) -> None:
+    def _record(
+        self, reaction: Reaction, tick: int, t: float, check: str, message: str, breach: Breach
+    ) -> None:
         """Keep the event and pass it to every listener (a failing one lands in
         `event_errors`)."""
         joint, value, limit = breach
