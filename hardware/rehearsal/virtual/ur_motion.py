@@ -87,6 +87,7 @@ class URMotion:
         self.q_target, self.dq_target = self.arm.state().q, np.zeros(self.arm.spec.dof)
 
     def stop_script(self) -> None:
+        """The control script ends (stopScript, the dashboard's stop): the arm brakes."""
         self.running, self.watchdog_period = False, None
 
     def servo(self, q: np.ndarray, dq: np.ndarray) -> None:
@@ -99,11 +100,8 @@ class URMotion:
         if self.mode != "speed":
             state = self.arm.state()
             self.q_target, self.dq_target = state.q, state.dq
-        self.speed_target, self.acceleration, self.mode = (
-            np.asarray(qd, float),
-            acceleration,
-            "speed",
-        )
+        self.speed_target = np.asarray(qd, dtype=float)
+        self.acceleration, self.mode = acceleration, "speed"
 
     def torque(self, tau: np.ndarray) -> None:
         """directTorque: ``tau`` (dof,) Nm on top of gravity compensation."""
@@ -156,7 +154,7 @@ class URMotion:
         else:
             reference = JointReference(self.q_target, self.dq_target, np.zeros_like(self.q_target))
             arm.step(self.joint_servo.update(state, reference))
-        if self.stopped_by() is None and np.any(np.abs(arm.state().dq) > arm.spec.dq_max):
+        if self.stopped_by() is None and (np.abs(arm.state().dq) > arm.spec.dq_max).any():
             self.protective_stop()
 
     def _brake(self, state, *, start: bool) -> None:
