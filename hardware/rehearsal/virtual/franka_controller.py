@@ -12,11 +12,13 @@ What the robot side does, as the real arm does it:
   ``link0``..``link8``, each joint with position-based velocity limits; the hand fixed).
 - Setters (collision behaviour, impedances, load, frames) are accepted, not modelled.
 - A torque-control Move switches the state to Move / external controller and answers "motion
-  started"; each period the newest command drives the arm, a period without one repeats the
-  last torque. The controller's behaviour (reflexes and their error flags, the idle hold,
-  recovery, the user stop) is `FrankaMotion`'s
-  (`robostack.hardware.rehearsal.virtual.franka_motion`); the Move's answer says how the
-  motion ended. Other motion types are refused.
+  started"; each period the newest command drives the arm (one answering a state from before
+  the Move is stale), a period without one repeats the last torque. The controller's
+  behaviour (reflexes and their error flags, the idle hold, recovery, the user stop) is
+  `FrankaMotion`'s (`robostack.hardware.rehearsal.virtual.franka_motion`); the Move's answer
+  says how the motion ended. Other motion types are refused.
+- ``automatic_error_recovery`` is answered once a state showing its result has been sent (a
+  client reading the newest state after the answer never sees the error again).
 - The Franka Hand (pylibfranka's ``Gripper``, port 1338) drives the simulated fingers
   (`robostack.hardware.rehearsal.virtual.franka_hand`).
 - Faults through the simulation port: ``reflex`` (a joint reflex), ``emergency_stop`` (the
@@ -99,7 +101,8 @@ class VirtualFrankaController(VirtualController):
         self.message_id = 0
         self._client: FramedClient | None = None
         self._move_id: int | None = None  # the running Move's command_id
-        self._tau_t = 0  # the message_id the last received command answered
+        self._tau_t = 0  # the message_id the last command answered (or the Move began at)
+        self._after_state: list[tuple[FramedClient, int, int, bytes]] = []  # replies due
 
     # --- lifetime -----------------------------------------------------------------------
 
@@ -129,6 +132,10 @@ class VirtualFrankaController(VirtualController):
         if self._client is not None:
             with contextlib.suppress(OSError):
                 self._udp.sendto(self._state().pack(), self._client.udp)
+        for client, *reply in self._after_state:
+            with contextlib.suppress(OSError):
+                client.reply(*reply)
+        self._after_state.clear()
 
     def _width(self) -> float:
         return float(self.arm.sim.read().gripper_width)
@@ -146,7 +153,7 @@ class VirtualFrankaController(VirtualController):
         if newest is None or newest.message_id <= self._tau_t:
             self.motion.command_lost()
             return
-        periods = newest.message_id - self._tau_t if self._tau_t else 1
+        periods = newest.message_id - self._tau_t
         self._tau_t = newest.message_id
         self.motion.command(newest.tau, periods=periods, finished=newest.finished)
 
@@ -218,7 +225,7 @@ class VirtualFrankaController(VirtualController):
             client.reply(command, command_id, bytes((fci.SUCCESS,)))
         elif command == fci.AUTOMATIC_ERROR_RECOVERY:
             status = fci.SUCCESS if self.motion.recover() else fci.RECOVERY_EMERGENCY_ABORTED
-            client.reply(command, command_id, bytes((status,)))
+            self._after_state.append((client, command, command_id, bytes((status,))))
         else:
             client.reply(command, command_id, bytes((1,)))  # command not possible
 
@@ -228,5 +235,5 @@ class VirtualFrankaController(VirtualController):
         if not torque or not self.motion.start():
             client.reply(fci.MOVE, command_id, bytes((fci.MOVE_NOT_POSSIBLE,)))
             return
-        self._move_id, self._tau_t = command_id, 0
+        self._move_id, self._tau_t = command_id, self.message_id  # older commands are stale
         client.reply(fci.MOVE, command_id, bytes((fci.MOVE_MOTION_STARTED,)))
