@@ -16,7 +16,8 @@ CHANNELS = {
     "OBSERVATION": ("observation_t", 16384),
     "CHUNK": ("trajectory_chunk_t", 16384),
     "SAFETY": ("safety_event_t", 4096),
-    "STOP": ("operator_stop_t", 2048),
+    "STOP": ("operator_stop_t", 2048),  # a stop's texts are cut to fit (`operator_stop`)
+    "STOP_ACK": ("operator_stop_ack_t", 2048),  # control processes answer each stop
     "POLICY_STATUS": ("policy_status_t", 8192),
     "SIM_COMMAND": ("joint_command_t", 2048),  # to a simulator bridge (sim.isaacgym)
     "SIM_STATUS": ("robot_status_t", 4096),  # from it, per environment

@@ -128,13 +128,16 @@ def test_killing_the_policy_server_holds_the_arm_within_the_watchdog_time(moving
 
 def test_an_operator_stop_over_lcm_stops_the_loop_and_the_session(moving):
     config, listener, _, control = moving
+    reason = "test " + "停" * 3000  # 9 000 bytes: cut by the sender, the stop still fits
     stop = subprocess.run(
-        [*ROBOSTACK, "stop", "--url", config.url, "--reason", "test", "--json"],
+        [*ROBOSTACK, "stop", "--url", config.url, "--reason", reason, "--json"],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert stop.returncode == 0, stop.stderr
+    (obeyed,) = _report(stop.stdout)["obeyed_by"]  # the control process acknowledged it
+    assert f"control pid {control.pid}" in obeyed["process"]
     listener.pump(1.0)
     out, _ = control.communicate(timeout=120)
     report = _report(out)
