@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import time
 
 from robostack.cli.launch import (
@@ -33,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from robostack.launcher.supervisor import follow_supervisor
     from robostack.runtime.control_link import ControlLink
 
-    follow_supervisor(signal.SIGINT)  # if launched by `robostack launch`: stop when it dies
+    follow_supervisor()  # if launched by `robostack launch`: stop (once) when it dies
     began = time.perf_counter()
     plan = make_checked_plan(args, split=True)
     confirm(plan, args.yes, args.standin)

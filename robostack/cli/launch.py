@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from robostack.cli.options import add_json, add_standin
-from robostack.core.errors import RobostackError
+from robostack.core.errors import RobostackError, SessionFailedError
 from robostack.core.paths import LAUNCH_FILES
 
 DEFAULT_LAUNCH_FILE = LAUNCH_FILES / "panda_mujoco.toml"
@@ -152,9 +152,11 @@ def _run_split(plan, args: argparse.Namespace) -> dict:
     if control.exit_code == EXIT_INTERRUPTED:
         raise KeyboardInterrupt("the operator stopped the arm (Ctrl-C)")
     report = control.report
+    if control.exit_code == 2 and report is not None and "error" in report:  # nothing moved
+        raise RobostackError(f"the control process refused: {report['error']}")
     if report is None or "results" not in report:
         error = (report or {}).get("error", f"exit code {control.exit_code}, no report")
-        raise RobostackError(f"the control process failed: {error} (processes: {processes})")
+        raise SessionFailedError(f"the control process failed: {error} (processes: {processes})")
     return {**report, "processes": processes}
 
 

@@ -198,3 +198,62 @@ def test_sigterm_to_a_split_launch_stops_the_arm_and_ends_both_processes(tmp_pat
     pattern = f"robostack.*({port}|{launch})"  # the server's URL, the control's launch file
     left = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
     assert left.stdout == "", f"processes left behind: {left.stdout}"
+
+
+def test_sigkill_of_a_split_launch_stops_the_arm_once_without_aborting(tmp_path):
+    """The kernel tells the children of the death, once per exiting thread of the launcher:
+    one stop, the braking carried out, no second-Ctrl-C abort."""
+    config = private_config()
+    launch = _launch_file(tmp_path, config)
+    listener = Listener(config, "CHUNK", "SAFETY")
+    supervisor = subprocess.Popen(
+        [*ROBOSTACK, "launch", GOAL, "--launch", str(launch), "--split", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,  # the children's too: read to its end, they have ended
+        text=True,
+    )
+    try:
+        assert len(listener.wait_for("CHUNK", 2, timeout_s=120)) == 2, "the policy never acted"
+        supervisor.kill()
+        _, err = supervisor.communicate(timeout=120)
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+            supervisor.communicate()
+    listener.pump(0.5)
+    assert "KeyboardInterrupt" not in err and "Traceback" not in err, err
+    stops = [e for _, e in _events(listener) if e.check == "operator_stop"]
+    assert len(stops) == 1 and stops[0].reaction == "STOP" and "SIGUSR1" in stops[0].message
+    (run,) = (tmp_path / "runs").iterdir()
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["outcome"] == "stopped" and summary["dropped_ticks"] == 0
+    halted = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    assert [e["check"] for e in halted if e["reaction"] == "STOP"] == ["operator_stop"]
+
+
+def test_a_control_process_killed_mid_episode_fails_the_launch_with_exit_1(tmp_path):
+    """Exit 2 means "refused, nothing moved": a session that began and broke is a failure."""
+    config = private_config()
+    launch = _launch_file(tmp_path, config)
+    listener = Listener(config, "CHUNK")
+    supervisor = subprocess.Popen(
+        [*ROBOSTACK, "launch", GOAL, "--launch", str(launch), "--split"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert len(listener.wait_for("CHUNK", 2, timeout_s=120)) == 2, "the policy never acted"
+        control = subprocess.run(
+            ["pgrep", "-f", f"robostack.cli.main control .*{launch}"],
+            capture_output=True,
+            text=True,
+        )
+        os.kill(int(control.stdout.split()[0]), signal.SIGKILL)
+        _, err = supervisor.communicate(timeout=120)
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+            supervisor.communicate()
+    assert supervisor.returncode == 1, err
+    assert "the control process failed" in err and "Traceback" not in err
