@@ -33,7 +33,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "refused before anything moves (exit 2). Exit 1 when an episode fails.",
     )
     add_session_arguments(p)
-    p.add_argument("--dry-run", action="store_true", help="print the plan; move nothing")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check everything (the checkpoint loaded, the runs folder opened), print the "
+        "plan; move nothing",
+    )
     p.add_argument(
         "--split",
         action="store_true",
@@ -65,8 +70,11 @@ def add_session_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from robostack.launcher.readiness import check_ready
+
     began = time.perf_counter()
     plan = make_checked_plan(args, split=True if args.split else None)
+    check_ready(plan)  # the checkpoint loads, the runs folder takes files: --dry-run too
     if args.dry_run:
         if args.json:
             print(json.dumps({"ok": True, "dry_run": True, "plan": plan.to_dict()}))

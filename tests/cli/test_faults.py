@@ -4,15 +4,29 @@ refusal before motion with exit 2 and one line, every failure a clear error."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
+from safetensors.torch import load_file, save_file
 
 from robostack.cli.main import main
-from robostack.core.paths import LAUNCH_FILES
+from robostack.core.paths import CHECKPOINTS, LAUNCH_FILES
 from robostack.runtime.control_link import ControlLink
 from tests.runtime.safety.test_monitor import monitor
 from tests.transport.helpers import private_config
+
+
+def robostack(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "robostack.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_stop_says_who_obeyed_a_stop_of_any_length(capsys):
@@ -62,3 +76,76 @@ def test_negated_goals_are_refused_by_a_dry_run_too(capsys, launch_file):
         assert main([*argv, "--address", "172.16.0.2"] if "fci" in launch_file else argv) == 2
         err = capsys.readouterr().err
         assert "negates or cancels itself" in err and len(err.strip().splitlines()) == 1
+
+
+def _broken_checkpoint(tmp_path, how: str):
+    """A copy of the shipped reach checkpoint, broken ``how``."""
+    path = tmp_path / "reach"
+    shutil.copytree(CHECKPOINTS / "reach", path)
+    weights, config_file = path / "model.safetensors", path / "config.json"
+    config = json.loads(config_file.read_text())
+    if how == "truncated":
+        weights.write_bytes(weights.read_bytes()[:-1000])
+    elif how == "pickled":
+        weights.write_bytes(b"\x80\x04\x95" + b"a pickle, not safetensors" * 10)
+    elif how == "flipped byte":
+        data = bytearray(weights.read_bytes())
+        data[-10] ^= 0x01
+        weights.write_bytes(bytes(data))
+    elif how == "NaN":
+        tensors = load_file(weights)
+        next(iter(tensors.values()))[0] = float("nan")
+        save_file(tensors, weights, metadata={"format": "robostack-policy"})
+        del config["weights_sha256"]  # as an older checkpoint: its weights are checked anyway
+    elif how == "negative dimension":
+        config["config"]["features"]["state_dim"] = -18
+    elif how == "huge dimension":
+        config["config"]["d_model"] = 4096 * 4096
+    config_file.write_text(json.dumps(config))
+    return path
+
+
+def _launch_file(tmp_path, **policy) -> Path:
+    text = (LAUNCH_FILES / "panda_mujoco.toml").read_text()
+    runs = policy.pop("runs_dir", tmp_path / "runs")
+    text = text.replace('runs_dir = "runs"', f'runs_dir = "{runs}"')
+    if "checkpoint" in policy:
+        text = text.replace('checkpoint = ""', f'checkpoint = "{policy["checkpoint"]}"')
+    path = tmp_path / "launch.toml"
+    path.write_text(text)
+    return path
+
+
+BROKEN = ("truncated", "pickled", "flipped byte", "NaN", "negative dimension", "huge dimension")
+
+
+@pytest.mark.parametrize("how", BROKEN)
+def test_a_dry_run_loads_the_checkpoint_and_refuses_a_broken_one(tmp_path, capsys, how):
+    checkpoint = _broken_checkpoint(tmp_path, how)
+    launch = _launch_file(tmp_path, checkpoint=checkpoint)
+    assert main(["launch", "reach the red marker", "--launch", str(launch), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert str(checkpoint) in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("command", ["eval", "policy-server"])
+def test_an_absurd_checkpoint_config_is_refused_in_one_line_by_eval_and_the_server(
+    tmp_path, command
+):
+    checkpoint = _broken_checkpoint(tmp_path, "huge dimension")
+    args = ["--checkpoint", str(checkpoint)] + (["--task", "reach"] if command == "eval" else [])
+    done = robostack(command, *args, "--seconds", "1") if command != "eval" else None
+    done = done or robostack(command, *args, "--episodes", "1", "--out", str(tmp_path / "out"))
+    assert done.returncode == 2, done.stderr
+    assert "d_model must be an integer in [1, 4096]" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_dry_run_opens_the_runs_folder(tmp_path, capsys):
+    occupied = tmp_path / "a file"
+    occupied.write_text("")
+    for runs in (occupied, Path("/proc/robostack-runs")):
+        launch = _launch_file(tmp_path, runs_dir=runs)
+        argv = ["launch", "reach the red marker", "--launch", str(launch), "--dry-run"]
+        assert main(argv) == 2
+        assert f"the runs folder {runs} cannot hold recordings" in capsys.readouterr().err

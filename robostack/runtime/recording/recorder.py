@@ -16,12 +16,14 @@ from __future__ import annotations
 import json
 import queue
 import re
+import tempfile
 import threading
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
+from robostack.core.errors import RobostackError
 from robostack.core.model import RigidBodyModel
 from robostack.core.robots import RobotDescription
 from robostack.core.types import JointReference, JointState, TrajectoryChunk
@@ -31,6 +33,20 @@ FLUSH_PERIOD_S = 0.25  # fewer, bigger batches: fewer GIL handoffs away from the
 POSE_RATE_HZ = 30.0
 DEFAULT_CAPACITY = 1 << 15  # rows: 32 s of ticks at 1 kHz before an unserviced buffer overruns
 RRD, EVENTS, SUMMARY = "session.rrd", "events.jsonl", "summary.json"
+
+
+def check_runs_dir(root: Path) -> None:
+    """Create ``root`` if missing and write a file into it, or raise `RobostackError` saying
+    why recordings cannot go there (a file, not writable, a full disk)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root) as probe:
+            probe.write(b"robostack")
+            probe.flush()
+    except OSError as error:
+        raise RobostackError(
+            f"the runs folder {root} cannot hold recordings ({error.strerror or error})"
+        ) from None
 
 
 def new_run_dir(root: Path, name: str) -> Path:
