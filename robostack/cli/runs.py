@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from robostack.cli.options import add_json, add_runs_dir
@@ -17,13 +18,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def list_runs(runs_dir: Path, limit: int) -> list[dict]:
-    """Newest first: name, path, outcome (``incomplete`` without a summary), a few figures."""
+def list_runs(runs_dir: Path, limit: int, skipped: list[dict] | None = None) -> list[dict]:
+    """Newest first: name, path, outcome (``incomplete`` without a summary), a few figures.
+    A folder whose summary.json cannot be read is left out, and noted in ``skipped`` (run,
+    reason)."""
     folders = sorted((p for p in runs_dir.glob("*") if p.is_dir()), reverse=True)[:limit]
     rows = []
     for folder in folders:
-        summary_file = folder / "summary.json"
-        summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
+        try:
+            summary = _summary(folder / "summary.json")
+        except (OSError, ValueError) as error:
+            if skipped is not None:
+                skipped.append({"run": folder.name, "reason": str(error)})
+            continue
         rrd = folder / "session.rrd"
         rows.append(
             {
@@ -38,10 +45,26 @@ def list_runs(runs_dir: Path, limit: int) -> list[dict]:
     return rows
 
 
+def _summary(path: Path) -> dict:
+    """summary.json's object ({} when there is none yet), or ValueError saying why not."""
+    if not path.is_file():
+        return {}
+    try:
+        summary = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path.name} is not valid JSON ({error})") from None
+    if not isinstance(summary, dict) or not isinstance(summary.get("events", []), list):
+        raise ValueError(f"{path.name} does not hold a run summary")
+    return summary
+
+
 def run(args: argparse.Namespace) -> int:
-    rows = list_runs(args.runs_dir, args.limit)
+    skipped: list[dict] = []
+    rows = list_runs(args.runs_dir, args.limit, skipped)
+    for note in skipped:
+        print(f"robostack runs: skipped {note['run']}: {note['reason']}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"runs_dir": str(args.runs_dir), "runs": rows}))
+        print(json.dumps({"runs_dir": str(args.runs_dir), "runs": rows, "skipped": skipped}))
         return 0
     if not rows:
         print(f"no runs in {args.runs_dir}")

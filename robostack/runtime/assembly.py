@@ -82,12 +82,15 @@ def recording(
     """Record ``loop``'s session into a new run folder.
 
     Fill ``recorder.summary`` before leaving; on exit, normal or not, every tick is drained
-    first and summary.json then says what the recording holds (or the error that ended it).
+    first and summary.json then says what the recording holds (or the error that ended it). A
+    recording that fails STOPs the arm: no session runs on unrecorded.
     """
+    run_dir = new_run_dir(runs_dir, name)
     recorder = SessionRecorder(
-        run_dir=new_run_dir(runs_dir, name),
+        run_dir=run_dir,
         description=description,
         control_rate_hz=loop.robot.spec.control_rate_hz,
+        on_error=lambda error: loop.safety.stop(f"the recording in {run_dir} failed: {error}"),
     )
     recorder.start()
     loop.safety.listeners.append(recorder.record_event)

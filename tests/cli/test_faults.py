@@ -149,3 +149,15 @@ def test_a_dry_run_opens_the_runs_folder(tmp_path, capsys):
         argv = ["launch", "reach the red marker", "--launch", str(launch), "--dry-run"]
         assert main(argv) == 2
         assert f"the runs folder {runs} cannot hold recordings" in capsys.readouterr().err
+
+
+def test_runs_skips_an_unreadable_run_with_a_note(tmp_path):
+    for name, summary in (("20260101-000000-good", '{"outcome": "completed"}'), ("2026-x", "")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(summary)  # "": a disk that was full
+    done = robostack("runs", "--runs-dir", str(tmp_path), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [r["run"] for r in report["runs"]] == ["20260101-000000-good"]
+    assert report["skipped"][0]["run"] == "2026-x"
+    assert "skipped 2026-x: summary.json is not valid JSON" in done.stderr
