@@ -14,6 +14,7 @@ from robostack.cli.options import (
     add_sampler,
     ray_cluster,
     sampler_options,
+    seed,
 )
 from robostack.core.errors import RobostackError
 from robostack.sim import SIMULATORS
@@ -31,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint folder")
     p.add_argument("--task", required=True, help="reach, push, pick_place or obstacle")
     p.add_argument("--episodes", type=int, default=100)
-    p.add_argument("--seed", type=int, default=0, help="first seed (datasets use 1000 on)")
+    p.add_argument("--seed", type=seed, default=0, help="first seed (datasets use 1000 on)")
     p.add_argument("--robot", help="default: the checkpoint's robot")
     p.add_argument(
         "--backend", choices=SIMULATORS, default="mujoco", help="the simulator (default mujoco)"

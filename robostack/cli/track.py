@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from robostack.cli.options import add_json, add_recording
+from robostack.cli.options import add_json, add_recording, seed
 from robostack.controllers import CONTROLLER_NAMES
 from robostack.controllers.references import REFERENCE_NAMES
 from robostack.core.robots import ROBOTS
@@ -35,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="fraction of joint speed limits, at most 0.9 (default 0.5)",
     )
     p.add_argument("--realtime", action="store_true", help="pace at 1 kHz by the wall clock")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument(
         "--tolerance",
         type=float,

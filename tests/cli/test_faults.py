@@ -161,3 +161,72 @@ def test_runs_skips_an_unreadable_run_with_a_note(tmp_path):
     assert [r["run"] for r in report["runs"]] == ["20260101-000000-good"]
     assert report["skipped"][0]["run"] == "2026-x"
     assert "skipped 2026-x: summary.json is not valid JSON" in done.stderr
+
+
+def _broken_dataset(reach_dataset, tmp_path, how: str) -> Path:
+    """A copy of the shared reach dataset, broken ``how``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    root = tmp_path / "dataset"
+    shutil.copytree(reach_dataset, root)
+    (episodes_file,) = (root / "meta/episodes").glob("chunk-*/file-*.parquet")
+    (data_file,) = (root / "data").glob("chunk-*/file-*.parquet")
+    info = json.loads((root / "meta/info.json").read_text())
+    if how == "range beyond the data":
+        table = pq.read_table(episodes_file)
+        stops = table.column("dataset_to_index").to_numpy().copy()
+        stops[-1] += 500
+        index = table.column_names.index("dataset_to_index")
+        pq.write_table(table.set_column(index, "dataset_to_index", pa.array(stops)), episodes_file)
+    elif how == "range across a boundary":
+        table = pq.read_table(episodes_file)
+        stops = table.column("dataset_to_index").to_numpy().copy()
+        stops[0] += 10  # episode 0 reaching into episode 1
+        index = table.column_names.index("dataset_to_index")
+        pq.write_table(table.set_column(index, "dataset_to_index", pa.array(stops)), episodes_file)
+    elif how == "declared shape":
+        info["features"]["action"]["shape"] = [3]
+    elif how == "truncated parquet":
+        data_file.write_bytes(data_file.read_bytes()[:200])
+    elif how == "broken info.json":
+        (root / "meta/info.json").write_text('{"codebase_version": "v3.0", ')
+        return root
+    (root / "meta/info.json").write_text(json.dumps(info))
+    return root
+
+
+DATASET_FAULTS = (
+    "range beyond the data",
+    "range across a boundary",
+    "declared shape",
+    "truncated parquet",
+    "broken info.json",
+)
+
+
+@pytest.mark.parametrize("how", DATASET_FAULTS)
+def test_replay_and_train_refuse_a_dataset_whose_metadata_lies(reach_dataset, tmp_path, how):
+    root = _broken_dataset(reach_dataset, tmp_path, how)
+    replay = robostack("replay", str(root), "--episode", "0", "--runs-dir", str(tmp_path / "r"))
+    train = robostack(
+        "train", "--dataset", str(root), "--out", str(tmp_path / "ck"), "--steps", "1"
+    )
+    for done in (replay, train):
+        assert done.returncode == 2, done.stderr
+        assert str(root) in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()  # nothing replayed, nothing moved
+
+
+def test_bad_input_files_and_values_exit_2_in_one_line(tmp_path):
+    binary = tmp_path / "launch.toml"
+    binary.write_bytes(bytes(range(256)))
+    cases = {
+        "not a text file": ["launch", "reach the red marker", "--launch", str(binary)],
+        "a folder, not a launch file": ["launch", "reach the red marker", "--launch", "/tmp"],
+        "--seed: must be in [0,": ["track", "--seed", "-1", "--no-record"],
+    }
+    for message, argv in cases.items():
+        done = robostack(*argv)
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
