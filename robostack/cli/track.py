@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from robostack.cli.options import add_json, add_recording, seed
 from robostack.controllers import CONTROLLER_NAMES
 from robostack.controllers.references import REFERENCE_NAMES
+from robostack.core.errors import RobostackError
 from robostack.core.robots import ROBOTS
 from robostack.runtime.backends import BACKEND_NAMES
 
@@ -50,6 +52,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from robostack.cli.progress import progress_bar
     from robostack.sessions.tracking import TrackingOptions, run_tracking
+
+    if not 0 < args.tolerance < math.inf:
+        raise RobostackError(f"--tolerance must be a finite angle > 0 rad, got {args.tolerance}")
 
     options = TrackingOptions(
         robot=args.robot,

@@ -101,6 +101,7 @@ def run_episode(
     realtime: bool = False,
     link: Link | None = None,
     simulator: str = "mujoco",
+    label: str | None = None,
 ) -> EpisodeResult:
     """Run one lockstep episode of ``task_name`` with its scripted expert.
 
@@ -117,7 +118,8 @@ def run_episode(
     With ``frames``, the episode is also sampled at `FPS` for a dataset (`EpisodeResult`).
     ``source(context)`` replaces the expert as the chunk source (replays, policies); the
     episode then lasts as long as the expert's plan (plus `SETTLE_S`) or, with
-    ``until_success``, until the task has been achieved for `SETTLE_S` or the time limit."""
+    ``until_success``, until the task has been achieved for `SETTLE_S` or the time limit.
+    ``label`` leads the recording's folder name (a launch file's ``[session] name``)."""
     task = make_task(task_name)
     description = get_robot(robot)
     if robot not in task.robots:
@@ -169,7 +171,7 @@ def run_episode(
         )
         duration = task.time_limit_s if until_success else expert.duration + SETTLE_S
         ticks = round(min(duration, task.time_limit_s) * arm.spec.control_rate_hz)
-        name = f"{task_name}-{robot}-seed{seed}"
+        name = f"{label + '-' if label else ''}{task_name}-{robot}-seed{seed}"
         watch = _Watch(task, sim, state, start.t, until_success, mirror=hardware is not None)
         if frames:
             watch.sampler = _FrameSampler(task, sim, state, expert, start.t, arm.spec)

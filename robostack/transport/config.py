@@ -24,6 +24,10 @@ CHANNELS = {
 }
 
 
+# the watchdogs' largest settings, s: each must fire (inf would turn one off)
+LIMITS_S = {"max_chunk_age_s": 10.0, "policy_timeout_s": 10.0, "startup_timeout_s": 3600.0}
+
+
 @dataclass(frozen=True, kw_only=True)
 class IpcConfig:
     """The process split's settings (the launch file's ``[ipc]`` table).
@@ -55,9 +59,11 @@ class IpcConfig:
             raise RobostackError(f"ipc prefix must be letters, digits and _, got {self.prefix!r}")
         if self.status_decimation < 1:
             raise RobostackError(f"status_decimation must be >= 1, got {self.status_decimation}")
-        for name in ("max_chunk_age_s", "policy_timeout_s", "startup_timeout_s"):
-            if not getattr(self, name) > 0:
-                raise RobostackError(f"{name} must be > 0 s, got {getattr(self, name)}")
+        for name, most in LIMITS_S.items():
+            if not 0 < getattr(self, name) <= most:
+                raise RobostackError(
+                    f"{name} must be in (0, {most:g}] s, got {getattr(self, name)}"
+                )
 
     def channel(self, name: str) -> str:
         """The LCM channel of ``name`` (a key of `CHANNELS`)."""

@@ -230,3 +230,37 @@ def test_bad_input_files_and_values_exit_2_in_one_line(tmp_path):
         done = robostack(*argv)
         assert done.returncode == 2 and message in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("[controller.gains]\nkp = [1e12, 1600, 1600, 1600, 1600, 1600, 1600]\n", "at most 10x"),
+        ("[ipc]\npolicy_timeout_s = inf\n", "policy_timeout_s must be in (0, 10] s"),
+        ("[ipc]\nstartup_timeout_s = nan\n", "startup_timeout_s must be in (0, 3600] s"),
+    ],
+)
+def test_unchecked_launch_values_are_refused_before_anything_moves(
+    tmp_path, capsys, table, message
+):
+    launch = _launch_file(tmp_path)
+    launch.write_text(launch.read_text() + "\n" + table)
+    assert main(["launch", "reach the red marker", "--launch", str(launch), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("tolerance", ["nan", "inf", "0", "-1"])
+def test_track_refuses_a_tolerance_that_is_no_angle_up_front(tmp_path, capsys, tolerance):
+    argv = ["track", "--tolerance", tolerance, "--runs-dir", str(tmp_path / "runs")]
+    assert main(argv) == 2
+    assert "--tolerance must be a finite angle > 0 rad" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()  # refused before any session
+
+
+def test_the_session_name_of_a_launch_file_names_its_run_folders(tmp_path, capsys):
+    launch = _launch_file(tmp_path)
+    launch.write_text(launch.read_text().replace('name = "panda-mujoco"', 'name = "bench-7"'))
+    assert main(["launch", "reach the red marker", "--launch", str(launch), "--json"]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    assert run.name.endswith("-bench-7-reach-panda-seed0")
