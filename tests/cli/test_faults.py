@@ -264,3 +264,44 @@ def test_the_session_name_of_a_launch_file_names_its_run_folders(tmp_path, capsy
     assert main(["launch", "reach the red marker", "--launch", str(launch), "--json"]) == 0
     (run,) = (tmp_path / "runs").iterdir()
     assert run.name.endswith("-bench-7-reach-panda-seed0")
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "192.168.1.10", "::"])
+def test_virtual_robot_serves_only_on_loopback(address):
+    done = robostack("virtual-robot", "--address", address)
+    assert done.returncode == 2, done.stderr
+    assert "serves only on a loopback address" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_virtual_controller_listener_caps_its_clients():
+    import socket
+
+    from robostack.hardware.rehearsal.virtual.server import Listener
+
+    held = threading.Event()
+    port = _free_tcp_port()
+    listener = Listener("127.0.0.1", port, lambda sock: held.wait(10), max_clients=2)
+    clients = []
+    try:
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(4)]
+        served, closed = [], []
+        for client in clients:
+            client.settimeout(0.5)
+            try:
+                (closed if client.recv(1) == b"" else served).append(client)
+            except TimeoutError:  # open: a thread of the listener holds it
+                served.append(client)
+        assert len(served) == 2 and len(closed) == 2
+    finally:
+        held.set()
+        for client in clients:
+            client.close()
+        listener.close()
+
+
+def _free_tcp_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
