@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -16,17 +14,9 @@ from safetensors.torch import load_file, save_file
 from robostack.cli.main import main
 from robostack.core.paths import CHECKPOINTS, LAUNCH_FILES
 from robostack.runtime.control_link import ControlLink
+from tests.cli.test_cli import robostack
 from tests.runtime.safety.test_monitor import monitor
 from tests.transport.helpers import private_config
-
-
-def robostack(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "robostack.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_stop_says_who_obeyed_a_stop_of_any_length(capsys):

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -174,22 +175,33 @@ def test_a_policy_slower_than_real_time_is_stitched_in_smoothly(tmp_path):
     assert jumps == [] and episode["outcome"] == "completed"
 
 
-def test_sigterm_to_a_split_launch_stops_the_arm_and_ends_both_processes(tmp_path):
+@contextmanager
+def _split_launch(tmp_path, *flags: str):
+    """``robostack launch --split`` (stdout and stderr piped: the children's stderr too), the
+    arm moving under the policy (two chunks in); killed on the way out if still running.
+    Yields the IPC config, the launch file, a listener (CHUNK, SAFETY) and the process."""
     config = private_config()
     launch = _launch_file(tmp_path, config)
     listener = Listener(config, "CHUNK", "SAFETY")
     supervisor = subprocess.Popen(
-        [*ROBOSTACK, "launch", GOAL, "--launch", str(launch), "--split", "--json"],
+        [*ROBOSTACK, "launch", GOAL, "--launch", str(launch), "--split", *flags],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     try:
         assert len(listener.wait_for("CHUNK", 2, timeout_s=120)) == 2, "the policy never acted"
-        supervisor.send_signal(signal.SIGTERM)  # e.g. the terminal went away
-        supervisor.communicate(timeout=60)
+        yield config, launch, listener, supervisor
     finally:
         if supervisor.poll() is None:
             supervisor.kill()
+            supervisor.communicate()
+
+
+def test_sigterm_to_a_split_launch_stops_the_arm_and_ends_both_processes(tmp_path):
+    with _split_launch(tmp_path, "--json") as (config, launch, listener, supervisor):
+        supervisor.send_signal(signal.SIGTERM)  # e.g. the terminal went away
+        supervisor.communicate(timeout=60)
     assert supervisor.returncode == 130
     listener.pump(0.5)
     stops = [e for _, e in _events(listener) if e.check == "operator_stop"]
@@ -203,23 +215,9 @@ def test_sigterm_to_a_split_launch_stops_the_arm_and_ends_both_processes(tmp_pat
 def test_sigkill_of_a_split_launch_stops_the_arm_once_without_aborting(tmp_path):
     """The kernel tells the children of the death, once per exiting thread of the launcher:
     one stop, the braking carried out, no second-Ctrl-C abort."""
-    config = private_config()
-    launch = _launch_file(tmp_path, config)
-    listener = Listener(config, "CHUNK", "SAFETY")
-    supervisor = subprocess.Popen(
-        [*ROBOSTACK, "launch", GOAL, "--launch", str(launch), "--split", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,  # the children's too: read to its end, they have ended
-        text=True,
-    )
-    try:
-        assert len(listener.wait_for("CHUNK", 2, timeout_s=120)) == 2, "the policy never acted"
+    with _split_launch(tmp_path, "--json") as (_, _, listener, supervisor):
         supervisor.kill()
-        _, err = supervisor.communicate(timeout=120)
-    finally:
-        if supervisor.poll() is None:
-            supervisor.kill()
-            supervisor.communicate()
+        _, err = supervisor.communicate(timeout=120)  # to its end: the children have ended
     listener.pump(0.5)
     assert "KeyboardInterrupt" not in err and "Traceback" not in err, err
     stops = [e for _, e in _events(listener) if e.check == "operator_stop"]
@@ -233,17 +231,7 @@ def test_sigkill_of_a_split_launch_stops_the_arm_once_without_aborting(tmp_path)
 
 def test_a_control_process_killed_mid_episode_fails_the_launch_with_exit_1(tmp_path):
     """Exit 2 means "refused, nothing moved": a session that began and broke is a failure."""
-    config = private_config()
-    launch = _launch_file(tmp_path, config)
-    listener = Listener(config, "CHUNK")
-    supervisor = subprocess.Popen(
-        [*ROBOSTACK, "launch", GOAL, "--launch", str(launch), "--split"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert len(listener.wait_for("CHUNK", 2, timeout_s=120)) == 2, "the policy never acted"
+    with _split_launch(tmp_path) as (_, launch, _, supervisor):
         control = subprocess.run(
             ["pgrep", "-f", f"robostack.cli.main control .*{launch}"],
             capture_output=True,
@@ -251,9 +239,5 @@ def test_a_control_process_killed_mid_episode_fails_the_launch_with_exit_1(tmp_p
         )
         os.kill(int(control.stdout.split()[0]), signal.SIGKILL)
         _, err = supervisor.communicate(timeout=120)
-    finally:
-        if supervisor.poll() is None:
-            supervisor.kill()
-            supervisor.communicate()
     assert supervisor.returncode == 1, err
     assert "the control process failed" in err and "Traceback" not in err
