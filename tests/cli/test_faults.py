@@ -212,6 +212,7 @@ def test_bad_input_files_and_values_exit_2_in_one_line(tmp_path):
     binary = tmp_path / "launch.toml"
     binary.write_bytes(bytes(range(256)))
     cases = {
+        "cannot hold recordings (File exists)": ["track", "--runs-dir", str(binary)],
         "not a text file": ["launch", "reach the red marker", "--launch", str(binary)],
         "a folder, not a launch file": ["launch", "reach the red marker", "--launch", "/tmp"],
         "--seed: must be in [0,": ["track", "--seed", "-1", "--no-record"],

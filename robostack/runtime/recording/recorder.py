@@ -59,10 +59,11 @@ def check_runs_dir(root: Path) -> None:
 
 
 def new_run_dir(root: Path, name: str) -> Path:
-    """Create ``root/<YYYYmmdd-HHMMSS>-<name>`` (suffixed if taken) and return it."""
+    """Create ``root/<YYYYmmdd-HHMMSS>-<name>`` (suffixed if taken) and return it;
+    `RobostackError` if ``root`` cannot hold recordings (`check_runs_dir`)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "session"
-    root.mkdir(parents=True, exist_ok=True)
+    check_runs_dir(root)
     for n in range(1000):
         path = root / (f"{stamp}-{safe}" + (f"-{n}" if n else ""))
         try:
