@@ -29,12 +29,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from robostack.launcher.readiness import check_ready
     from robostack.launcher.supervisor import follow_supervisor
     from robostack.runtime.control_link import ControlLink
 
     follow_supervisor()  # if launched by `robostack launch`: stop (once) when it dies
     began = time.perf_counter()
     plan = make_checked_plan(args, split=True)
+    check_ready(plan)  # the checkpoint loads, the runs folder takes files
     confirm(plan, args.yes, args.standin)
     with ControlLink(config=plan.launch.ipc) as link:
         report = run_session(plan, args, link=link)
