@@ -3,7 +3,8 @@
 Panda impedance gains are the ones in Franka's joint impedance example (libfranka). The
 others were tuned here on the built-in references (`robostack track`), staying stable with a
 2x margin on the 1 kHz explicit damping bound D dt / M < 2; docs/results.md's tracking table has the
-errors they give.
+errors they give. A launch file may set gains up to `MAX_GAIN_FACTOR` times these: far beyond
+them the loop is unstable at 1 kHz and ends in a STOP.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ UR = {
     },
     "computed_torque": {"kp": [1600] * 6, "kd": [80] * 6},
 }
+
+MAX_GAIN_FACTOR = 10.0  # a gain above this many times its default is refused (robostack launch)
 
 DEFAULT_GAINS: dict[str, dict[str, dict[str, list[float]]]] = {
     "panda": PANDA,

@@ -3,16 +3,20 @@
 A checkpoint is a folder::
 
     config.json        {"format": "robostack-policy", "version": 1, "policy": "dit",
-                        "config": {...}, "data": {robot, tasks, ...}, "training": {...}}
+                        "weights_sha256": "...", "config": {...},
+                        "data": {robot, tasks, ...}, "training": {...}}
     stats.json         per-dimension min / max of state, environment_state and action
     model.safetensors  the (EMA) weights, float32 or float16
 
 Loading never unpickles anything. A missing, corrupt, truncated or mismatched file raises
-`CheckpointError` naming the file and the problem.
+`CheckpointError` naming the file and the problem; so does a config outside its ranges (checked
+before any tensor is built) and weights whose SHA-256 differs from config.json's
+``weights_sha256`` (a flipped byte). A checkpoint without ``weights_sha256`` loads unchecked.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -26,6 +30,7 @@ from robostack.policies.registry import policy_class
 
 FORMAT, VERSION = "robostack-policy", 1
 CONFIG, STATS, WEIGHTS = "config.json", "stats.json", "model.safetensors"
+CHECKSUM = "weights_sha256"  # config.json's key for the SHA-256 of model.safetensors
 
 
 class CheckpointError(RobostackError):
@@ -56,6 +61,7 @@ def save_checkpoint(
         "format": FORMAT,
         "version": VERSION,
         "policy": policy.name,
+        CHECKSUM: weights_sha256(directory / WEIGHTS),
         "config": config_to_dict(policy.config),
         "data": data or {},
         "training": training or {},
@@ -82,6 +88,15 @@ def read_checkpoint_config(directory: Path) -> dict:
     return config
 
 
+def weights_sha256(path: Path) -> str:
+    """The SHA-256 of the file at ``path``, hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def load_policy(directory: Path) -> Policy:
     """The policy in ``directory``, in eval mode, float32 (`CheckpointError` if unusable)."""
     directory = Path(directory)
@@ -91,9 +106,25 @@ def load_policy(directory: Path) -> Policy:
         cls = policy_class(config.get("policy", ""))
         policy = cls(config_from_dict(cls.config_class, config.get("config", {})), stats)
     except (ValueError, TypeError, KeyError, ArithmeticError, NotImplementedError) as error:
-        raise CheckpointError(f"{directory}: config.json builds no policy: {error!r}") from None
-    policy.load_state_dict(_read_weights(directory / WEIGHTS, policy.state_dict()))
+        raise CheckpointError(f"{directory / CONFIG} builds no policy: {error}") from None
+    except (RuntimeError, MemoryError) as error:  # torch refusing a size the ranges allowed
+        raise CheckpointError(f"{directory / CONFIG} builds no policy: {error}") from None
+    weights = _read_weights(directory / WEIGHTS, policy.state_dict())
+    _check_weights_sha256(directory, config)
+    policy.load_state_dict(weights)
     return policy.eval()
+
+
+def _check_weights_sha256(directory: Path, config: dict) -> None:
+    expected = config.get(CHECKSUM)
+    if expected is None:
+        return  # a checkpoint from before checksums
+    got = weights_sha256(directory / WEIGHTS)
+    if got != expected:
+        raise CheckpointError(
+            f"{directory / WEIGHTS} has SHA-256 {got[:16]}..., config.json says "
+            f"{str(expected)[:16]}...: the weights were changed or damaged"
+        )
 
 
 def _read_json(path: Path) -> dict:

@@ -16,9 +16,34 @@ one frame after the last observation, plus the gripper width target m.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 OBSERVATION_KEYS = ("state", "environment_state", "environment_mask", "language")
+MAX_PARAMETERS = 1 << 28  # 1 GiB of float32 weights: far above any policy here (about 2 M)
+
+
+def check_ranges(config: object, ranges: dict[str, tuple[float, float]]) -> None:
+    """Raise ValueError for the first field of ``config`` outside its ``(low, high)`` in
+    ``ranges``, or of the wrong type (an int field given a float, a bool, a string, NaN):
+    what a hand-edited config.json is checked against before any tensor is built."""
+    for name, (low, high) in ranges.items():
+        value = getattr(config, name)
+        integer = isinstance(low, int) and isinstance(high, int)
+        kinds = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+            kind = "an integer" if integer else "a number"
+            raise ValueError(f"{name} must be {kind} in [{low}, {high}], got {value!r}")
+
+
+def check_parameter_budget(what: str, parameters: float) -> None:
+    """Raise ValueError if a network of about ``parameters`` weights exceeds `MAX_PARAMETERS`."""
+    if not parameters <= MAX_PARAMETERS:
+        raise ValueError(
+            f"{what} would have about {parameters:.3g} parameters, at most {MAX_PARAMETERS:.3g} "
+            f"allowed ({math.ceil(parameters * 4 / 2**30)} GiB of weights)"
+        )
 
 
 @dataclass(frozen=True)
@@ -46,14 +71,19 @@ class PolicyFeatures:
     fps: int = 10
     image_size: int = 0
 
+    RANGES: ClassVar[dict[str, tuple[float, float]]] = {
+        "state_dim": (1, 1024),
+        "environment_dim": (0, 1024),  # 0: no object state (proprioception + language)
+        "action_dim": (1, 256),
+        "language_dim": (1, 4096),
+        "obs_horizon": (1, 64),
+        "horizon": (2, 1024),
+        "fps": (1, 1000),
+        "image_size": (0, 1024),
+    }
+
     def __post_init__(self) -> None:
-        for name in ("state_dim", "action_dim", "language_dim"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.environment_dim < 0:
-            raise ValueError(f"environment_dim must be >= 0, got {self.environment_dim}")
-        if self.obs_horizon < 1 or self.horizon < 2:
-            raise ValueError(f"need obs_horizon >= 1 and horizon >= 2, got {self}")
+        check_ranges(self, self.RANGES)
         if not 1 <= self.executed <= self.horizon:
             raise ValueError(
                 f"executed must be in [1, horizon={self.horizon}], got {self.executed}"

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from robostack.core.errors import RobostackError
+from robostack.policies.datasets.checks import check_dataset
 
 CODEBASE_VERSION = "v3.0"
 CHUNKS_SIZE = 1000
@@ -214,47 +215,70 @@ class Dataset:
 
 
 def read_dataset(root: Path) -> Dataset:
-    """Load a LeRobot v3.0 dataset (any number of data files; vector and scalar features)."""
+    """Load a LeRobot v3.0 dataset (any number of data files; vector and scalar features),
+    its metadata checked against its rows (`robostack.policies.datasets.checks`). A file that
+    cannot be read raises `RobostackError` naming it."""
     root = Path(root)
     info_file = root / "meta/info.json"
     if not info_file.is_file():
         raise RobostackError(f"{root} is not a LeRobot dataset: no meta/info.json")
-    info = json.loads(info_file.read_text())
+    try:
+        info = json.loads(info_file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RobostackError(f"{info_file} is not valid JSON ({error})") from None
+    if not isinstance(info, dict):
+        raise RobostackError(f"{info_file} must hold a JSON object")
     if info.get("codebase_version") != CODEBASE_VERSION:
         version = info.get("codebase_version")
         raise RobostackError(
             f"{root}: codebase_version {version!r}, this reader reads {CODEBASE_VERSION}"
         )
-    tables = [pq.read_table(p) for p in sorted((root / "data").glob("chunk-*/file-*.parquet"))]
+    tables = [_read(p) for p in sorted((root / "data").glob("chunk-*/file-*.parquet"))]
     if not tables:
         raise RobostackError(f"{root}: no data files under data/")
-    table = pa.concat_tables(tables).sort_by("index")
-    frames = {}
-    for name in table.column_names:
-        column = table.column(name)
-        if pa.types.is_list(column.type) or pa.types.is_fixed_size_list(column.type):
-            frames[name] = np.asarray(column.to_pylist(), dtype=np.float32)
-        elif pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-            frames[name] = column.to_numpy()
-    episode_tables = [
-        pq.read_table(p) for p in sorted((root / "meta/episodes").glob("chunk-*/file-*.parquet"))
-    ]
-    # episodes another writer appended may lack a writer's own columns (robostack/seed): null
-    episodes = pa.concat_tables(episode_tables, promote_options="default").sort_by("episode_index")
-    ranges = np.stack(
-        [
-            episodes.column("dataset_from_index").to_numpy(),
-            episodes.column("dataset_to_index").to_numpy(),
-        ],
-        axis=1,
+    try:
+        table = pa.concat_tables(tables).sort_by("index")
+        frames = {}
+        for name in table.column_names:
+            column = table.column(name)
+            if pa.types.is_list(column.type) or pa.types.is_fixed_size_list(column.type):
+                frames[name] = np.asarray(column.to_pylist(), dtype=np.float32)
+            elif pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+                frames[name] = column.to_numpy()
+        episode_files = sorted((root / "meta/episodes").glob("chunk-*/file-*.parquet"))
+        if not episode_files:
+            raise RobostackError(f"{root}: no episode files under meta/episodes/")
+        # episodes another writer appended may lack a writer's own columns (robostack/seed): null
+        episodes = pa.concat_tables(
+            [_read(p) for p in episode_files], promote_options="default"
+        ).sort_by("episode_index")
+        ranges = np.stack(
+            [
+                episodes.column("dataset_from_index").to_numpy(),
+                episodes.column("dataset_to_index").to_numpy(),
+            ],
+            axis=1,
+        )
+        task_table = _read(root / TASKS_PATH)
+        sentences = (
+            task_table.column("task").to_pylist()
+            if "task" in task_table.column_names
+            else (task_table.column("__index_level_0__").to_pylist())
+        )
+        tasks = dict(zip(task_table.column("task_index").to_pylist(), sentences, strict=True))
+    except (KeyError, ValueError, pa.ArrowException) as error:  # a column missing or mistyped
+        raise RobostackError(f"{root}: not a usable LeRobot dataset ({error})") from None
+    check_dataset(
+        root,
+        info=info,
+        frames=frames,
+        episodes=ranges,
+        episode_indices=episodes.column("episode_index").to_numpy(),
+        lengths=(
+            episodes.column("length").to_numpy() if "length" in episodes.column_names else None
+        ),
+        tasks=tasks,
     )
-    task_table = pq.read_table(root / TASKS_PATH)
-    sentences = (
-        task_table.column("task").to_pylist()
-        if "task" in task_table.column_names
-        else (task_table.column("__index_level_0__").to_pylist())
-    )
-    tasks = dict(zip(task_table.column("task_index").to_pylist(), sentences, strict=True))
     standard = {"episode_index", "tasks", "length", "dataset_from_index", "dataset_to_index"}
     extra = [
         c
@@ -264,6 +288,14 @@ def read_dataset(root: Path) -> Dataset:
     rows = [{c: episodes.column(c)[i].as_py() for c in extra} for i in range(episodes.num_rows)]
     meta = [{c: v for c, v in row.items() if v is not None} for row in rows]
     return Dataset(info=info, frames=frames, episodes=ranges, tasks=tasks, episode_meta=meta)
+
+
+def _read(path: Path) -> pa.Table:
+    """A parquet file, or `RobostackError` naming it (missing, truncated, not parquet)."""
+    try:
+        return pq.read_table(path)
+    except (OSError, pa.ArrowException) as error:
+        raise RobostackError(f"{path} cannot be read ({error})") from None
 
 
 def _write(path: Path, table: pa.Table) -> None:

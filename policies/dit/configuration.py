@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from robostack.policies.features import PolicyFeatures
+from robostack.policies.features import PolicyFeatures, check_parameter_budget, check_ranges
 
 SAMPLERS = ("ddpm", "ddim", "dpmsolver")
 
@@ -41,7 +42,21 @@ class DiTConfig:
     sampling_steps: int = 10
     guidance_scale: float = 1.0
 
+    RANGES: ClassVar[dict[str, tuple[float, float]]] = {
+        "d_model": (1, 4096),
+        "n_heads": (1, 64),
+        "n_layers": (1, 64),
+        "n_obs_layers": (0, 64),
+        "mlp_ratio": (1, 16),
+        "dropout": (0.0, 0.99),
+        "train_timesteps": (1, 10000),
+        "guidance_scale": (0.0, 100.0),
+    }
+
     def __post_init__(self) -> None:
+        check_ranges(self, self.RANGES)
+        blocks = self.n_layers + self.n_obs_layers
+        check_parameter_budget("the DiT", blocks * (10 + 2 * self.mlp_ratio) * self.d_model**2)
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
         if self.sampler not in SAMPLERS:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from robostack.policies.features import PolicyFeatures
+from robostack.policies.features import PolicyFeatures, check_parameter_budget, check_ranges
 
 
 @dataclass(frozen=True)
@@ -17,8 +18,18 @@ class MLPConfig:
     layers: int = 3
     dropout: float = 0.0
 
+    RANGES: ClassVar[dict[str, tuple[float, float]]] = {
+        "hidden": (1, 16384),
+        "layers": (1, 64),
+        "dropout": (0.0, 0.99),
+    }
+
     def __post_init__(self) -> None:
         if self.features.image_size:
             raise ValueError("the MLP baseline takes no camera images")
-        if self.hidden < 1 or self.layers < 1:
-            raise ValueError(f"hidden and layers must be >= 1, got {self.hidden}, {self.layers}")
+        check_ranges(self, self.RANGES)
+        f = self.features
+        width = f.obs_horizon * (f.state_dim + 2 * f.environment_dim) + f.language_dim
+        check_parameter_budget(
+            "the MLP", self.hidden * (width + self.layers * self.hidden + f.horizon * f.action_dim)
+        )

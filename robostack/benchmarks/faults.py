@@ -218,6 +218,20 @@ def _operator(session):
     session.loop.source = StopAt(session.loop.source, tick, None)
 
 
+def _disk_full(session):
+    """From the fault tick on, the run folder's disk counts as full (the recorder's reserve
+    above any disk's size): the recorder notices within its flush period, in wall time."""
+    recorder, tick = session.loop.recorder, FAULT_TICK
+
+    class FullAt(ChunkFault):
+        def next_chunk(self, state):
+            if round(state.t * 1000) == tick:
+                recorder.min_free_bytes = 1 << 62
+            return self.source.next_chunk(state)
+
+    session.loop.source = FullAt(session.loop.source, tick, None)
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in [
@@ -235,6 +249,7 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario("backend_read_raises", "backend_read", _read_fails),
         Scenario("operator_stop", "operator_stop", _operator),
+        Scenario("recording_disk_full", "operator_stop", _disk_full),
         Scenario(
             "arm_into_table",
             "collision",

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from robostack.cli.options import add_json, add_ray, add_runs_dir, ray_cluster
+from robostack.cli.options import add_json, add_ray, add_runs_dir, ray_cluster, seed
 from robostack.core.robots import ROBOTS
 
 
@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--episodes", type=int, required=True)
     p.add_argument("--out", type=Path, required=True, help="a new (or empty) folder")
     p.add_argument("--robot", choices=sorted(ROBOTS), default="panda")
-    p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="first seed (default 0)")
     add_ray(p)
     add_runs_dir(p)
     add_json(p)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -45,12 +44,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from robostack.launcher.readiness import check_ready
     from robostack.launcher.supervisor import follow_supervisor
     from robostack.runtime.control_link import ControlLink
 
-    follow_supervisor(signal.SIGINT)  # if launched by `robostack launch`: stop when it dies
+    follow_supervisor()  # if launched by `robostack launch`: stop (once) when it dies
     began = time.perf_counter()
     plan = make_checked_plan(args, split=True) if args.plan is None else _read_plan(args)
+    check_ready(plan)  # the checkpoint loads, the runs folder takes files
     confirm(plan, args.yes, args.standin)
     ipc = plan.launch.ipc
     if args.session:  # the channels `robostack launch` drew for this session

@@ -15,6 +15,7 @@ from robostack.cli.options import (
     add_sampler,
     ray_cluster,
     sampler_options,
+    seed,
     success_interval,
 )
 from robostack.core.errors import RobostackError
@@ -37,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint folder")
     p.add_argument("--task", required=True, help="a task name (robostack tasks lists them)")
     p.add_argument("--episodes", type=int, default=100, help="seeded episodes to run")
-    p.add_argument("--seed", type=int, default=0, help="first seed (datasets use 1000 on)")
+    p.add_argument("--seed", type=seed, default=0, help="first seed (datasets use 1000 on)")
     p.add_argument("--robot", help="default: the checkpoint's robot")
     p.add_argument("--backend", choices=SIMULATORS, default="mujoco", help="the simulator")
     p.add_argument("--latency", type=float, default=0.0, help="simulated inference latency, s")

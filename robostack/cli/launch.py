@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import time
 from pathlib import Path
 
 from robostack.cli.options import add_json, add_standin, success_interval
-from robostack.core.errors import RobostackError
+from robostack.core.errors import RobostackError, SessionFailedError
 from robostack.core.paths import LAUNCH_FILES
 
 DEFAULT_LAUNCH_FILE = LAUNCH_FILES / "panda_mujoco.toml"
@@ -35,7 +34,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "lists the tasks, their sentences, the objects and colours of their scenes.",
     )
     add_session_arguments(p)
-    p.add_argument("--dry-run", action="store_true", help="print the plan; move nothing")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check everything (the checkpoint loaded, the runs folder opened), print the "
+        "plan; move nothing",
+    )
     p.add_argument(
         "--split",
         action="store_true",
@@ -70,11 +74,13 @@ def add_session_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from robostack.launcher.readiness import check_ready
     from robostack.launcher.supervisor import follow_supervisor
 
-    follow_supervisor(signal.SIGTERM)  # started by a supervisor (a test run): end when it dies
+    follow_supervisor()  # started by a supervisor (a test run): end when it dies
     began = time.perf_counter()
     plan = make_checked_plan(args, split=True if args.split else None)
+    check_ready(plan)  # the checkpoint loads, the runs folder takes files: --dry-run too
     if args.dry_run:
         if args.json:
             print(json.dumps({"ok": True, "dry_run": True, "plan": plan.to_dict()}))
@@ -184,9 +190,11 @@ def _run_split(plan, args: argparse.Namespace) -> dict:
     if control.exit_code == EXIT_INTERRUPTED:
         raise KeyboardInterrupt("the operator stopped the arm (Ctrl-C)")
     report = control.report
+    if control.exit_code == 2 and report is not None and "error" in report:  # nothing moved
+        raise RobostackError(f"the control process refused: {report['error']}")
     if report is None or "results" not in report:
         error = (report or {}).get("error", f"exit code {control.exit_code}, no report")
-        raise RobostackError(f"the control process failed: {error} (processes: {processes})")
+        raise SessionFailedError(f"the control process failed: {error} (processes: {processes})")
     return {**report, "processes": processes}
 
 

@@ -1,13 +1,17 @@
 """The ``robostack`` command: one sub-command per module in `robostack.cli`.
 
-Exit codes: 0 success, 1 the command ran and failed (e.g. tracking out of tolerance),
-2 bad input (unknown names, out-of-range values), refused before anything moves.
+Exit codes: 0 success; 1 the command ran and failed (an episode failed, tracking out of
+tolerance, a stop no process acknowledged, a session that failed once begun, an unexpected
+error); 2 bad input (unknown names, out-of-range values, unreadable files), refused before
+anything moves; 130 stopped by the operator (Ctrl-C, SIGTERM, SIGHUP: the arm braked).
+Errors are one line on stderr; ``--debug`` or ``ROBOSTACK_DEBUG=1`` shows the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from robostack import __version__
@@ -29,7 +33,7 @@ from robostack.cli import (
     view,
     virtual_robot,
 )
-from robostack.core.errors import RobostackError
+from robostack.core.errors import RobostackError, SessionFailedError
 
 COMMANDS = (
     launch,
@@ -49,7 +53,8 @@ COMMANDS = (
     view,
     virtual_robot,
 )
-EXIT_BAD_INPUT = 2
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 1, 2, 130
+DEBUG_ENV = "ROBOSTACK_DEBUG"  # set to 1: tracebacks instead of one-line errors
 
 
 class DefaultsShown(argparse.HelpFormatter):
@@ -83,6 +88,11 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="robostack", description="Robot control and policy-learning stack.")
     parser.add_argument("--version", action="version", version=f"robostack {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help=f"show tracebacks instead of one-line errors (or set {DEBUG_ENV}=1)",
+    )
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=Parser
     )
@@ -103,16 +113,33 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    debug = args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
     try:
         return args.run(args)
     except RobostackError as error:
-        if getattr(args, "json", False):
-            print(json.dumps({"ok": False, "error": str(error)}))
-        print(f"robostack {args.command}: error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        if debug:
+            raise
+        return _error(args, error, EXIT_BAD_INPUT)
     except KeyboardInterrupt:
         print(f"robostack {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of stdout is gone (a supervisor that died)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    except Exception as error:
+        if debug:
+            raise
+        return _error(args, error, EXIT_FAILED, hint=not isinstance(error, SessionFailedError))
+
+
+def _error(args: argparse.Namespace, error: BaseException, code: int, *, hint=False) -> int:
+    """Report ``error`` in one line (and as JSON with ``--json``); return ``code``."""
+    text = str(error) if isinstance(error, RobostackError | SessionFailedError) else repr(error)
+    if getattr(args, "json", False):
+        print(json.dumps({"ok": False, "error": text}))
+    more = f" (--debug or {DEBUG_ENV}=1 for the traceback)" if hint else ""
+    print(f"robostack {args.command}: error: {text}{more}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -134,3 +134,18 @@ def ray_cluster(args: argparse.Namespace):
     from robostack.sessions.distributed import RayCluster
 
     return RayCluster(args.ray) if args.ray else nullcontext()
+
+
+SEED_MAX = 2**32 - 1  # numpy's seeds
+
+
+def seed(text: str) -> int:
+    """An argparse type: a seed, an integer in [0, `SEED_MAX`] (argparse refuses the rest with
+    exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"must be in [0, {SEED_MAX}], got {value}")
+    return value

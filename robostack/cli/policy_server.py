@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from robostack.launcher.supervisor import follow_supervisor
     from robostack.policies.checkpoint import load_policy, read_checkpoint_config
     from robostack.policies.language import embed_sentences
+    from robostack.runtime.safety.operator import ONCE_SIGNAL
     from robostack.sessions.policy_server import PolicyServer
 
     if args.threads < 1 or args.delay < 0:
@@ -57,10 +58,10 @@ def run(args: argparse.Namespace) -> int:
         options=sampler_options(args, policy.name),
         delay_s=args.delay,
     )
+    follow_supervisor()  # if launched by `robostack launch`: end when it dies (ONCE_SIGNAL)
     stopping = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM, ONCE_SIGNAL):
         signal.signal(signum, lambda number, frame: stopping.append(number))
-    follow_supervisor(signal.SIGTERM)  # if launched by `robostack launch`: end when it dies
     if not args.json:
         print(
             f"robostack policy-server: serving {args.checkpoint} ({policy.name}, "

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from robostack.cli.options import RECORDING, SUMMARY, add_json, add_runs_dir
+
+NOT_A_SESSION = f"not a session (no {RECORDING} nor {SUMMARY})"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "rate) and the wall time the session took, safety events and the recording's size. "
         "A session without summary.json is listed as incomplete (it ended without closing); "
         "folders that are not sessions (no session.rrd nor summary.json, e.g. eval reports) "
-        "are skipped with a note.",
+        "are skipped with a note, and so are sessions whose summary.json cannot be read.",
     )
     add_runs_dir(p)
     p.add_argument("--limit", type=int, default=20, help="newest N sessions")
@@ -31,17 +34,22 @@ def is_session(folder: Path) -> bool:
     return (folder / SUMMARY).is_file() or (folder / RECORDING).is_file()
 
 
-def list_runs(runs_dir: Path, limit: int) -> tuple[list[dict], list[str]]:
+def list_runs(runs_dir: Path, limit: int) -> tuple[list[dict], list[dict]]:
     """Newest first, up to ``limit`` sessions: run, path, task, seed, success (None when the
     session did not say), outcome (``incomplete`` without a summary), robot_s, wall_s,
-    ticks, events, rrd_mb; and the names of the folders skipped as not sessions."""
+    ticks, events, rrd_mb; and the folders skipped (run, reason): not sessions, or sessions
+    whose summary.json cannot be read."""
     folders = sorted((p for p in runs_dir.glob("*") if p.is_dir()), reverse=True)
-    sessions = [folder for folder in folders if is_session(folder)]
-    skipped = [folder.name for folder in folders if not is_session(folder)]
+    skipped = [{"run": f.name, "reason": NOT_A_SESSION} for f in folders if not is_session(f)]
     rows = []
-    for folder in sessions[:limit]:
-        summary_file = folder / SUMMARY
-        summary = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
+    for folder in [f for f in folders if is_session(f)]:
+        if len(rows) == limit:
+            break
+        try:
+            summary = _summary(folder / SUMMARY)
+        except (OSError, ValueError) as error:
+            skipped.append({"run": folder.name, "reason": str(error)})
+            continue
         rrd = folder / RECORDING
         rows.append(
             {
@@ -61,8 +69,24 @@ def list_runs(runs_dir: Path, limit: int) -> tuple[list[dict], list[str]]:
     return rows, skipped
 
 
+def _summary(path: Path) -> dict:
+    """summary.json's object ({} when there is none yet), or ValueError saying why not."""
+    if not path.is_file():
+        return {}
+    try:
+        summary = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path.name} is not valid JSON ({error})") from None
+    if not isinstance(summary, dict) or not isinstance(summary.get("events", []), list):
+        raise ValueError(f"{path.name} does not hold a run summary")
+    return summary
+
+
 def run(args: argparse.Namespace) -> int:
     rows, skipped = list_runs(args.runs_dir, args.limit)
+    unreadable = [note for note in skipped if note["reason"] != NOT_A_SESSION]
+    for note in unreadable:
+        print(f"robostack runs: skipped {note['run']}: {note['reason']}", file=sys.stderr)
     if args.json:
         print(json.dumps({"runs_dir": str(args.runs_dir), "runs": rows, "skipped": skipped}))
         return 0
@@ -78,10 +102,11 @@ def run(args: argparse.Namespace) -> int:
                 f"{r['outcome']:<12}{_shown(r['robot_s'], '.1f'):>9}"
                 f"{_shown(r['wall_s'], '.1f'):>9}{r['events']:>8}{_shown(r['rrd_mb']):>8}"
             )
-    if skipped:
+    others = [note["run"] for note in skipped if note["reason"] == NOT_A_SESSION]
+    if others:
         print(
-            f"skipped {len(skipped)} folder(s) that are not sessions (no {RECORDING} nor "
-            f"{SUMMARY}): {', '.join(skipped[:5])}{', ...' if len(skipped) > 5 else ''}"
+            f"skipped {len(others)} folder(s) that are not sessions (no {RECORDING} nor "
+            f"{SUMMARY}): {', '.join(others[:5])}{', ...' if len(others) > 5 else ''}"
         )
     return 0
 

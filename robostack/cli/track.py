@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
-from robostack.cli.options import add_json, add_recording
+from robostack.cli.options import add_json, add_recording, seed
 from robostack.controllers import CONTROLLER_NAMES
 from robostack.controllers.references import REFERENCE_NAMES
+from robostack.core.errors import RobostackError
 from robostack.core.robots import ROBOTS
 from robostack.runtime.backends import BACKEND_NAMES
 
@@ -35,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="fraction of joint speed limits, at most 0.9 (default 0.5)",
     )
     p.add_argument("--realtime", action="store_true", help="pace at 1 kHz by the wall clock")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument(
         "--tolerance",
         type=float,
@@ -50,6 +52,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from robostack.cli.progress import progress_bar
     from robostack.sessions.tracking import TrackingOptions, run_tracking
+
+    if not 0 < args.tolerance < math.inf:
+        raise RobostackError(f"--tolerance must be a finite angle > 0 rad, got {args.tolerance}")
 
     options = TrackingOptions(
         robot=args.robot,

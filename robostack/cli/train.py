@@ -8,7 +8,7 @@ import json
 import os
 from pathlib import Path
 
-from robostack.cli.options import add_json
+from robostack.cli.options import add_json, seed
 from robostack.core.errors import RobostackError
 
 POLICY_NAMES = ("dit", "mlp")
@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, default=10_000)
     p.add_argument("--batch-size", type=int, default=64, help="windows per step, all processes")
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--resume", action="store_true", help="continue OUT's training state")
     p.add_argument("--eval-every", type=int, default=0, help="steps between evaluations (0: none)")
     p.add_argument("--eval-episodes", type=int, default=5, help="episodes per task per evaluation")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -26,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--port",
         type=int,
         default=9090,
-        help="web viewer HTTP port; the recording is served on the next one (default 9090)",
+        help="web viewer HTTP port (default 9090; 0: any free port); the next one serves data",
     )
     p.set_defaults(run=run)
 
@@ -65,7 +66,25 @@ def viewer_command(rrd: Path, *, web: bool, port: int) -> list[str]:
     return [rerun, str(rrd)]
 
 
+def free_port() -> int:
+    """A port P free on 127.0.0.1 now, with P + 1 (the viewer's data port) free too."""
+    for _ in range(100):
+        with socket.socket() as web, socket.socket() as data:
+            web.bind(("127.0.0.1", 0))
+            port = web.getsockname()[1]
+            try:
+                data.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise RobostackError("no free pair of ports on 127.0.0.1; give one with --port")
+
+
 def run(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65534:
+        raise RobostackError(f"--port must be in [0, 65534] (0: any free port), got {args.port}")
+    if args.port == 0:  # the port printed is the one served
+        args.port = free_port()
     rrd = rrd_path(args.run_dir)
     if not args.web and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         raise RobostackError("no display for the native viewer; use --web to serve it on localhost")

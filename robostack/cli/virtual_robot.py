@@ -77,7 +77,7 @@ def serve(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    follow_supervisor(signal.SIGTERM)  # started by a supervisor (a test run): end when it dies
+    follow_supervisor()  # started by a supervisor (a test run): end when it dies
     ready = {"ok": True, "robot": args.robot, "address": args.address, "ready": True}
     print(json.dumps(ready) if args.json else f"virtual {args.robot} ready at {args.address}")
     try:

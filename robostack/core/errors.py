@@ -9,6 +9,11 @@ class RobostackError(Exception):
     """Base class for errors a user can act on (bad input, bad configuration)."""
 
 
+class SessionFailedError(Exception):
+    """A session that began and failed (a process of it died, its recording broke): not bad
+    input, since something may have moved. The command exits 1, not 2."""
+
+
 class UnknownNameError(RobostackError, KeyError):
     """A name (robot, backend, controller, reference, ...) that is not registered."""
 

@@ -10,6 +10,10 @@ obstacle. Then the goal's objects fill the chosen task's slots by
 kind and colour ("the red cube" fills push's ``colour``, "the green square" its ``target``);
 colours with no object word fill the remaining slots in order.
 
+Refused before anything else, a goal that negates or cancels (`negation`: "do not reach ...",
+"never push ...", "push ..., no wait, stop"): an embedding scores "do not reach the marker" as
+high as "reach the marker", so negation is read from the words, never left to the scores.
+
 Refused, with the nearest tasks and their scores: no task scores `MIN_SCORE` (no match); the
 best two are within `AMBIGUITY_MARGIN` (ambiguous between tasks); a slot that picks one of
 several objects is left open or named twice (ambiguous within the task); the goal names an
@@ -18,6 +22,7 @@ object, kind or colour the scene does not have (impossible).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -31,6 +36,12 @@ MIN_SCORE = 0.45  # unrelated sentences score below 0.3 against every task
 AMBIGUITY_MARGIN = 0.05
 MISSING_OBJECT_PENALTY = 0.3
 UNNAMED_CUE_PENALTY = 0.1
+
+# words and phrases that negate, cancel or take back a goal; "n't" ends any negated verb
+_NEGATION = re.compile(
+    r"\b(?:not|never|no|nor|neither|cannot|dont|doesnt|stop|halt|cancel|abort|nevermind|"
+    r"never\s+mind|forget\s+(?:it|that)|wait|undo)\b|\b\w+n't\b"
+)
 
 
 @dataclass(frozen=True)
@@ -68,9 +79,10 @@ class GoalRefusedError(RobostackError):
     ``nearest`` the best-scoring tasks with their scores."""
 
     def __init__(self, kind: str, reason: str, nearest: dict[str, float]):
+        """``kind`` may also be "negated" (`negation`)."""
         self.kind, self.reason, self.nearest = kind, reason, dict(nearest)
         listed = ", ".join(f"{name} ({score:.2f})" for name, score in self.nearest.items())
-        super().__init__(f"{reason}; nearest tasks: {listed}")
+        super().__init__(f"{reason}; nearest tasks: {listed}" if listed else reason)
 
 
 class GoalInterpreter:
@@ -103,6 +115,14 @@ class GoalInterpreter:
         """The task and slots ``goal`` asks for; raises `GoalRefusedError` (see the module doc)."""
         if not goal.strip():
             raise GoalRefusedError("no_match", "the goal is empty", {})
+        negated = negation(goal)
+        if negated is not None:
+            raise GoalRefusedError(
+                "negated",
+                f"{goal!r} negates or cancels itself ({negated!r}): a launch does only what a "
+                f"goal asks for, so say the task plainly (to stop an arm: `robostack stop`)",
+                {},
+            )
         named = mentions(goal)
         scores = self.scores(goal, named)
         ranked = sorted(scores, key=scores.get, reverse=True)
@@ -136,6 +156,13 @@ class GoalInterpreter:
                 - UNNAMED_CUE_PENALTY * len(set(task.cue_objects) - kinds)
             )
         return scores
+
+
+def negation(goal: str) -> str | None:
+    """The first word or phrase of ``goal`` that negates, cancels or takes it back ("do not",
+    "never", "don't", "no wait, stop"), or None."""
+    found = _NEGATION.search(goal.lower().replace("\u2019", "'"))
+    return None if found is None else found.group(0)
 
 
 def _phrasings(task: Task) -> list[str]:

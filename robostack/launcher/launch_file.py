@@ -242,6 +242,12 @@ def load_launch_file(path: Path | str) -> LaunchFile:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise LaunchFileError(path, "(file)", "no such launch file") from None
+    except IsADirectoryError:
+        raise LaunchFileError(path, "(file)", "a folder, not a launch file") from None
+    except UnicodeDecodeError:
+        raise LaunchFileError(path, "(file)", "not a text file (not UTF-8)") from None
+    except OSError as error:
+        raise LaunchFileError(path, "(file)", f"cannot be read ({error.strerror})") from None
     except tomllib.TOMLDecodeError as error:
         raise LaunchFileError(path, "(syntax)", f"not valid TOML: {error}") from None
     return launch_from_tables(path, raw)

@@ -17,7 +17,7 @@ import reprlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from robostack.controllers.gains import DEFAULT_GAINS
+from robostack.controllers.gains import DEFAULT_GAINS, MAX_GAIN_FACTOR
 from robostack.core.errors import RobostackError
 from robostack.core.paths import CHECKPOINTS
 from robostack.core.robots import get_robot
@@ -82,6 +82,7 @@ class LaunchPlan:
             record=launch.recording.enabled and i < launch.recording.episodes,
             runs_dir=Path(launch.recording.runs_dir),
             realtime=self.split,
+            label=launch.session.name,
         )
 
     def to_dict(self) -> dict:
@@ -380,6 +381,13 @@ def _check_gains(launch: LaunchFile) -> None:
         if len(values) != dof or not all(0 <= value < math.inf for value in values):
             raise LaunchFileError(
                 launch.path, where, f"needs {dof} finite values >= 0 (one per joint), got {values}"
+            )
+        highest = [MAX_GAIN_FACTOR * default for default in defaults[key]]
+        if any(value > high for value, high in zip(values, highest, strict=True)):
+            raise LaunchFileError(
+                launch.path,
+                where,
+                f"at most {MAX_GAIN_FACTOR:g}x the defaults per joint ({highest}), got {values}",
             )
 
 

@@ -5,7 +5,9 @@ processes of this Python, each in its own process group: a Ctrl-C in the termina
 or a SIGHUP (the terminal closed) reaches only this process, which passes a SIGINT on to the
 control process (the arm STOPs through the safety monitor, the recording is closed; a second
 one aborts). Should this process die without passing anything on, the children learn it from
-the kernel (`follow_supervisor`, Linux) and stop the same way. It waits for the control
+the kernel (`follow_supervisor`, Linux: a SIGUSR1, which may come once per exiting thread of
+this process and counts once, `robostack.runtime.safety.operator.ONCE_SIGNAL`) and stop the
+same way, never aborting. It waits for the control
 process, whatever way it ends; when the policy server dies first, the control process HOLDs the
 arm on its own (its watchdog) and ends the session. The server is then asked to end (SIGTERM),
 and killed if it does not within ``grace_s``. Both report one JSON object on their stdout.
@@ -25,6 +27,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from robostack.runtime.safety.operator import ONCE_SIGNAL, follow_once_signal
 
 if TYPE_CHECKING:
     from robostack.launcher.plan import LaunchPlan
@@ -83,18 +87,19 @@ def run_split(
     )
 
 
-def follow_supervisor(signum: int) -> None:
+def follow_supervisor() -> None:
     """In a child of `run_split` (or of any process that sets `SUPERVISOR_ENV` to its pid for
-    its children, as the test suite does): get ``signum`` when the supervisor dies (Linux's
-    PR_SET_PDEATHSIG), or now if it is gone already. Does nothing outside a split session or
-    in the supervisor itself."""
+    its children, as the test suite does): get `ONCE_SIGNAL` when the supervisor dies (Linux's
+    PR_SET_PDEATHSIG), or now if it is gone already; however many copies the kernel sends,
+    they are one stop. Does nothing outside a split session or in the supervisor itself."""
     parent = os.environ.get(SUPERVISOR_ENV)
     if not parent or int(parent) == os.getpid():
         return
+    follow_once_signal()
     if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, ONCE_SIGNAL)
     if os.getppid() != int(parent):
-        os.kill(os.getpid(), signum)
+        os.kill(os.getpid(), ONCE_SIGNAL)
 
 
 @contextmanager

@@ -85,13 +85,16 @@ def recording(
     Fill ``recorder.summary`` before leaving; on exit, normal or not, every tick is drained
     first and summary.json then says what the recording holds (or the error that ended it),
     with the session's wall time ``wall_s`` and, given its ``ticks``, its robot time
-    ``robot_s`` (ticks at the robot's control rate), s.
+    ``robot_s`` (ticks at the robot's control rate), s. A recording that fails STOPs the arm:
+    no session runs on unrecorded.
     """
     began = time.monotonic()
+    run_dir = new_run_dir(runs_dir, name)
     recorder = SessionRecorder(
-        run_dir=new_run_dir(runs_dir, name),
+        run_dir=run_dir,
         description=description,
         control_rate_hz=loop.robot.spec.control_rate_hz,
+        on_error=lambda error: loop.safety.stop(f"the recording in {run_dir} failed: {error}"),
     )
     recorder.start()
     loop.safety.listeners.append(recorder.record_event)

@@ -7,7 +7,8 @@ per tick, after the write (`poll`). Per tick it
 - takes the messages that arrived (never blocking): chunks are queued for the chunk source
   (`robostack.runtime.remote_source`), an operator stop asks the monitor for a STOP (copies of one
   stop count once; on the session's own STOP channel or the shared one,
-  `IpcConfig.stop_channels`), policy servers' heartbeats are noted;
+  `IpcConfig.stop_channels`; one whose texts cannot be read still counts) and is acknowledged
+  on the STOP_ACK channel, policy servers' heartbeats are noted;
 - HOLDs the arm (check ``policy_lost``) when the heartbeat of the server the episode uses has
   not come for ``policy_timeout_s``: its process died or hangs. The watchdog is armed once the
   episode has asked the policy for anything (its first observation), not during a start move;
@@ -23,6 +24,8 @@ the heartbeats: they come from another process.
 from __future__ import annotations
 
 import math
+import os
+import socket
 import time
 from collections import deque
 
@@ -35,6 +38,7 @@ from robostack.transport import lcmtypes
 from robostack.transport.bus import connect, drain, handle
 from robostack.transport.codec import MessageError, decode
 from robostack.transport.config import IpcConfig, max_bytes, new_id, utime
+from robostack.transport.operator_stop import ack_message
 
 MAX_MESSAGES_PER_TICK = 8  # a flood waits for later ticks instead of stalling this one
 MAX_MESSAGES_PER_WAIT = 256  # outside the loop (startup) it can take more at once
@@ -201,13 +205,14 @@ class ControlLink:
 
     # --- out ----------------------------------------------------------------------------
 
-    def publish(self, channel: str, message) -> bool:
+    def publish(self, channel: str, message, *, to: str | None = None) -> bool:
         """Publish an lcmtypes ``message`` on ``channel`` (a `robostack.transport.config.CHANNELS`
-        name); an observation arms the policy watchdog. A failed send is counted and reported
-        (not for SAFETY itself), never raised; returns whether it went out."""
+        name; ``to``: the LCM channel, when not this session's own); an observation arms the
+        policy watchdog. A failed send is counted and reported (not for SAFETY itself), never
+        raised; returns whether it went out."""
         self._watching = self._watching or channel == "OBSERVATION"
         try:
-            self.lcm.publish(self.config.channel(channel), message.encode())
+            self.lcm.publish(to or self.config.channel(channel), message.encode())
             return True
         except OSError as error:
             self.send_failures[channel] = self.send_failures.get(channel, 0) + 1
@@ -251,19 +256,37 @@ class ControlLink:
         self.chunks.append(data)
 
     def _on_stop(self, channel: str, data: bytes) -> None:
+        """An operator stop is obeyed whatever its payload: a message with the stop's
+        fingerprint whose texts cannot be read (oversized, cut short) still STOPs the arm, with
+        the drop recorded. Every copy taken is acknowledged on the STOP_ACK beside the STOP it
+        came on (the session's own, or the shared one a plain `robostack stop` listens to)."""
+        fingerprint = lcmtypes.operator_stop_t._get_packed_fingerprint()
         try:
             msg = decode(lcmtypes.operator_stop_t, data, max_bytes=max_bytes("STOP"))
         except MessageError as error:
             self.drop("STOP", error)
-            return
+            if data[:8] != fingerprint:
+                return
+            msg = lcmtypes.operator_stop_t()
+            msg.utime = int.from_bytes(data[8:16], "big", signed=True) if len(data) >= 16 else 0
+            msg.source, msg.reason = "", f"an unreadable operator stop ({error})"
         key = (msg.utime, msg.source, msg.reason)
-        if key in self._stops_seen:  # another copy of the same stop
-            return
-        self._stops_seen.add(key)
-        reason = f"over LCM from {msg.source or 'unnamed'}: {msg.reason or 'no reason given'}"
-        self.stop_requests.append(reason)
-        if self.safety is not None:
-            self.safety.stop(reason)
+        if key not in self._stops_seen:  # else another copy of the same stop
+            self._stops_seen.add(key)
+            reason = f"over LCM from {msg.source or 'unnamed'}: {msg.reason or 'no reason given'}"
+            self.stop_requests.append(reason)
+            if self.safety is not None:
+                self.safety.stop(reason)
+        running = self.safety is not None and not self.safety.finished
+        ack = ack_message(
+            utime=utime(time.time()),
+            session=self.session,
+            stop_utime=msg.utime,
+            stop_source=msg.source,
+            process=f"control pid {os.getpid()} on {socket.gethostname()}",
+            state="stopping" if running else "idle",
+        )
+        self.publish("STOP_ACK", ack, to=channel.removesuffix("STOP") + "STOP_ACK")
 
     def _on_policy_status(self, channel: str, data: bytes) -> None:
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from robostack.controllers.references import Reference, ReferenceChunker
-from robostack.core.errors import RobostackError
+from robostack.core.errors import RobostackError, SessionFailedError
 from robostack.core.model import RigidBodyModel
 from robostack.core.robot import Robot
 from robostack.core.types import RobotSpec
@@ -67,9 +67,9 @@ def move_to_start(
     link: Link | None = None,
 ) -> LoopResult:
     """Move the connected ``robot`` to ``q_start`` (dof,) rad (module doc); return the loop's
-    measurements. Raises `RobostackError` when the safety monitor ended the move or the arm
-    did not arrive within `ARRIVAL_TOLERANCE`, KeyboardInterrupt after a Ctrl-C (or SIGTERM,
-    SIGHUP) stopped it.
+    measurements. Raises `SessionFailedError` (the arm moved: not a refusal) when the safety
+    monitor ended the move or the arm did not arrive within `ARRIVAL_TOLERANCE`,
+    KeyboardInterrupt after a Ctrl-C (or SIGTERM, SIGHUP) stopped it.
     ``link``: the process link of a split session (status out, operator stops in)."""
     state = robot.read()
     move = JerkLimitedMove(state.q, q_start, robot.spec, speed=speed)
@@ -90,11 +90,11 @@ def move_to_start(
         raise KeyboardInterrupt("the operator stopped the start move (Ctrl-C or a stop signal)")
     if result.outcome != "completed":
         events = "; ".join(f"{e.check}: {e.message}" for e in result.events)
-        raise RobostackError(f"the start move ended {result.outcome}: {events}")
+        raise SessionFailedError(f"the start move ended {result.outcome}: {events}")
     robot.end_motion()
     error = np.abs(result.final_state.q - q_start).max()
     if error > ARRIVAL_TOLERANCE:
-        raise RobostackError(
+        raise SessionFailedError(
             f"the start move ended {error:.3f} rad from the start configuration "
             f"(allowed {ARRIVAL_TOLERANCE} rad)"
         )

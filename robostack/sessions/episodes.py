@@ -101,6 +101,7 @@ class EpisodeSpec:
             limit; else it lasts the expert's plan plus `SETTLE_S`.
         record: record the episode into a new run folder under ``runs_dir``.
         realtime: pace the loop at the control rate (a robot that paces itself always is).
+        label: leads the run folder's name (a launch file's ``[session] name``).
     """
 
     task: str
@@ -114,11 +115,13 @@ class EpisodeSpec:
     record: bool = False
     runs_dir: Path = DEFAULT_RUNS_DIR
     realtime: bool = False
+    label: str = ""
 
     @property
     def name(self) -> str:
         """The run folder's name stem."""
-        return f"{self.task}-{self.robot}-seed{self.seed}"
+        stem = f"{self.task}-{self.robot}-seed{self.seed}"
+        return f"{self.label}-{stem}" if self.label else stem
 
 
 Source = Callable[[EpisodeContext], ChunkSource]

@@ -16,11 +16,16 @@ CHANNELS = {
     "OBSERVATION": ("observation_t", 16384),
     "CHUNK": ("trajectory_chunk_t", 16384),
     "SAFETY": ("safety_event_t", 4096),
-    "STOP": ("operator_stop_t", 2048),
+    "STOP": ("operator_stop_t", 2048),  # a stop's texts are cut to fit (`operator_stop`)
+    "STOP_ACK": ("operator_stop_ack_t", 2048),  # control processes answer each stop
     "POLICY_STATUS": ("policy_status_t", 8192),
     "SIM_COMMAND": ("joint_command_t", 2048),  # to a simulator bridge (sim.isaacgym)
     "SIM_STATUS": ("robot_status_t", 4096),  # from it, per environment
 }
+
+
+# the watchdogs' largest settings, s: each must fire (inf would turn one off)
+LIMITS_S = {"max_chunk_age_s": 10.0, "policy_timeout_s": 10.0, "startup_timeout_s": 3600.0}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,9 +70,11 @@ class IpcConfig:
             )
         if self.status_decimation < 1:
             raise RobostackError(f"status_decimation must be >= 1, got {self.status_decimation}")
-        for name in ("max_chunk_age_s", "policy_timeout_s", "startup_timeout_s"):
-            if not getattr(self, name) > 0:
-                raise RobostackError(f"{name} must be > 0 s, got {getattr(self, name)}")
+        for name, most in LIMITS_S.items():
+            if not 0 < getattr(self, name) <= most:
+                raise RobostackError(
+                    f"{name} must be in (0, {most:g}] s, got {getattr(self, name)}"
+                )
 
     def channel(self, name: str) -> str:
         """The LCM channel of ``name`` (a key of `CHANNELS`)."""

@@ -59,9 +59,11 @@ def _free_port() -> int:
     raise RuntimeError("no free pair of ports in 20000-29000")
 
 
-def test_view_web_serves_on_localhost_only(runs_dir):
+@pytest.mark.parametrize("any_port", [False, True])
+def test_view_web_serves_on_localhost_only(runs_dir, any_port):
+    """On the port given, or with --port 0 on the free port it prints."""
     (run,) = runs_dir.iterdir()
-    port = _free_port()
+    port = 0 if any_port else _free_port()
     viewer = subprocess.Popen(
         [
             sys.executable,
@@ -79,6 +81,9 @@ def test_view_web_serves_on_localhost_only(runs_dir):
         start_new_session=True,  # its own process group: everything it starts is ours to end
     )
     try:
+        if any_port:
+            port = int(viewer.stdout.readline().split("http://127.0.0.1:")[1].split()[0])
+            assert port > 0
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from robostack.launcher.goals import GoalInterpreter, GoalRefusedError
+from robostack.launcher.goals import GoalInterpreter, GoalRefusedError, negation
+from robostack.sim.tasks import TASKS, make_task
 
 # (goal, task, slots): paraphrases, synonyms and other word orders, written by hand
 PHRASINGS = [
@@ -112,3 +113,28 @@ def test_unknown_ambiguous_and_impossible_goals_are_refused_with_the_nearest_tas
     if goal:
         assert len(refused.value.nearest) == 3
         assert "nearest tasks:" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("goal", "word"),
+    [
+        ("do not reach the blue marker behind the wall", "not"),
+        ("don't push the red cube onto the green square", "don't"),
+        ("Don\u2019t push the red cube onto the green square", "don't"),
+        ("never push the red cube onto the green square", "never"),
+        ("push the red cube onto the green square, no wait, stop", "no"),
+        ("reach the red marker... cancel that", "cancel"),
+    ],
+)
+def test_negated_and_cancelled_goals_are_refused_before_any_scoring(interpreter, goal, word):
+    with pytest.raises(
+        GoalRefusedError, match=f"negates or cancels itself \\({word!r}\\)"
+    ) as refused:
+        interpreter.interpret(goal)
+    assert refused.value.kind == "negated"
+
+
+def test_no_task_phrasing_reads_as_negated():
+    for name in TASKS:
+        task = make_task(name)
+        assert [p for p in (task.template, *task.paraphrases) if negation(p)] == []

@@ -60,7 +60,7 @@ def test_the_shipped_launch_files_load(name):
         ("[connection]\naddress = '10.0.0.2'\n", "[connection]", "only for real robots"),
         ("[ipc]\nsplit = 1\n", "[ipc] split", "must be true or false"),
         ("[ipc]\nprefix = 'my session'\n", "[ipc]", "letters, digits and _"),
-        ("[ipc]\npolicy_timeout_s = 0\n", "[ipc]", "policy_timeout_s must be > 0"),
+        ("[ipc]\npolicy_timeout_s = 0\n", "[ipc]", "policy_timeout_s must be in (0, 10] s"),
     ],
 )
 def test_malformed_launch_files_are_refused_naming_file_key_and_reason(tmp_path, text, key, reason):

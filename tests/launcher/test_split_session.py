@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -170,13 +171,16 @@ def test_killing_the_policy_server_holds_the_arm_within_the_watchdog_time(moving
 
 def test_an_operator_stop_over_lcm_stops_the_loop_and_the_session(moving):
     config, listener, _, control = moving
+    reason = "test " + "停" * 3000  # 9 000 bytes: cut by the sender, the stop still fits
     stop = subprocess.run(
-        [*ROBOSTACK, "stop", "--url", config.url, "--reason", "test", "--json"],
+        [*ROBOSTACK, "stop", "--url", config.url, "--reason", reason, "--json"],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert stop.returncode == 0, stop.stderr
+    (obeyed,) = _report(stop.stdout)["obeyed_by"]  # the control process acknowledged it
+    assert f"control pid {control.pid}" in obeyed["process"]
     listener.pump(1.0)
     out, _ = control.communicate(timeout=120)
     report = _report(out)
@@ -213,23 +217,34 @@ def test_a_policy_slower_than_real_time_is_stitched_in_smoothly(tmp_path):
     assert jumps == [] and episode["outcome"] == "completed"
 
 
-def test_sigterm_to_a_split_launch_stops_the_arm_and_ends_both_processes(tmp_path):
+@contextmanager
+def _split_launch(tmp_path, *flags: str):
+    """``robostack launch --split`` (stdout and stderr piped: the children's stderr too), the
+    arm moving under the policy (two chunks in); killed on the way out if still running.
+    Yields the IPC config, a listener (CHUNK, SAFETY) and the process."""
     config = private_config()
     launch = _launch_file(tmp_path, config, shared=True)
     listener = Listener(config, "CHUNK", "SAFETY")
     supervisor = subprocess.Popen(
-        [*ROBOSTACK, "launch", GOAL, "--launch", str(launch), "--split", "--json"],
+        [*ROBOSTACK, "launch", GOAL, "--launch", str(launch), "--split", *flags],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "TMPDIR": str(tmp_path)},  # the control's plan file: in tmp_path
     )
     try:
         assert len(listener.wait_for("CHUNK", 2, timeout_s=120)) == 2, "the policy never acted"
-        supervisor.send_signal(signal.SIGTERM)  # e.g. the terminal went away
-        supervisor.communicate(timeout=60)
+        yield config, listener, supervisor
     finally:
         if supervisor.poll() is None:
             supervisor.kill()
+            supervisor.communicate()
+
+
+def test_sigterm_to_a_split_launch_stops_the_arm_and_ends_both_processes(tmp_path):
+    with _split_launch(tmp_path, "--json") as (config, listener, supervisor):
+        supervisor.send_signal(signal.SIGTERM)  # e.g. the terminal went away
+        supervisor.communicate(timeout=60)
     assert supervisor.returncode == 130
     listener.pump(0.5)
     stops = [e for _, e in _events(listener) if e.check == "operator_stop"]
@@ -293,3 +308,34 @@ def test_a_plan_file_and_a_goal_are_not_given_together(tmp_path, capsys):
     path = tmp_path / "plan.json"
     assert main(["control", GOAL, "--plan", str(path), "--episodes", "2", "--json"]) == 2
     assert "drop GOAL, --episodes" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_sigkill_of_a_split_launch_stops_the_arm_once_without_aborting(tmp_path):
+    """The kernel tells the children of the death, once per exiting thread of the launcher:
+    one stop, the braking carried out, no second-Ctrl-C abort."""
+    with _split_launch(tmp_path, "--json") as (_, listener, supervisor):
+        supervisor.kill()
+        _, err = supervisor.communicate(timeout=120)  # to its end: the children have ended
+    listener.pump(0.5)
+    assert "KeyboardInterrupt" not in err and "Traceback" not in err, err
+    stops = [e for _, e in _events(listener) if e.check == "operator_stop"]
+    assert len(stops) == 1 and stops[0].reaction == "STOP" and "SIGUSR1" in stops[0].message
+    (run,) = (tmp_path / "runs").iterdir()
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["outcome"] == "stopped" and summary["dropped_ticks"] == 0
+    halted = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    assert [e["check"] for e in halted if e["reaction"] == "STOP"] == ["operator_stop"]
+
+
+def test_a_control_process_killed_mid_episode_fails_the_launch_with_exit_1(tmp_path):
+    """Exit 2 means "refused, nothing moved": a session that began and broke is a failure."""
+    with _split_launch(tmp_path) as (_, _, supervisor):
+        control = subprocess.run(
+            ["pgrep", "-P", str(supervisor.pid), "-f", "robostack.cli.main control"],
+            capture_output=True,
+            text=True,
+        )
+        os.kill(int(control.stdout.split()[0]), signal.SIGKILL)
+        _, err = supervisor.communicate(timeout=120)
+    assert supervisor.returncode == 1, err
+    assert "the control process failed" in err and "Traceback" not in err

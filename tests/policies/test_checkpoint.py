@@ -126,3 +126,47 @@ def test_non_finite_weights_are_refused(tmp_path):
     save_checkpoint(policy, tmp_path / "nan")
     with pytest.raises(CheckpointError, match="NaN or Inf"):
         load_policy(tmp_path / "nan")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("d_model", -4, r"d_model must be an integer in \[1, 4096\], got -4"),
+        ("n_layers", 10**9, r"n_layers must be an integer in \[1, 64\]"),
+        ("mlp_ratio", 2.5, r"mlp_ratio must be an integer"),
+        ("dropout", float("nan"), r"dropout must be a number in \[0.0, 0.99\]"),
+        ("features.state_dim", 10**9, r"state_dim must be an integer in \[1, 1024\]"),
+        ("features.horizon", -16, r"horizon must be an integer in \[2, 1024\]"),
+        ("d_model", 4096, r"about .* parameters, at most"),
+    ],
+)
+def test_configs_are_checked_against_ranges_before_any_tensor_is_built(saved, key, value, message):
+    _, path = saved
+    config = json.loads((path / "config.json").read_text())
+    where = config["config"]
+    if key.startswith("features."):
+        where, key = where["features"], key.removeprefix("features.")
+    where[key] = value
+    if key == "d_model":  # n_heads divides it: only the size is wrong
+        config["config"].update(n_heads=4, n_layers=64, mlp_ratio=16)
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match=message):
+        load_policy(path)
+
+
+def test_a_flipped_byte_in_the_weights_is_caught_by_the_checksum(saved):
+    _, path = saved
+    weights = path / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-10] ^= 0x01  # inside the last tensor's numbers: still a valid safetensors file
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="the weights were changed or damaged"):
+        load_policy(path)
+
+
+def test_a_checkpoint_without_a_checksum_still_loads(saved):
+    _, path = saved
+    config = json.loads((path / "config.json").read_text())
+    del config["weights_sha256"]
+    (path / "config.json").write_text(json.dumps(config))
+    load_policy(path)

@@ -13,6 +13,7 @@ from robostack.runtime.safety import Mode, Reaction
 from robostack.transport import lcmtypes
 from robostack.transport.codec import decode
 from robostack.transport.config import max_bytes
+from robostack.transport.operator_stop import MAX_STOP_BYTES, stop_message
 from tests.runtime.safety.test_monitor import HOME, monitor, state
 from tests.transport.helpers import (
     Listener,
@@ -67,10 +68,37 @@ def test_a_stop_between_episodes_stops_the_next_one(link):
     assert fresh.outcome == "stopped"
 
 
+def test_a_stop_is_obeyed_whatever_its_payload_and_acknowledged(link):
+    other = Listener(link.config, "STOP_ACK")
+    oversized = lcmtypes.operator_stop_t()
+    oversized.utime, oversized.source, oversized.reason = 5, "someone", "停" * 3000
+    for _ in range(2):  # two copies: one stop, acknowledged each time
+        other.publish("STOP", oversized.encode())
+    _arrive(link)
+    _poll(link)
+    assert link.safety.stop_requested  # STOPs at the next tick
+    (request,) = link.stop_requests
+    assert "unreadable operator stop" in request and "at most 2048" in request
+    drops = [e for e in link.safety.events if e.reaction is Reaction.DROP]
+    assert {e.check for e in drops} == {"ipc_oversized"}
+    acks = other.wait_for("STOP_ACK", 2)
+    ack = decode(lcmtypes.operator_stop_ack_t, acks[0][1], max_bytes=max_bytes("STOP_ACK"))
+    assert ack.session == link.session and ack.stop_utime == 5 and ack.state == "stopping"
+
+
+def test_the_sender_cuts_a_stop_far_inside_the_channel_limit():
+    stop = stop_message(source="s" * 5000, reason="停" * 3000, utime=1)
+    data = stop.encode()
+    assert len(data) <= MAX_STOP_BYTES < max_bytes("STOP") // 2
+    assert decode(lcmtypes.operator_stop_t, data, max_bytes=max_bytes("STOP")).reason.endswith(
+        "停..."
+    )
+
+
 @pytest.mark.parametrize("channel", ["STOP", "POLICY_STATUS", "CHUNK"])
 def test_malformed_messages_on_the_control_channels_change_nothing(link, channel):
     other = Listener(link.config)
-    for data in (b"garbage", lcmtypes.operator_stop_t().encode()[:-2], bytes(9000)):
+    for data in (b"garbage", lcmtypes.policy_status_t().encode()[:-2], bytes(9000)):
         other.publish(channel, data)
     _arrive(link)
     _poll(link)

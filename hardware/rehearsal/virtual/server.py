@@ -1,6 +1,10 @@
 """What the virtual controllers share: TCP listeners with a thread per client, and the
 simulation port through which a test or an operator injects faults.
 
+They serve only on loopback addresses (`require_loopback`): the simulation port takes faults
+from anyone who connects, with no authentication. Each listener serves at most `MAX_CLIENTS`
+clients at once and closes the connections beyond.
+
 The simulation port (`SIM_PORT`, not a vendor port) speaks lines: ``inject FAULT [DELAY_S]``
 schedules one of `robostack.hardware.rehearsal.virtual.arm.FAULTS` DELAY_S s of controller time from
 now (answer:
@@ -12,23 +16,50 @@ the faults scheduled). Every answer is one line; errors start with ``error:``.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import socket
 import struct
 import threading
 from collections.abc import Callable
 
+from robostack.core.errors import RobostackError
 from robostack.hardware.rehearsal.virtual.arm import VirtualArm
 
 SIM_PORT = 29990
+MAX_CLIENTS = 8  # per listener: a vendor client opens one or two connections per service
+
+
+def require_loopback(address: str) -> None:
+    """Raise `RobostackError` unless every address ``address`` names is a loopback one
+    (127.0.0.0/8, ::1; a host name is resolved)."""
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(address, None)}
+    except (OSError, UnicodeError) as error:
+        raise RobostackError(f"cannot resolve {address!r}: {error}") from None
+    if not found or not all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in found):
+        raise RobostackError(
+            f"a virtual controller serves only on a loopback address (127.0.0.0/8 or ::1), "
+            f"not {address!r} ({', '.join(sorted(found))}): its fault-injection port has no "
+            f"authentication"
+        )
 
 
 class Listener:
     """Accepts TCP clients on ``address``:``port`` and runs ``handle(sock)`` for each in its own
-    daemon thread until `close`; a client refused (``accepting`` False) is closed at once."""
+    daemon thread until `close`; a client refused (``accepting`` False, or ``max_clients``
+    connected already) is closed at once."""
 
-    def __init__(self, address: str, port: int, handle: Callable[[socket.socket], None]):
+    def __init__(
+        self,
+        address: str,
+        port: int,
+        handle: Callable[[socket.socket], None],
+        *,
+        max_clients: int = MAX_CLIENTS,
+    ):
         self.address, self.port, self.handle = address, port, handle
+        self.max_clients = max_clients
         self.accepting = True
         self._server = socket.create_server((address, port))
         self._server.settimeout(0.1)
@@ -44,12 +75,14 @@ class Listener:
                 sock, _ = self._server.accept()
             except (TimeoutError, OSError):
                 continue
-            if not self.accepting:
+            with self._lock:
+                full = len(self._clients) >= self.max_clients
+                if self.accepting and not full:
+                    self._clients.add(sock)
+            if not self.accepting or full:
                 sock.close()
                 continue
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                self._clients.add(sock)
             threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
 
     def _serve(self, sock: socket.socket) -> None:
@@ -170,11 +203,12 @@ class VirtualController:
     `after_tick` outside it.
 
     Args:
-        address: the loopback address to listen on.
+        address: the loopback address to listen on (`require_loopback`).
         arm: the simulated arm (its period paces the clock).
     """
 
     def __init__(self, *, address: str, arm: VirtualArm):
+        require_loopback(address)
         self.address, self.arm = address, arm
         self.lock = threading.Lock()  # guards the arm and the subclass's state
         self.ticks = 0

@@ -8,20 +8,30 @@ are rare and must survive a crash. `close` (also on exception and SIGINT, via ``
 drains every row up to the last tick before the .rrd is finalized, so nothing recorded is lost.
 
 A recorder failure never reaches the loop: it is kept in `error`, the rows not sent count as
-dropped, and summary.json says so.
+dropped, and summary.json says so; ``on_error`` hears of it at once (the session STOPs the arm
+rather than run on unrecorded, `robostack.runtime.assembly.recording`). A failure is a write
+that raised, or the disk of the run folder down to `MIN_FREE_BYTES` (Rerun's own writer reports
+a full disk only to its log). summary.json is written whole or not at all (a temporary file
+renamed over it).
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import queue
 import re
+import shutil
+import tempfile
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
+from robostack.core.errors import RobostackError
 from robostack.core.model import RigidBodyModel
 from robostack.core.robots import RobotDescription
 from robostack.core.types import JointReference, JointState, TrajectoryChunk
@@ -31,13 +41,29 @@ FLUSH_PERIOD_S = 0.25  # fewer, bigger batches: fewer GIL handoffs away from the
 POSE_RATE_HZ = 30.0
 DEFAULT_CAPACITY = 1 << 15  # rows: 32 s of ticks at 1 kHz before an unserviced buffer overruns
 RRD, EVENTS, SUMMARY = "session.rrd", "events.jsonl", "summary.json"
+MIN_FREE_BYTES = 32 << 20  # below this on the run folder's disk, the recording has failed
+
+
+def check_runs_dir(root: Path) -> None:
+    """Create ``root`` if missing and write a file into it, or raise `RobostackError` saying
+    why recordings cannot go there (a file, not writable, a full disk)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root) as probe:
+            probe.write(b"robostack")
+            probe.flush()
+    except OSError as error:
+        raise RobostackError(
+            f"the runs folder {root} cannot hold recordings ({error.strerror or error})"
+        ) from None
 
 
 def new_run_dir(root: Path, name: str) -> Path:
-    """Create ``root/<YYYYmmdd-HHMMSS>-<name>`` (suffixed if taken) and return it."""
+    """Create ``root/<YYYYmmdd-HHMMSS>-<name>`` (suffixed if taken) and return it;
+    `RobostackError` if ``root`` cannot hold recordings (`check_runs_dir`)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "session"
-    root.mkdir(parents=True, exist_ok=True)
+    check_runs_dir(root)
     for n in range(1000):
         path = root / (f"{stamp}-{safe}" + (f"-{n}" if n else ""))
         try:
@@ -56,6 +82,9 @@ class SessionRecorder:
         description: the robot (its URDF is logged as the 3D model).
         control_rate_hz: ticks per second (sets the pose decimation to about 30 Hz).
         capacity: ring-buffer rows.
+        on_error: called once, from the loop's or the recorder's thread, with the error that
+            ended the recording.
+        min_free_bytes: the free space on the run folder's disk below which it has failed.
     """
 
     def __init__(
@@ -65,8 +94,12 @@ class SessionRecorder:
         description: RobotDescription,
         control_rate_hz: float,
         capacity: int = DEFAULT_CAPACITY,
+        on_error: Callable[[BaseException], None] | None = None,
+        min_free_bytes: int = MIN_FREE_BYTES,
     ):
         self.run_dir = Path(run_dir)
+        self.on_error = on_error
+        self.min_free_bytes = min_free_bytes
         self.description = description
         self.dof = dof = len(description.arm_joints)
         self.capacity = capacity
@@ -141,15 +174,24 @@ class SessionRecorder:
         """Rows recorded by the loop but not in the .rrd (overwritten, or a failed send)."""
         return self._written - self.stored
 
-    def write_summary(self, summary: dict) -> None:
-        """summary.json: ``summary`` plus what the recording holds (call after `close`)."""
+    def write_summary(self, summary: dict) -> bool:
+        """summary.json: ``summary`` plus what the recording holds (call after `close`),
+        written whole or not at all; whether it was (a failure is kept in `error`)."""
         summary = {
             **summary,
             "recorded_ticks": self.stored,
             "dropped_ticks": self.dropped,
-            "recording_error": None if self.error is None else repr(self.error),
+            "recording_error": None if self.error is None else str(self.error),
         }
-        (self.run_dir / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
+        partial = self.run_dir / f".{SUMMARY}.partial"
+        try:
+            partial.write_text(json.dumps(summary, indent=2) + "\n")
+            os.replace(partial, self.run_dir / SUMMARY)
+            return True
+        except OSError as error:
+            partial.unlink(missing_ok=True)
+            self.error = self.error or error
+            return False
 
     # --- the loop's side (hot path) -----------------------------------------------------
 
@@ -174,8 +216,11 @@ class SessionRecorder:
     def record_event(self, event: SafetyEvent) -> None:
         """Append the event to events.jsonl now (flushed), and queue it for the .rrd."""
         if self._events_file is not None and not self._events_file.closed:
-            self._events_file.write(json.dumps(event.to_dict()) + "\n")
-            self._events_file.flush()
+            try:
+                self._events_file.write(json.dumps(event.to_dict()) + "\n")
+                self._events_file.flush()
+            except OSError as error:
+                self._fail(error)
         self._events.put(event)
 
     # --- the thread's side --------------------------------------------------------------
@@ -183,6 +228,30 @@ class SessionRecorder:
     def _run(self) -> None:
         while not self._stop.wait(FLUSH_PERIOD_S):
             self._drain()
+            self._check_space()
+
+    def _check_space(self) -> None:
+        try:
+            free = shutil.disk_usage(self.run_dir).free
+        except OSError as error:
+            self._fail(error)
+            return
+        if free < self.min_free_bytes:
+            self._fail(
+                OSError(
+                    errno.ENOSPC,
+                    f"{free / 2**20:.1f} MiB left on the disk of {self.run_dir}, below the "
+                    f"{self.min_free_bytes / 2**20:.0f} MiB a recording keeps free",
+                )
+            )
+
+    def _fail(self, error: BaseException) -> None:
+        """Keep the first error and tell ``on_error`` (once)."""
+        if self.error is not None:
+            return
+        self.error = error
+        if self.on_error is not None:
+            self.on_error(error)
 
     def _drain(self) -> None:
         """Send rows [sent, written). The loop may write on meanwhile: a row whose slot it may
@@ -206,7 +275,7 @@ class SessionRecorder:
             while not self._events.empty():
                 self._writer.event(self._events.get())
         except Exception as error:  # kept for the summary; the loop must never see it
-            self.error = error
+            self._fail(error)
 
     def _send_rows(self, rows: np.ndarray) -> None:
         ticks, times = rows[:, 0].astype(np.int64), rows[:, 1]

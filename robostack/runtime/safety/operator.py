@@ -2,6 +2,13 @@
 becomes a STOP through the safety monitor, for an episode on the main thread
 (`stop_on_signals`) or for episodes on worker threads, whose monitors the main thread stops
 together (`stop_workers_on_signals`). The arm is braked and the recording finished either way.
+
+`ONCE_SIGNAL` (SIGUSR1) is the signal of a death: of the process that started this one
+(`robostack.launcher.supervisor.follow_supervisor`), which the kernel may deliver once per
+exiting thread of that process. It asks for the same STOP, but any number of it count as one,
+and it never escalates to an abort: a second Ctrl-C aborts, a second death signal does nothing.
+Outside an episode (`follow_once_signal`, process-wide) the first raises KeyboardInterrupt, the
+next ones are ignored.
 """
 
 from __future__ import annotations
@@ -14,6 +21,27 @@ from contextlib import contextmanager
 from robostack.runtime.safety.monitor import SafetyMonitor
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+ONCE_SIGNAL = signal.SIGUSR1
+ONCE_REASON = "SIGUSR1: the process that started this one ended"
+
+
+class _Once:
+    """Whether this process took its `ONCE_SIGNAL` (``taken``): only the first one counts."""
+
+    taken = False
+
+
+def follow_once_signal() -> None:
+    """Handle `ONCE_SIGNAL` process-wide (module doc): outside an episode the first raises
+    KeyboardInterrupt (nothing moves), later ones are ignored; inside, `stop_on_signals` and
+    `stop_workers_on_signals` count it with the same flag."""
+    signal.signal(ONCE_SIGNAL, _once_outside_episodes)
+
+
+def _once_outside_episodes(signum, frame) -> None:
+    if not _Once.taken:
+        _Once.taken = True
+        raise KeyboardInterrupt(ONCE_REASON)
 
 
 class Signalled:
@@ -92,7 +120,8 @@ def stop_workers_on_signals() -> Iterator[Signalled]:
 @contextmanager
 def _on_stop_signals(signalled: Signalled, stop: Callable[[str], None]) -> Iterator[None]:
     """While inside, the first of `STOP_SIGNALS` calls ``stop(its name)``
-    (``signalled.asked``); the next raises KeyboardInterrupt."""
+    (``signalled.asked``); the next raises KeyboardInterrupt. The first `ONCE_SIGNAL` of the
+    process calls ``stop`` unless a stop was asked already; it never raises."""
 
     def handler(signum, frame):
         if signalled.asked:
@@ -100,7 +129,16 @@ def _on_stop_signals(signalled: Signalled, stop: Callable[[str], None]) -> Itera
         signalled.asked = True
         stop(signal.Signals(signum).name)
 
+    def once(signum, frame):
+        if _Once.taken:
+            return
+        _Once.taken = True
+        if not signalled.asked:
+            signalled.asked = True
+            stop(ONCE_REASON)
+
     previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    previous[ONCE_SIGNAL] = signal.signal(ONCE_SIGNAL, once)
     try:
         yield
     finally:

@@ -6,6 +6,7 @@ lcm-gen 1.5.3
 
 from .joint_command_t import joint_command_t as joint_command_t
 from .observation_t import observation_t as observation_t
+from .operator_stop_ack_t import operator_stop_ack_t as operator_stop_ack_t
 from .operator_stop_t import operator_stop_t as operator_stop_t
 from .policy_status_t import policy_status_t as policy_status_t
 from .robot_status_t import robot_status_t as robot_status_t

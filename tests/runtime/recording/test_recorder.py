@@ -106,7 +106,7 @@ def test_ring_buffer_never_sends_a_row_twice_or_torn(tmp_path):
     assert recorder.stored == len(ticks) and recorder.dropped == 20000 - len(ticks)
 
 
-def test_a_failing_recorder_is_reported_not_raised(tmp_path, monkeypatch):
+def test_a_failing_recorder_stops_the_session_with_a_clear_message(tmp_path, monkeypatch):
     from robostack.runtime.recording import rerun_writer
 
     def failing(self, *args):  # the first batch of joint signals fails, whenever it comes
@@ -116,7 +116,9 @@ def test_a_failing_recorder_is_reported_not_raised(tmp_path, monkeypatch):
     report = run_tracking(
         TrackingOptions(robot="ur5e", controller="pid", reference="circle", runs_dir=tmp_path)
     )
-    assert report.result.outcome == "completed"  # the session itself was not disturbed
+    assert report.result.outcome == "stopped"  # raised into nothing, the arm braked
+    (stop,) = [e for e in report.result.events if e.reaction.name == "STOP"]
+    assert f"the recording in {report.run_dir} failed: disk full" in stop.message
     summary = json.loads((report.run_dir / "summary.json").read_text())
     assert "disk full" in summary["recording_error"]
     assert summary["dropped_ticks"] > 0
@@ -141,3 +143,34 @@ os.kill(os.getpid(), signal.SIGKILL)
     assert killed.returncode == -posix_signal.SIGKILL
     ticks, q = joint_signal(rrd, "q")
     assert np.array_equal(ticks, np.arange(200)) and np.array_equal(q[:, 1], -np.arange(200))
+
+
+def test_a_disk_down_to_its_reserve_stops_the_session(tmp_path):
+    options = TrackingOptions(controller="impedance", reference="sweep", runs_dir=tmp_path)
+    with tracking_session(options) as session:
+        session.loop.recorder.min_free_bytes = 1 << 62  # more than any disk has: it is full
+        result = session.loop.run(ticks=session.ticks)
+    assert result.outcome == "stopped" and result.ticks < session.ticks
+    (stop,) = [e for e in result.events if e.reaction.name == "STOP"]
+    assert "MiB left on the disk of" in stop.message and "failed" in stop.message
+
+
+def test_summary_json_is_written_whole_or_not_at_all(tmp_path):
+    from robostack.core.robots import get_robot
+    from robostack.runtime.recording import SessionRecorder, new_run_dir
+
+    errors = []
+    recorder = SessionRecorder(
+        run_dir=new_run_dir(tmp_path, "full"),
+        description=get_robot("panda"),
+        control_rate_hz=1000.0,
+        on_error=errors.append,
+    )
+    with recorder:
+        pass
+    (recorder.run_dir / ".summary.json.partial").symlink_to("/dev/full")  # writes: ENOSPC
+    assert not recorder.write_summary({"outcome": "completed"})
+    assert not (recorder.run_dir / "summary.json").exists()
+    assert "No space left" in str(recorder.error)
+    assert recorder.write_summary({"outcome": "completed"})  # the link was removed
+    assert json.loads((recorder.run_dir / "summary.json").read_text())["outcome"] == "completed"

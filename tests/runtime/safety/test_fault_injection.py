@@ -31,6 +31,7 @@ EXPECTED = {
     "stale_reference": ("HOLD", "held", 1, "the watchdog compares every tick"),
     "backend_read_raises": ("STOP", "stopped", 0, "the failing read itself"),
     "operator_stop": ("STOP", "stopped", 0, "the next tick after the request"),
+    "recording_disk_full": ("STOP", "stopped", 6000, "the recorder looks every 0.25 s wall"),
     "arm_into_table": ("STOP", "stopped", 5, "stopped within 5 ms of the first contact"),
 }
 
@@ -44,6 +45,9 @@ def test_fault_is_caught_recorded_and_survived(tmp_path, name):
     assert result.event["reaction"] == reaction
     assert 0 <= result.reaction_ticks <= bound
     assert result.outcome == outcome
+    if name == "recording_disk_full":  # nothing more is written to a full disk
+        _assert_the_recording_failure_is_kept(result)
+        return
 
     ticks, q = joint_signal(result.run_dir / "session.rrd", "q")
     assert np.array_equal(ticks, np.arange(result.ticks))  # every tick, none lost
@@ -57,6 +61,14 @@ def test_fault_is_caught_recorded_and_survived(tmp_path, name):
     assert any(e["check"] == result.check and e["tick"] == result.event["tick"] for e in events)
     summary = json.loads((result.run_dir / "summary.json").read_text())
     assert summary["outcome"] == outcome and summary["recorded_ticks"] == result.ticks
+
+
+def _assert_the_recording_failure_is_kept(result) -> None:
+    assert "the recording in" in result.event["message"] and "MiB left" in result.event["message"]
+    summary = json.loads((result.run_dir / "summary.json").read_text())
+    assert summary["outcome"] == "stopped" and "MiB left" in summary["recording_error"]
+    assert summary["recorded_ticks"] + summary["dropped_ticks"] == result.ticks
+    assert "operator_stop" in (result.run_dir / "events.jsonl").read_text()
 
 
 def _recording_grows(runs_dir, *, timeout_s: float) -> bool:
