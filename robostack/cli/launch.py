@@ -102,14 +102,16 @@ def make_checked_plan(args: argparse.Namespace, *, split: bool | None):
     check_standin(args.standin, launch, split=split)
     if args.standin == "fast":  # as fast as it can: it waits for inference, in this process
         split = False
-    if not args.json:  # what the next seconds go to, before torch and the model load
-        print(
-            f"robostack {args.command}: {launch.path}: the {launch.robot.name} on "
-            f"{launch.robot.backend}; loading the sentence model to read the goal",
-            file=sys.stderr,
-            flush=True,
-        )
     from robostack.launcher.plan import make_plan
+
+    def loading() -> None:  # what the next seconds go to, before torch and the model load
+        if not args.json:
+            print(
+                f"robostack {args.command}: {launch.path}: the {launch.robot.name} on "
+                f"{launch.robot.backend}; loading the sentence model to read the goal",
+                file=sys.stderr,
+                flush=True,
+            )
 
     plan = make_plan(
         args.goal,
@@ -118,6 +120,7 @@ def make_checked_plan(args: argparse.Namespace, *, split: bool | None):
         address=args.address,
         speed=args.speed,
         split=split,
+        on_loading=loading,
     )
     if not args.json:
         print_plan(plan)

@@ -113,16 +113,7 @@ class GoalInterpreter:
 
     def interpret(self, goal: str) -> Interpretation:
         """The task and slots ``goal`` asks for; raises `GoalRefusedError` (see the module doc)."""
-        if not goal.strip():
-            raise GoalRefusedError("no_match", "the goal is empty", {})
-        negated = negation(goal)
-        if negated is not None:
-            raise GoalRefusedError(
-                "negated",
-                f"{goal!r} negates or cancels itself ({negated!r}): a launch does only what a "
-                f"goal asks for, so say the task plainly (to stop an arm: `robostack stop`)",
-                {},
-            )
+        check_wording(goal)
         named = mentions(goal)
         scores = self.scores(goal, named)
         ranked = sorted(scores, key=scores.get, reverse=True)
@@ -156,6 +147,21 @@ class GoalInterpreter:
                 - UNNAMED_CUE_PENALTY * len(set(task.cue_objects) - kinds)
             )
         return scores
+
+
+def check_wording(goal: str) -> None:
+    """Refuse, with `GoalRefusedError`, a goal that is empty or negates, cancels or takes
+    itself back: read from its words alone, before any sentence model."""
+    if not goal.strip():
+        raise GoalRefusedError("no_match", "the goal is empty", {})
+    negated = negation(goal)
+    if negated is not None:
+        raise GoalRefusedError(
+            "negated",
+            f"{goal!r} negates or cancels itself ({negated!r}): a launch does only what a "
+            f"goal asks for, so say the task plainly (to stop an arm: `robostack stop`)",
+            {},
+        )
 
 
 def negation(goal: str) -> str | None:

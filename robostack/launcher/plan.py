@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import reprlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from robostack.controllers.gains import DEFAULT_GAINS, MAX_GAIN_FACTOR
 from robostack.core.errors import RobostackError
 from robostack.core.paths import CHECKPOINTS
 from robostack.core.robots import get_robot
-from robostack.launcher.goals import GoalInterpreter, Interpretation
+from robostack.launcher.goals import GoalInterpreter, Interpretation, check_wording
 from robostack.launcher.launch_file import (
     FROM_GOAL,
     LaunchFile,
@@ -185,10 +186,13 @@ def make_plan(
     speed: float | None = None,
     split: bool | None = None,
     interpreter: GoalInterpreter | None = None,
+    on_loading: Callable[[], None] | None = None,
 ) -> LaunchPlan:
     """Check everything (module doc) and return the plan; nothing moves here. ``goal``: the
     sentence (None: the launch file's ``[session] goal``). ``speed`` in (0, 1] overrides the
-    launch file's velocity scale (``--speed``), ``split`` its ``[ipc] split``."""
+    launch file's velocity scale (``--speed``), ``split`` its ``[ipc] split``. ``on_loading``
+    is called once every check that needs no sentence model has passed, just before the
+    model loads (to say what the next seconds go to)."""
     goal = goal or launch.session.goal
     if not goal:
         raise RobostackError(f"no goal: give a sentence, or set [session] goal in {launch.path}")
@@ -202,8 +206,11 @@ def make_plan(
     address = _check_run(launch, episodes=episodes, address=address, speed=velocity_scale)
     if task_name != FROM_GOAL:  # a launch file for one task names its checkpoint up front
         _checkpoint(launch, task_name)
+    check_wording(goal)
     # the checks above need no sentence model: a refusal comes before it loads
     if interpreter is None:
+        if on_loading is not None:
+            on_loading()
         interpreter = GoalInterpreter(tasks=None if task_name == FROM_GOAL else [task_name])
     return _checked(
         launch,

@@ -19,6 +19,11 @@ from tests.runtime.safety.test_monitor import monitor
 from tests.transport.helpers import private_config
 
 
+def _one_error(err: str) -> bool:
+    """The refusal is one line, no traceback (a progress note may come before it)."""
+    return "Traceback" not in err and sum(": error: " in line for line in err.splitlines()) == 1
+
+
 def test_stop_says_who_obeyed_a_stop_of_any_length(capsys):
     config = private_config()
     with ControlLink(config=config) as link:
@@ -65,7 +70,7 @@ def test_negated_goals_are_refused_by_a_dry_run_too(capsys, launch_file):
         argv = ["launch", goal, "--launch", str(LAUNCH_FILES / launch_file), "--dry-run"]
         assert main([*argv, "--address", "172.16.0.2"] if "fci" in launch_file else argv) == 2
         err = capsys.readouterr().err
-        assert "negates or cancels itself" in err and len(err.strip().splitlines()) == 1
+        assert "negates or cancels itself" in err and _one_error(err)
 
 
 def _broken_checkpoint(tmp_path, how: str):
@@ -115,7 +120,7 @@ def test_a_dry_run_loads_the_checkpoint_and_refuses_a_broken_one(tmp_path, capsy
     launch = _launch_file(tmp_path, checkpoint=checkpoint)
     assert main(["launch", "reach the red marker", "--launch", str(launch), "--dry-run"]) == 2
     err = capsys.readouterr().err
-    assert str(checkpoint) in err and len(err.strip().splitlines()) == 1, err
+    assert str(checkpoint) in err and _one_error(err), err
 
 
 @pytest.mark.parametrize("command", ["eval", "policy-server"])
@@ -128,7 +133,7 @@ def test_an_absurd_checkpoint_config_is_refused_in_one_line_by_eval_and_the_serv
     done = done or robostack(command, *args, "--episodes", "1", "--out", str(tmp_path / "out"))
     assert done.returncode == 2, done.stderr
     assert "d_model must be an integer in [1, 4096]" in done.stderr
-    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr and _one_error(done.stderr)
 
 
 def test_a_dry_run_opens_the_runs_folder(tmp_path, capsys):
@@ -204,7 +209,7 @@ def test_replay_and_train_refuse_a_dataset_whose_metadata_lies(reach_dataset, tm
     )
     for done in (replay, train):
         assert done.returncode == 2, done.stderr
-        assert str(root) in done.stderr and len(done.stderr.strip().splitlines()) == 1
+        assert str(root) in done.stderr and _one_error(done.stderr)
     assert not (tmp_path / "r").exists()  # nothing replayed, nothing moved
 
 
@@ -238,7 +243,7 @@ def test_unchecked_launch_values_are_refused_before_anything_moves(
     launch.write_text(launch.read_text() + "\n" + table)
     assert main(["launch", "reach the red marker", "--launch", str(launch), "--dry-run"]) == 2
     err = capsys.readouterr().err
-    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert message in err and _one_error(err), err
 
 
 @pytest.mark.parametrize("tolerance", ["nan", "inf", "0", "-1"])

@@ -81,8 +81,9 @@ def test_view_web_serves_on_localhost_only(runs_dir, any_port):
         start_new_session=True,  # its own process group: everything it starts is ours to end
     )
     try:
+        first = viewer.stdout.readline()  # the viewer's URL, once it serves
         if any_port:
-            port = int(viewer.stdout.readline().split("http://127.0.0.1:")[1].split()[0])
+            port = int(first.split("http://127.0.0.1:")[1].split()[0])
             assert port > 0
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -95,7 +96,7 @@ def test_view_web_serves_on_localhost_only(runs_dir, any_port):
                 time.sleep(0.2)
         else:
             pytest.fail("the web viewer never answered on 127.0.0.1")
-        said = viewer.stdout.readline() + viewer.stdout.readline()
+        said = first + viewer.stdout.readline()
         assert said == (
             f"web viewer: http://127.0.0.1:{port}\n"
             f"recording served to it from: 127.0.0.1:{port + 1}\n"
