@@ -86,6 +86,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     simulators.add_argument("--samples", type=int, default=200, help="gravity configurations")
     add_json(simulators)
     simulators.set_defaults(run=run_simulators)
+    cameras = benches.add_parser(
+        "cameras",
+        help="cost of one camera frame per simulator and resolution",
+        description="Renders the front, overhead and wrist cameras of a task's scene in MuJoCo "
+        "(offscreen EGL) and PyBullet (TinyRenderer) at each resolution, in one run; prints "
+        "the median and p99 per frame, the share of a policy period (100 ms) one frame of "
+        "every camera takes, and PyBullet's time over MuJoCo's.",
+    )
+    cameras.add_argument("--task", default="push")
+    cameras.add_argument("--size", type=int, nargs="+", default=[96, 224], help="square, px")
+    cameras.add_argument("--frames", type=int, default=30, help="timed frames per camera")
+    add_json(cameras)
+    cameras.set_defaults(run=run_cameras)
     rollout = benches.add_parser(
         "rollout",
         help="batched rollouts: episodes per minute at N = 1, 4, 16 episodes at once",
@@ -315,6 +328,27 @@ def run_simulators(args: argparse.Namespace) -> int:
                 + (f" ({', '.join(r['events'][:3])})" if r["events"] else "")
             )
     return 0 if completed else 1
+
+
+def run_cameras(args: argparse.Namespace) -> int:
+    from robostack.benchmarks.cameras import bench_cameras
+    from robostack.core.errors import RobostackError
+
+    if args.frames < 5 or min(args.size) < 8:
+        raise RobostackError("--frames must be >= 5 and every --size >= 8")
+    rows = bench_cameras(task=args.task, sizes=tuple(args.size), frames=args.frames)
+    if args.json:
+        print(json.dumps({"ok": True, "task": args.task, "rows": rows}))
+        return 0
+    print(f"robostack bench cameras: {args.task} scene, {args.frames} frames per camera")
+    print(f"  {'simulator':<10}{'camera':<10}{'size':>9}{'median':>10}{'p99':>10}{'vs mujoco':>11}")
+    for r in rows:
+        share = f"  ({r['of_period']:.0%} of a policy period)" if "of_period" in r else ""
+        print(
+            f"  {r['simulator']:<10}{r['camera']:<10}{r['width']:>4}x{r['height']:<4}"
+            f"{r['median_ms']:>8.2f}ms{r['p99_ms']:>8.2f}ms{r['vs_mujoco']:>10.2f}x{share}"
+        )
+    return 0
 
 
 def run_rollout(args: argparse.Namespace) -> int:
