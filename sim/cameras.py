@@ -153,6 +153,12 @@ WRIST = Camera(
 CAMERAS = {c.name: c for c in (FRONT, OVERHEAD, WRIST)}
 
 
+def cameras_at(sizes: tuple[tuple[str, int, int], ...]) -> tuple[Camera, ...]:
+    """The default cameras ((name, height, width), ...) names, each at its resolution."""
+    named = cameras_named([name for name, _, _ in sizes]) if sizes else ()
+    return tuple(c.resized(w, h) for c, (_, h, w) in zip(named, sizes, strict=True))
+
+
 def cameras_named(names: str | list[str] | tuple[str, ...]) -> tuple[Camera, ...]:
     """The default cameras for a comma-separated list (or a sequence) of names, in order."""
     if isinstance(names, str):

@@ -18,7 +18,7 @@ class MLPConfig:
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.features.image_size:
-            raise ValueError("the MLP baseline takes no camera images")
+        if self.features.cameras or not self.features.environment_dim:
+            raise ValueError("the MLP baseline takes the object state and no camera images")
         if self.hidden < 1 or self.layers < 1:
             raise ValueError(f"hidden and layers must be >= 1, got {self.hidden}, {self.layers}")

@@ -52,6 +52,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     policy.add_argument("--baseline", type=Path, default=CHECKPOINTS / "obstacle_mlp")
     policy.add_argument("--calls", type=int, default=50, help="timed chunks per sampler")
     policy.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    policy.add_argument(
+        "--pixels",
+        metavar="CAMERAS",
+        help="instead: DDIM-10 of the checkpoint's DiT against the same DiT from these cameras "
+        "(e.g. front,wrist; untrained), image encoding included",
+    )
+    policy.add_argument("--image-size", type=int, default=96, help="with --pixels: square, px")
+    policy.add_argument(
+        "--image-width",
+        type=int,
+        default=64,
+        help="with --pixels: the image trunk's first-stage channels (64: ResNet-18)",
+    )
     add_json(policy)
     policy.set_defaults(run=run_policy)
     hardware = benches.add_parser(
@@ -200,6 +213,8 @@ def run_policy(args: argparse.Namespace) -> int:
     dit = load_policy(args.checkpoint)
     if dit.name != "dit":
         raise RobostackError(f"{args.checkpoint} holds a {dit.name} policy, not a DiT")
+    if args.pixels:
+        return _bench_pixels(args, dit)
     baseline = load_policy(args.baseline)
     rows = bench_policy(dit, baseline, calls=args.calls)
     if torch.cuda.is_available():
@@ -216,6 +231,32 @@ def run_policy(args: argparse.Namespace) -> int:
         print(
             f"  {r['policy']:<8}{r['sampler']:<11}{r['network_calls']:>6}{r['device']:>8}"
             f"{r['median_ms']:>8.2f}ms{r['p99_ms']:>8.2f}ms{r['vs_ddpm']:>9.3f}"
+        )
+    return 0
+
+
+def _bench_pixels(args: argparse.Namespace, dit) -> int:
+    from robostack.benchmarks.policy import bench_pixels, pixel_variant
+    from robostack.sim.cameras import cameras_named
+
+    cameras = tuple(c.name for c in cameras_named(args.pixels))
+    pixel = pixel_variant(dit, cameras=cameras, size=args.image_size, image_width=args.image_width)
+    rows = bench_pixels(dit, pixel, calls=args.calls)
+    if args.json:
+        print(json.dumps({"ok": True, "threads": args.threads, "results": rows}))
+        return 0
+    f = pixel.features
+    print(
+        f"robostack bench policy --pixels: DDIM-10 chunk at batch 1 ({args.threads} CPU "
+        f"threads); {len(cameras)} camera(s) x {f.obs_horizon} steps of {args.image_size} px, "
+        f"image trunk width {args.image_width}"
+    )
+    print(f"  {'policy':<12}{'median':>10}{'p99':>10}{'vs state':>10}{'encoding':>11}")
+    for r in rows:
+        encode = f"{r['encode_ms']:>8.2f}ms" if "encode_ms" in r else f"{'-':>10}"
+        print(
+            f"  {r['policy']:<12}{r['median_ms']:>8.2f}ms{r['p99_ms']:>8.2f}ms"
+            f"{r['vs_state']:>9.2f}x {encode}"
         )
     return 0
 

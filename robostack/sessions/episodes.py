@@ -32,6 +32,7 @@ from robostack.runtime.loop import ChunkSource, Link, LoopResult
 from robostack.runtime.safety import SafetyConfig
 from robostack.runtime.safety.operator import stop_on_signals
 from robostack.sim import make_simulation
+from robostack.sim.cameras import Camera
 from robostack.sim.scene import TaskScene
 from robostack.sim.tasks import ARM_ONLY_TASKS, make_task
 
@@ -59,7 +60,8 @@ class EpisodeResult:
             (T, 2 dof + 4) = `robot_observation`; ``observation.environment_state``
             (T, n) = the task's object state, m; ``action`` (T, dof + 1) = the joint target one
             frame ahead, rad, and the gripper target, m (the width held where the expert sets
-            none; 0 without a gripper); ``timestamp`` (T,) s.
+            none; 0 without a gripper); ``timestamp`` (T,) s; with cameras, per camera
+            ``observation.images.<name>`` (T, H, W, 3) uint8.
     """
 
     task: str
@@ -101,6 +103,7 @@ def run_episode(
     realtime: bool = False,
     link: Link | None = None,
     simulator: str = "mujoco",
+    cameras: tuple[Camera, ...] = (),
 ) -> EpisodeResult:
     """Run one lockstep episode of ``task_name`` with its scripted expert.
 
@@ -110,7 +113,9 @@ def run_episode(
     ``realtime``: pace a simulation at its control rate (a real robot paces itself).
     ``link``: the process link when the chunk source is another process
     (`robostack.transport.ControlLink`). ``simulator``: where the scene runs
-    (`robostack.sim.SIMULATORS`; a real robot's twin is always MuJoCo's). The first Ctrl-C (or
+    (`robostack.sim.SIMULATORS`; a real robot's twin is always MuJoCo's). ``cameras``: the
+    scene's cameras (`robostack.sim.cameras`), rendered at `FPS` for the chunk source and the
+    frames, never at the control rate; simulation only. The first Ctrl-C (or
     SIGTERM, SIGHUP) STOPs the arm through the safety monitor; once the recording is closed,
     KeyboardInterrupt ends whatever runs the episodes.
 
@@ -129,8 +134,12 @@ def run_episode(
             f"{task_name} moves objects: on a real robot it needs their state from perception, "
             f"which robostack does not have; real sessions run {', '.join(ARM_ONLY_TASKS)}"
         )
+    if hardware is not None and cameras:
+        raise RobostackError("cameras are simulated: a real robot's session takes none")
     simulation = "mujoco" if hardware is not None else simulator  # a twin mirrors in MuJoCo
-    sim = make_simulation(simulation, robot=description, objects=task.scene_objects())
+    sim = make_simulation(
+        simulation, robot=description, objects=task.scene_objects(), cameras=tuple(cameras)
+    )
     model = RigidBodyModel(description)
     with sim:
         if hardware is None:
@@ -154,6 +163,8 @@ def run_episode(
                 ),
                 environment_state=lambda: task.environment_state(sim, state),
                 spec=arm.spec,
+                images=_renderer(sim, cameras),
+                cameras={c.name: (c.height, c.width) for c in cameras},
             )
             chunks = source(context)
         loop = make_loop(
@@ -173,6 +184,7 @@ def run_episode(
         watch = _Watch(task, sim, state, start.t, until_success, mirror=hardware is not None)
         if frames:
             watch.sampler = _FrameSampler(task, sim, state, expert, start.t, arm.spec)
+            watch.sampler.images = _renderer(sim, cameras)
         every = max(round(arm.spec.control_rate_hz / FPS), 1)
         run = {"ticks": ticks, "on_tick": watch, "every": every}
 
@@ -215,6 +227,14 @@ def run_episode(
         mode=task.mode(watch.tool_path()),
         tool_path=watch.tool_path(),
     )
+
+
+def _renderer(sim, cameras: tuple[Camera, ...]):
+    """A callable rendering every camera of ``sim`` now, {name: (H, W, 3) uint8}; None
+    without cameras."""
+    if not cameras:
+        return None
+    return lambda: {c.name: sim.render(c.name) for c in cameras}
 
 
 def _tool_position(sim: TaskScene, state: JointState, hardware: Robot | None) -> np.ndarray:
@@ -272,6 +292,8 @@ class _FrameSampler:
         self.max_width = spec.gripper_width_max
         keys = ("observation.state", "observation.environment_state", "action", "timestamp")
         self.rows: dict[str, list] = {k: [] for k in keys}
+        self.images = None  # renders the cameras: {name: (H, W, 3) uint8}, or None
+        self.frames: dict[str, list] = {}
 
     def __call__(self, tick, joint_state, reference) -> None:
         t = joint_state.t - self.t0
@@ -291,9 +313,13 @@ class _FrameSampler:
             np.concatenate([self.expert.positions(ahead)[0], [target_width]])
         )
         self.rows["timestamp"].append(t)
+        if self.images is not None:
+            for name, image in self.images().items():
+                self.frames.setdefault(f"observation.images.{name}", []).append(image)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {k: np.asarray(v, dtype=np.float32) for k, v in self.rows.items()}
+        arrays = {k: np.asarray(v, dtype=np.float32) for k, v in self.rows.items()}
+        return arrays | {k: np.stack(v) for k, v in self.frames.items()}
 
 
 def _summary(task, robot, seed, description, success, result: LoopResult, dt: float) -> dict:

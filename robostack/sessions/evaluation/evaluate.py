@@ -33,6 +33,7 @@ from robostack.runtime.safety.operator import stop_workers_on_signals
 from robostack.sessions.distributed import RayCluster
 from robostack.sessions.episodes import EpisodeResult, run_episode
 from robostack.sessions.evaluation.metrics import mean_pairwise_distance, wilson_interval
+from robostack.sim.cameras import cameras_at
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,9 @@ def evaluate(
 ) -> dict:
     """Run the evaluation; return the report (JSON-ready; see the module doc). With a
     ``cluster``, the episodes run on its workers (`robostack.sessions.distributed`)."""
-    shares = [s for s in options.robustness_shares if s > 0]
+    # the perturbations hide or corrupt state numbers: a policy from cameras has none to hide
+    perturbable = policy.features.environment_dim > 0
+    shares = [s for s in options.robustness_shares if s > 0] if perturbable else []
     total = options.episodes + 2 * len(shares) * options.robustness_episodes
     done = 0
 
@@ -262,6 +265,7 @@ def _episode(
         runs_dir=options.runs_dir,
         source=source,
         until_success=True,
+        cameras=cameras_at(policy.features.cameras),
     )
     return result, source.sources[0]
 
