@@ -1,4 +1,5 @@
-"""Datasets in the LeRobot v3.0 on-disk layout (state-only: no videos).
+"""Datasets in the LeRobot v3.0 on-disk layout; camera frames as videos
+(`robostack.policies.datasets.video`).
 
 ```
 DIR/meta/info.json                          codebase_version "v3.0", fps, features, totals
@@ -10,7 +11,8 @@ DIR/data/chunk-000/file-000.parquet         one row per frame
 
 Frame columns: ``observation.state``, ``observation.environment_state``, ``action`` (float32
 lists), ``timestamp`` (float32, s from the episode's start), ``frame_index``,
-``episode_index``, ``index`` (global frame index), ``task_index`` (int64). `read_dataset`
+``episode_index``, ``index`` (global frame index), ``task_index`` (int64); per camera a video
+feature ``observation.images.<name>`` (frames (N, H, W, 3) uint8 when read). `read_dataset`
 also reads datasets this project did not write, as long as they follow the layout.
 """
 
@@ -25,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from robostack.core.errors import RobostackError
+from robostack.policies.datasets.video import IMAGE_PREFIX, VIDEO_PATH, VideoWriter, read_videos
 
 CODEBASE_VERSION = "v3.0"
 CHUNKS_SIZE = 1000
@@ -54,6 +57,7 @@ class DatasetWriter:
     )
     _episodes: list[dict] = field(default_factory=list)
     _tasks: dict[str, int] = field(default_factory=dict)
+    _videos: VideoWriter | None = None
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -63,7 +67,8 @@ class DatasetWriter:
     def add_episode(
         self, frames: dict[str, np.ndarray], task: str, meta: dict[str, int | str] | None = None
     ) -> None:
-        """One episode: ``frames`` maps each vector key to (T, n) and ``timestamp`` to (T,).
+        """One episode: ``frames`` maps each vector key to (T, n), ``timestamp`` to (T,) and
+        each camera's ``observation.images.<name>`` to (T, H, W, 3) uint8 (encoded now).
 
         ``meta`` adds columns to the episode's row (robostack writes ``robostack/task`` and
         ``robostack/seed``, which make an episode reproducible); other readers ignore them.
@@ -75,6 +80,12 @@ class DatasetWriter:
             expected = (length, len(self.names[key]))
             if frames[key].shape != expected:
                 raise RobostackError(f"{key} has shape {frames[key].shape}, expected {expected}")
+        images = {k: v for k, v in frames.items() if k.startswith(IMAGE_PREFIX)}
+        if any(len(v) != length for v in images.values()):
+            raise RobostackError(f"every camera needs {length} frames, one per timestamp")
+        if images and self._videos is None:
+            self._videos = VideoWriter(self.root, self.fps)
+        where = self._videos.add_episode(images) if self._videos else {}
         episode = len(self._episodes)
         task_index = self._tasks.setdefault(task, len(self._tasks))
         start = len(self._frames["index"])
@@ -88,6 +99,7 @@ class DatasetWriter:
         self._episodes.append(
             {
                 **(meta or {}),
+                **where,
                 "episode_index": episode,
                 "tasks": [task],
                 "length": length,
@@ -121,7 +133,7 @@ class DatasetWriter:
                 **{
                     key: [e[key] for e in self._episodes]
                     for key in self._episodes[0]
-                    if key.startswith("robostack/")
+                    if key.startswith(("robostack/", "videos/"))
                 },
             }
         )
@@ -135,12 +147,15 @@ class DatasetWriter:
         )
         stats = {k: _stats(v) for k, v in data.items()}
         stats["timestamp"] = _stats(np.asarray(self._frames["timestamp"], np.float32)[:, None])
+        videos, video_stats = self._videos.close() if self._videos else ({}, {})
+        stats |= video_stats
         (self.root / "meta/stats.json").write_text(json.dumps(stats, indent=2) + "\n")
         total = len(self._frames["index"])
         features = {
             k: {"dtype": "float32", "shape": [len(self.names[k])], "names": self.names[k]}
             for k in VECTOR_KEYS
         }
+        features |= videos
         features["timestamp"] = {"dtype": "float32", "shape": [1], "names": None}
         features.update({k: {"dtype": "int64", "shape": [1], "names": None} for k in INDEX_KEYS})
         info = {
@@ -155,7 +170,7 @@ class DatasetWriter:
             "fps": self.fps,
             "splits": {"train": f"0:{len(self._episodes)}"},
             "data_path": DATA_PATH,
-            "video_path": None,
+            "video_path": VIDEO_PATH if videos else None,
             "features": features,
         }
         (self.root / "meta/info.json").write_text(json.dumps(info, indent=2) + "\n")
@@ -237,6 +252,7 @@ def read_dataset(root: Path) -> Dataset:
     standard = {"episode_index", "tasks", "length", "dataset_from_index", "dataset_to_index"}
     extra = [c for c in episodes.column_names if c not in standard and "/" in c]
     meta = [{c: episodes.column(c)[i].as_py() for c in extra} for i in range(episodes.num_rows)]
+    frames |= read_videos(root, info, episodes, ranges)
     return Dataset(info=info, frames=frames, episodes=ranges, tasks=tasks, episode_meta=meta)
 
 
