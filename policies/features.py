@@ -90,17 +90,24 @@ class PolicyFeatures:
         return (*keys, *(image_key(name) for name, _, _ in self.cameras))
 
     def check_cameras(self, provided: dict[str, tuple[int, int]], *, where: str) -> None:
-        """Raise `CameraMismatchError` unless ``provided`` ({name: (height, width)}, what
-        ``where`` offers) has every camera of the policy at its resolution."""
-        for name, height, width in self.cameras:
-            if name not in provided:
-                offered = ", ".join(sorted(provided)) or "none"
-                raise CameraMismatchError(
-                    f"the policy sees camera {name!r}, which {where} lacks (it has: {offered})"
-                )
-            if tuple(provided[name]) != (height, width):
-                h, w = provided[name]
-                raise CameraMismatchError(
-                    f"camera {name!r} is {h}x{w} in {where}, the policy was trained on "
-                    f"{height}x{width} (height x width)"
-                )
+        """`check_cameras` of this policy's cameras."""
+        check_cameras(self.cameras, provided, where=where)
+
+
+def check_cameras(
+    cameras: tuple[tuple[str, int, int], ...], provided: dict[str, tuple[int, int]], *, where: str
+) -> None:
+    """Raise `CameraMismatchError` unless ``provided`` ({name: (height, width)}, what ``where``
+    offers) has every one of ``cameras`` ((name, height, width), ...) at its resolution."""
+    for name, height, width in cameras:
+        if name not in provided:
+            offered = ", ".join(sorted(provided)) or "none"
+            raise CameraMismatchError(
+                f"the policy sees camera {name!r}, which {where} lacks (it has: {offered})"
+            )
+        if tuple(provided[name]) != (height, width):
+            h, w = provided[name]
+            raise CameraMismatchError(
+                f"camera {name!r} is {h}x{w} in {where}, the policy was trained on "
+                f"{height}x{width} (height x width)"
+            )

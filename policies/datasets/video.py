@@ -20,6 +20,7 @@ frames at given timestamps (frame-accurate: each must match a frame's time withi
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -33,6 +34,7 @@ VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.m
 CODEC, PIX_FMT = "libsvtav1", "yuv420p"
 CODEC_OPTIONS = {"g": "2", "crf": "30"}
 TOLERANCE_S = 1e-4  # LeRobot's tolerance between a requested and a decoded timestamp
+os.environ.setdefault("SVT_LOG", "1")  # the AV1 encoder reports errors only, not its settings
 
 
 class VideoWriter:
