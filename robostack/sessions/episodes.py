@@ -32,7 +32,7 @@ from robostack.runtime.loop import ChunkSource, Link, LoopResult
 from robostack.runtime.safety import SafetyConfig
 from robostack.runtime.safety.operator import stop_on_signals
 from robostack.sim import make_simulation
-from robostack.sim.cameras import Camera
+from robostack.sim.cameras import Camera, camera_pose
 from robostack.sim.scene import TaskScene
 from robostack.sim.tasks import ARM_ONLY_TASKS, make_task
 
@@ -142,6 +142,7 @@ def run_episode(
     )
     model = RigidBodyModel(description)
     with sim:
+        views = _CameraViews(sim, cameras) if cameras else None
         if hardware is None:
             start = sim.reset(seed=seed)
         else:
@@ -163,7 +164,7 @@ def run_episode(
                 ),
                 environment_state=lambda: task.environment_state(sim, state),
                 spec=arm.spec,
-                images=_renderer(sim, cameras),
+                images=views,
                 cameras={c.name: (c.height, c.width) for c in cameras},
             )
             chunks = source(context)
@@ -184,7 +185,7 @@ def run_episode(
         watch = _Watch(task, sim, state, start.t, until_success, mirror=hardware is not None)
         if frames:
             watch.sampler = _FrameSampler(task, sim, state, expert, start.t, arm.spec)
-            watch.sampler.images = _renderer(sim, cameras)
+            watch.sampler.images = views
         every = max(round(arm.spec.control_rate_hz / FPS), 1)
         run = {"ticks": ticks, "on_tick": watch, "every": every}
 
@@ -199,6 +200,7 @@ def run_episode(
                 recording(loop, runs_dir=runs_dir, name=name, description=description) as rec,
                 stop_on_signals(loop.safety) as signalled,
             ):
+                watch.recorder, watch.views = (rec, views) if views else (None, None)
                 result = run_loop()
                 success = result.outcome == "completed" and watch.achieved()
                 rec.summary = _summary(
@@ -229,12 +231,28 @@ def run_episode(
     )
 
 
-def _renderer(sim, cameras: tuple[Camera, ...]):
-    """A callable rendering every camera of ``sim`` now, {name: (H, W, 3) uint8}; None
-    without cameras."""
-    if not cameras:
-        return None
-    return lambda: {c.name: sim.render(c.name) for c in cameras}
+class _CameraViews:
+    """Every camera of ``sim``, rendered at most once per simulation instant (the policy, the
+    dataset frames and the recording share a render)."""
+
+    def __init__(self, sim, cameras: tuple[Camera, ...]):
+        self.sim, self.cameras = sim, cameras
+        self._t: float | None = None
+        self._images: dict[str, np.ndarray] = {}
+
+    def __call__(self) -> dict[str, np.ndarray]:
+        """{name: (H, W, 3) uint8} now."""
+        t = self.sim.read().t
+        if t != self._t:
+            self._t, self._images = t, {c.name: self.sim.render(c.name) for c in self.cameras}
+        return self._images
+
+    def with_poses(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """{name: (image, K (3, 3), pose (4, 4) in the base frame)} now (for the recording)."""
+        images = self()
+        return {
+            c.name: (images[c.name], c.intrinsics(), camera_pose(self.sim, c)) for c in self.cameras
+        }
 
 
 def _tool_position(sim: TaskScene, state: JointState, hardware: Robot | None) -> np.ndarray:
@@ -254,6 +272,8 @@ class _Watch:
         self.task, self.sim, self.state, self.t0 = task, sim, state, t0
         self.until_success, self.mirror = until_success, mirror
         self.sampler: _FrameSampler | None = None
+        self.recorder = None  # with cameras and a recording: frames into it at FPS
+        self.views: _CameraViews | None = None
         self.success_since: float | None = None
         self.held = False
         self._path: list[np.ndarray] = []
@@ -264,6 +284,8 @@ class _Watch:
         self._path.append(self.sim.tool_position())
         if self.sampler is not None:
             self.sampler(tick, joint_state, reference)
+        if self.recorder is not None:
+            self.recorder.record_frames(tick, joint_state.t, self.views.with_poses())
         if not self.until_success:
             return False
         t = joint_state.t - self.t0
@@ -292,7 +314,7 @@ class _FrameSampler:
         self.max_width = spec.gripper_width_max
         keys = ("observation.state", "observation.environment_state", "action", "timestamp")
         self.rows: dict[str, list] = {k: [] for k in keys}
-        self.images = None  # renders the cameras: {name: (H, W, 3) uint8}, or None
+        self.images: _CameraViews | None = None
         self.frames: dict[str, list] = {}
 
     def __call__(self, tick, joint_state, reference) -> None:

@@ -70,3 +70,30 @@ def test_a_scene_without_the_policys_cameras_is_refused_before_the_loop(cameras,
     with pytest.raises(CameraMismatchError, match=message):
         run_episode("reach", seed=3, source=source, cameras=cameras_at(cameras))
     assert source.sources == []  # no source was built, nothing moved
+
+
+def test_a_recorded_episode_holds_each_cameras_frames_with_pinhole_and_pose(tmp_path):
+    import rerun as rr
+
+    source = policy_source_factory(pixel_dit(), seed=0)
+    result = run_episode(
+        "reach", seed=3, source=source, cameras=cameras_at(CAMERAS), record=True, runs_dir=tmp_path
+    )
+    rows: dict[str, dict[str, int]] = {}
+    for chunk in rr.chunk.RrdReader(result.run_dir / "session.rrd").store().stream():
+        if chunk.entity_path.startswith("/world/cameras/"):
+            columns = rows.setdefault(chunk.entity_path, {})
+            batch = chunk.to_record_batch()
+            for name in batch.schema.names:
+                column = batch.column(name)
+                count = len(column) - column.null_count
+                columns[name] = columns.get(name, 0) + count
+    assert set(rows) == {"/world/cameras/front", "/world/cameras/wrist"}
+    frames = round(result.duration_s * FPS)  # at the policy rate, not the control rate
+    for columns in rows.values():
+        blobs = [n for n in columns if n.startswith("EncodedImage:blob")]
+        assert blobs and abs(columns[blobs[0]] - frames) <= 1, columns
+        assert any(n.startswith("Pinhole:image_from_camera") for n in columns)
+        assert any(n.startswith("Transform3D:translation") for n in columns)
+    summary = (result.run_dir / "summary.json").read_text()
+    assert '"recording_error": null' in summary
