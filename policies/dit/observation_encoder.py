@@ -40,7 +40,6 @@ class ObservationEncoder(nn.Module):
     ):
         super().__init__()
         f = features
-        self.features = f
         self.state = nn.Linear(f.state_dim, d_model)
         self.environment = nn.Linear(2 * f.environment_dim, d_model) if f.environment_dim else None
         self.language = nn.Linear(f.language_dim, d_model)
