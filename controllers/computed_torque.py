@@ -12,8 +12,8 @@ from robostack.core.types import JointReference, JointState
 class ComputedTorque(Controller):
     """tau = M(q) (ddq_ref + Kp e + Kd de) + C(q, dq) dq, with e = q_ref - q.
 
-    Gravity is left out: every backend compensates it (DESIGN.md). With an exact model the
-    error obeys e'' + Kd e' + Kp e = 0 on every joint, so Kp = wn^2, Kd = 2 zeta wn.
+    Gravity is left out: every backend compensates it (docs/architecture.md). With an exact
+    model the error obeys e'' + Kd e' + Kp e = 0 on every joint, so Kp = wn^2, Kd = 2 zeta wn.
 
     Args:
         model: dynamics model (mass matrix and Coriolis torques).

@@ -2,7 +2,7 @@
 
 Panda impedance gains are the ones in Franka's joint impedance example (libfranka). The
 others were tuned here on the built-in references (`robostack track`), staying stable with a
-2x margin on the 1 kHz explicit damping bound D dt / M < 2; README's tracking table has the
+2x margin on the 1 kHz explicit damping bound D dt / M < 2; docs/results.md's tracking table has the
 errors they give.
 """
 

@@ -2,7 +2,8 @@
 
 Observation batches are dicts of float tensors (B = batch, To = observation horizon):
 
-- ``state``: (B, To, 2 dof + 1): q rad, dq rad/s, gripper width m, oldest step first;
+- ``state``: (B, To, 2 dof + 4): q rad, dq rad/s, gripper width m, tool position m,
+  oldest step first (`robostack.core.observations`);
 - ``environment_state``: (B, To, E): the task's object state, m, zero-padded to E (tasks
   differ in how many numbers they give; a multi-task policy pads them all to the widest);
 - ``environment_mask``: (B, E): 1 where ``environment_state`` holds a real number, 0 for padding;
@@ -41,8 +42,8 @@ class PolicyFeatures:
     """Sizes and timing of a policy's inputs and outputs.
 
     Attributes:
-        state_dim: 2 dof + 1.  environment_dim: E, padded width of the task state; 0: the
-            policy takes no object state.
+        state_dim: 2 dof + 4.  environment_dim: E, padded width of the task state (0: the
+            policy sees no object state, only proprioception, language and any cameras).
         action_dim: dof + 1.  language_dim: L, the sentence embedding's width.
         obs_horizon: To, observation steps the policy sees (oldest first).
         horizon: Tp, waypoints per predicted chunk.  executed: Ta, waypoints executed before

@@ -98,14 +98,18 @@ class PolicyRunner:
         index: int | None = None,
     ) -> bool:
         """Take one observation: ``robot`` (S,) (`robostack.core.observations`), ``environment``
-        (n,) the task's object state, n <= E (None for a policy that takes none), ``images``
-        {camera: (H, W, 3) uint8} (a policy with cameras; `CameraMismatchError` if one is
-        missing or another size). ``index`` is its number in the episode (default: the count
-        so far; increasing). Returns True when a chunk is due: the first observation of a new
-        block of Ta (index a multiple of Ta, unless that one was lost)."""
+        (n,) the task's object state, n <= E (None for a policy trained without one, E = 0;
+        such a policy ignores numbers given to it, unless it sees cameras: a policy from pixels
+        refuses them, as nothing may feed it the object state). ``images`` {camera: (H, W, 3)
+        uint8} (a policy with cameras; `CameraMismatchError` if one is missing or another
+        size). ``index`` is its number in the episode (default: the count so far; increasing).
+        Returns True when a chunk is due: the first observation of a new block of Ta (index a
+        multiple of Ta, unless that one was lost)."""
         f = self.features
         frames = self._frames(images or {})
         environment = np.asarray([] if environment is None else environment, np.float32)
+        if f.environment_dim == 0 and not f.cameras:
+            environment = environment[:0]
         if environment.shape[0] > f.environment_dim:
             raise ValueError(
                 f"the task state has {environment.shape[0]} numbers, the policy takes at most "

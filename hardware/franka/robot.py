@@ -4,7 +4,8 @@ Torque control at 1 kHz through pylibfranka's ActiveControl API: the first `writ
 torque control (``start_torque_control``); from then on `read` is ``readOnce``, which blocks
 until the robot's next 1 ms state (so the robot paces the loop), and `write` is ``writeOnce``,
 until `end_motion` finishes the motion (between loop runs).
-FCI adds gravity compensation itself, which is the torque semantics of DESIGN.md.
+FCI adds gravity compensation itself, which is the torque semantics of the `Robot` interface
+(docs/architecture.md).
 
 libfranka's exceptions become `RobotFaultError`s whose ``check`` names the safety event:
 ``emergency_stop`` (the user stop was pressed), ``franka_reflex`` (the robot aborted the
@@ -39,7 +40,9 @@ class FrankaRobot(Robot):
     Args:
         address: the robot's IP address or host name (the Control box's FCI interface).
         config: what is set on the robot before it moves.
-        client: the pylibfranka module (default: import it; tests pass the stand-in).
+        client: a module with pylibfranka's API to use instead of the installed pylibfranka;
+            its ``Gripper`` runs in this process. Default: pylibfranka, its ``Gripper`` in a
+            child process (`HandProcess`: its blocking calls hold the interpreter).
     """
 
     paces_itself = True
@@ -56,6 +59,7 @@ class FrankaRobot(Robot):
         self.spec = get_robot("panda").spec
         self.lost_packets = 0
         self._client = client
+        self._open_hand = HandProcess if client is None else client.Gripper
         self._robot = self._control = self._model = self._gripper = None
         self._state = None
         self._fault: RobotFaultError | None = None
@@ -81,17 +85,10 @@ class FrankaRobot(Robot):
             robot.set_joint_impedance(list(c.joint_impedance))
             robot.set_load(c.load_mass, list(c.load_com), list(c.load_inertia))
             self._model = robot.load_model()
-            self._gripper = _GripperWorker(self._hand(franka), c) if c.gripper else None
+            self._gripper = _GripperWorker(self._open_hand(self.address), c) if c.gripper else None
         except (franka.FrankaException, RuntimeError) as error:  # Network-, Realtime-, ...
             raise RobotConnectionError(f"Franka at {self.address}: {error}") from None
         self._robot = robot
-
-    def _hand(self, franka):
-        """The Hand: pylibfranka's in its own process (`HandProcess`: its blocking calls hold
-        the interpreter), a stand-in's in this one."""
-        if franka.__name__ == "pylibfranka":
-            return HandProcess(self.address)
-        return franka.Gripper(self.address)
 
     def read(self) -> JointState:
         robot = self._require()
@@ -131,7 +128,7 @@ class FrankaRobot(Robot):
         """Finish the torque-control motion (``motion_finished``); the next `write` starts
         another. The robot's own controller holds the arm meanwhile. The finishing command
         repeats the last torque sent: a jump to zero would exceed FCI's 1000 Nm/s and end in a
-        ``controller_torque_discontinuity`` reflex (found against the virtual Franka)."""
+        ``controller_torque_discontinuity`` reflex."""
         if self._control is None or self._fault is not None:
             return
         finish = self._client.Torques(self._tau_sent.tolist())

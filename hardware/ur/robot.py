@@ -15,12 +15,21 @@ a lost connection or, during a motion, a stopped control script (the watchdog ex
 with ``check`` ``protective_stop``, ``emergency_stop``, ``safeguard_stop``,
 ``communication_loss`` or ``watchdog``. `close` stops the arm with the mode's own stop
 (servoStop / speedStop, then stopJ), ends the script and disconnects, on every exit path.
+
+Every call into ur_rtde, and its disconnect, is made under one lock, so that no call from one
+thread meets a disconnect from another. Once the connection is found lost (either interface
+says so, or a call fails on it) the backend makes no further call on the control interface but
+its disconnect: ur_rtde's own receive thread tears the RTDE socket down and tries to reconnect
+when the controller closes it, and a command sent meanwhile writes to a socket being replaced
+(a segmentation fault in ``kickWatchdog``). Each command is sent only after both interfaces
+say they are connected.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
+import threading
 import time
 from types import SimpleNamespace
 
@@ -94,10 +103,16 @@ class URRobot(Robot):
         self._period_start = None
         self._last_t: float | None = None
         self._moving = False
+        self._client_lock = threading.RLock()  # every ur_rtde call and disconnect (module doc)
+        self._lost: str | None = None  # why the connection is gone: no command after it
 
     # --- Robot -------------------------------------------------------------------------
 
     def connect(self) -> None:
+        with self._client_lock:
+            self._connect()
+
+    def _connect(self) -> None:
         if self._control is not None:
             return
         ur = self._client or vendor_client()
@@ -120,9 +135,13 @@ class URRobot(Robot):
                 raise
             raise RobotConnectionError(f"UR at {self.address}: {error}") from None
         self._dashboard, self._receive, self._control = dashboard, receive, control
-        self._moving = False
+        self._moving, self._lost = False, None
 
     def read(self) -> JointState:
+        with self._client_lock:
+            return self._read()
+
+    def _read(self) -> JointState:
         control, receive = self._require()
         if self._period_start is not None:
             control.waitPeriod(self._period_start)
@@ -139,16 +158,22 @@ class URRobot(Robot):
         )
 
     def write(self, command: JointCommand) -> None:
-        control, _ = self._require()
         if command.mode is not self.command_mode:
             raise RobostackError(
                 f"this UR session streams {self.command_mode.value} commands "
                 f"({self.config.command_mode}), got {command.mode.value}"
             )
+        with self._client_lock:
+            self._write(command)
+
+    def _write(self, command: JointCommand) -> None:
+        control, _ = self._require()
+        self._check_connected()
         values = [float(v) for v in command.values]
         try:
             if not self._moving:
                 self._start_motion()
+                self._check_connected()
             control.kickWatchdog()
             if self.command_mode is CommandMode.POSITION:
                 c = self.config
@@ -160,9 +185,7 @@ class URRobot(Robot):
         except RuntimeError as error:  # ur_rtde: a write on a dropped connection, no reconnect
             if control.isConnected():
                 raise
-            raise RobotFaultError(
-                "communication_loss", f"lost the RTDE connection to {self.address}: {error}"
-            ) from None
+            self._lose(f"lost the RTDE connection to {self.address}: {error}")
         if not sent:
             self._check_safety()
             raise RobotFaultError("ur_command", "the controller did not accept the command")
@@ -173,8 +196,13 @@ class URRobot(Robot):
         the RTDE connection is lost: ur_rtde would then wait on its last cached state for the
         command's completion, up to 300 s each (UR_EXECUTION_TIMEOUT), and the armed RTDE
         watchdog stops the program on the controller anyway."""
+        with self._client_lock:
+            self._end_motion()
+
+    def _end_motion(self) -> None:
         control, c = self._control, self.config
-        if control is None:
+        if control is None or self._lost:
+            self._moving = False
             return
         mode_stop = None
         if self.command_mode is CommandMode.POSITION:
@@ -191,9 +219,13 @@ class URRobot(Robot):
 
     def close(self) -> None:
         """Stop the arm and the script (`end_motion`), disconnect (each step attempted)."""
+        with self._client_lock:
+            self._close()
+
+    def _close(self) -> None:
         control = self._control
         if control is not None:
-            self.end_motion()
+            self._end_motion()
             with contextlib.suppress(Exception):
                 control.disconnect()
         for interface in (self._receive, self._dashboard):
@@ -207,6 +239,10 @@ class URRobot(Robot):
 
     def status(self) -> dict:
         """Robot and safety mode, payload and versions (preflight)."""
+        with self._client_lock:
+            return self._status()
+
+    def _status(self) -> dict:
         _, receive = self._require()
         bits = int(receive.getSafetyStatusBits())
         stopped = bool(bits & (PROTECTIVE_STOPPED | SAFEGUARD_STOPPED | EMERGENCY_STOPPED))
@@ -253,12 +289,21 @@ class URRobot(Robot):
                 f"{'.'.join(map(str, version))}: use command_mode servoj or speedj"
             )
 
+    def _check_connected(self) -> None:
+        """Raise ``communication_loss`` unless both interfaces say they are connected; once
+        lost, the connection stays lost for this backend (module doc)."""
+        if self._lost is None and not (self._receive.isConnected() and self._control.isConnected()):
+            self._lose(f"lost the RTDE connection to {self.address}")
+        if self._lost is not None:
+            raise RobotFaultError("communication_loss", self._lost)
+
+    def _lose(self, why: str) -> None:
+        self._lost = why
+        raise RobotFaultError("communication_loss", why)
+
     def _check_safety(self) -> None:
-        control, receive = self._control, self._receive
-        if not receive.isConnected() or not control.isConnected():
-            raise RobotFaultError(
-                "communication_loss", f"lost the RTDE connection to {self.address}"
-            )
+        control = self._control
+        self._check_connected()
         self._check_safety_bits()
         if self._moving and not control.isProgramRunning():
             # the receive interface's stream can be a packet behind the control interface's:

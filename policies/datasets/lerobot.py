@@ -1,19 +1,24 @@
-"""Datasets in the LeRobot v3.0 on-disk layout; camera frames as videos
+"""Datasets in the LeRobot v3.0 on-disk layout, as LeRobot writes it; camera frames as videos
 (`robostack.policies.datasets.video`).
 
 ```
 DIR/meta/info.json                          codebase_version "v3.0", fps, features, totals
-DIR/meta/stats.json                         per feature: mean, std, min, max, count
-DIR/meta/tasks.parquet                      task (the sentence, index) -> task_index
-DIR/meta/episodes/chunk-000/file-000.parquet   one row per episode: length, tasks, ranges
+DIR/meta/stats.json                         per feature: min, max, mean, std, count, q01, q10,
+                                            q50, q90, q99
+DIR/meta/tasks.parquet                      task (the sentence, the table's pandas index) ->
+                                            task_index
+DIR/meta/episodes/chunk-000/file-000.parquet   one row per episode: length, tasks, ranges,
+                                            stats/FEATURE/STAT (the episode's own statistics)
 DIR/data/chunk-000/file-000.parquet         one row per frame
 ```
 
 Frame columns: ``observation.state``, ``observation.environment_state``, ``action`` (float32
-lists), ``timestamp`` (float32, s from the episode's start), ``frame_index``,
-``episode_index``, ``index`` (global frame index), ``task_index`` (int64); per camera a video
-feature ``observation.images.<name>`` (frames (N, H, W, 3) uint8 when read). `read_dataset`
-also reads datasets this project did not write, as long as they follow the layout.
+fixed-size lists), ``timestamp`` (float32, s from the episode's start), ``frame_index``,
+``episode_index``, ``index`` (global frame index), ``task_index`` (int64); the data file
+carries the Hugging Face ``datasets`` feature types LeRobot reads back. Per camera a video
+feature ``observation.images.<name>`` (frames (N, H, W, 3) uint8 when read), its statistics per
+channel shaped (3, 1, 1) in [0, 1]. `read_dataset` also reads datasets this project did not
+write, and older ones of its own, as long as they follow the layout.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ CODEBASE_VERSION = "v3.0"
 CHUNKS_SIZE = 1000
 DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
 EPISODES_PATH = "meta/episodes/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
+TASKS_PATH = "meta/tasks.parquet"
+QUANTILES = {"q01": 0.01, "q10": 0.10, "q50": 0.50, "q90": 0.90, "q99": 0.99}
+STAT_KEYS = ("min", "max", "mean", "std", "count", *QUANTILES)
 VECTOR_KEYS = ("observation.state", "observation.environment_state", "action")
 INDEX_KEYS = ("frame_index", "episode_index", "index", "task_index")
 
@@ -86,6 +94,7 @@ class DatasetWriter:
         if images and self._videos is None:
             self._videos = VideoWriter(self.root, self.fps)
         where = self._videos.add_episode(images) if self._videos else {}
+        image_stats = {k: _image_stats(v) for k, v in images.items()}
         episode = len(self._episodes)
         task_index = self._tasks.setdefault(task, len(self._tasks))
         start = len(self._frames["index"])
@@ -100,6 +109,7 @@ class DatasetWriter:
             {
                 **(meta or {}),
                 **where,
+                "image_stats": image_stats,
                 "episode_index": episode,
                 "tasks": [task],
                 "length": length,
@@ -113,44 +123,10 @@ class DatasetWriter:
         if not self._episodes:
             raise RobostackError("no episodes to write")
         (self.root / "meta").mkdir(parents=True, exist_ok=True)
-        data = {k: np.stack(self._frames[k]) for k in VECTOR_KEYS}
-        columns = {k: pa.array(list(v), type=pa.list_(pa.float32())) for k, v in data.items()}
-        columns["timestamp"] = pa.array(np.asarray(self._frames["timestamp"], np.float32))
-        for key in INDEX_KEYS:
-            columns[key] = pa.array(np.asarray(self._frames[key], np.int64))
-        _write(self.root / DATA_PATH.format(chunk_index=0, file_index=0), pa.table(columns))
-        episodes = pa.table(
-            {
-                "episode_index": [e["episode_index"] for e in self._episodes],
-                "tasks": [e["tasks"] for e in self._episodes],
-                "length": [e["length"] for e in self._episodes],
-                "data/chunk_index": [0] * len(self._episodes),
-                "data/file_index": [0] * len(self._episodes),
-                "dataset_from_index": [e["from"] for e in self._episodes],
-                "dataset_to_index": [e["to"] for e in self._episodes],
-                "meta/episodes/chunk_index": [0] * len(self._episodes),
-                "meta/episodes/file_index": [0] * len(self._episodes),
-                **{
-                    key: [e[key] for e in self._episodes]
-                    for key in self._episodes[0]
-                    if key.startswith(("robostack/", "videos/"))
-                },
-            }
-        )
-        _write(self.root / EPISODES_PATH.format(chunk_index=0, file_index=0), episodes)
-        tasks = sorted(self._tasks, key=self._tasks.get)
-        _write(
-            self.root / "meta/tasks.parquet",
-            pa.table({"task_index": [self._tasks[t] for t in tasks]}).append_column(
-                "task", pa.array(tasks)
-            ),
-        )
-        stats = {k: _stats(v) for k, v in data.items()}
-        stats["timestamp"] = _stats(np.asarray(self._frames["timestamp"], np.float32)[:, None])
-        videos, video_stats = self._videos.close() if self._videos else ({}, {})
-        stats |= video_stats
-        (self.root / "meta/stats.json").write_text(json.dumps(stats, indent=2) + "\n")
-        total = len(self._frames["index"])
+        numeric = {k: np.stack(self._frames[k]) for k in VECTOR_KEYS}
+        numeric["timestamp"] = np.asarray(self._frames["timestamp"], np.float32)
+        numeric.update({k: np.asarray(self._frames[k], np.int64) for k in INDEX_KEYS})
+        videos = self._videos.close() if self._videos else {}
         features = {
             k: {"dtype": "float32", "shape": [len(self.names[k])], "names": self.names[k]}
             for k in VECTOR_KEYS
@@ -158,11 +134,31 @@ class DatasetWriter:
         features |= videos
         features["timestamp"] = {"dtype": "float32", "shape": [1], "names": None}
         features.update({k: {"dtype": "int64", "shape": [1], "names": None} for k in INDEX_KEYS})
+        columns = {
+            k: pa.FixedSizeListArray.from_arrays(pa.array(v.ravel(), pa.float32()), v.shape[1])
+            for k, v in numeric.items()
+            if k in VECTOR_KEYS
+        }
+        columns.update({k: pa.array(v) for k, v in numeric.items() if k not in VECTOR_KEYS})
+        data = pa.table(columns).replace_schema_metadata(
+            {"huggingface": json.dumps({"info": {"features": _hf_features(features)}})}
+        )
+        _write(self.root / DATA_PATH.format(chunk_index=0, file_index=0), data)
+        _write(
+            self.root / EPISODES_PATH.format(chunk_index=0, file_index=0),
+            self._episode_table(numeric),
+        )
+        tasks = sorted(self._tasks, key=self._tasks.get)
+        _write(self.root / TASKS_PATH, _tasks_table(tasks))
+        stats = {k: feature_stats(v) for k, v in numeric.items()}
+        for key in videos:
+            stats[key] = _aggregate_image_stats([e["image_stats"][key] for e in self._episodes])
+        (self.root / "meta/stats.json").write_text(json.dumps(stats, indent=2) + "\n")
         info = {
             "codebase_version": CODEBASE_VERSION,
             "robot_type": self.robot_type,
             "total_episodes": len(self._episodes),
-            "total_frames": total,
+            "total_frames": len(self._frames["index"]),
             "total_tasks": len(self._tasks),
             "chunks_size": CHUNKS_SIZE,
             "data_files_size_in_mb": 100,
@@ -175,6 +171,43 @@ class DatasetWriter:
         }
         (self.root / "meta/info.json").write_text(json.dumps(info, indent=2) + "\n")
         return self.root
+
+    def _episode_table(self, numeric: dict[str, np.ndarray]) -> pa.Table:
+        """One row per episode, in LeRobot's column order; then robostack's own columns."""
+        episodes = self._episodes
+        columns = {
+            "episode_index": [e["episode_index"] for e in episodes],
+            "tasks": [e["tasks"] for e in episodes],
+            "length": [e["length"] for e in episodes],
+            "data/chunk_index": [0] * len(episodes),
+            "data/file_index": [0] * len(episodes),
+            "dataset_from_index": [e["from"] for e in episodes],
+            "dataset_to_index": [e["to"] for e in episodes],
+        }
+        for key in episodes[0]:
+            if key.startswith("videos/"):
+                columns[key] = [e[key] for e in episodes]
+        vectors = {k: v for k, v in numeric.items() if k in VECTOR_KEYS}
+        scalars = {k: v for k, v in numeric.items() if k not in VECTOR_KEYS}
+        per_episode = [
+            {k: feature_stats(v[e["from"] : e["to"]]) for k, v in vectors.items()}
+            | e["image_stats"]
+            | {k: feature_stats(v[e["from"] : e["to"]]) for k, v in scalars.items()}
+            for e in episodes
+        ]  # in info.json's feature order: vectors, cameras, timestamp and indices
+        for key in per_episode[0]:
+            for stat in STAT_KEYS:
+                values = [stats[key][stat] for stats in per_episode]
+                kind = pa.int64() if stat == "count" else pa.float64()
+                for _ in range(np.ndim(values[0]) - 1):  # cameras' (3, 1, 1)
+                    kind = pa.list_(kind)
+                columns[f"stats/{key}/{stat}"] = pa.array(values, pa.list_(kind))
+        columns["meta/episodes/chunk_index"] = [0] * len(episodes)
+        columns["meta/episodes/file_index"] = [0] * len(episodes)
+        for key in episodes[0]:
+            if key.startswith("robostack/"):
+                columns[key] = [e[key] for e in episodes]
+        return pa.table(columns)
 
 
 @dataclass(frozen=True)
@@ -234,7 +267,8 @@ def read_dataset(root: Path) -> Dataset:
     episode_tables = [
         pq.read_table(p) for p in sorted((root / "meta/episodes").glob("chunk-*/file-*.parquet"))
     ]
-    episodes = pa.concat_tables(episode_tables).sort_by("episode_index")
+    # episodes another writer appended may lack a writer's own columns (robostack/seed): null
+    episodes = pa.concat_tables(episode_tables, promote_options="default").sort_by("episode_index")
     ranges = np.stack(
         [
             episodes.column("dataset_from_index").to_numpy(),
@@ -242,7 +276,7 @@ def read_dataset(root: Path) -> Dataset:
         ],
         axis=1,
     )
-    task_table = pq.read_table(root / "meta/tasks.parquet")
+    task_table = pq.read_table(root / TASKS_PATH)
     sentences = (
         task_table.column("task").to_pylist()
         if "task" in task_table.column_names
@@ -250,8 +284,13 @@ def read_dataset(root: Path) -> Dataset:
     )
     tasks = dict(zip(task_table.column("task_index").to_pylist(), sentences, strict=True))
     standard = {"episode_index", "tasks", "length", "dataset_from_index", "dataset_to_index"}
-    extra = [c for c in episodes.column_names if c not in standard and "/" in c]
-    meta = [{c: episodes.column(c)[i].as_py() for c in extra} for i in range(episodes.num_rows)]
+    extra = [
+        c
+        for c in episodes.column_names
+        if c not in standard and "/" in c and not c.startswith("stats/")
+    ]
+    rows = [{c: episodes.column(c)[i].as_py() for c in extra} for i in range(episodes.num_rows)]
+    meta = [{c: v for c, v in row.items() if v is not None} for row in rows]
     frames |= read_videos(root, info, episodes, ranges)
     return Dataset(info=info, frames=frames, episodes=ranges, tasks=tasks, episode_meta=meta)
 
@@ -261,12 +300,84 @@ def _write(path: Path, table: pa.Table) -> None:
     pq.write_table(table, path)
 
 
-def _stats(values: np.ndarray) -> dict:
-    values = np.asarray(values, dtype=np.float64)
-    return {
-        "mean": values.mean(axis=0).tolist(),
-        "std": values.std(axis=0).tolist(),
+def feature_stats(values: np.ndarray) -> dict[str, list]:
+    """LeRobot's statistics of one feature over (N,) or (N, n) values, per entry: min, max,
+    mean, std, count [N] and the quantiles q01, q10, q50, q90, q99."""
+    values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    stats = {
         "min": values.min(axis=0).tolist(),
         "max": values.max(axis=0).tolist(),
+        "mean": values.mean(axis=0).tolist(),
+        "std": values.std(axis=0).tolist(),
         "count": [len(values)],
     }
+    for key, q in QUANTILES.items():
+        stats[key] = np.quantile(values, q, axis=0).tolist()
+    return stats
+
+
+def _image_stats(frames: np.ndarray) -> dict[str, list]:
+    """LeRobot's statistics of one camera's (T, H, W, 3) uint8 frames, per channel in [0, 1]
+    shaped (3, 1, 1); count [T]."""
+    stats = feature_stats(np.asarray(frames).reshape(-1, 3) / 255.0)
+    out = {k: [[[v]] for v in values] for k, values in stats.items() if k != "count"}
+    return out | {"count": [len(frames)]}
+
+
+def _aggregate_image_stats(episodes: list[dict[str, list]]) -> dict[str, list]:
+    """A camera's statistics over every episode from each episode's `_image_stats`, as
+    LeRobot aggregates them: extremes of the extremes, count-weighted means and quantiles, the
+    pooled standard deviation."""
+    counts = np.array([e["count"][0] for e in episodes], np.float64)
+    weight = counts / counts.sum()
+
+    def stacked(stat: str) -> np.ndarray:
+        return np.array([e[stat] for e in episodes], np.float64)  # (E, 3, 1, 1)
+
+    mean = np.tensordot(weight, stacked("mean"), 1)
+    variance = np.tensordot(weight, stacked("std") ** 2 + (stacked("mean") - mean) ** 2, 1)
+    out = {
+        "min": stacked("min").min(axis=0),
+        "max": stacked("max").max(axis=0),
+        "mean": mean,
+        "std": np.sqrt(variance),
+    }
+    out |= {q: np.tensordot(weight, stacked(q), 1) for q in QUANTILES}
+    return {k: v.tolist() for k, v in out.items()} | {"count": [int(counts.sum())]}
+
+
+def _tasks_table(tasks: list[str]) -> pa.Table:
+    """meta/tasks.parquet as pandas writes LeRobot's task frame: ``task_index`` a column and
+    ``task`` the index (the pandas metadata says so; readers without pandas see two columns)."""
+    table = pa.table({"task_index": pa.array(range(len(tasks)), pa.int64()), "task": tasks})
+    column = {"metadata": None, "pandas_type": "int64", "numpy_type": "int64"}
+    unicode = {"pandas_type": "unicode", "numpy_type": "object", "metadata": None}
+    pandas = {
+        "index_columns": ["task"],
+        "column_indexes": [
+            {"name": None, "field_name": None, **unicode, "metadata": {"encoding": "UTF-8"}}
+        ],
+        "columns": [
+            {"name": "task_index", "field_name": "task_index", **column},
+            {"name": "task", "field_name": "task", **unicode},
+        ],
+        "attributes": {},
+        "creator": {"library": "pyarrow", "version": pa.__version__},
+        "pandas_version": "2.2.3",
+    }
+    return table.replace_schema_metadata({"pandas": json.dumps(pandas)})
+
+
+def _hf_features(features: dict[str, dict]) -> dict[str, dict]:
+    """info.json's features as Hugging Face ``datasets`` feature types (the data file's
+    ``huggingface`` metadata): vectors fixed-length lists, scalars values."""
+    out = {}
+    for key, feature in features.items():
+        if feature["dtype"] == "video":  # in the video files, not the data file
+            continue
+        value = {"dtype": feature["dtype"], "_type": "Value"}
+        if feature["names"] is None:
+            out[key] = value
+        else:
+            out[key] = {"feature": value, "length": feature["shape"][0], "_type": "List"}
+    return out

@@ -11,7 +11,7 @@ CRF 30) at the dataset's fps, frame k of the file at pts k (time base 1 / fps). 
 feature entry carries the codec, pixel format and fps under ``"info"``; each episode's row in
 the episodes metadata says where its frames are: ``videos/<key>/chunk_index``, ``file_index``,
 ``from_timestamp`` and ``to_timestamp`` (s in the file; the episode's frame at timestamp t is
-the file's frame at from_timestamp + t). Stats are per channel in [0, 1], shaped (3, 1, 1).
+the file's frame at from_timestamp + t).
 
 `VideoWriter` streams frames into the files as episodes come; `read_video_frames` decodes the
 frames at given timestamps (frame-accurate: each must match a frame's time within
@@ -49,7 +49,6 @@ class VideoWriter:
         self.root, self.fps = Path(root), int(fps)
         self._streams: dict[str, tuple] = {}  # key -> (container, stream)
         self._frames: dict[str, int] = {}  # key -> frames written
-        self._sums: dict[str, np.ndarray] = {}  # key -> per channel: n, sum, sum sq, min, max
         self._shapes: dict[str, tuple[int, int, int]] = {}
 
     def add_episode(self, frames: dict[str, np.ndarray]) -> dict[str, int | float]:
@@ -77,7 +76,6 @@ class VideoWriter:
                 frame.pts = first + k
                 container.mux(stream.encode(frame))
             self._frames[key] = first + len(images)
-            self._accumulate(key, images)
             prefix = f"videos/{key}/"
             columns |= {
                 prefix + "chunk_index": 0,
@@ -87,10 +85,9 @@ class VideoWriter:
             }
         return columns
 
-    def close(self) -> tuple[dict[str, dict], dict[str, dict]]:
-        """Flush and close the files; returns (info.json feature entries, stats.json entries)
-        per key."""
-        features, stats = {}, {}
+    def close(self) -> dict[str, dict]:
+        """Flush and close the files; returns the info.json feature entry of each key."""
+        features = {}
         for key, (container, stream) in self._streams.items():
             container.mux(stream.encode())
             container.close()
@@ -110,15 +107,8 @@ class VideoWriter:
                     "has_audio": False,
                 },
             }
-            n, total, squares, lo, hi = self._sums[key]
-            mean = total / n
-            std = np.sqrt(np.maximum(squares / n - mean**2, 0.0))
-            stats[key] = {
-                name: [[[float(v)]] for v in values]
-                for name, values in (("min", lo), ("max", hi), ("mean", mean), ("std", std))
-            } | {"count": [int(n[0])]}
         self._streams.clear()
-        return features, stats
+        return features
 
     def _stream(self, key: str, shape: tuple[int, int, int]):
         if key not in self._streams:
@@ -131,27 +121,6 @@ class VideoWriter:
             stream.time_base = Fraction(1, self.fps)
             self._streams[key] = (container, stream)
         return self._streams[key]
-
-    def _accumulate(self, key: str, images: np.ndarray) -> None:
-        """Running per-channel count, sum, sum of squares, min and max, in [0, 1]."""
-        values = images.reshape(-1, 3).astype(np.float64) / 255.0
-        now = np.stack(
-            [
-                np.full(3, len(values), float),
-                values.sum(0),
-                (values**2).sum(0),
-                values.min(0),
-                values.max(0),
-            ]
-        )
-        if key not in self._sums:
-            self._sums[key] = now
-            return
-        old = self._sums[key]
-        self._sums[key] = np.stack(
-            [old[0] + now[0], old[1] + now[1], old[2] + now[2], np.minimum(old[3], now[3]),
-             np.maximum(old[4], now[4])]
-        )  # fmt: skip
 
 
 def decode_video(path: Path) -> tuple[np.ndarray, np.ndarray]:

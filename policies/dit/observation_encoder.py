@@ -41,6 +41,7 @@ class ObservationEncoder(nn.Module):
         super().__init__()
         f = features
         self.state = nn.Linear(f.state_dim, d_model)
+        # values and mask; no token without object state
         self.environment = nn.Linear(2 * f.environment_dim, d_model) if f.environment_dim else None
         self.language = nn.Linear(f.language_dim, d_model)
         self.images = nn.ModuleDict(

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from robostack.core.errors import RobostackError
-from robostack.policies.datasets import read_dataset
+from robostack.policies.datasets import Dataset, read_dataset
 from robostack.policies.features import PolicyFeatures, check_cameras, image_key
 
 
@@ -132,19 +132,21 @@ def load_training_data(
     if not roots:
         raise RobostackError("no datasets given")
     datasets = [read_dataset(Path(r)) for r in roots]
+    for root, d in zip(roots, datasets, strict=True):
+        _check_features(root, d)
     robots = {d.info.get("robot_type") for d in datasets}
     if len(robots) != 1:
         raise RobostackError(f"the datasets mix robots {sorted(map(str, robots))}; use one")
     widths = {d.frames["action"].shape[1] for d in datasets}
     if len(widths) != 1:
         raise RobostackError(f"the datasets' action widths differ: {sorted(widths)}")
-    width = max(d.frames["observation.environment_state"].shape[1] for d in datasets)
+    width = max(_environment_state(d).shape[1] for d in datasets)
     images = {name: _camera_frames(roots, datasets, name) for name in cameras}
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("state", "env", "mask", "lang", "act")}
     obs_index, action_index, window_task, tasks, offset = [], [], [], {}, 0
     for root, d in zip(roots, datasets, strict=True):
         n = d.frames["action"].shape[0]
-        env = d.frames["observation.environment_state"]
+        env = _environment_state(d)
         sentences = d.task_of_frame()
         episode_task = [m.get("robostack/task", Path(root).name) for m in d.episode_meta]
         for name in set(episode_task):
@@ -184,7 +186,7 @@ def load_training_data(
     )
 
 
-def _camera_frames(roots: Sequence[Path], datasets: list, camera: str) -> torch.Tensor:
+def _camera_frames(roots: Sequence[Path], datasets: Sequence[Dataset], camera: str) -> torch.Tensor:
     """Camera ``camera``'s frames of every dataset, (N, 3, H, W) uint8, checked."""
     key, parts = "observation." + image_key(camera), []
     for root, d in zip(roots, datasets, strict=True):
@@ -197,6 +199,30 @@ def _camera_frames(roots: Sequence[Path], datasets: list, camera: str) -> torch.
         check_cameras(((camera, *size),), offered, where=f"dataset {root}")
         parts.append(d.frames[key])
     return torch.from_numpy(np.ascontiguousarray(np.concatenate(parts).transpose(0, 3, 1, 2)))
+
+
+REQUIRED_FEATURES = ("observation.state", "action", "task_index")
+
+
+def _check_features(root: Path, dataset: Dataset) -> None:
+    """Refuse a dataset that lacks a feature every policy needs, naming it and the dataset.
+    ``observation.environment_state`` may be absent: the policy then learns from
+    proprioception and language alone."""
+    missing = [k for k in REQUIRED_FEATURES if k not in dataset.frames]
+    if missing:
+        present = sorted(k for k in dataset.frames if k not in ("index", "timestamp"))
+        raise RobostackError(
+            f"dataset {root} has no {', '.join(missing)} feature (it has {', '.join(present)}); "
+            f"training needs {', '.join(REQUIRED_FEATURES)}"
+        )
+
+
+def _environment_state(dataset: Dataset) -> np.ndarray:
+    """(N, E) the dataset's object state; (N, 0) where it has none."""
+    frames = dataset.frames
+    if "observation.environment_state" in frames:
+        return frames["observation.environment_state"]
+    return np.zeros((len(frames["action"]), 0), np.float32)
 
 
 def task_weighted_windows(

@@ -23,6 +23,7 @@ from robostack.core.robots import get_robot
 from robostack.runtime.assembly import make_loop
 from robostack.runtime.backends import make_robot
 from robostack.runtime.loop import LoopResult
+from robostack.runtime.safety import SafetyConfig
 
 # (name, backend, robot, backend options, the stop injected)
 CASES = (
@@ -35,10 +36,16 @@ STOP_CHECKS = {"reflex": "franka_reflex", "protective_stop": "protective_stop"}
 
 
 def run_session(
-    robot: Robot, *, seconds: float, offset: float = 0.0, controller: str = "impedance"
+    robot: Robot,
+    *,
+    seconds: float,
+    offset: float = 0.0,
+    controller: str = "impedance",
+    read_timeout_s: float | None = None,
 ) -> LoopResult:
     """On a connected ``robot``: hold where it stands (``offset`` 0) or move every joint by
-    ``offset`` rad and back, through the loop, for ``seconds`` s."""
+    ``offset`` rad and back, through the loop, for ``seconds`` s. ``read_timeout_s``: the
+    safety monitor's bound on a state read (default: the robot's, `SafetyConfig.for_robot`)."""
     state, spec = robot.read(), robot.spec
     if offset:
         waypoints = np.stack([state.q, state.q + offset, state.q])
@@ -53,6 +60,9 @@ def run_session(
         source=ReferenceChunker(reference, t_offset=state.t),
         controller=controller,
         realtime=True,
+        safety_config=SafetyConfig.for_robot(
+            spec, **({} if read_timeout_s is None else {"read_timeout_s": read_timeout_s})
+        ),
     )
     return loop.run(ticks=round(seconds * spec.control_rate_hz))
 

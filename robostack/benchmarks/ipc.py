@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -77,8 +78,8 @@ def _measure(plan: LaunchPlan, placement: str, seconds: float) -> dict:
         periods, latencies, successes, robot_time, i = [], [], 0, 0.0, 0
         while robot_time < seconds:
             factory = sources(plan.seed + i)
-            options = {**plan.episode(i), "record": False, "realtime": True}
-            result = run_episode(**options, source=factory, link=link)
+            spec = replace(plan.episode(i), record=False, realtime=True)
+            result = run_episode(spec, source=factory, simulator=plan.simulator, link=link)
             periods.append(result.result.period_ns[1:] / 1e6)
             latencies += factory.sources[-1].latency_ms
             successes += result.success

@@ -51,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
 
     with (
         ray_cluster(args) as cluster,
-        progress_bar("collect", enabled=not args.json, unit="episode") as update,
+        progress_bar(
+            "collect", total=args.episodes, enabled=not args.json, unit="episode"
+        ) as update,
     ):
         report = collect(
             args.task,

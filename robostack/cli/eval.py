@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 
 from robostack.cli.options import (
@@ -14,36 +15,49 @@ from robostack.cli.options import (
     add_sampler,
     ray_cluster,
     sampler_options,
+    success_interval,
 )
 from robostack.core.errors import RobostackError
 from robostack.sim import SIMULATORS
+
+ROBUSTNESS_SHARES = (0.0, 0.2, 0.4, 0.6)  # of observation dimensions masked, then noised
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "eval",
-        help="evaluate a policy checkpoint on a task (success, diversity, robustness)",
+        help="evaluate a policy checkpoint on a task (success; diversity, robustness if asked)",
         description="Runs the policy through the 1 kHz loop and safety monitor for EPISODES "
-        "seeded episodes (seeds SEED..), then the robustness sweep (a growing share of "
-        "observation dimensions masked, then noised). Writes eval.json and eval.png to OUT "
-        "(default runs/<stamp>-eval-<task>) and records the first --record episodes.",
+        "seeded episodes (seeds SEED..) and nothing more, unless asked: --diversity-samples "
+        "measures how varied its chunks are, --robustness adds a sweep (a growing share of "
+        "observation dimensions masked, then noised: ROBUSTNESS_EPISODES at each of 6 points). "
+        "Writes eval.json and eval.png to OUT (default runs/<stamp>-eval-<task>) and records "
+        "the first --record episodes. Progress goes to stderr, with its total from the start.",
     )
     p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint folder")
-    p.add_argument("--task", required=True, help="reach, push, pick_place or obstacle")
-    p.add_argument("--episodes", type=int, default=100)
+    p.add_argument("--task", required=True, help="a task name (robostack tasks lists them)")
+    p.add_argument("--episodes", type=int, default=100, help="seeded episodes to run")
     p.add_argument("--seed", type=int, default=0, help="first seed (datasets use 1000 on)")
     p.add_argument("--robot", help="default: the checkpoint's robot")
-    p.add_argument(
-        "--backend", choices=SIMULATORS, default="mujoco", help="the simulator (default mujoco)"
-    )
+    p.add_argument("--backend", choices=SIMULATORS, default="mujoco", help="the simulator")
     p.add_argument("--latency", type=float, default=0.0, help="simulated inference latency, s")
     add_sampler(p)
-    p.add_argument("--robustness-episodes", type=int, default=20, help="per point; 0 skips")
     p.add_argument(
-        "--diversity-samples", type=int, default=16, help="chunks per observation (0 skips)"
+        "--robustness",
+        action="store_true",
+        help="also run the robustness sweep (6 x ROBUSTNESS_EPISODES more episodes)",
+    )
+    p.add_argument(
+        "--robustness-episodes", type=int, default=20, help="with --robustness: episodes per point"
+    )
+    p.add_argument(
+        "--diversity-samples",
+        type=int,
+        default=0,
+        help="chunks sampled per observation to measure diversity (0: not measured)",
     )
     p.add_argument("--record", type=int, default=2, help="episodes to record (Rerun)")
-    p.add_argument("--out", type=Path, help="report folder")
+    p.add_argument("--out", type=Path, help="report folder (default: a new one in --runs-dir)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     add_ray(p)
     p.add_argument(
@@ -57,21 +71,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse what is wrong without loading torch or the policy (`RobostackError`); the
+    task names last: the task registry imports MuJoCo."""
+    if args.episodes < 1 or args.robustness_episodes < 0 or args.latency < 0 or args.num_envs < 1:
+        raise RobostackError(
+            "--episodes and --num-envs must be >= 1, --robustness-episodes and --latency >= 0"
+        )
+    if args.diversity_samples < 0 or args.record < 0 or args.threads < 1:
+        raise RobostackError("--diversity-samples and --record must be >= 0, --threads >= 1")
+    if not args.checkpoint.is_dir():
+        raise RobostackError(f"no checkpoint folder at {args.checkpoint}")
+    from robostack.sim.tasks import TASKS
+
+    if args.task not in TASKS:
+        raise RobostackError(f"unknown task {args.task!r}; known: {', '.join(sorted(TASKS))}")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_arguments(args)  # before torch loads: a refusal comes at once
+    if not args.json:
+        print(f"robostack eval: loading {args.checkpoint} (torch)", file=sys.stderr, flush=True)
     import torch
 
     from robostack.cli.progress import progress_bar
     from robostack.policies.checkpoint import load_policy, read_checkpoint_config
     from robostack.runtime.recording.recorder import new_run_dir
     from robostack.sessions.evaluation import EvalOptions, evaluate, plot_report
-    from robostack.sim.tasks import TASKS
 
-    if args.task not in TASKS:
-        raise RobostackError(f"unknown task {args.task!r}; known: {', '.join(sorted(TASKS))}")
-    if args.episodes < 1 or args.robustness_episodes < 0 or args.latency < 0 or args.num_envs < 1:
-        raise RobostackError(
-            "--episodes and --num-envs must be >= 1, --robustness-episodes and --latency >= 0"
-        )
     torch.set_num_threads(args.threads)
     data = read_checkpoint_config(args.checkpoint).get("data", {})
     policy = load_policy(args.checkpoint)
@@ -86,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         latency_s=args.latency,
         predict=tuple(sorted(predict.items())),
         diversity_samples=args.diversity_samples,
-        robustness_shares=(0.0, 0.2, 0.4, 0.6) if args.robustness_episodes else (),
+        robustness_shares=ROBUSTNESS_SHARES if args.robustness else (),
         robustness_episodes=args.robustness_episodes,
         record=args.record,
         runs_dir=args.runs_dir,
@@ -95,7 +122,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         with (
             ray_cluster(args) as cluster,
-            progress_bar("eval", enabled=not args.json, unit="episode") as update,
+            progress_bar(
+                "eval", total=options.total_episodes, enabled=not args.json, unit="episode"
+            ) as update,
         ):
             report = evaluate(policy, options, progress=update, cluster=cluster)
     except ValueError as error:
@@ -109,13 +138,13 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report))
         return 0
-    lo, hi = report["success_ci95"]
     time_s = report["mean_time_to_success_s"]
     print(
         f"robostack eval: {report['policy']} on {args.task}: {report['successes']}/"
-        f"{report['episodes']} = {report['success_rate']:.0%} (95% CI {lo:.0%}-{hi:.0%})"
+        f"{report['episodes']} succeeded ({report['success_rate']:.0%}"
+        f"{success_interval(report)})"
     )
-    print(f"  mean time to success: {'-' if time_s is None else f'{time_s:.2f} s'}")
+    print(f"  mean time to success: {'-' if time_s is None else f'{time_s:.2f} s robot time'}")
     if report["modes"]:
         print("  modes: " + ", ".join(f"{k} {v:.0%}" for k, v in report["modes"].items()))
     if report["diversity_rad"] is not None:
@@ -129,5 +158,11 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"  inference per chunk: {median:.1f} ms median, {report['inference_ms_p99']:.1f} p99"
         )
+    recorded = report["recordings"]
+    print(
+        f"  recorded: the first {len(recorded)} episode(s) (--record)"
+        if recorded
+        else "  recorded: none"
+    )
     print(f"  report: {out / 'eval.json'}, {out / 'eval.png'}")
     return 0

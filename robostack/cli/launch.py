@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
 
-from robostack.cli.options import add_json, add_standin
+from robostack.cli.options import add_json, add_standin, success_interval
 from robostack.core.errors import RobostackError
 from robostack.core.paths import LAUNCH_FILES
 
@@ -30,7 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "registry plus slot extraction), checks the launch file, robot, checkpoint and safety "
         "profile, prints the plan, then runs the session through the 1 kHz loop and the safety "
         "monitor. Goals that match no task, are ambiguous or name objects not in the scene are "
-        "refused before anything moves (exit 2). Exit 1 when an episode fails.",
+        "refused before anything moves (exit 2). Exit 1 when an episode fails. `robostack tasks` "
+        "lists the tasks, their sentences, the objects and colours of their scenes.",
     )
     add_session_arguments(p)
     p.add_argument("--dry-run", action="store_true", help="print the plan; move nothing")
@@ -53,7 +55,10 @@ def add_session_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--launch", type=Path, default=DEFAULT_LAUNCH_FILE, help="launch file (TOML)")
     p.add_argument("--episodes", type=int, help="sessions back to back (default: the file's)")
-    p.add_argument("--address", help="a real robot's address (required for real robots)")
+    p.add_argument(
+        "--address",
+        help="a real robot's address (default: the launch file's [connection] address)",
+    )
     p.add_argument("--yes", action="store_true", help="confirm a real-robot launch up front")
     p.add_argument(
         "--speed",
@@ -65,6 +70,9 @@ def add_session_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from robostack.launcher.supervisor import follow_supervisor
+
+    follow_supervisor(signal.SIGTERM)  # started by a supervisor (a test run): end when it dies
     began = time.perf_counter()
     plan = make_checked_plan(args, split=True if args.split else None)
     if args.dry_run:
@@ -83,15 +91,20 @@ def run(args: argparse.Namespace) -> int:
 def make_checked_plan(args: argparse.Namespace, *, split: bool | None):
     """The plan for ``args`` (every check done, nothing moved), printed unless ``--json``."""
     from robostack.launcher.launch_file import load_launch_file
-    from robostack.launcher.plan import make_plan
 
     launch = load_launch_file(args.launch)
-    if args.standin and not launch.robot.real:
-        raise RobostackError(f"--standin is for real-robot launch files; {args.launch} is not one")
+    check_standin(args.standin, launch, split=split)
     if args.standin == "fast":  # as fast as it can: it waits for inference, in this process
-        if split:
-            raise RobostackError("--standin fast waits for inference in one process: not split")
         split = False
+    if not args.json:  # what the next seconds go to, before torch and the model load
+        print(
+            f"robostack {args.command}: {launch.path}: the {launch.robot.name} on "
+            f"{launch.robot.backend}; loading the sentence model to read the goal",
+            file=sys.stderr,
+            flush=True,
+        )
+    from robostack.launcher.plan import make_plan
+
     plan = make_plan(
         args.goal,
         launch,
@@ -105,6 +118,14 @@ def make_checked_plan(args: argparse.Namespace, *, split: bool | None):
     return plan
 
 
+def check_standin(standin: str | None, launch, *, split: bool | None) -> None:
+    """Refuse a ``--standin`` that does not fit ``launch`` (not a real robot) or the split."""
+    if standin and not launch.robot.real:
+        raise RobostackError(f"--standin is for real-robot launch files; {launch.path} is not one")
+    if standin == "fast" and split:
+        raise RobostackError("--standin fast waits for inference in one process: not split")
+
+
 def run_session(plan, args: argparse.Namespace, *, link=None) -> dict:
     """Run ``plan`` in this process (the policy here, or served over ``link``); the report."""
     from robostack.cli.progress import progress_bar
@@ -112,7 +133,9 @@ def run_session(plan, args: argparse.Namespace, *, link=None) -> dict:
     from robostack.launcher.session import run_plan
 
     launch = plan.launch
-    with progress_bar("launch", enabled=not args.json, unit="episode") as update:
+    with progress_bar(
+        "launch", total=plan.episodes, enabled=not args.json, unit="episode"
+    ) as update:
         if not launch.robot.real:
             result = run_plan(plan, progress=update, link=link)
         else:
@@ -130,24 +153,33 @@ def run_session(plan, args: argparse.Namespace, *, link=None) -> dict:
 
 def _run_split(plan, args: argparse.Namespace) -> dict:
     """Run ``plan`` as a policy server and a control process (module doc); the report."""
-    from robostack.launcher.supervisor import policy_server_args, run_split
+    from robostack.launcher.supervisor import (
+        control_args,
+        policy_server_args,
+        run_split,
+        with_session_channels,
+    )
 
-    launch = plan.launch
-    control_args = [plan.interpretation.goal, "--launch", str(launch.path), "--yes"]
-    control_args += ["--episodes", str(plan.episodes)]
-    for flag, value in (("--address", plan.address), ("--speed", args.speed)):
-        if value is not None:
-            control_args += [flag, str(value)]
-    if args.standin:
-        control_args += ["--standin", args.standin]
+    plan = with_session_channels(plan)  # the plan handed over carries the session's channels
+    ipc = plan.launch.ipc
 
     def started(server_pid: int, control_pid: int) -> None:
         if not args.json:
-            print(f"  processes: policy server {server_pid}, control {control_pid} over LCM")
+            print(
+                f"  processes: policy server {server_pid}, control {control_pid} over LCM, "
+                f"channels {ipc.channel_prefix}_*"
+                + (
+                    f" (stop it alone: robostack stop --session {ipc.session_tag})"
+                    if ipc.session_tag
+                    else ""
+                )
+            )
 
-    control, server = run_split(
-        control_args=control_args, server_args=policy_server_args(plan), on_start=started
-    )
+    standin = ["--standin", args.standin] if args.standin else []
+    with control_args(plan, "--yes", *standin) as handed_over:
+        control, server = run_split(
+            control_args=handed_over, server_args=policy_server_args(plan), on_start=started
+        )
     processes = {"control": control.to_dict(), "policy_server": server.to_dict()}
     if control.exit_code == EXIT_INTERRUPTED:
         raise KeyboardInterrupt("the operator stopped the arm (Ctrl-C)")
@@ -158,6 +190,10 @@ def _run_split(plan, args: argparse.Namespace) -> dict:
     return {**report, "processes": processes}
 
 
+SHOWN_EPISODES = 10  # per-episode lines printed; the JSON report has them all
+SHOWN_EVENTS = 3  # safety events printed per episode
+
+
 def finish(report: dict, as_json: bool, began: float) -> int:
     """Print the session's report; the exit code (0 when every episode succeeded, else 1)."""
     ok = report["successes"] == report["episodes"]
@@ -166,32 +202,47 @@ def finish(report: dict, as_json: bool, began: float) -> int:
         report.pop("ok", None)
         print(json.dumps({"ok": ok, **report, "total_s": total_s}))
         return 0 if ok else 1
-    for e in report["results"][:10]:
-        verdict = "success" if e["success"] else f"failed ({e['outcome']})"
-        seconds = e["time_to_success_s"] if e["success"] else e["duration_s"]
-        line = f"  seed {e['seed']}: {verdict} after {seconds:.2f} s"
-        print(line + (f", recording {e['recording']}" if e["recording"] else ""))
-        if e["timing"] is not None:
-            t = e["timing"]
-            p = t["period_ms"]
-            print(
-                f"    ticks: period median {p['median']:.3f} ms, p99 {p['p99']:.3f} ms, jitter "
-                f"{p['jitter']:.3f} ms; {t['late_ticks']} late, {t['lost_packets']} lost packets"
-            )
-        if e["ipc"] is not None and e["ipc"]["latency_ms"] is not None:
-            latency = e["ipc"]["latency_ms"]
-            print(
-                f"    policy over LCM: {e['ipc']['chunks']} chunks, observation to chunk "
-                f"p50 {latency['p50']:.1f} ms, p99 {latency['p99']:.1f} ms"
-            )
-        for event in e["events"][:3]:
-            print(f"    safety: {event['check']}: {event['message']}")
-    lo, hi = report["success_ci95"]
+    results = report["results"]
+    for e in results[:SHOWN_EPISODES]:
+        print_episode(e)
+    if len(results) > SHOWN_EPISODES:
+        print(f"  ({len(results) - SHOWN_EPISODES} more episodes in the --json report)")
+    recorded = [str(e["seed"]) for e in results if e["recording"]]
+    print(f"  recorded: {'seed ' + ', '.join(recorded) if recorded else 'none'}")
     print(
         f"robostack: {report['successes']}/{report['episodes']} succeeded "
-        f"({report['success_rate']:.0%}, 95% CI {lo:.0%}-{hi:.0%}) in {total_s:.1f} s"
+        f"({report['success_rate']:.0%}{success_interval(report)}) in {total_s:.1f} s wall time"
     )
     return 0 if ok else 1
+
+
+def print_episode(e: dict) -> None:
+    """One episode's lines: outcome in robot time, tick timing, IPC, its safety events."""
+    seed = e["seed"]
+    if e["success"]:
+        verdict = f"success after {e['time_to_success_s']:.2f} s robot time"
+    else:
+        verdict = f"failed ({e['outcome']}) after {e['duration_s']:.2f} s robot time"
+    print(f"  seed {seed}: {verdict}" + (f", recording {e['recording']}" if e["recording"] else ""))
+    if e["timing"] is not None:
+        t = e["timing"]
+        p = t["period_ms"]
+        print(
+            f"    seed {seed} ticks (wall clock): period median {p['median']:.3f} ms, p99 "
+            f"{p['p99']:.3f} ms, jitter {p['jitter']:.3f} ms; {t['late_ticks']} late, "
+            f"{t['lost_packets']} lost packets"
+        )
+    if e["ipc"] is not None and e["ipc"]["latency_ms"] is not None:
+        latency = e["ipc"]["latency_ms"]
+        print(
+            f"    seed {seed} policy over LCM: {e['ipc']['chunks']} chunks, observation to "
+            f"chunk p50 {latency['p50']:.1f} ms, p99 {latency['p99']:.1f} ms (wall clock)"
+        )
+    events = e["events"]
+    for event in events[:SHOWN_EVENTS]:
+        print(f"    seed {seed} safety {event['reaction']}: {event['check']}: {event['message']}")
+    if len(events) > SHOWN_EVENTS:
+        print(f"    seed {seed}: {len(events) - SHOWN_EVENTS} more safety events (--json)")
 
 
 def print_plan(plan) -> None:
@@ -200,9 +251,11 @@ def print_plan(plan) -> None:
     scores = ", ".join(f"{k} {v:.2f}" for k, v in reading["scores"].items())
     slots = ", ".join(f"{k}={v}" for k, v in d["slots"].items()) or "none"
     print(f'goal: "{reading["goal"]}"')
+    print(f"  task: {d['task']} (slots: {slots})")
     print(
-        f"  task: {d['task']} (slots: {slots}); score {reading['score']:.2f}, margin "
-        f"{reading['margin']:.2f} [{scores}]"
+        f"    read with score {reading['score']:.2f} (similarity of the goal to the task's "
+        f"phrasings, 1 = the same) and margin {reading['margin']:.2f} (ahead of the next "
+        f"task); every task: {scores}"
     )
     where = f" at {d['address']}" if d["address"] else ""
     print(f"  robot: {d['robot']} on {d['backend']}{where}; controller {d['controller']}")
@@ -216,6 +269,12 @@ def print_plan(plan) -> None:
         f"  safety: {d['safety_profile']} profile, velocity x{d['velocity_scale']:.2f}; "
         f"{d['episodes']} episode(s) from seed {d['seed']}; launch file {d['launch_file']}"
     )
+    r = d["recording"]
+    if r["enabled"]:
+        recorded = min(r["episodes"], d["episodes"])
+        print(f"  recording: the first {recorded} episode(s) into {r['runs_dir']}")
+    else:
+        print("  recording: off")
 
 
 def confirm(plan, yes: bool, standin: str | None) -> None:

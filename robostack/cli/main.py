@@ -23,6 +23,7 @@ from robostack.cli import (
     runs,
     soak,
     stop,
+    tasks,
     track,
     train,
     view,
@@ -32,6 +33,7 @@ from robostack.core.errors import RobostackError
 
 COMMANDS = (
     launch,
+    tasks,
     control,
     policy_server,
     stop,
@@ -50,20 +52,57 @@ COMMANDS = (
 EXIT_BAD_INPUT = 2
 
 
+class DefaultsShown(argparse.HelpFormatter):
+    """Help that ends each option with its default, unless it has none (None, False) or its
+    text already says what it is."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            not action.option_strings
+            or default is None
+            or default is False
+            or default == argparse.SUPPRESS
+            or "default" in text
+            or "%(default)" in text
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """Every robostack parser: full option names only (no abbreviations), defaults shown."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", DefaultsShown)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="robostack",
-        description="Robot control and policy-learning stack.",
-    )
+    parser = Parser(prog="robostack", description="Robot control and policy-learning stack.")
     parser.add_argument("--version", action="version", version=f"robostack {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=Parser
+    )
     for command in COMMANDS:
         command.add_parser(sub)
     return parser
 
 
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """The arguments; an unknown one is refused with its sub-command's usage (exit 2)."""
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     try:
         return args.run(args)
     except RobostackError as error:

@@ -8,6 +8,20 @@ from pathlib import Path
 from robostack.core.errors import RobostackError
 from robostack.core.paths import DEFAULT_RUNS_DIR
 
+# what a session's run folder holds (robostack.runtime.recording's RRD and SUMMARY, named here
+# because importing the recorder costs a second at every command's start)
+RECORDING, SUMMARY = "session.rrd", "summary.json"
+MIN_EPISODES_FOR_INTERVAL = 5  # a 95 % interval over fewer episodes says little: not printed
+
+
+def success_interval(report: dict) -> str:
+    """``", 95% interval lo-hi"`` of a report's ``success_ci95``, or "" under
+    `MIN_EPISODES_FOR_INTERVAL` episodes."""
+    if report["episodes"] < MIN_EPISODES_FOR_INTERVAL:
+        return ""
+    lo, hi = report["success_ci95"]
+    return f", 95% interval {lo:.0%}-{hi:.0%}"
+
 
 def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -44,9 +58,19 @@ def add_standin(parser: argparse.ArgumentParser) -> None:
 
 def add_sampler(parser: argparse.ArgumentParser) -> None:
     """``--sampler``, ``--sampling-steps``, ``--guidance``: how a DiT samples its chunks."""
-    parser.add_argument("--sampler", choices=("ddpm", "ddim", "dpmsolver"), help="DiT sampler")
-    parser.add_argument("--sampling-steps", type=int, help="DiT network calls per chunk")
-    parser.add_argument("--guidance", type=float, help="classifier-free guidance scale (1 = none)")
+    parser.add_argument(
+        "--sampler",
+        choices=("ddpm", "ddim", "dpmsolver"),
+        help="DiT sampler (default: the checkpoint's)",
+    )
+    parser.add_argument(
+        "--sampling-steps", type=int, help="DiT network calls per chunk (default: the checkpoint's)"
+    )
+    parser.add_argument(
+        "--guidance",
+        type=float,
+        help="classifier-free guidance scale, 1 = none (default: the checkpoint's)",
+    )
 
 
 def sampler_options(args: argparse.Namespace, policy_name: str) -> dict:
@@ -66,11 +90,31 @@ def sampler_options(args: argparse.Namespace, policy_name: str) -> dict:
 
 
 def add_ipc(parser: argparse.ArgumentParser) -> None:
-    """``--url`` and ``--prefix``: where the processes of a split session talk (LCM)."""
+    """``--url``, ``--prefix`` and ``--session``: where the processes of a split session talk
+    (LCM; `robostack.transport.config.IpcConfig`)."""
     from robostack.transport.config import IpcConfig
 
-    parser.add_argument("--url", default=IpcConfig.url, help="LCM URL (default: this machine only)")
+    parser.add_argument("--url", default=IpcConfig.url, help="LCM URL (udpm, ttl=0: this machine)")
     parser.add_argument("--prefix", default=IpcConfig.prefix, help="channel name prefix")
+    add_session_tag(parser)
+
+
+def add_session_tag(parser: argparse.ArgumentParser) -> None:
+    """``--session TAG``: a split session's own channels, ``<prefix>_<TAG>_*``."""
+    parser.add_argument(
+        "--session",
+        default="",
+        metavar="TAG",
+        help="the session's own channels <prefix>_<TAG>_* (robostack launch prints its TAG; "
+        "default: none, the shared channels <prefix>_*)",
+    )
+
+
+def ipc_config(args: argparse.Namespace):
+    """The `robostack.transport.config.IpcConfig` of the `add_ipc` options."""
+    from robostack.transport.config import IpcConfig
+
+    return IpcConfig(url=args.url, prefix=args.prefix, session_tag=args.session)
 
 
 def add_ray(parser: argparse.ArgumentParser) -> None:
@@ -79,7 +123,7 @@ def add_ray(parser: argparse.ArgumentParser) -> None:
         "--ray",
         metavar="ADDRESS",
         help="run the episodes on a Ray cluster: an address, auto (the one running here) or "
-        "local (start one here, a worker per core)",
+        "local (start one here, a worker per core); default: in this process",
     )
 
 

@@ -8,7 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
-from robostack.cli.options import add_ipc, add_json, add_sampler, sampler_options
+from robostack.cli.options import add_ipc, add_json, add_sampler, ipc_config, sampler_options
 from robostack.core.errors import RobostackError
 
 
@@ -40,10 +40,10 @@ def run(args: argparse.Namespace) -> int:
     from robostack.policies.checkpoint import load_policy, read_checkpoint_config
     from robostack.policies.language import embed_sentences
     from robostack.sessions.policy_server import PolicyServer
-    from robostack.transport.config import IpcConfig
 
     if args.threads < 1 or args.delay < 0:
         raise RobostackError("--threads must be >= 1 and --delay >= 0")
+    config = ipc_config(args)
     torch.set_num_threads(args.threads)
     data = read_checkpoint_config(args.checkpoint).get("data", {})
     policy = load_policy(args.checkpoint)
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint,
         robot=data.get("robot", ""),
         tasks=list(data.get("tasks", {})),
-        config=IpcConfig(url=args.url, prefix=args.prefix),
+        config=config,
         options=sampler_options(args, policy.name),
         delay_s=args.delay,
     )
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"robostack policy-server: serving {args.checkpoint} ({policy.name}, "
             f"{', '.join(server.tasks)} on the {server.robot}) on {args.url}, channels "
-            f"{args.prefix}_*",
+            f"{config.channel_prefix}_*",
             file=sys.stderr,
         )
     stats = server.serve(should_stop=lambda: bool(stopping), seconds=args.seconds or float("inf"))

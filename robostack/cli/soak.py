@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if launch.robot.real:
         raise RobostackError(f"the soak runs in simulation; {args.launch} drives a real robot")
     plan = make_plan(args.goal, launch, split=True)
-    with progress_bar("soak", enabled=not args.json, unit="min") as update:
+    with progress_bar("soak", total=args.minutes, enabled=not args.json, unit="min") as update:
         report = soak(
             plan,
             minutes=args.minutes,

@@ -7,7 +7,7 @@ import json
 import socket
 import time
 
-from robostack.cli.options import add_ipc, add_json
+from robostack.cli.options import add_ipc, add_json, ipc_config
 
 REPEATS = 3  # UDP may lose one; a control process counts the copies once
 
@@ -18,8 +18,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="stop every arm whose control process listens (operator stop over LCM)",
         description="Publishes an operator stop on the STOP channel: each `robostack control` "
         "process listening STOPs its arm through the safety monitor (damping, then halt), "
-        "records the event and runs no further episode. Not an emergency stop: use the robot's "
-        "own E-stop for that.",
+        "records the event and runs no further episode. Without --session it goes to the "
+        "shared <prefix>_STOP, which every session under the prefix listens to (sessions have "
+        "channels of their own for everything else); with --session TAG to that session only. "
+        "Not an emergency stop: use the robot's own E-stop for that.",
     )
     p.add_argument("--reason", default="operator", help="recorded with the stop")
     add_ipc(p)
@@ -30,9 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from robostack.transport import lcmtypes
     from robostack.transport.bus import connect
-    from robostack.transport.config import IpcConfig
 
-    config = IpcConfig(url=args.url, prefix=args.prefix)
+    config = ipc_config(args)
     msg = lcmtypes.operator_stop_t()
     msg.source = f"robostack stop on {socket.gethostname()}"
     msg.reason = args.reason

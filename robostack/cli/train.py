@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise RobostackError(str(error)) from error
     evaluate = _evaluator(data, args.eval_episodes) if args.eval_every else None
-    with progress_bar("train", enabled=not args.json, unit="step") as update:
+    with progress_bar("train", total=args.steps, enabled=not args.json, unit="step") as update:
         result = train(
             policy,
             data,

@@ -38,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="FAULT",
         help="send FAULT (one of hardware.virtual.arm.FAULTS: communication_loss, reflex, "
         "protective_stop, emergency_stop, stall) to the controller at --address, after --delay "
-        "s of its time, and exit",
+        "s of its time, and exit (default: serve a controller)",
     )
     p.add_argument("--delay", type=float, default=0.0, help="with --inject: delay, s")
     add_json(p)
@@ -72,9 +72,12 @@ def serve(args: argparse.Namespace) -> int:
             ).start()
     except OSError as error:
         raise RobostackError(f"cannot serve on {args.address}: {error}") from None
+    from robostack.launcher.supervisor import follow_supervisor
+
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    follow_supervisor(signal.SIGTERM)  # started by a supervisor (a test run): end when it dies
     ready = {"ok": True, "robot": args.robot, "address": args.address, "ready": True}
     print(json.dumps(ready) if args.json else f"virtual {args.robot} ready at {args.address}")
     try:

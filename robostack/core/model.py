@@ -36,9 +36,14 @@ class IKResult:
 def load_urdf(description: RobotDescription) -> mujoco.MjSpec:
     """Parse the robot's URDF into an editable `MjSpec` (no scene, no actuators).
 
-    Adds the description's reflected rotor inertia (armature) to the arm joints.
+    Adds the description's reflected rotor inertia (armature) to the arm joints, and drops the
+    joint equalities MuJoCo makes of the URDF's ``<mimic>`` tags: the URDF declares the second
+    finger a mimic of the first for tools that drive a gripper as one joint, while the
+    simulation gives each finger its own servo to the same target (`robostack.sim.mujoco`).
     """
     spec = mujoco.MjSpec.from_file(str(description.urdf))
+    for equality in list(spec.equalities):
+        spec.delete(equality)
     for name, armature in zip(description.arm_joints, description.armature, strict=True):
         spec.joint(name).armature = armature
     return spec

@@ -103,7 +103,7 @@ _UR_JOINTS = tuple(
     for j in ("shoulder_pan", "shoulder_lift", "elbow", "wrist_1", "wrist_2", "wrist_3")
 )
 # UR's datasheets give no joint acceleration, jerk or torque-rate limit; these are the stack's own
-# conservative choices (the DESIGN.md reference values), enforced by the safety monitor.
+# conservative choices, enforced by the safety monitor.
 _UR_DDQ_MAX = (10.0,) * 6
 _UR_DDDQ_MAX = (5000.0,) * 6
 _UR_DTAU_MAX = 1000.0

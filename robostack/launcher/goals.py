@@ -57,9 +57,9 @@ class Interpretation:
             "goal": self.goal,
             "task": self.task,
             "slots": self.slots,
-            "score": round(self.score, 4),
-            "margin": round(self.margin, 4),
-            "scores": {k: round(v, 4) for k, v in self.scores.items()},
+            "score": self.score,
+            "margin": self.margin,
+            "scores": dict(self.scores),
         }
 
 

@@ -16,7 +16,8 @@ out-of-range values with `LaunchFileError`, which names the file, the key and th
 [recording]   enabled, runs_dir, episodes (record the first N of a multi-episode launch)
 [connection]  real robots only: address, command_mode (UR: servoj | speedj | torque),
               payload_kg, realtime (Franka: enforce | ignore), gripper (Franka)
-[ipc]         split (run the policy in its own process), url, prefix, status_decimation,
+[ipc]         split (run the policy in its own process), shared (the shared channels instead
+              of the session's own), url, prefix, session_tag, status_decimation,
               max_chunk_age_s, policy_timeout_s, startup_timeout_s (`robostack.transport.IpcConfig`)
 ```
 """
@@ -34,7 +35,7 @@ from robostack.core.errors import RobostackError
 from robostack.core.robots import ROBOTS
 from robostack.policies.dit.configuration import SAMPLERS
 from robostack.runtime.backends import BACKEND_NAMES, REAL_BACKENDS
-from robostack.transport.config import IpcConfig
+from robostack.transport.config import IpcConfig, new_session_tag
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -179,10 +180,21 @@ class ConnectionSection:
 @dataclass(frozen=True, kw_only=True)
 class IpcSection(IpcConfig):
     """split: run the policy in its own process (``robostack policy-server``) and the loop in
-    another (``robostack control``), over LCM, in real time; the other keys are
+    another (``robostack control``), over LCM, in real time. shared: the two talk on the
+    shared channels ``<prefix>_*``, where other sessions and hand-started processes can hear
+    them; by default a split launch draws a session tag and its channels are its own
+    (`robostack.transport.config.new_session_tag`). The other keys are
     `robostack.transport.IpcConfig`'s."""
 
     split: bool = False
+    shared: bool = False
+
+    def for_session(self) -> IpcSection:
+        """These settings as one split session uses them: with a tag of its own unless
+        ``shared`` or the file names one."""
+        if self.shared or self.session_tag:
+            return self
+        return dataclasses.replace(self, session_tag=new_session_tag())
 
 
 @dataclass(frozen=True)
@@ -203,6 +215,12 @@ class LaunchFile:
         """A path from the file, relative to the file's folder."""
         path = Path(relative).expanduser()
         return path if path.is_absolute() else self.path.parent / path
+
+    def tables(self) -> dict[str, dict]:
+        """The validated content as TOML-like tables (every key, defaults filled in);
+        `launch_from_tables` reads them back."""
+        sections = {name: getattr(self, name) for name in SECTIONS}
+        return {name: dataclasses.asdict(s) for name, s in sections.items() if s is not None}
 
 
 SECTIONS = {
@@ -226,8 +244,16 @@ def load_launch_file(path: Path | str) -> LaunchFile:
         raise LaunchFileError(path, "(file)", "no such launch file") from None
     except tomllib.TOMLDecodeError as error:
         raise LaunchFileError(path, "(syntax)", f"not valid TOML: {error}") from None
+    return launch_from_tables(path, raw)
+
+
+def launch_from_tables(path: Path, tables: dict) -> LaunchFile:
+    """Validate a launch file's ``tables`` (parsed TOML, or `LaunchFile.tables`); ``path`` is
+    the file they came from. `LaunchFileError` names what is wrong."""
+    if not isinstance(tables, dict):
+        raise LaunchFileError(path, "(tables)", f"must be a table of tables, got {tables!r}")
     sections = {}
-    for name, table in raw.items():
+    for name, table in tables.items():
         if name not in SECTIONS:
             raise LaunchFileError(path, f"[{name}]", f"unknown table; known: {', '.join(SECTIONS)}")
         if not isinstance(table, dict):

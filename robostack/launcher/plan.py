@@ -1,5 +1,6 @@
 """`make_plan`: a goal sentence and a launch file -> a `LaunchPlan`, every check done before
-anything moves.
+anything moves. `write_plan` / `read_plan`: the plan as a JSON file, for another process
+(`robostack control`), read back with the same checks but the goal's reading.
 
 Checks, each refused with a `RobostackError` naming the problem: the goal
 (`robostack.launcher.goals`), the task on this robot, the checkpoint (it exists, loads, and was
@@ -10,8 +11,10 @@ for a real robot the address (given on the command line, agreeing with the file)
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass, field
+import reprlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from robostack.controllers.gains import DEFAULT_GAINS
@@ -19,7 +22,14 @@ from robostack.core.errors import RobostackError
 from robostack.core.paths import CHECKPOINTS
 from robostack.core.robots import get_robot
 from robostack.launcher.goals import GoalInterpreter, Interpretation
-from robostack.launcher.launch_file import FROM_GOAL, LaunchFile, LaunchFileError
+from robostack.launcher.launch_file import (
+    FROM_GOAL,
+    LaunchFile,
+    LaunchFileError,
+    launch_from_tables,
+)
+from robostack.runtime.safety.overrides import SafetyOverrides
+from robostack.sessions.episodes import EpisodeSpec
 from robostack.sim.tasks import ARM_ONLY_TASKS, TASKS, make_task
 
 
@@ -31,8 +41,9 @@ class LaunchPlan:
         launch: the validated launch file.  interpretation: what the goal was read as.
         task, slots: the task and its fixed slots.  checkpoint: the policy folder.
         episodes, seed: episodes to run, the first one's seed.
-        safety: `SafetyConfig` overrides (velocity share, tracking, collision, watchdog).
         velocity_scale: share of the velocity limit chunks are slowed to.
+        safety: the `SafetyConfig` fields the launch sets (velocity share, tracking,
+            collision, watchdog).
         address: the real robot's address, or None in simulation.
         split: the policy runs in its own process, over LCM (`robostack.transport`); the session
             then runs in real time.
@@ -46,30 +57,36 @@ class LaunchPlan:
     episodes: int
     seed: int
     velocity_scale: float
-    safety: dict = field(default_factory=dict)
+    safety: SafetyOverrides
     address: str | None = None
     split: bool = False
 
-    def episode(self, i: int) -> dict:
-        """Keyword arguments of `robostack.sessions.episodes.run_episode` for the plan's episode
-        ``i`` (its seed, task, slots, controller, safety, recording), the chunk source aside."""
+    @property
+    def simulator(self) -> str:
+        """Where the plan's simulated episodes run: the launch file's backend, or MuJoCo for a
+        robot outside the stack's simulators (its twin)."""
+        return "mujoco" if self.launch.robot.twin else self.launch.robot.backend
+
+    def episode(self, i: int) -> EpisodeSpec:
+        """The plan's episode ``i``: its seed, task, slots, controller, safety, recording."""
         launch = self.launch
-        return {
-            "task_name": self.task,
-            "robot": launch.robot.name,
-            "seed": self.seed + i,
-            "controller": launch.controller.name,
-            "gains": launch.controller.gains or None,
-            "safety": self.safety,
-            "slots": self.slots,
-            "record": launch.recording.enabled and i < launch.recording.episodes,
-            "runs_dir": Path(launch.recording.runs_dir),
-            "until_success": True,
-            "realtime": self.split,
-            "simulator": "mujoco" if launch.robot.twin else launch.robot.backend,
-        }
+        return EpisodeSpec(
+            task=self.task,
+            robot=launch.robot.name,
+            seed=self.seed + i,
+            slots=self.slots,
+            controller=launch.controller.name,
+            gains=launch.controller.gains or None,
+            safety=self.safety,
+            until_success=True,
+            record=launch.recording.enabled and i < launch.recording.episodes,
+            runs_dir=Path(launch.recording.runs_dir),
+            realtime=self.split,
+        )
 
     def to_dict(self) -> dict:
+        """The plan as JSON values: what it does at a glance, and under ``launch`` the launch
+        file's validated tables; `from_dict` reads it back."""
         launch = self.launch
         return {
             "launch_file": str(launch.path),
@@ -90,7 +107,7 @@ class LaunchPlan:
             "gains": launch.controller.gains,
             "safety_profile": launch.safety.profile,
             "velocity_scale": self.velocity_scale,
-            "safety": self.safety,
+            "safety": self.safety.to_dict(),
             "episodes": self.episodes,
             "seed": self.seed,
             "split": self.split,
@@ -99,7 +116,63 @@ class LaunchPlan:
                 "runs_dir": launch.recording.runs_dir,
                 "episodes": launch.recording.episodes,
             },
+            "launch": launch.tables(),
         }
+
+    @classmethod
+    def from_dict(cls, data: object, *, source: str = "the plan") -> LaunchPlan:
+        """The plan ``data`` (`to_dict`'s form) holds, checked as `make_plan` checks one, the
+        goal's reading taken as written (the sentence is not read again). Every other value
+        must be the one the launch tables, the reading and the episodes, address, velocity
+        scale and split give. `RobostackError`, naming ``source``, for anything missing,
+        mistyped or disagreeing."""
+        if not isinstance(data, dict):
+            raise RobostackError(f"{source}: not a plan (a JSON object), got {type(data).__name__}")
+        try:
+            _check_types(data, PLAN_TYPES)
+            reading = data["interpretation"]
+            _check_types(reading, READING_TYPES, "interpretation ")
+            _check_types(reading["scores"], dict.fromkeys(reading["scores"], float), "score ")
+            launch = launch_from_tables(Path(data["launch_file"]), data["launch"])
+            plan = _checked(
+                launch,
+                Interpretation(**{key: reading[key] for key in READING_TYPES}),
+                episodes=data["episodes"],
+                address=data["address"],
+                velocity_scale=data["velocity_scale"],
+                split=data["split"],
+            )
+        except KeyError as missing:
+            raise RobostackError(f"{source}: no {missing.args[0]!r}") from None
+        except RobostackError as error:
+            raise RobostackError(f"{source}: {error}") from None
+        difference = _first_difference(data, plan.to_dict())
+        if difference is not None:
+            key, given, made = difference
+            raise RobostackError(
+                f"{source}: {key} is {reprlib.repr(given)}, but the launch tables and the "
+                f"reading give {reprlib.repr(made)}"
+            )
+        return plan
+
+
+PLAN_TYPES = {
+    "launch_file": str,
+    "launch": dict,
+    "interpretation": dict,
+    "episodes": int,
+    "velocity_scale": float,
+    "address": (str, type(None)),
+    "split": bool,
+}
+READING_TYPES = {
+    "goal": str,
+    "task": str,
+    "slots": dict,
+    "score": float,
+    "margin": float,
+    "scores": dict,
+}
 
 
 def make_plan(
@@ -118,16 +191,64 @@ def make_plan(
     goal = goal or launch.session.goal
     if not goal:
         raise RobostackError(f"no goal: give a sentence, or set [session] goal in {launch.path}")
-    robot = launch.robot
     task_name = launch.session.task
     if task_name != FROM_GOAL and task_name not in TASKS:
         raise LaunchFileError(
             launch.path, "[session] task", f"unknown task; use {FROM_GOAL} or {', '.join(TASKS)}"
         )
+    episodes = launch.session.episodes if episodes is None else episodes
+    velocity_scale = launch.safety.speed if speed is None else speed
+    address = _check_run(launch, episodes=episodes, address=address, speed=velocity_scale)
+    if task_name != FROM_GOAL:  # a launch file for one task names its checkpoint up front
+        _checkpoint(launch, task_name)
+    # the checks above need no sentence model: a refusal comes before it loads
     if interpreter is None:
         interpreter = GoalInterpreter(tasks=None if task_name == FROM_GOAL else [task_name])
-    reading = interpreter.interpret(goal)
+    return _checked(
+        launch,
+        interpreter.interpret(goal),
+        episodes=episodes,
+        address=address,
+        velocity_scale=velocity_scale,
+        split=launch.ipc.split if split is None else split,
+    )
+
+
+def _check_run(
+    launch: LaunchFile, *, episodes: int, address: str | None, speed: float
+) -> str | None:
+    """The checks that need no goal (gains, address, episodes, speed); the real robot's
+    address (None in simulation)."""
+    _check_gains(launch)
+    if launch.robot.real:
+        address = _address(launch, address)
+    elif address is not None:
+        raise RobostackError(
+            f"--address is for real robots; {launch.path} runs {launch.robot.backend}"
+        )
+    if episodes < 1:
+        raise RobostackError(f"--episodes must be >= 1, got {episodes}")
+    if not 0 < speed <= 1:
+        raise RobostackError(f"--speed must be in (0, 1], got {speed}")
+    return address
+
+
+def _checked(
+    launch: LaunchFile,
+    reading: Interpretation,
+    *,
+    episodes: int,
+    address: str | None,
+    velocity_scale: float,
+    split: bool,
+) -> LaunchPlan:
+    """The plan of ``launch`` for the goal's ``reading``, every check but the reading's done."""
+    robot = launch.robot
     task = make_task(reading.task)
+    if launch.session.task not in (FROM_GOAL, reading.task):
+        raise LaunchFileError(
+            launch.path, "[session] task", f"is {launch.session.task}, the goal {reading.task}"
+        )
     if robot.name not in task.robots:
         raise RobostackError(
             f"{reading.task} is made for {', '.join(task.robots)}, not the {robot.name} this "
@@ -139,20 +260,11 @@ def make_plan(
             f"perception (or a scene of its own), which robostack does not have; it runs "
             f"{', '.join(ARM_ONLY_TASKS)}"
         )
+    task.check_slots(reading.slots)
     checkpoint = _checkpoint(launch, reading.task)
-    _check_gains(launch)
-    if robot.real:
-        address = _address(launch, address)
-    elif address is not None:
-        raise RobostackError(f"--address is for real robots; {launch.path} runs {robot.backend}")
-    episodes = launch.session.episodes if episodes is None else episodes
-    if episodes < 1:
-        raise RobostackError(f"--episodes must be >= 1, got {episodes}")
-    if speed is not None and not 0 < speed <= 1:
-        raise RobostackError(f"--speed must be in (0, 1], got {speed}")
-    spec = get_robot(robot.name).spec
+    address = _check_run(launch, episodes=episodes, address=address, speed=velocity_scale)
     safety = launch.safety
-    scale = safety.speed if speed is None else speed
+    tau_max = get_robot(robot.name).spec.tau_max
     return LaunchPlan(
         launch=launch,
         interpretation=reading,
@@ -161,31 +273,80 @@ def make_plan(
         checkpoint=checkpoint,
         episodes=episodes,
         seed=launch.session.seed,
-        velocity_scale=scale,
-        safety={
-            "velocity_fraction": scale,
-            "tracking_error_max": safety.tracking_error_max,
-            "collision_torque": (safety.collision_torque_fraction * spec.tau_max).tolist(),
-            "stale_reference_s": safety.stale_reference_s,
-            **({"read_timeout_s": safety.read_timeout_s} if safety.read_timeout_s else {}),
-        },
+        velocity_scale=velocity_scale,
+        safety=SafetyOverrides(
+            velocity_fraction=velocity_scale,
+            tracking_error_max=safety.tracking_error_max,
+            collision_torque=tuple((safety.collision_torque_fraction * tau_max).tolist()),
+            stale_reference_s=safety.stale_reference_s,
+            read_timeout_s=safety.read_timeout_s or None,
+        ),
         address=address,
-        split=launch.ipc.split if split is None else split,
+        split=split,
     )
 
 
-def _checkpoint(launch: LaunchFile, task: str) -> Path:
-    """The checkpoint for ``task``: [policy.tasks] override, else [policy] checkpoint, else
-    the shipped one named after the task."""
-    from robostack.policies.checkpoint import read_checkpoint_config
+def write_plan(plan: LaunchPlan, path: Path) -> None:
+    """Write ``plan`` to ``path`` as JSON (`LaunchPlan.to_dict`); `read_plan` reads it back."""
+    Path(path).write_text(json.dumps(plan.to_dict(), indent=1) + "\n")
 
+
+def read_plan(path: Path) -> LaunchPlan:
+    """The plan in the JSON file at ``path``, checked (`LaunchPlan.from_dict`); nothing reads
+    the goal again. `RobostackError` for a file that is missing, not JSON or not a plan."""
+    source = f"plan file {path}"
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as error:
+        raise RobostackError(f"{source}: {error.strerror or error}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise RobostackError(f"{source}: not JSON: {error}") from None
+    return LaunchPlan.from_dict(data, source=source)
+
+
+def _first_difference(given: object, made: object, key: str = "") -> tuple | None:
+    """(the dotted key, ``given``'s value, ``made``'s) where two JSON values first differ
+    (None: they are equal)."""
+    if isinstance(given, dict) and isinstance(made, dict):
+        for k in sorted(set(given) | set(made)):
+            inner = _first_difference(given.get(k), made.get(k), f"{key}.{k}" if key else k)
+            if inner is not None:
+                return inner
+        return None
+    return None if given == made else (key, given, made)
+
+
+def _check_types(data: dict, types: dict[str, type | tuple], what: str = "") -> None:
+    """Each of ``types``' keys in ``data``, of its type (a bool is no number, an int is a
+    float); `RobostackError` naming ``what`` and the key otherwise."""
+    for key, kinds in types.items():
+        value = data[key]
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        kinds = (*kinds, int) if float in kinds else kinds
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+            raise RobostackError(f"{what}{key} has the wrong type: {reprlib.repr(value)}")
+
+
+def checkpoint_for(launch: LaunchFile, task: str) -> tuple[str, str, Path]:
+    """Which checkpoint ``launch`` runs ``task`` with: the key that names it, the name and
+    the folder (not checked): [policy.tasks] override, else [policy] checkpoint, else the
+    shipped one named after the task."""
     key = f"[policy.tasks] {task}" if task in launch.policy.tasks else "[policy] checkpoint"
     name = launch.policy.tasks.get(task, launch.policy.checkpoint) or task
     path = CHECKPOINTS / name if (CHECKPOINTS / name).is_dir() else launch.resolve(name)
+    return key, name, path
+
+
+def _checkpoint(launch: LaunchFile, task: str) -> Path:
+    """The checkpoint for ``task`` (`checkpoint_for`), checked against the task and robot. A
+    missing folder is refused before torch loads."""
+    key, name, path = checkpoint_for(launch, task)
     if not path.is_dir():
         raise LaunchFileError(
             launch.path, key, f"no checkpoint {name!r} (neither in {CHECKPOINTS} nor at {path})"
         )
+    from robostack.policies.checkpoint import read_checkpoint_config
+
     try:
         data = read_checkpoint_config(path).get("data", {})
     except (OSError, ValueError, RobostackError) as error:

@@ -3,7 +3,8 @@
 `open_robot` builds the plan's backend (unconnected). `run_on_robot` connects, runs the
 preflight checks and refuses to move when one fails, then for each episode moves the arm
 slowly to the start configuration (`robostack.runtime.start_move`) and runs the policy through the
-loop paced by the robot, the twin scene judging the task (`robostack.sessions.episodes`). A safety
+loop paced by the robot, the twin scene judging the task
+(`robostack.sessions.episodes.run_robot_episode`). A safety
 stop or a robot fault ends the session; the robot is stopped and disconnected on every exit path.
 """
 
@@ -23,7 +24,7 @@ from robostack.runtime.backends import make_robot
 from robostack.runtime.loop import Link
 from robostack.runtime.preflight import PreflightReport, check_robot
 from robostack.runtime.start_move import move_to_start
-from robostack.sessions.episodes import EpisodeResult, run_episode
+from robostack.sessions.episodes import EpisodeResult, run_robot_episode
 
 SWITCH_INTERVAL_S = 0.0002  # the interpreter's thread switch interval during a real session
 
@@ -101,7 +102,7 @@ def run_on_robot(
                 safety=plan.safety,
                 link=link,
             )
-            result = run_episode(**plan.episode(i), source=source, hardware=robot, link=link)
+            result = run_robot_episode(plan.episode(i), robot, source=source, link=link)
             results.append(result)
             if progress is not None:
                 progress(i + 1, plan.episodes)

@@ -22,7 +22,7 @@ from robostack.core.robots import get_robot
 from robostack.launcher.launch_file import PolicySection
 from robostack.launcher.plan import LaunchPlan
 from robostack.runtime.preflight import PreflightReport
-from robostack.sessions.episodes import EpisodeResult, run_episode
+from robostack.sessions.episodes import EpisodeResult, run_episode, run_robot_episode
 from robostack.sessions.evaluation.metrics import wilson_interval
 
 if TYPE_CHECKING:
@@ -111,8 +111,9 @@ def run_plan(
     else:
         results = []
         for i in range(plan.episodes):
+            source = source_for(plan.seed + i)
             results.append(
-                run_episode(**plan.episode(i), source=source_for(plan.seed + i), link=link)
+                run_episode(plan.episode(i), source=source, simulator=plan.simulator, link=link)
             )
             if progress is not None:
                 progress(i + 1, plan.episodes)
@@ -135,10 +136,8 @@ def _on_bridge(plan: LaunchPlan, source_for, progress, link) -> list[EpisodeResu
     with make_robot(launch.robot.backend, get_robot(launch.robot.name)) as robot:
         for i in range(plan.episodes):
             robot.reset()
-            episode = plan.episode(i)
-            results.append(
-                run_episode(**episode, source=source_for(plan.seed + i), hardware=robot, link=link)
-            )
+            source = source_for(plan.seed + i)
+            results.append(run_robot_episode(plan.episode(i), robot, source=source, link=link))
             if progress is not None:
                 progress(i + 1, plan.episodes)
             if results[-1].ends_session:

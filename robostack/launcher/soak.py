@@ -25,6 +25,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ import numpy as np
 from robostack.core.robots import get_robot
 from robostack.launcher.plan import LaunchPlan
 from robostack.launcher.session import remote_sources
-from robostack.launcher.supervisor import serving
+from robostack.launcher.supervisor import serving, with_session_channels
 from robostack.runtime.control_link import ControlLink
 from robostack.runtime.loop import LoopResult
 from robostack.sessions.episodes import EpisodeResult, run_episode
@@ -52,6 +53,7 @@ def soak(
 ) -> dict:
     """Run the soak (module doc); the report. ``progress(minutes_done)`` after each episode."""
     dt = get_robot(plan.launch.robot.name).spec.dt
+    plan = with_session_channels(plan)
     episodes: list[dict] = []
     memory: list[tuple[float, float, float]] = []  # (minutes, control MB, server MB)
     first = latest = None  # recordings read back at the end; the others are deleted
@@ -61,8 +63,8 @@ def soak(
         while time.monotonic() - began < minutes * 60 and server.poll() is None:
             i = len(episodes)
             factory = sources(plan.seed + i)
-            options = {**plan.episode(i), "record": True, "runs_dir": runs_dir}
-            result = run_episode(**options, source=factory, link=link)
+            spec = replace(plan.episode(i), record=True, runs_dir=runs_dir)
+            result = run_episode(spec, source=factory, simulator=plan.simulator, link=link)
             done = (time.monotonic() - began) / 60
             memory.append((done, rss_mb("self"), rss_mb(server.pid)))
             episodes.append(_episode_report(result, factory.sources[-1].stats(), dt))

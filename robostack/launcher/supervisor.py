@@ -19,9 +19,11 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -82,10 +84,12 @@ def run_split(
 
 
 def follow_supervisor(signum: int) -> None:
-    """In a child of `run_split`: get ``signum`` when the supervisor dies (Linux's
-    PR_SET_PDEATHSIG), or now if it is gone already. Does nothing outside a split session."""
+    """In a child of `run_split` (or of any process that sets `SUPERVISOR_ENV` to its pid for
+    its children, as the test suite does): get ``signum`` when the supervisor dies (Linux's
+    PR_SET_PDEATHSIG), or now if it is gone already. Does nothing outside a split session or
+    in the supervisor itself."""
     parent = os.environ.get(SUPERVISOR_ENV)
-    if not parent:
+    if not parent or int(parent) == os.getpid():
         return
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum)
@@ -93,15 +97,37 @@ def follow_supervisor(signum: int) -> None:
         os.kill(os.getpid(), signum)
 
 
+@contextmanager
+def control_args(plan: LaunchPlan, *extra: str) -> Iterator[list[str]]:
+    """``robostack control`` arguments that hand it ``plan`` whole, then ``extra``: the plan as
+    a JSON file (`robostack.launcher.plan.write_plan`) in a private temporary folder while
+    inside, removed on the way out. The control process checks it again but does not read
+    the goal again."""
+    from robostack.launcher.plan import write_plan
+
+    with tempfile.TemporaryDirectory(prefix="robostack-plan-") as folder:
+        path = Path(folder) / "plan.json"
+        write_plan(plan, path)
+        yield ["--plan", str(path), *extra]
+
+
+def with_session_channels(plan: LaunchPlan) -> LaunchPlan:
+    """``plan`` with the channels one split session uses (`IpcSection.for_session`): its own
+    unless its launch file says ``[ipc] shared``."""
+    from dataclasses import replace
+
+    return replace(plan, launch=replace(plan.launch, ipc=plan.launch.ipc.for_session()))
+
+
 def policy_server_args(plan: LaunchPlan, *extra: str) -> list[str]:
     """``robostack policy-server`` arguments serving ``plan``'s checkpoint as its launch file
-    says (sampler, URL, prefix), then ``extra``."""
+    says (sampler, URL, prefix, session tag), then ``extra``."""
     from robostack.launcher.session import predict_options
     from robostack.policies.checkpoint import read_checkpoint_config
 
     launch = plan.launch
     args = ["--checkpoint", str(plan.checkpoint), "--url", launch.ipc.url]
-    args += ["--prefix", launch.ipc.prefix]
+    args += ["--prefix", launch.ipc.prefix, "--session", launch.ipc.session_tag]
     policy = read_checkpoint_config(plan.checkpoint).get("policy", "")
     flags = {"sampler": "--sampler", "steps": "--sampling-steps", "guidance_scale": "--guidance"}
     for key, value in predict_options(launch.policy, policy).items():

@@ -7,6 +7,7 @@ default joint impedance) and, when recorded, the same run folder and summary.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,8 +83,11 @@ def recording(
     """Record ``loop``'s session into a new run folder.
 
     Fill ``recorder.summary`` before leaving; on exit, normal or not, every tick is drained
-    first and summary.json then says what the recording holds (or the error that ended it).
+    first and summary.json then says what the recording holds (or the error that ended it),
+    with the session's wall time ``wall_s`` and, given its ``ticks``, its robot time
+    ``robot_s`` (ticks at the robot's control rate), s.
     """
+    began = time.monotonic()
     recorder = SessionRecorder(
         run_dir=new_run_dir(runs_dir, name),
         description=description,
@@ -99,6 +103,8 @@ def recording(
         raise
     finally:
         recorder.close()
-        recorder.write_summary(
-            {"name": name, **recorder.summary, "event_errors": loop.safety.event_errors}
-        )
+        summary = {"name": name, **recorder.summary, "event_errors": loop.safety.event_errors}
+        summary["wall_s"] = round(time.monotonic() - began, 3)
+        if isinstance(summary.get("ticks"), int):
+            summary["robot_s"] = summary["ticks"] / loop.robot.spec.control_rate_hz
+        recorder.write_summary(summary)

@@ -6,7 +6,8 @@ per tick, after the write (`poll`). Per tick it
 
 - takes the messages that arrived (never blocking): chunks are queued for the chunk source
   (`robostack.runtime.remote_source`), an operator stop asks the monitor for a STOP (copies of one
-  stop count once), policy servers' heartbeats are noted;
+  stop count once; on the session's own STOP channel or the shared one,
+  `IpcConfig.stop_channels`), policy servers' heartbeats are noted;
 - HOLDs the arm (check ``policy_lost``) when the heartbeat of the server the episode uses has
   not come for ``policy_timeout_s``: its process died or hangs. The watchdog is armed once the
   episode has asked the policy for anything (its first observation), not during a start move;
@@ -70,7 +71,7 @@ class ControlLink:
         self._pending_drops: list[tuple[str, MessageError]] = []  # until the next poll
         self._subscriptions = [
             self.lcm.subscribe(config.channel("CHUNK"), self._on_chunk),
-            self.lcm.subscribe(config.channel("STOP"), self._on_stop),
+            *(self.lcm.subscribe(channel, self._on_stop) for channel in config.stop_channels()),
             self.lcm.subscribe(config.channel("POLICY_STATUS"), self._on_policy_status),
         ]
 
@@ -170,8 +171,9 @@ class ControlLink:
         alive = self._alive(since)
         if len(alive) != 1:
             raise PolicyServerError(
-                f"{len(alive)} policy servers answer on {self.config.prefix}_*: stop the others "
-                f"or give each session its own [ipc] prefix; nothing moved"
+                f"{len(alive)} policy servers answer on {self.config.channel_prefix}_*: stop the "
+                f"others, or let `robostack launch` give the session channels of its own; nothing "
+                f"moved"
                 if alive
                 else "the policy server stopped answering as it was checked; nothing moved"
             )

@@ -1,6 +1,6 @@
 """The control loop: read -> reference -> controller -> safety -> write -> record, per tick.
 
-The same loop code runs under the two clocks of DESIGN.md, real time coming in two kinds:
+The same loop code runs under two clocks (docs/architecture.md), real time coming in two kinds:
 
 - `LockstepClock`: as fast as possible; the robot's own time (simulation) advances one
   period per `write`. Deterministic: the chunk source is called synchronously every

@@ -8,8 +8,6 @@ as every session. The move ends the robot's motion afterwards (`Robot.end_motion
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 
 from robostack.controllers.references import Reference, ReferenceChunker
@@ -21,6 +19,7 @@ from robostack.runtime.assembly import make_loop
 from robostack.runtime.loop import Link, LoopResult
 from robostack.runtime.safety import SafetyConfig
 from robostack.runtime.safety.operator import stop_on_signals
+from robostack.runtime.safety.overrides import SafetyOverrides
 
 START_MOVE_SPEED = 0.1  # share of the robot's velocity, acceleration and jerk limits
 ARRIVAL_TOLERANCE = 0.01  # rad: the start move must end this close on every joint
@@ -64,7 +63,7 @@ def move_to_start(
     model: RigidBodyModel,
     controller: str = "impedance",
     speed: float = START_MOVE_SPEED,
-    safety: Mapping[str, object] | None = None,
+    safety: SafetyOverrides | None = None,
     link: Link | None = None,
 ) -> LoopResult:
     """Move the connected ``robot`` to ``q_start`` (dof,) rad (module doc); return the loop's
@@ -80,7 +79,9 @@ def move_to_start(
         source=ReferenceChunker(move, t_offset=state.t),
         controller=controller,
         realtime=True,
-        safety_config=SafetyConfig.for_robot(robot.spec, **(safety or {})),
+        safety_config=SafetyConfig.for_robot(robot.spec)
+        if safety is None
+        else safety.config(robot.spec),
         link=link,
     )
     with stop_on_signals(loop.safety) as signalled:

@@ -16,7 +16,7 @@ from robostack.core.paths import DEFAULT_RUNS_DIR
 from robostack.core.robots import get_robot
 from robostack.policies.datasets import DatasetWriter
 from robostack.sessions.distributed import RayCluster
-from robostack.sessions.episodes import FPS, run_episode
+from robostack.sessions.episodes import FPS, EpisodeSpec, run_episode
 from robostack.sim.cameras import Camera
 from robostack.sim.tasks import make_task
 
@@ -138,15 +138,10 @@ def _expert_episodes(payload: tuple, seeds: list[int]) -> list[ExpertEpisode]:
     task_name, robot, recorded, runs_dir, cameras = payload
     out = []
     for s in seeds:
-        episode = run_episode(
-            task_name,
-            robot=robot,
-            seed=s,
-            frames=True,
-            record=s in recorded,
-            runs_dir=runs_dir,
-            cameras=cameras,
+        spec = EpisodeSpec(
+            task=task_name, robot=robot, seed=s, record=s in recorded, runs_dir=runs_dir
         )
+        episode = run_episode(spec, frames=True, cameras=cameras)
         run_dir = None if episode.run_dir is None else str(episode.run_dir)
         out.append(
             ExpertEpisode(s, bool(episode.success), episode.description, episode.frames, run_dir)

@@ -1,18 +1,21 @@
 """Task episodes: a task's scene and seeded draw, a chunk source, the loop, success.
 
-`run_episode` runs one episode of a task on a simulated robot with a chunk source (by default
-the task's scripted expert; a dataset replay or a policy otherwise) through the same loop,
-safety monitor and recorder as every session.
+An `EpisodeSpec` names the episode (task, robot, seed, slots) and how it runs (controller,
+safety, recording, pacing). `run_episode` runs it on a simulated robot with a chunk source (by
+default the task's scripted expert; a dataset replay or a policy otherwise) through the same
+loop, safety monitor and recorder as every session.
 
-On a real robot (``hardware``) the task's MuJoCo scene becomes the robot's twin: its targets
-and walls are drawn from the seed as in simulation, the twin's arm mirrors the measured joint
-positions, and the task's object state and success are read from it. That is exact for
-arm-only tasks (`robostack.sim.tasks.Task.arm_only`), the only ones a real session runs.
+`run_robot_episode` runs it on a robot the stack does not simulate (a real arm, Isaac Gym's
+bridge): the task's MuJoCo scene becomes the robot's twin, its targets and walls drawn from the
+seed as in simulation, its arm mirroring the measured joint positions, and the task's object
+state and success are read from it. That is exact for arm-only tasks
+(`robostack.sim.tasks.Task.arm_only`), the only ones such a robot runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,13 +31,14 @@ from robostack.core.robots import get_robot
 from robostack.core.types import JointState, RobotSpec
 from robostack.runtime.assembly import make_loop, recording
 from robostack.runtime.context import EpisodeContext
-from robostack.runtime.loop import ChunkSource, Link, LoopResult
+from robostack.runtime.loop import ChunkSource, ControlLoop, Link, LoopResult
 from robostack.runtime.safety import SafetyConfig
 from robostack.runtime.safety.operator import stop_on_signals
+from robostack.runtime.safety.overrides import SafetyOverrides
 from robostack.sim import make_simulation
 from robostack.sim.cameras import Camera, camera_pose
 from robostack.sim.scene import TaskScene
-from robostack.sim.tasks import ARM_ONLY_TASKS, make_task
+from robostack.sim.tasks import ARM_ONLY_TASKS, Task, make_task
 
 FPS = 10  # frames per second of recorded episodes: the policy rate
 SESSION_ENDING = ("operator_stop", "policy_lost")  # no episode may follow these events
@@ -85,150 +89,255 @@ class EpisodeResult:
         return any(e.check in SESSION_ENDING for e in self.result.events)
 
 
+@dataclass(frozen=True, kw_only=True)
+class EpisodeSpec:
+    """Which episode to run and how, in simulation or on a robot.
+
+    Attributes:
+        task: the task's registry name.  robot: the robot's (`robostack.core.robots`).
+        seed: draws the scene (where everything is, the slots not fixed).
+        slots: description slots fixed instead of drawn, e.g. {"colour": "blue"}.
+        controller: the controller's registry name.  gains: overrides of its default gains.
+        safety: `SafetyConfig` fields to set (None: the robot's defaults).
+        until_success: the episode ends once the task has held for `SETTLE_S` or at its time
+            limit; else it lasts the expert's plan plus `SETTLE_S`.
+        record: record the episode into a new run folder under ``runs_dir``.
+        realtime: pace the loop at the control rate (a robot that paces itself always is).
+    """
+
+    task: str
+    robot: str = "panda"
+    seed: int = 0
+    slots: Mapping[str, str] | None = None
+    controller: str = "computed_torque"
+    gains: dict | None = None
+    safety: SafetyOverrides | None = None
+    until_success: bool = False
+    record: bool = False
+    runs_dir: Path = DEFAULT_RUNS_DIR
+    realtime: bool = False
+
+    @property
+    def name(self) -> str:
+        """The run folder's name stem."""
+        return f"{self.task}-{self.robot}-seed{self.seed}"
+
+
+Source = Callable[[EpisodeContext], ChunkSource]
+
+
 def run_episode(
-    task_name: str,
+    spec: EpisodeSpec,
     *,
-    robot: str = "panda",
-    seed: int = 0,
-    controller: str = "computed_torque",
-    record: bool = False,
-    runs_dir: Path = DEFAULT_RUNS_DIR,
-    frames: bool = False,
-    source: Callable[[EpisodeContext], ChunkSource] | None = None,
-    until_success: bool = False,
-    slots: Mapping[str, str] | None = None,
-    gains: dict | None = None,
-    safety: Mapping[str, object] | None = None,
-    hardware: Robot | None = None,
-    realtime: bool = False,
-    link: Link | None = None,
+    source: Source | None = None,
     simulator: str = "mujoco",
+    frames: bool = False,
+    link: Link | None = None,
     cameras: tuple[Camera, ...] = (),
 ) -> EpisodeResult:
-    """Run one lockstep episode of ``task_name`` with its scripted expert.
+    """Run ``spec``'s episode on a simulated robot in ``simulator`` (`robostack.sim.SIMULATORS`),
+    from the start its seed draws.
 
-    ``slots`` fixes description slots (e.g. the cube's colour) instead of drawing them; ``gains``
-    overrides the controller's default gains; ``safety`` overrides `SafetyConfig` fields.
-    ``hardware``: a connected real robot to run on, from where it stands (module doc).
-    ``realtime``: pace a simulation at its control rate (a real robot paces itself).
-    ``link``: the process link when the chunk source is another process
-    (`robostack.transport.ControlLink`). ``simulator``: where the scene runs
-    (`robostack.sim.SIMULATORS`; a real robot's twin is always MuJoCo's). ``cameras``: the
-    scene's cameras (`robostack.sim.cameras`), rendered at `FPS` for the chunk source and the
-    frames, never at the control rate; simulation only. The first Ctrl-C (or
-    SIGTERM, SIGHUP) STOPs the arm through the safety monitor; once the recording is closed,
-    KeyboardInterrupt ends whatever runs the episodes.
+    ``source(context)`` replaces the task's scripted expert as the chunk source (replays,
+    policies). With ``frames``, the episode is also sampled at `FPS` for a dataset
+    (`EpisodeResult.frames`). ``link``: the process link when the chunk source is another
+    process (`robostack.transport.ControlLink`). ``cameras``: the scene's cameras
+    (`robostack.sim.cameras`), rendered at `FPS` for the chunk source, the frames and the
+    recording, never at the control rate. Ctrl-C: see `_run`."""
+    task = _task(spec)
+    description = get_robot(spec.robot)
+    cameras = tuple(cameras)
+    with make_simulation(
+        simulator, robot=description, objects=task.scene_objects(), cameras=cameras
+    ) as sim:
+        views = _CameraViews(sim, cameras) if cameras else None
+        scene = _Scene(spec, task, sim, sim.reset(seed=spec.seed), views=views)
+        watch = _Watch(scene)
+        if frames:
+            watch.sampler = _FrameSampler(scene, sim.spec)
+        return _run(scene, scene.loop(sim, source, link), watch)
 
-    With ``frames``, the episode is also sampled at `FPS` for a dataset (`EpisodeResult`).
-    ``source(context)`` replaces the expert as the chunk source (replays, policies); the
-    episode then lasts as long as the expert's plan (plus `SETTLE_S`) or, with
-    ``until_success``, until the task has been achieved for `SETTLE_S` or the time limit."""
-    task = make_task(task_name)
-    description = get_robot(robot)
-    if robot not in task.robots:
+
+def run_robot_episode(
+    spec: EpisodeSpec, robot: Robot, *, source: Source | None = None, link: Link | None = None
+) -> EpisodeResult:
+    """Run ``spec``'s arm-only episode on the connected ``robot`` (a real arm, Isaac Gym's
+    bridge) from where it stands, the task's MuJoCo scene its twin (module doc); the robot's
+    motion is ended right after the loop (FCI and RTDE want a command every period).
+    ``source``, ``link``: as for `run_episode`."""
+    task = _task(spec)
+    if not task.arm_only:
         raise RobostackError(
-            f"task {task_name!r} is made for {', '.join(task.robots)}, not {robot}"
-        )
-    if hardware is not None and not task.arm_only:
-        raise RobostackError(
-            f"{task_name} moves objects: on a real robot it needs their state from perception, "
+            f"{spec.task} moves objects: on a real robot it needs their state from perception, "
             f"which robostack does not have; real sessions run {', '.join(ARM_ONLY_TASKS)}"
         )
-    if hardware is not None and cameras:
-        raise RobostackError("cameras are simulated: a real robot's session takes none")
-    simulation = "mujoco" if hardware is not None else simulator  # a twin mirrors in MuJoCo
-    sim = make_simulation(
-        simulation, robot=description, objects=task.scene_objects(), cameras=tuple(cameras)
-    )
-    model = RigidBodyModel(description)
-    with sim:
-        views = _CameraViews(sim, cameras) if cameras else None
-        if hardware is None:
-            start = sim.reset(seed=seed)
-        else:
-            start = hardware.read()
-            sim.reset(seed=seed, q0=start.q)
-        arm = sim if hardware is None else hardware
-        state = task.reset(sim, sim.rng, slots)
-        expert = task.expert(model, start.q, state)
-        check_reference(expert, description)
+    description = get_robot(spec.robot)
+    with make_simulation("mujoco", robot=description, objects=task.scene_objects()) as twin:
+        start = robot.read()
+        twin.reset(seed=spec.seed, q0=start.q)
+        scene = _Scene(spec, task, twin, start, mirror=True)
+        loop = scene.loop(robot, source, link)
+        return _run(scene, loop, _Watch(scene), end_motion=robot.end_motion)
+
+
+def _task(spec: EpisodeSpec) -> Task:
+    task = make_task(spec.task)
+    if spec.robot not in task.robots:
+        raise RobostackError(
+            f"task {spec.task!r} is made for {', '.join(task.robots)}, not {spec.robot}"
+        )
+    return task
+
+
+class _Scene:
+    """An episode's task drawn in ``sim`` (a robot's twin with ``mirror``: it takes the robot's
+    measured state before it is read) and its scripted expert from ``start``."""
+
+    def __init__(
+        self,
+        spec: EpisodeSpec,
+        task: Task,
+        sim: TaskScene,
+        start: JointState,
+        *,
+        mirror: bool = False,
+        views: _CameraViews | None = None,
+    ):
+        self.spec, self.task, self.sim, self.start, self.mirror = spec, task, sim, start, mirror
+        self.views = views
+        self.description = get_robot(spec.robot)
+        self.model = RigidBodyModel(self.description)
+        self.state = task.reset(sim, sim.rng, spec.slots)
+        self.expert = task.expert(self.model, start.q, self.state)
+        check_reference(self.expert, self.description)
+
+    def tool_position(self, joint_state: JointState) -> np.ndarray:
+        """The tool position at ``joint_state`` (mirrored into a twin first), m."""
+        if self.mirror:
+            self.sim.mirror(joint_state)
+        return self.sim.tool_position()
+
+    def loop(self, arm: Robot, source: Source | None, link: Link | None) -> ControlLoop:
+        """The loop driving ``arm`` with the expert's chunks, or those of ``source(context)``."""
+        spec = self.spec
         if source is None:
-            chunks = ReferenceChunker(expert, t_offset=start.t)
+            chunks = ReferenceChunker(self.expert, t_offset=self.start.t)
         else:
-            context = EpisodeContext(
-                q_start=start.q,
-                t0=start.t,
-                description=task.description(state),
-                robot_state=lambda joint_state: robot_observation(
-                    joint_state, _tool_position(sim, joint_state, hardware)
-                ),
-                environment_state=lambda: task.environment_state(sim, state),
-                spec=arm.spec,
-                images=views,
-                cameras={c.name: (c.height, c.width) for c in cameras},
+            chunks = source(
+                EpisodeContext(
+                    q_start=self.start.q,
+                    t0=self.start.t,
+                    description=self.task.description(self.state),
+                    robot_state=lambda s: robot_observation(s, self.tool_position(s)),
+                    environment_state=lambda: self.task.environment_state(self.sim, self.state),
+                    spec=arm.spec,
+                    images=self.views,
+                    cameras={c.name: (c.height, c.width) for c in self.views.cameras}
+                    if self.views is not None
+                    else {},
+                )
             )
-            chunks = source(context)
-        loop = make_loop(
+        overrides = spec.safety
+        safety = (
+            SafetyConfig.for_robot(arm.spec) if overrides is None else overrides.config(arm.spec)
+        )
+        return make_loop(
             robot=arm,
-            model=model,
+            model=self.model,
             source=chunks,
-            controller=controller,
-            gains=gains,
-            realtime=realtime,
-            safety_config=SafetyConfig.for_robot(arm.spec, **(safety or {})),
+            controller=spec.controller,
+            gains=spec.gains,
+            realtime=spec.realtime,
+            safety_config=safety,
             controller_model=arm.dynamics_model(),
             link=link,
         )
-        duration = task.time_limit_s if until_success else expert.duration + SETTLE_S
-        ticks = round(min(duration, task.time_limit_s) * arm.spec.control_rate_hz)
-        name = f"{task_name}-{robot}-seed{seed}"
-        watch = _Watch(task, sim, state, start.t, until_success, mirror=hardware is not None)
-        if frames:
-            watch.sampler = _FrameSampler(task, sim, state, expert, start.t, arm.spec)
-            watch.sampler.images = views
-        every = max(round(arm.spec.control_rate_hz / FPS), 1)
-        run = {"ticks": ticks, "on_tick": watch, "every": every}
 
-        def run_loop() -> LoopResult:
-            result = loop.run(**run)
-            if hardware is not None:  # at once: FCI and RTDE want a command every period
-                hardware.end_motion()
-            return result
 
-        if record:
-            with (
-                recording(loop, runs_dir=runs_dir, name=name, description=description) as rec,
-                stop_on_signals(loop.safety) as signalled,
-            ):
-                watch.recorder, watch.views = (rec, views) if views else (None, None)
-                result = run_loop()
-                success = result.outcome == "completed" and watch.achieved()
-                rec.summary = _summary(
-                    task_name, robot, seed, task.description(state), success, result, arm.spec.dt
+def _run(
+    scene: _Scene, loop: ControlLoop, watch: _Watch, *, end_motion: Callable[[], None] | None = None
+) -> EpisodeResult:
+    """Run ``loop`` for the episode (``watch`` every 1 / FPS s, ``end_motion`` right after),
+    recorded if asked, and judge it. The first Ctrl-C (or SIGTERM, SIGHUP) STOPs the arm
+    through the safety monitor; once the recording is closed, KeyboardInterrupt ends whatever
+    runs the episodes."""
+    spec, task, arm = scene.spec, scene.task, loop.robot.spec
+    duration = task.time_limit_s if spec.until_success else scene.expert.duration + SETTLE_S
+    ticks = round(min(duration, task.time_limit_s) * arm.control_rate_hz)
+    every = max(round(arm.control_rate_hz / FPS), 1)
+    description = task.description(scene.state)
+    with ExitStack() as stack:
+        rec = None
+        if spec.record:
+            rec = stack.enter_context(
+                recording(
+                    loop, runs_dir=spec.runs_dir, name=spec.name, description=scene.description
                 )
-            run_dir = rec.run_dir
-        else:
-            with stop_on_signals(loop.safety) as signalled:
-                result = run_loop()
-            success = result.outcome == "completed" and watch.achieved()
-            run_dir = None
+            )
+        signalled = stack.enter_context(stop_on_signals(loop.safety))
+        watch.recorder = rec if scene.views is not None else None
+        result = loop.run(ticks=ticks, on_tick=watch, every=every)
+        if end_motion is not None:
+            end_motion()
+        success = result.outcome == "completed" and watch.achieved()
+        if rec is not None:
+            rec.summary = _summary(spec, description, success, result, arm.dt)
     if signalled.asked:
         raise KeyboardInterrupt("the operator stopped the arm (Ctrl-C or a stop signal)")
     return EpisodeResult(
-        task=task_name,
-        robot=robot,
-        seed=seed,
-        description=task.description(state),
-        choices=dict(state.choices),
+        task=spec.task,
+        robot=spec.robot,
+        seed=spec.seed,
+        description=description,
+        choices=dict(scene.state.choices),
         success=success,
         duration_s=result.duration,
         result=result,
-        run_dir=run_dir,
+        run_dir=None if rec is None else rec.run_dir,
         frames=None if watch.sampler is None else watch.sampler.arrays(),
-        time_to_success=watch.success_since if until_success and success else None,
+        time_to_success=watch.success_since if spec.until_success and success else None,
         mode=task.mode(watch.tool_path()),
         tool_path=watch.tool_path(),
     )
+
+
+class _Watch:
+    """Called every 1 / FPS s: tool path, dataset frames, and with ``until_success`` the end
+    on sustained success. A twin first takes the robot's measured state."""
+
+    def __init__(self, scene: _Scene):
+        self.scene, self.until_success = scene, scene.spec.until_success
+        self.task, self.sim, self.state = scene.task, scene.sim, scene.state
+        self.sampler: _FrameSampler | None = None
+        self.recorder = None  # with cameras and a recording: frames into it at FPS
+        self.success_since: float | None = None
+        self.held = False
+        self._path: list[np.ndarray] = []
+
+    def __call__(self, tick, joint_state, reference) -> bool:
+        self._path.append(self.scene.tool_position(joint_state))
+        if self.sampler is not None:
+            self.sampler(tick, joint_state, reference)
+        if self.recorder is not None:
+            self.recorder.record_frames(tick, joint_state.t, self.scene.views.with_poses())
+        if not self.until_success:
+            return False
+        t = joint_state.t - self.scene.start.t
+        if not self.task.success(self.sim, self.state):
+            self.success_since = None
+            return False
+        if self.success_since is None:
+            self.success_since = t
+        self.held = t - self.success_since >= SETTLE_S - 1e-9
+        return self.held
+
+    def achieved(self) -> bool:
+        """Success: with ``until_success``, the task held for `SETTLE_S`; else the task's
+        predicate at the end."""
+        return self.held if self.until_success else self.task.success(self.sim, self.state)
+
+    def tool_path(self) -> np.ndarray:
+        return np.asarray(self._path, dtype=float).reshape(-1, 3)
 
 
 class _CameraViews:
@@ -255,66 +364,16 @@ class _CameraViews:
         }
 
 
-def _tool_position(sim: TaskScene, state: JointState, hardware: Robot | None) -> np.ndarray:
-    """The tool position at ``state``: the simulation's, or the real robot's via its twin."""
-    if hardware is not None:
-        sim.mirror(state)
-    return sim.tool_position()
-
-
-class _Watch:
-    """Called every 1 / FPS s: tool path, dataset frames, and the end on sustained success.
-    With ``mirror``, the twin ``sim`` first takes the real robot's measured state."""
-
-    def __init__(
-        self, task, sim: TaskScene, state, t0: float, until_success: bool, mirror: bool = False
-    ):
-        self.task, self.sim, self.state, self.t0 = task, sim, state, t0
-        self.until_success, self.mirror = until_success, mirror
-        self.sampler: _FrameSampler | None = None
-        self.recorder = None  # with cameras and a recording: frames into it at FPS
-        self.views: _CameraViews | None = None
-        self.success_since: float | None = None
-        self.held = False
-        self._path: list[np.ndarray] = []
-
-    def __call__(self, tick, joint_state, reference) -> bool:
-        if self.mirror:
-            self.sim.mirror(joint_state)
-        self._path.append(self.sim.tool_position())
-        if self.sampler is not None:
-            self.sampler(tick, joint_state, reference)
-        if self.recorder is not None:
-            self.recorder.record_frames(tick, joint_state.t, self.views.with_poses())
-        if not self.until_success:
-            return False
-        t = joint_state.t - self.t0
-        if not self.task.success(self.sim, self.state):
-            self.success_since = None
-            return False
-        if self.success_since is None:
-            self.success_since = t
-        self.held = t - self.success_since >= SETTLE_S - 1e-9
-        return self.held
-
-    def achieved(self) -> bool:
-        """Success: with ``until_success``, the task held for `SETTLE_S`; else the task's
-        predicate at the end."""
-        return self.held if self.until_success else self.task.success(self.sim, self.state)
-
-    def tool_path(self) -> np.ndarray:
-        return np.asarray(self._path, dtype=float).reshape(-1, 3)
-
-
 class _FrameSampler:
     """Collects one dataset frame per call (the loop calls it every 1 / FPS s)."""
 
-    def __init__(self, task, sim: TaskScene, state, expert, t0: float, spec: RobotSpec):
-        self.task, self.sim, self.state, self.expert, self.t0 = task, sim, state, expert, t0
+    def __init__(self, scene: _Scene, spec: RobotSpec):
+        self.task, self.sim, self.state = scene.task, scene.sim, scene.state
+        self.expert, self.t0 = scene.expert, scene.start.t
         self.max_width = spec.gripper_width_max
         keys = ("observation.state", "observation.environment_state", "action", "timestamp")
         self.rows: dict[str, list] = {k: [] for k in keys}
-        self.images: _CameraViews | None = None
+        self.views = scene.views
         self.frames: dict[str, list] = {}
 
     def __call__(self, tick, joint_state, reference) -> None:
@@ -335,8 +394,8 @@ class _FrameSampler:
             np.concatenate([self.expert.positions(ahead)[0], [target_width]])
         )
         self.rows["timestamp"].append(t)
-        if self.images is not None:
-            for name, image in self.images().items():
+        if self.views is not None:
+            for name, image in self.views().items():
                 self.frames.setdefault(f"observation.images.{name}", []).append(image)
 
     def arrays(self) -> dict[str, np.ndarray]:
@@ -344,11 +403,13 @@ class _FrameSampler:
         return arrays | {k: np.stack(v) for k, v in self.frames.items()}
 
 
-def _summary(task, robot, seed, description, success, result: LoopResult, dt: float) -> dict:
+def _summary(
+    spec: EpisodeSpec, description: str, success: bool, result: LoopResult, dt: float
+) -> dict:
     return {
-        "task": task,
-        "robot": robot,
-        "seed": seed,
+        "task": spec.task,
+        "robot": spec.robot,
+        "seed": spec.seed,
         "description": description,
         "success": success,
         "outcome": result.outcome,

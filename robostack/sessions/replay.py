@@ -17,7 +17,7 @@ from robostack.core.paths import DEFAULT_RUNS_DIR
 from robostack.core.robots import get_robot
 from robostack.core.types import JointState, RobotSpec, TrajectoryChunk
 from robostack.policies.datasets import read_dataset
-from robostack.sessions.episodes import EpisodeResult, run_episode
+from robostack.sessions.episodes import EpisodeResult, EpisodeSpec, run_episode
 
 
 class ActionReplay:
@@ -67,13 +67,15 @@ def replay(
         )
     actions = dataset.episode(episode)["action"].astype(float)
     check_actions(actions, get_robot(dataset.info["robot_type"]).spec)
-    return run_episode(
-        meta["robostack/task"],
+    spec = EpisodeSpec(
+        task=meta["robostack/task"],
         robot=dataset.info["robot_type"],
         seed=int(meta["robostack/seed"]),
         record=record,
         runs_dir=runs_dir,
-        source=lambda c: ActionReplay(actions, c.q_start, fps=dataset.fps, t0=c.t0),
+    )
+    return run_episode(
+        spec, source=lambda c: ActionReplay(actions, c.q_start, fps=dataset.fps, t0=c.t0)
     )
 
 

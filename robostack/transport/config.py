@@ -31,8 +31,14 @@ class IpcConfig:
         url: the LCM URL. The default, udpm with ttl=0, reaches only this machine; for a
             policy on another machine use ``udpm://239.255.76.67:7667?ttl=1`` on a network
             you trust (LCM has no authentication). Tests use their own port.
-        prefix: every channel is ``<prefix>_<NAME>`` (`CHANNELS`); two sessions on one network
-            use two prefixes.
+        prefix: every channel is ``<prefix>_<NAME>`` (`CHANNELS`), or with ``session_tag``
+            ``<prefix>_<session_tag>_<NAME>``.
+        session_tag: the session's own channels (letters and digits; empty: the shared
+            channels). ``robostack launch`` draws one per split session (`new_session_tag`)
+            and hands it to both of its processes, so that sessions on one host never hear
+            each other; the launch file's ``[ipc] shared = true`` gives none. A control process
+            also listens for operator stops on the shared ``<prefix>_STOP`` (`stop_channels`):
+            a plain ``robostack stop`` reaches every session under the prefix.
         status_decimation: ticks between robot status messages (10: 100 Hz at 1 kHz).
         max_chunk_age_s: a chunk whose observation is older than this when it arrives is
             stale and dropped, s (a slower policy's chunks are stitched in up to this age).
@@ -44,6 +50,7 @@ class IpcConfig:
 
     url: str = DEFAULT_URL
     prefix: str = "ROBOSTACK"
+    session_tag: str = ""
     status_decimation: int = 10
     max_chunk_age_s: float = 0.5
     policy_timeout_s: float = 0.5
@@ -52,6 +59,10 @@ class IpcConfig:
     def __post_init__(self) -> None:
         if not self.prefix.replace("_", "").isalnum():
             raise RobostackError(f"ipc prefix must be letters, digits and _, got {self.prefix!r}")
+        if self.session_tag and not self.session_tag.isalnum():
+            raise RobostackError(
+                f"a session tag must be letters and digits, got {self.session_tag!r}"
+            )
         if self.status_decimation < 1:
             raise RobostackError(f"status_decimation must be >= 1, got {self.status_decimation}")
         for name in ("max_chunk_age_s", "policy_timeout_s", "startup_timeout_s"):
@@ -62,7 +73,24 @@ class IpcConfig:
         """The LCM channel of ``name`` (a key of `CHANNELS`)."""
         if name not in CHANNELS:
             raise KeyError(f"unknown channel {name!r}; known: {', '.join(CHANNELS)}")
-        return f"{self.prefix}_{name}"
+        return f"{self.channel_prefix}_{name}"
+
+    @property
+    def channel_prefix(self) -> str:
+        """What every channel of this config starts with: ``<prefix>[_<session_tag>]``."""
+        return f"{self.prefix}_{self.session_tag}" if self.session_tag else self.prefix
+
+    def stop_channels(self) -> tuple[str, ...]:
+        """Where a control process listens for operator stops: its own STOP channel and, for
+        a tagged session, the shared ``<prefix>_STOP`` too."""
+        shared = f"{self.prefix}_STOP"
+        own = self.channel("STOP")
+        return (own,) if own == shared else (own, shared)
+
+
+def new_session_tag() -> str:
+    """A random tag of 8 hex digits (upper case): a session's own channels."""
+    return os.urandom(4).hex().upper()
 
 
 def max_bytes(name: str) -> int:

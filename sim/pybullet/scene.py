@@ -4,8 +4,6 @@ PyBullet needs a few things said that MuJoCo infers (`robostack.sim.mujoco.scene
 counterpart),
 so it loads a copy of the URDF written for it (`pybullet_urdf`):
 
-- no mass on the URDF's frame-only links (the flange, the tool centre point): PyBullet gives
-  a link without ``<inertial>`` 1 kg, MuJoCo none;
 - the joints' reflected rotor inertia (armature, `robostack.core.robots`), which PyBullet has no
   notion of, added to each arm link as a thin disc turning about the joint axis (I_a about
   it, I_a / 2 about the axes across: a physical body, which PyBullet insists on). That puts
@@ -124,16 +122,11 @@ def import_pybullet():
 
 
 def pybullet_urdf(description: RobotDescription) -> str:
-    """The robot's URDF as PyBullet should load it (module doc): a zero-mass ``<inertial>``
-    on frame-only links, the armature I_a added to each arm joint's child link as a disc about
-    the joint's axis a: I + I_a / 2 (1 + a a^T), in the inertial frame."""
+    """The robot's URDF as PyBullet should load it (module doc): the armature I_a added to
+    each arm joint's child link as a disc about the joint's axis a: I + I_a / 2 (1 + a a^T),
+    in the inertial frame."""
     root = ET.parse(description.urdf).getroot()
     links = {link.get("name"): link for link in root.iter("link")}
-    for link in links.values():
-        if link.find("inertial") is None:
-            inertial = ET.SubElement(link, "inertial")
-            ET.SubElement(inertial, "mass", value="0")
-            ET.SubElement(inertial, "inertia", **dict.fromkeys(_INERTIA, "0"))
     joints = {joint.get("name"): joint for joint in root.iter("joint")}
     for name, armature in zip(description.arm_joints, description.armature, strict=True):
         joint = joints[name]

@@ -4,8 +4,8 @@ Two cubes and two target squares lie on the table; the other cube and square are
 from the push path. The expert comes down behind the cube with the closed fingers, pushes along
 a straight line until the cube's centre is over the square's, and backs away. The hand keeps
 its home orientation whatever the push direction: turning the finger line across the push
-needs a wrist yaw defined modulo pi, whose jump of pi between nearby scenes (pushes along +-y)
-the policy blended into a wrong wrist angle (17 of 23 failures of the DiT trained that way).
+needs a wrist yaw defined modulo pi, which jumps by pi between nearby scenes (pushes either side
+of +-y), and a policy trained on such demonstrations blends the two answers into a wrong angle.
 """
 
 from __future__ import annotations

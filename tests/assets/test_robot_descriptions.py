@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 
 import mujoco
 import numpy as np
 import pytest
 
+from robostack.core.model import load_urdf
 from robostack.core.robots import ROBOTS, get_robot
 from tests.conftest import model_of
 
@@ -159,3 +161,89 @@ def test_urdfs_are_self_contained():
         root = ET.parse(description.urdf).getroot()
         assert root.find(".//mesh") is None
         assert mujoco.MjSpec.from_file(str(description.urdf)).compile().nmeshvert == 0
+
+
+def _without_frame_inertials_and_mimics(urdf: str) -> str:
+    """The URDF with the explicit zero-mass ``<inertial>`` of frame-only links and the
+    ``<mimic>`` tags taken out: what MuJoCo would see if they were not there."""
+    root = ET.fromstring(urdf)
+    for link in root.iter("link"):
+        inertial = link.find("inertial")
+        if inertial is not None and float(inertial.find("mass").get("value")) == 0.0:
+            link.remove(inertial)
+    for joint in root.iter("joint"):
+        for mimic in joint.findall("mimic"):
+            joint.remove(mimic)
+    return ET.tostring(root, encoding="unicode")
+
+
+@pytest.mark.parametrize("name", sorted(ROBOTS))
+def test_the_frame_inertials_and_mimics_leave_the_mujoco_model_as_it_was(name, tmp_path):
+    description = get_robot(name)
+    bare = tmp_path / description.urdf.name
+    bare.write_text(_without_frame_inertials_and_mimics(description.urdf.read_text()))
+    ours = load_urdf(description).compile()
+    theirs = load_urdf(dataclasses.replace(description, urdf=bare)).compile()
+    assert (ours.nbody, ours.njnt, ours.nq, ours.nv, ours.neq) == (
+        theirs.nbody,
+        theirs.njnt,
+        theirs.nq,
+        theirs.nv,
+        theirs.neq,
+    )
+    for field in ("body_mass", "body_inertia", "dof_armature", "jnt_range"):
+        np.testing.assert_array_equal(getattr(ours, field), getattr(theirs, field), err_msg=field)
+    massive = ours.body_mass > 0  # a massless frame's centre of mass is no part of the model
+    np.testing.assert_array_equal(ours.body_ipos[massive], theirs.body_ipos[massive])
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        qpos, qvel = rng.uniform(*ours.jnt_range.T), rng.normal(size=ours.nv)
+        dynamics = []
+        for model in (ours, theirs):
+            data = mujoco.MjData(model)
+            data.qpos[:], data.qvel[:] = qpos, qvel
+            mujoco.mj_forward(model, data)
+            M = np.zeros((model.nv, model.nv))
+            mujoco.mj_fullM(model, data, M)
+            dynamics.append((M, data.qfrc_bias.copy()))
+        np.testing.assert_allclose(dynamics[0][0], dynamics[1][0], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(dynamics[0][1], dynamics[1][1], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(ROBOTS))
+def test_pybullet_loading_the_shipped_urdf_invents_no_mass(name):
+    import pybullet
+
+    client = pybullet.connect(pybullet.DIRECT)
+    try:
+        robot = pybullet.loadURDF(
+            str(get_robot(name).urdf), useFixedBase=True, physicsClientId=client
+        )
+        loaded = {
+            pybullet.getJointInfo(robot, i, physicsClientId=client)[12].decode(): (
+                pybullet.getDynamicsInfo(robot, i, physicsClientId=client)[0]
+            )
+            for i in range(pybullet.getNumJoints(robot, physicsClientId=client))
+        }
+    finally:
+        pybullet.disconnect(client)
+    declared = {
+        link.get("name"): float(link.find("inertial/mass").get("value"))
+        for link in ET.parse(get_robot(name).urdf).getroot().iter("link")
+    }
+    assert loaded == {link: declared[link] for link in loaded}
+
+
+@pytest.mark.parametrize("name", sorted(ROBOTS))
+def test_yourdfpy_reads_the_declared_masses_joints_and_finger_mimic(name):
+    import yourdfpy
+
+    description = get_robot(name)
+    urdf = yourdfpy.URDF.load(str(description.urdf), load_meshes=False)
+    assert urdf.validate()
+    assert all(link.inertial is not None for link in urdf.robot.links)
+    fingers = description.gripper_joints[:1]
+    assert urdf.actuated_joint_names == [*description.arm_joints, *fingers]
+    if fingers:
+        mimic = urdf.joint_map[description.gripper_joints[1]].mimic
+        assert (mimic.joint, mimic.multiplier, mimic.offset) == (fingers[0], 1.0, 0.0)

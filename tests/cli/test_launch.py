@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from robostack.cli.main import main
 from robostack.core.paths import LAUNCH_FILES
 from robostack.runtime.recording.reader import joint_signal
@@ -21,7 +23,7 @@ def _launch_file(tmp_path, base="panda_mujoco.toml"):
     return path
 
 
-def test_a_sentence_launches_a_successful_recorded_episode_in_a_subprocess(tmp_path):
+def test_a_sentence_launches_a_successful_recorded_episode_in_a_subprocess(tmp_path, capsys):
     path = _launch_file(tmp_path)
     done = subprocess.run(
         [
@@ -49,6 +51,20 @@ def test_a_sentence_launches_a_successful_recorded_episode_in_a_subprocess(tmp_p
     assert json.loads((recording / "summary.json").read_text())["success"]
     ticks, q = joint_signal(recording / "session.rrd", "q")
     assert ticks.size > 1000 and q.shape[1] == 7
+    # robostack runs lists it with what it ran and how long it took; a report folder (what
+    # robostack eval writes) is no session: skipped, with a note
+    (tmp_path / "99990101-000000-eval-reach").mkdir()
+    (tmp_path / "99990101-000000-eval-reach/eval.json").write_text("{}")
+    capsys.readouterr()
+    assert main(["runs", "--runs-dir", str(tmp_path), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    (row,) = listed["runs"]
+    assert (row["task"], row["seed"], row["success"]) == ("obstacle", 0, True)
+    assert row["robot_s"] == pytest.approx(episode["duration_s"], abs=0.01)
+    assert row["wall_s"] > 0 and listed["skipped"] == ["99990101-000000-eval-reach"]
+    assert main(["runs", "--runs-dir", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "obstacle" in text and "yes" in text and "skipped 1 folder(s)" in text
 
 
 def test_a_sentence_launches_the_same_policy_in_pybullet(tmp_path, capsys):

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from robostack.cli.main import main
@@ -37,7 +40,8 @@ def test_train_writes_a_loadable_checkpoint_and_a_log(trained, capsys):
 
 def test_eval_writes_a_json_and_png_report_and_recordings(trained, tmp_path, capsys):
     argv = ["eval", "--checkpoint", str(trained / "dit/checkpoint"), "--task", "reach"]
-    argv += ["--episodes", "2", "--robustness-episodes", "1", "--diversity-samples", "4"]
+    argv += ["--episodes", "2", "--robustness", "--robustness-episodes", "1"]
+    argv += ["--diversity-samples", "4"]
     argv += ["--record", "1", "--out", str(tmp_path / "report"), "--runs-dir", str(tmp_path)]
     argv += ["--sampler", "dpmsolver", "--sampling-steps", "5", "--json"]
     capsys.readouterr()
@@ -64,11 +68,26 @@ def test_diversity_can_be_skipped_with_any_sampler(trained, tmp_path, capsys):
 
 def test_the_mlp_baseline_has_no_diversity(trained, tmp_path, capsys):
     argv = ["eval", "--checkpoint", str(trained / "mlp/checkpoint"), "--task", "reach"]
-    argv += ["--episodes", "1", "--robustness-episodes", "0", "--record", "0"]
+    argv += ["--episodes", "1", "--diversity-samples", "4", "--record", "0"]
     argv += ["--out", str(tmp_path), "--json"]
     capsys.readouterr()
     assert main(argv) == 0
     assert json.loads(capsys.readouterr().out)["diversity_rad"] == 0.0
+
+
+def test_eval_runs_the_episodes_asked_for_and_nothing_more_with_progress_on_stderr(
+    trained, tmp_path, capsys
+):
+    argv = ["eval", "--checkpoint", str(trained / "mlp/checkpoint"), "--task", "reach"]
+    argv += ["--episodes", "2", "--out", str(tmp_path), "--runs-dir", str(tmp_path)]
+    capsys.readouterr()
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    report = json.loads((tmp_path / "eval.json").read_text())
+    assert report["episodes"] == 2 and report["diversity_rad"] is None
+    assert report["robustness"] == {"mask": [], "noise": []}
+    assert "eval: 0/2 episodes" in err and "eval: 2/2 episodes" in err  # the total from the start
+    assert "robustness" not in out and "diversity" not in out
 
 
 def test_bench_policy_times_every_sampler_and_the_baseline(trained, capsys):
@@ -121,3 +140,45 @@ def test_ddp_with_two_cpu_processes_trains(reach_dataset, tmp_path):
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["world_size"] == 2 and report["steps"] == 4
     assert (out / "checkpoint/model.safetensors").is_file()
+
+
+def _without_feature(dataset: Path, feature: str, out: Path) -> Path:
+    """A copy of ``dataset`` with ``feature`` taken out of its frames and its info.json."""
+    shutil.copytree(dataset, out)
+    for data in out.glob("data/chunk-*/file-*.parquet"):
+        pq.write_table(pq.read_table(data).drop_columns([feature]), data)
+    info = json.loads((out / "meta/info.json").read_text())
+    del info["features"][feature]
+    (out / "meta/info.json").write_text(json.dumps(info))
+    return out
+
+
+@pytest.mark.parametrize("feature", ["observation.state", "action"])
+def test_train_on_a_dataset_lacking_a_needed_feature_names_it_in_one_line(
+    reach_dataset, tmp_path, capsys, feature
+):
+    dataset = _without_feature(reach_dataset, feature, tmp_path / "lacking")
+    argv = ["train", "--dataset", str(dataset), "--out", str(tmp_path / "o"), "--steps", "2"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"dataset {dataset} has no {feature} feature" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_train_without_object_state_learns_from_proprioception_and_language(
+    reach_dataset, tmp_path, capsys
+):
+    dataset = _without_feature(
+        reach_dataset, "observation.environment_state", tmp_path / "proprioception"
+    )
+    out = tmp_path / "o"
+    argv = ["train", "--dataset", str(dataset), "--out", str(out), "--steps", "4"]
+    assert main([*argv, "--batch-size", "8", *TINY, "--json"]) == 0
+    config = json.loads((out / "checkpoint/config.json").read_text())
+    assert config["config"]["features"]["environment_dim"] == 0
+    argv = ["eval", "--checkpoint", str(out / "checkpoint"), "--task", "reach"]
+    argv += ["--episodes", "1", "--robustness-episodes", "0", "--diversity-samples", "0"]
+    argv += ["--sampler", "dpmsolver", "--record", "0", "--out", str(tmp_path / "r"), "--json"]
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["episodes"] == 1

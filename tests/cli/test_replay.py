@@ -11,7 +11,7 @@ from robostack.core.errors import RobostackError
 from robostack.core.robots import get_robot
 from robostack.policies.datasets import read_dataset
 from robostack.sessions.collect import collect
-from robostack.sessions.episodes import run_episode
+from robostack.sessions.episodes import EpisodeSpec, run_episode
 from robostack.sessions.replay import ActionReplay, check_actions
 
 
@@ -36,8 +36,7 @@ def test_the_success_comes_from_the_actions(dataset):
     data = read_dataset(dataset)
     wrong = data.episode(0)["action"].astype(float)
     result = run_episode(
-        "push",
-        seed=data.episode_meta[1]["robostack/seed"],
+        EpisodeSpec(task="push", seed=data.episode_meta[1]["robostack/seed"]),
         source=lambda c: ActionReplay(wrong, c.q_start, fps=data.fps, t0=c.t0),
     )
     assert not result.success

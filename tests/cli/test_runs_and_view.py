@@ -90,6 +90,11 @@ def test_view_web_serves_on_localhost_only(runs_dir):
                 time.sleep(0.2)
         else:
             pytest.fail("the web viewer never answered on 127.0.0.1")
+        said = viewer.stdout.readline() + viewer.stdout.readline()
+        assert said == (
+            f"web viewer: http://127.0.0.1:{port}\n"
+            f"recording served to it from: 127.0.0.1:{port + 1}\n"
+        )
         if shutil.which("ss"):  # iproute2: which addresses the port is bound to
             listening = subprocess.run(["ss", "-ltn"], capture_output=True, text=True).stdout
             bound = [line for line in listening.splitlines() if f":{port} " in line]
@@ -127,3 +132,18 @@ def test_view_refuses_what_it_cannot_show(tmp_path, monkeypatch, capsys):
     (tmp_path / "session.rrd").write_bytes(b"x")
     assert main(["view", str(tmp_path)]) == 2
     assert "use --web" in capsys.readouterr().err
+
+
+def test_the_run_folder_files_the_cli_looks_for_are_the_recorders():
+    from robostack.cli import options
+    from robostack.runtime.recording import RRD, SUMMARY
+
+    assert (options.RECORDING, options.SUMMARY) == (RRD, SUMMARY)
+
+
+def test_view_says_when_a_folder_is_no_session_recording(tmp_path, capsys):
+    (tmp_path / "eval.json").write_text("{}")
+    assert main(["view", str(tmp_path)]) == 2
+    assert "is a folder without a session recording" in capsys.readouterr().err
+    assert main(["view", str(tmp_path / "eval.json")]) == 2
+    assert "is not a session recording" in capsys.readouterr().err

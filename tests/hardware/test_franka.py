@@ -11,10 +11,11 @@ from robostack.core.errors import RobotConnectionError, RobotFaultError
 from robostack.core.model import RigidBodyModel
 from robostack.core.robots import get_robot
 from robostack.hardware.franka import FrankaConfig, FrankaRobot
-from robostack.hardware.rehearsal.standins import pylibfranka, rehearsal
+from robostack.hardware.rehearsal.standins import rehearsal
+from robostack.hardware.rehearsal.virtual.franka_motion import MAX_TORQUE_RATE
 from robostack.runtime.preflight import preflight
 from robostack.runtime.start_move import move_to_start
-from tests.hardware.helpers import checks, run_session
+from tests.hardware.helpers import LOADED_READ_TIMEOUT_S, checks, run_session
 
 ADDRESS = "172.16.0.2"
 HOME = get_robot("panda").q_home
@@ -36,7 +37,9 @@ def test_connect_sets_collision_behaviour_impedance_and_load():
         FrankaRobot(address=ADDRESS, client=client, config=FrankaConfig(load_mass=0.4)) as robot,
     ):
         assert robot._robot.impedance == list(FrankaConfig().joint_impedance)
-        assert np.allclose(robot._robot._upper_torque, FrankaConfig().collision_torque_upper)
+        assert np.allclose(
+            robot._robot.motion.collision_torque, FrankaConfig().collision_torque_upper
+        )
         assert robot.status()["payload_kg"] == pytest.approx(0.4)
 
 
@@ -47,7 +50,7 @@ def test_torque_control_tracks_a_move_and_ends_the_motion_cleanly(franka):
     assert result.error_max.max() < 0.01
     assert robot._control is not None  # torque control was started by the first write
     robot.end_motion()
-    assert robot._control is None and robot._robot._mode.name == "Idle"
+    assert robot._control is None and robot._robot.motion.mode.name == "Idle"
     assert run_session(robot, seconds=0.2).outcome == "completed"  # a new motion starts
 
 
@@ -110,7 +113,7 @@ def test_the_backend_low_pass_and_rate_limit_keep_fci_s_torque_rate(franka):
     robot._shape(np.zeros(7))
     tau = robot._shape(np.full(7, 50.0))  # a 50 Nm step
     assert np.abs(tau).max() <= FrankaConfig().torque_rate_limit * 1e-3 + 1e-12
-    assert np.abs(tau).max() < pylibfranka.TORQUE_RATE_MAX * 1e-3
+    assert np.abs(tau).max() < MAX_TORQUE_RATE * 1e-3
 
 
 def test_the_gripper_follows_the_gripper_channel(franka):
@@ -130,6 +133,11 @@ def test_the_start_move_is_jerk_limited_and_arrives(franka):
     robot, _ = franka
     q0 = robot.read().q
     assert np.abs(q0 - HOME).max() == pytest.approx(0.3)
-    result = move_to_start(robot, HOME, model=RigidBodyModel(get_robot("panda")))
+    result = move_to_start(
+        robot,
+        HOME,
+        model=RigidBodyModel(get_robot("panda")),
+        safety={"read_timeout_s": LOADED_READ_TIMEOUT_S},
+    )
     assert np.abs(result.final_state.q - HOME).max() < 0.01
     assert robot._control is None  # the move ended its motion

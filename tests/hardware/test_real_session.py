@@ -14,13 +14,13 @@ from robostack.launcher.launch_file import load_launch_file
 from robostack.launcher.plan import make_plan
 from robostack.launcher.real_session import open_robot
 from robostack.launcher.session import run_plan
-from tests.hardware.helpers import read_summary
+from tests.hardware.helpers import for_a_loaded_machine, read_summary
 
 GOAL = "reach the red marker"
 
 
 # seed 3: a reach the shipped policies solve. At full speed: the policies were trained at
-# full speed, and slowed chunks take them out of their training distribution (README).
+# full speed, and slowed chunks take them out of their training distribution (docs/real_robots.md).
 FILES = {
     "franka_fci.toml": ("172.16.0.2", "reach"),
     "ur5_rtde.toml": ("192.168.1.10", "ur5e_reach"),
@@ -35,6 +35,7 @@ def _launch_file(tmp_path, name: str) -> str:
         f'checkpoint = "{checkpoint}"', f'checkpoint = "{CHECKPOINTS / checkpoint}"'
     )
     text = text.replace("enabled = true", f'enabled = true\nruns_dir = "{tmp_path}"')
+    text = for_a_loaded_machine(text)
     path = tmp_path / name
     path.write_text(text)
     return str(path)
@@ -54,7 +55,7 @@ def test_preflight_then_a_policy_session_from_the_cli(tmp_path, capsys, name):
         "start configuration",
         "payload",
     }
-    # fast: a real-time rehearsal on a loaded 2-core CI machine misses deadlines (README)
+    # fast: real-time rehearsals on a loaded 2-core machine miss deadlines (docs/real_robots.md)
     argv = ["launch", GOAL, "--launch", path, "--address", address, "--standin", "fast", "--yes"]
     assert main([*argv, "--speed", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

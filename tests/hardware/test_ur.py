@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
-from robostack.core.errors import RobostackError, RobotConnectionError
+from robostack.core.errors import RobostackError, RobotConnectionError, RobotFaultError
+from robostack.core.types import JointCommand
 from robostack.hardware.rehearsal.standins import rehearsal
 from robostack.hardware.rehearsal.standins import ur_rtde as standin
 from robostack.hardware.ur import URConfig, URRobot
@@ -102,3 +106,88 @@ def test_close_stops_the_arm_on_every_exit_path():
     c = standin._CONTROLLERS[id(arm)]
     assert c.mode == "idle" and not c.running  # stopped, script ended, disconnected
     assert np.abs(arm.state().dq).max() < 1.0
+
+
+def _hold(ur: URRobot, q: np.ndarray) -> JointCommand:
+    return JointCommand(mode=ur.command_mode, values=q)
+
+
+class _Reconnecting(standin.RTDEControlInterface):
+    """The stand-in's control interface as ur_rtde's behaves once the controller closes the
+    connection: its receive thread tears the socket down and reconnects, and its isConnected()
+    can say True meanwhile (a fresh socket being negotiated). Records every call but the
+    connection state, the pacing and disconnect made after the loss."""
+
+    QUIET = frozenset({"isConnected", "initPeriod", "waitPeriod", "disconnect"})
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.after_loss = []
+
+    @property
+    def lost(self) -> bool:
+        return not self._c.connected
+
+    def isConnected(self) -> bool:  # noqa: N802 (ur_rtde's name)
+        return True
+
+    def __getattribute__(self, name: str):
+        attribute = super().__getattribute__(name)
+        quiet = name.startswith("_") or name in _Reconnecting.QUIET
+        if not quiet and callable(attribute) and super().__getattribute__("lost"):
+            super().__getattribute__("after_loss").append(name)
+        return attribute
+
+
+def test_after_a_lost_connection_only_disconnect_reaches_the_client_even_as_it_reconnects():
+    with rehearsal("ur_rtde", "ur5e", ADDRESS, realtime=False) as (client, arm):
+        reconnecting = SimpleNamespace(**vars(client))
+        reconnecting.RTDEControlInterface = _Reconnecting
+        ur = URRobot(address=ADDRESS, client=reconnecting)
+        with ur:
+            control = ur._control
+            arm.inject("communication_loss", at=0.4)
+            result = run_session(ur, seconds=1.0)
+            with pytest.raises(RobotFaultError, match="RTDE connection"):
+                ur.write(_hold(ur, np.zeros(ur.spec.dof)))  # refused before it is sent
+        assert result.outcome == "stopped" and "communication_loss" in checks(result)
+        assert control.lost and control.after_loss == []
+
+
+def test_client_calls_and_close_from_two_threads_never_overlap():
+    """One lock serializes every call into the client and its disconnect: a close from another
+    thread waits for the call under way, and no call follows it."""
+    inside = threading.Event()
+    release = threading.Event()
+    order = []
+
+    class Slow(standin.RTDEControlInterface):
+        def kickWatchdog(self) -> bool:  # noqa: N802 (ur_rtde's name)
+            inside.set()
+            release.wait(5)
+            order.append("kick")
+            return super().kickWatchdog()
+
+        def disconnect(self) -> None:
+            order.append("disconnect")
+            super().disconnect()
+
+    with rehearsal("ur_rtde", "ur5e", ADDRESS, realtime=False) as (client, _):
+        slow = SimpleNamespace(**vars(client))
+        slow.RTDEControlInterface = Slow
+        ur = URRobot(address=ADDRESS, client=slow)
+        ur.connect()
+        q = ur.read().q
+        writer = threading.Thread(target=ur.write, args=(_hold(ur, q),))
+        writer.start()
+        assert inside.wait(5)
+        closer = threading.Thread(target=ur.close)
+        closer.start()
+        closer.join(0.2)
+        assert closer.is_alive()  # waits for the kick under way
+        release.set()
+        writer.join(5)
+        closer.join(5)
+        assert order == ["kick", "disconnect"]
+        with pytest.raises(RobostackError, match="not connected"):
+            ur.write(_hold(ur, q))

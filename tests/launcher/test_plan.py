@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from robostack.core.errors import RobostackError
 from robostack.core.paths import LAUNCH_FILES
+from robostack.core.robots import get_robot
+from robostack.launcher import goals
 from robostack.launcher.launch_file import LaunchFileError, load_launch_file
-from robostack.launcher.plan import make_plan
+from robostack.launcher.plan import LaunchPlan, make_plan, read_plan, write_plan
 from robostack.launcher.session import run_plan
+from robostack.runtime.safety.overrides import SafetyOverrides
 
 GOAL = "push the red cube onto the green square"
 
@@ -66,7 +71,7 @@ def test_a_real_robot_needs_its_address_on_the_command_line_and_runs_reduced():
         make_plan("reach the red marker", launch)
     plan = make_plan("reach the red marker", launch, address="172.16.0.2")
     assert plan.address == "172.16.0.2" and plan.velocity_scale == 0.25
-    assert plan.safety["velocity_fraction"] == 0.25
+    assert plan.safety.velocity_fraction == 0.25
     with pytest.raises(RobostackError, match="runs on its robot"):
         run_plan(plan)
     assert make_plan("reach the red marker", launch, address="x", speed=0.5).velocity_scale == 0.5
@@ -87,3 +92,83 @@ def test_the_ur5e_launch_files_plan_reach_with_the_ur5e_checkpoint(name, address
     plan = make_plan("reach the red marker", load_launch_file(LAUNCH_FILES / name), address=address)
     assert plan.task == "reach" and plan.checkpoint.name == "ur5e_reach"
     assert plan.launch.robot.name == "ur5e"
+
+
+def test_a_plan_travels_as_json_and_comes_back_equal(tmp_path):
+    launch = load_launch_file(LAUNCH_FILES / "franka_fci.toml")
+    plan = make_plan("reach the red marker", launch, address="172.16.0.2", speed=0.5, split=True)
+    path = tmp_path / "plan.json"
+    write_plan(plan, path)
+    assert read_plan(path) == plan
+    assert LaunchPlan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan
+    assert isinstance(plan.safety, SafetyOverrides) and plan.safety.velocity_fraction == 0.5
+    assert len(plan.safety.collision_torque) == 7 and plan.safety.read_timeout_s is None
+
+
+def _tampered(change):
+    data = make_plan(GOAL, load_launch_file(LAUNCH_FILES / "panda_mujoco.toml")).to_dict()
+    change(data)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        (lambda d: d.update(velocity_scale=5.0), r"--speed must be in \(0, 1\]"),
+        (lambda d: d["safety"].update(velocity_fraction=0.5), "safety.velocity_fraction is 0.5"),
+        (lambda d: d["safety"].update(tracking_error_max=-1), "safety.tracking_error_max is -1"),
+        (lambda d: d.update(checkpoint="assets/checkpoints/reach"), "checkpoint is"),
+        (lambda d: d.update(task="reach"), "task is 'reach', but"),
+        (lambda d: d["interpretation"].update(task="teleport"), "teleport"),
+        (lambda d: d["interpretation"]["slots"].update(colour="purple"), "no purple cube"),
+        (lambda d: d["interpretation"].update(score="high"), "score has the wrong type"),
+        (lambda d: d["launch"]["safety"].update(stale_reference_s=0), r"\[safety\] stale_ref"),
+        (lambda d: d["launch"]["robot"].update(backend="franka_fci"), "needs real_robot"),
+        (lambda d: d["launch"].update(cameras={}), r"\[cameras\]: unknown table"),
+        (lambda d: d.update(episodes="3"), "episodes has the wrong type"),
+        (lambda d: d.update(split=1), "split has the wrong type"),
+        (lambda d: d.pop("launch"), "no 'launch'"),
+        (lambda d: d.update(extra=1), "extra is 1, but"),
+    ],
+)
+def test_a_tampered_plan_is_refused_naming_what_is_wrong(change, refusal):
+    with pytest.raises(RobostackError, match=refusal) as refused:
+        LaunchPlan.from_dict(_tampered(change), source="plan file x.json")
+    assert str(refused.value).startswith("plan file x.json: ")
+    assert "\n" not in str(refused.value)
+
+
+def test_a_plan_is_read_back_without_reading_the_goal_again(tmp_path, monkeypatch):
+    plan = make_plan(GOAL, load_launch_file(LAUNCH_FILES / "panda_mujoco.toml"))
+    write_plan(plan, tmp_path / "plan.json")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the goal was read again")
+
+    monkeypatch.setattr(goals.GoalInterpreter, "__init__", refuse)
+    monkeypatch.setattr(goals.GoalInterpreter, "interpret", refuse)
+    assert read_plan(tmp_path / "plan.json") == plan
+
+
+@pytest.mark.parametrize(
+    ("content", "refusal"),
+    [(None, "No such file"), ("{not json", "not JSON"), ("[1, 2]", "not a plan")],
+)
+def test_a_plan_file_that_is_no_plan_is_refused(tmp_path, content, refusal):
+    path = tmp_path / "plan.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(RobostackError, match=f"plan file {path}: .*{refusal}"):
+        read_plan(path)
+
+
+def test_safety_overrides_are_checked_when_made():
+    good = {"tracking_error_max": 0.1, "collision_torque": (1.0,) * 7, "stale_reference_s": 1.0}
+    assert SafetyOverrides(velocity_fraction=1.0, **good).config(get_robot("panda").spec)
+    for bad in (0.0, 1.5, float("nan"), True, "1"):
+        with pytest.raises(RobostackError, match="velocity_fraction"):
+            SafetyOverrides(velocity_fraction=bad, **good)
+    with pytest.raises(RobostackError, match="collision_torque"):
+        SafetyOverrides(velocity_fraction=1.0, **{**good, "collision_torque": (1.0, -2.0)})
+    with pytest.raises(RobostackError, match="7 values, the robot 6 joints"):
+        SafetyOverrides(velocity_fraction=1.0, **good).config(get_robot("ur5e").spec)

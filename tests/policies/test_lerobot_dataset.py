@@ -133,3 +133,65 @@ def test_bad_datasets_and_folders_are_refused(tmp_path):
     bad["action"] = bad["action"][:, :1]
     with pytest.raises(RobostackError, match=r"action has shape \(4, 1\), expected \(4, 2\)"):
         writer.add_episode(bad, "t")
+
+
+def _written(tmp_path):
+    rng = np.random.default_rng(2)
+    writer = DatasetWriter(root=tmp_path / "ds", fps=10, robot_type="panda", names=NAMES)
+    episodes = [_episode(rng, n) for n in (6, 1, 9)]
+    for frames, task in zip(episodes, ["reach", "push", "reach"], strict=True):
+        writer.add_episode(frames, task, {"robostack/seed": 7})
+    return writer.close(), episodes
+
+
+def test_the_files_are_laid_out_as_lerobot_writes_them(tmp_path):
+    root, episodes = _written(tmp_path)
+    tasks = pq.read_table(root / "meta/tasks.parquet")
+    assert json.loads(tasks.schema.metadata[b"pandas"])["index_columns"] == ["task"]
+    assert tasks.column("task").to_pylist() == ["reach", "push"]
+    data = pq.read_table(root / "data/chunk-000/file-000.parquet")
+    assert data.schema.field("action").type == pa.list_(pa.float32(), 2)  # fixed size
+    hf = json.loads(data.schema.metadata[b"huggingface"])["info"]["features"]
+    assert hf["observation.state"] == {
+        "feature": {"dtype": "float32", "_type": "Value"},
+        "length": 3,
+        "_type": "List",
+    }
+    assert hf["index"] == {"dtype": "int64", "_type": "Value"}
+
+    info = json.loads((root / "meta/info.json").read_text())
+    stats = json.loads((root / "meta/stats.json").read_text())
+    keys = ["min", "max", "mean", "std", "count", "q01", "q10", "q50", "q90", "q99"]
+    assert set(stats) == set(info["features"]) and all(list(s) == keys for s in stats.values())
+    actions = np.concatenate([e["action"] for e in episodes])
+    np.testing.assert_allclose(stats["action"]["q90"], np.quantile(actions, 0.9, axis=0))
+    assert stats["index"]["count"] == [16] and stats["index"]["max"] == [15.0]
+
+    table = pq.read_table(root / "meta/episodes/chunk-000/file-000.parquet")
+    for n, frames in enumerate(episodes):
+        medians = table.column("stats/observation.state/q50")[n].as_py()
+        np.testing.assert_allclose(medians, np.median(frames["observation.state"], axis=0))
+        assert table.column("stats/action/count")[n].as_py() == [len(frames["action"])]
+    assert read_dataset(root).episode_meta[1]["robostack/seed"] == 7
+
+
+def test_datasets_of_the_earlier_robostack_layout_still_read(tmp_path):
+    """Variable-size float lists, tasks without pandas metadata, no per-episode stats."""
+    root, episodes = _written(tmp_path)
+    data_file = root / "data/chunk-000/file-000.parquet"
+    data = pq.read_table(data_file)
+    for key in NAMES:
+        position = data.schema.get_field_index(key)
+        data = data.set_column(position, key, data.column(key).cast(pa.list_(pa.float32())))
+    pq.write_table(data.replace_schema_metadata(None), data_file)
+    tasks_file = root / "meta/tasks.parquet"
+    pq.write_table(pq.read_table(tasks_file).replace_schema_metadata(None), tasks_file)
+    episodes_file = root / "meta/episodes/chunk-000/file-000.parquet"
+    table = pq.read_table(episodes_file)
+    pq.write_table(
+        table.drop_columns([c for c in table.column_names if c.startswith("stats/")]),
+        episodes_file,
+    )
+    dataset = read_dataset(root)
+    assert np.array_equal(dataset.episode(2)["action"], episodes[2]["action"])
+    assert dataset.task_of_frame()[6:8] == ["push", "reach"]

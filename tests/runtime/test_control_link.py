@@ -170,3 +170,31 @@ def test_two_policy_servers_on_one_prefix_are_refused_before_anything_moves(link
     beats[0].server, beats[1].server = 1, 2
     with beating(link.config, *beats), pytest.raises(PolicyServerError, match="2 policy servers"):
         link.wait_for_policy()
+
+
+def test_a_tagged_session_hears_only_its_own_server_and_stops_on_either_stop_channel():
+    from dataclasses import replace
+
+    shared = private_config(policy_timeout_s=0.2, startup_timeout_s=0.3)
+    own = replace(shared, session_tag="A1B2C3D4")
+    assert own.channel("CHUNK") == "ROBOSTACK_A1B2C3D4_CHUNK"
+    assert own.stop_channels() == ("ROBOSTACK_A1B2C3D4_STOP", "ROBOSTACK_STOP")
+    others = [lcmtypes.policy_status_t() for _ in range(2)]
+    others[0].server, others[1].server = 1, 2
+    ours = lcmtypes.policy_status_t()
+    ours.server = 3
+    with ControlLink(config=own) as link:
+        link.bind(monitor())
+        # two servers on the shared channels of the same URL: not this session's
+        with beating(shared, *others), beating(own, ours):
+            assert link.wait_for_policy().server == 3
+        for config, source in ((own, "its own"), (shared, "everyone's")):
+            stop = lcmtypes.operator_stop_t()
+            stop.source = source
+            Listener(config).publish("STOP", stop.encode())
+        _arrive(link)
+        _poll(link)
+        assert [r.split(":")[0] for r in link.stop_requests] == [
+            "over LCM from its own",
+            "over LCM from everyone's",
+        ]

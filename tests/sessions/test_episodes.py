@@ -1,16 +1,39 @@
 """Expert episodes sampled as dataset frames
-(`robostack.sessions.episodes.run_episode(frames=True)`)."""
+(`robostack.sessions.episodes.run_episode(..., frames=True)`), and episodes on a robot the
+stack does not simulate, judged by its twin (`run_robot_episode`)."""
 
 from __future__ import annotations
 
+import pytest
+
+from robostack.core.errors import RobostackError
 from robostack.core.robots import get_robot
-from robostack.sessions.episodes import run_episode
+from robostack.sessions.episodes import EpisodeSpec, run_episode, run_robot_episode
+from robostack.sim import make_simulation
 
 
 def test_a_held_gripper_is_recorded_as_a_valid_command_even_when_it_measures_past_open():
     # reach seed 1058: the open Hand measures a few nm wider than fully open at some frames
-    frames = run_episode("reach", seed=1058, frames=True).frames
+    frames = run_episode(EpisodeSpec(task="reach", seed=1058), frames=True).frames
     widest = get_robot("panda").spec.gripper_width_max
     assert frames["observation.state"][:, 14].max() > widest
     assert frames["action"][:, 7].max() <= widest
     assert frames["action"][:, 7].min() > widest - 1e-6
+
+
+def test_a_robot_episode_runs_the_robot_and_its_twin_judges_the_task():
+    """A MuJoCo arm without the task's scene stands in for a robot the stack does not simulate:
+    the twin draws the same scene as a simulated episode of the seed, and judges it."""
+    spec = EpisodeSpec(task="reach", seed=3, until_success=True)
+    with make_simulation("mujoco", robot="panda") as robot:
+        on_robot = run_robot_episode(spec, robot)
+    simulated = run_episode(spec)
+    assert on_robot.success and simulated.success
+    assert on_robot.description == simulated.description and on_robot.choices == simulated.choices
+    assert on_robot.tool_path.shape[0] > 10
+
+
+def test_a_robot_episode_refuses_a_task_that_moves_objects():
+    robot = make_simulation("mujoco", robot="panda")  # refused before it is even connected
+    with pytest.raises(RobostackError, match=r"push moves objects.*perception"):
+        run_robot_episode(EpisodeSpec(task="push"), robot)

@@ -10,7 +10,7 @@ from robostack.core.robots import get_robot
 from robostack.policies.dit import DiTConfig, DiTPolicy
 from robostack.policies.features import CameraMismatchError, PolicyFeatures
 from robostack.runtime.policy_source import policy_source_factory
-from robostack.sessions.episodes import FPS, run_episode
+from robostack.sessions.episodes import FPS, EpisodeSpec, run_episode
 from robostack.sim.cameras import cameras_at
 from robostack.sim.tasks.reach import Reach
 
@@ -45,7 +45,9 @@ def test_a_pixel_policy_runs_a_reach_episode_without_reading_the_object_state(mo
     monkeypatch.setattr(Reach, "environment_state", no_object_state)
     policy = pixel_dit()
     source = policy_source_factory(policy, seed=0)
-    result = run_episode("reach", seed=3, source=source, cameras=cameras_at(CAMERAS))
+    result = run_episode(
+        EpisodeSpec(task="reach", seed=3), source=source, cameras=cameras_at(CAMERAS)
+    )
     assert result.result.outcome == "completed", result.result.events
     pixels = source.sources[0]
     # the cameras were rendered at the policy rate, once per observation, not at 1 kHz
@@ -68,7 +70,7 @@ def test_a_pixel_policy_runs_a_reach_episode_without_reading_the_object_state(mo
 def test_a_scene_without_the_policys_cameras_is_refused_before_the_loop(cameras, message):
     source = policy_source_factory(pixel_dit(), seed=0)
     with pytest.raises(CameraMismatchError, match=message):
-        run_episode("reach", seed=3, source=source, cameras=cameras_at(cameras))
+        run_episode(EpisodeSpec(task="reach", seed=3), source=source, cameras=cameras_at(cameras))
     assert source.sources == []  # no source was built, nothing moved
 
 
@@ -76,9 +78,8 @@ def test_a_recorded_episode_holds_each_cameras_frames_with_pinhole_and_pose(tmp_
     import rerun as rr
 
     source = policy_source_factory(pixel_dit(), seed=0)
-    result = run_episode(
-        "reach", seed=3, source=source, cameras=cameras_at(CAMERAS), record=True, runs_dir=tmp_path
-    )
+    spec = EpisodeSpec(task="reach", seed=3, record=True, runs_dir=tmp_path)
+    result = run_episode(spec, source=source, cameras=cameras_at(CAMERAS))
     rows: dict[str, dict[str, int]] = {}
     for chunk in rr.chunk.RrdReader(result.run_dir / "session.rrd").store().stream():
         if chunk.entity_path.startswith("/world/cameras/"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from robostack.benchmarks.simulators import gravity_agreement, tracking_in_both
-from robostack.sessions.episodes import run_episode
+from robostack.sessions.episodes import EpisodeSpec, run_episode
 
 TRACKING_BOUND_RAD = 0.01  # both simulators track the built-in references this well
 
@@ -31,6 +31,8 @@ def test_the_same_reference_and_controller_track_in_both_simulators(controller):
 
 @pytest.mark.parametrize("task", ["reach", "push"])
 def test_the_scripted_experts_succeed_in_pybullet(task):
-    results = [run_episode(task, seed=seed, simulator="pybullet") for seed in range(10)]
+    results = [
+        run_episode(EpisodeSpec(task=task, seed=seed), simulator="pybullet") for seed in range(10)
+    ]
     assert sum(r.success for r in results) >= 9
     assert all(r.result.outcome == "completed" for r in results)

@@ -13,7 +13,7 @@ from tests.conftest import model_of
 
 
 def test_zero_torque_holds_a_still_arm_still(robot_name):
-    """Gravity compensation: the tool drifts < 1 mm over 2 s at zero command (DESIGN.md)."""
+    """Gravity compensation: the tool drifts < 1 mm over 2 s at zero command."""
     model = model_of(robot_name)
     with PybulletRobot(robot=robot_name) as sim:
         start = sim.read()

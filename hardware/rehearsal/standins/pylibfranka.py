@@ -9,12 +9,10 @@ Semantics followed (pylibfranka's docstrings, libfranka's documentation):
   next 1 ms state and returns ``(RobotState, Duration)``, the Duration being the time since
   the previous read (0 at the first; more than 1 ms means lost packets);
   ``writeOnce(Torques)`` sends the torque for that millisecond. FCI adds gravity itself.
-- The robot aborts a motion with a reflex when a commanded torque changes faster than
-  1000 Nm/s, a joint exceeds its velocity limit, or an external torque exceeds the upper
-  collision threshold (``set_collision_behavior``); the robot mode becomes Reflex and the
-  next ``readOnce`` raises `ControlException`. A pressed user stop (emergency stop) does the
-  same with robot mode UserStopped. ``automatic_error_recovery`` clears a reflex, not a
-  pressed user stop.
+- When the robot aborts a motion (a reflex, a pressed user stop) the next ``readOnce`` raises
+  `ControlException`; ``automatic_error_recovery`` clears a reflex, not a pressed user stop.
+  What the robot does is the virtual controller's model (`FrankaMotion`: one per arm, each
+  ``writeOnce`` one period of it).
 - A lost connection makes ``readOnce`` raise `NetworkException`.
 - ``Model`` computes gravity, Coriolis and mass (column-major 7x7) from a `RobotState`.
 - ``Gripper(address)``: ``move``/``grasp`` return True when done, ``read_once`` the width.
@@ -31,9 +29,9 @@ from robostack.core.model import RigidBodyModel
 from robostack.core.robots import get_robot
 from robostack.hardware.rehearsal.standins.registry import lookup
 from robostack.hardware.rehearsal.virtual.arm import VirtualArm
+from robostack.hardware.rehearsal.virtual.franka_motion import FrankaMotion, Mode
 
 __version__ = "0.21.3-standin"
-TORQUE_RATE_MAX = 1000.0  # Nm/s, FCI's limit on the derivative of the commanded torque
 
 
 class FrankaException(Exception):
@@ -84,7 +82,7 @@ class Duration:
 
 
 class Errors:
-    """Error flags; only the ones the stand-in raises are kept."""
+    """Error flags; only the ones `FrankaMotion` raises are kept."""
 
     NAMES = (
         "controller_torque_discontinuity",
@@ -93,7 +91,7 @@ class Errors:
         "communication_constraints_violation",
     )
 
-    def __init__(self, active: tuple[str, ...] = ()):
+    def __init__(self, active: frozenset[str] = frozenset()):
         for name in self.NAMES:
             setattr(self, name, name in active)
 
@@ -107,14 +105,16 @@ class Errors:
 class RobotState:
     """The fields the backend reads."""
 
-    def __init__(self, arm: VirtualArm, mode: RobotMode, errors: Errors, last: Errors, load):
+    def __init__(self, motion: FrankaMotion, load: float):
+        arm = motion.arm
         s = arm.state()
         self.q, self.dq = list(s.q), list(s.dq)
         self.tau_J = list(s.tau)
         self.tau_ext_hat_filtered = list(s.tau_ext)
         self.time = Duration(arm.t)
-        self.robot_mode = mode
-        self.current_errors, self.last_motion_errors = errors, last
+        self.robot_mode = RobotMode(motion.mode)
+        self.current_errors = Errors(motion.errors)
+        self.last_motion_errors = Errors(motion.last_motion_errors)
         self.m_load = load
         self.control_command_success_rate = 1.0
 
@@ -142,30 +142,27 @@ class Model:
 class Robot:
     def __init__(self, robot_ip_address: str, realtime_config=RealtimeConfig.kEnforce):
         try:
-            self._arm = lookup(robot_ip_address)
+            arm = lookup(robot_ip_address)
         except RobotConnectionError as error:
             raise NetworkException(f"libfranka: Connection error: {error}") from None
-        self._mode = RobotMode.Idle
+        self.motion = _motion(arm)
         self._control: ActiveControlBase | None = None
-        self._last_errors = Errors()
-        self._upper_torque = np.full(7, 20.0)
         self.load_mass = 0.0
         self.impedance: list[float] | None = None
 
     def _check_connected(self) -> None:
-        if self._arm.fault_due("communication_loss"):
+        if self.motion.arm.fault_due("communication_loss"):
             raise NetworkException("libfranka: UDP receive: Timeout")
 
     def read_once(self) -> RobotState:
         self._check_connected()
         if self._control is not None and not self._control.finished:
             raise InvalidOperationException("libfranka: cannot read while a motion is running")
-        if self._arm.fault_due("emergency_stop"):
-            self._mode = RobotMode.UserStopped
-        return RobotState(self._arm, self._mode, Errors(), self._last_errors, self.load_mass)
+        self.motion.faults()
+        return RobotState(self.motion, self.load_mass)
 
     def set_collision_behavior(self, lower_tau, upper_tau, lower_force, upper_force) -> None:
-        self._upper_torque = np.array(upper_tau, dtype=float)
+        self.motion.collision_torque = np.array(upper_tau, dtype=float)
 
     def set_joint_impedance(self, stiffness) -> None:
         self.impedance = list(stiffness)
@@ -178,31 +175,24 @@ class Robot:
 
     def start_torque_control(self) -> ActiveControlBase:
         self._check_connected()
-        if self._mode is not RobotMode.Idle:
-            raise ControlException(
-                f"libfranka: Move command rejected: robot mode is {self._mode.name}"
-            )
         if self._control is not None and not self._control.finished:
             raise InvalidOperationException("libfranka: a motion is already running")
-        self._mode = RobotMode.Move
+        self.motion.faults()
+        if not self.motion.start():
+            raise ControlException(
+                f"libfranka: Move command rejected: robot mode is {self.motion.mode.name}"
+            )
         self._control = ActiveControlBase(self)
         return self._control
 
     def automatic_error_recovery(self) -> None:
-        if self._mode is RobotMode.UserStopped:
+        if not self.motion.recover():
             raise CommandException("libfranka: automatic error recovery: user stop is pressed")
-        self._mode = RobotMode.Idle
-        self._last_errors = Errors()
 
     def stop(self) -> None:
         if self._control is not None:
             self._control.finished = True
-        if self._mode is RobotMode.Move:
-            self._mode = RobotMode.Idle
-
-    # the motion's side of the robot
-    def _abort(self, mode: RobotMode, errors: Errors) -> None:
-        self._mode, self._last_errors = mode, errors
+        self.motion.stop()
 
 
 class ActiveControlBase:
@@ -210,61 +200,52 @@ class ActiveControlBase:
         self._robot = robot
         self.finished = False
         self._last_read_t: float | None = None
-        self._prev_tau = np.zeros(7)
-        self._pending: str | None = None
 
     def readOnce(self) -> tuple[RobotState, Duration]:
-        robot, arm = self._robot, self._robot._arm
+        robot, motion = self._robot, self._robot.motion
         robot._check_connected()
         if self.finished:
             raise ControlException("libfranka: readOnce must not be called after the motion ended")
-        if arm.fault_due("emergency_stop"):
-            self._end(RobotMode.UserStopped, Errors())
-            raise ControlException("libfranka: Motion aborted: user stop pressed")
-        if arm.fault_due("reflex"):
-            arm.clear("reflex")
-            self._pending = "joint_reflex"
-        if self._pending is not None:
-            errors = Errors((self._pending,))
-            self._end(RobotMode.Reflex, errors)
+        motion.faults()
+        if not motion.moving:  # the robot ended the motion
+            self.finished = True
+            if motion.mode is Mode.UserStopped:
+                raise ControlException("libfranka: Motion aborted: user stop pressed")
+            errors = Errors(motion.last_motion_errors)
             raise ControlException(f"libfranka: Motion aborted by reflex! {errors}")
+        arm = motion.arm
         arm.wait()
-        state = RobotState(arm, RobotMode.Move, Errors(), robot._last_errors, robot.load_mass)
+        state = RobotState(motion, robot.load_mass)
         waited = 0.0 if self._last_read_t is None else arm.t - self._last_read_t
         self._last_read_t = arm.t
         return state, Duration(waited)
 
     def writeOnce(self, command: Torques) -> None:
-        robot, arm = self._robot, self._robot._arm
         if self.finished:
             raise ControlException("libfranka: writeOnce must not be called after the motion ended")
         tau = np.array(command.tau_J, dtype=float)
-        if command.motion_finished:
-            self._end(RobotMode.Idle, Errors())
-            return
         if not np.isfinite(tau).all():
             raise CommandException("libfranka: commanded torque is not finite")
-        if np.abs(tau - self._prev_tau).max() / arm.period > TORQUE_RATE_MAX * (1 + 1e-9):
-            self._pending = "controller_torque_discontinuity"
-        self._prev_tau = tau
-        arm.step(tau, robot._gripper_target())
-        state = arm.state()
-        if (np.abs(state.dq) > arm.spec.dq_max).any():
-            self._pending = "joint_velocity_violation"
-        elif (np.abs(state.tau_ext) > robot._upper_torque).any():
-            self._pending = "joint_reflex"
-
-    def _end(self, mode: RobotMode, errors: Errors) -> None:
-        self.finished = True
-        self._robot._abort(mode, errors)
+        self.finished = command.motion_finished
+        if self._robot.motion.moving:
+            self._robot.motion.command(tau, finished=command.motion_finished)
 
 
-def _gripper_target(self: Robot) -> float | None:
-    gripper = _GRIPPERS.get(id(self._arm))
-    return None if gripper is None else gripper.target
+_MOTIONS: dict[int, FrankaMotion] = {}
 
 
-Robot._gripper_target = _gripper_target
+def _motion(arm: VirtualArm) -> FrankaMotion:
+    """The controller model of ``arm``, one per arm (its Hand's target drives the fingers)."""
+    if id(arm) not in _MOTIONS or _MOTIONS[id(arm)].arm is not arm:
+        _MOTIONS[id(arm)] = FrankaMotion(arm, gripper=lambda: _gripper_target(arm))
+    return _MOTIONS[id(arm)]
+
+
+def _gripper_target(arm: VirtualArm) -> float | None:
+    gripper = _GRIPPERS.get(id(arm))
+    return None if gripper is None or gripper._arm is not arm else gripper.target
+
+
 _GRIPPERS: dict[int, Gripper] = {}
 
 

@@ -20,6 +20,10 @@ one module holds their three classes. Semantics followed (ur_rtde's API document
   ``getSafetyMode`` and ``isProtectiveStopped`` / ``isEmergencyStopped``.
 - A lost connection makes ``isConnected()`` False and the data stop updating.
 
+What the controller does with the commands (its servo, braking, the watchdog, the safety
+system) is the virtual controller's model, `URMotion`: one per arm, a period per
+``waitPeriod``.
+
 Faults (`VirtualArm.inject`): ``protective_stop``, ``emergency_stop``, ``communication_loss``,
 and ``stall``: the controller stops receiving the client's inputs (a stalled client or a
 one-way network fault), which only the watchdog notices.
@@ -39,8 +43,6 @@ from robostack.hardware.rehearsal.virtual.ur_motion import URMotion
 __version__ = "1.6.5-standin"
 DIRECT_TORQUE_SINCE = (5, 26)
 ROBOT_MODE_RUNNING = 7
-SAFETY_MODES = {"normal": 1, "protective_stop": 3, "emergency_stop": 7}
-PROTECTIVE_STOPPED_BIT, EMERGENCY_STOPPED_BITS = 1 << 2, (1 << 5) | (1 << 6) | (1 << 7)
 
 
 _CONTROLLERS: dict[int, URMotion] = {}
@@ -89,16 +91,10 @@ class RTDEReceiveInterface:
         return ROBOT_MODE_RUNNING
 
     def getSafetyMode(self) -> int:
-        return SAFETY_MODES[self._c.stopped_by() or "normal"]
+        return self._c.safety_mode()
 
     def getSafetyStatusBits(self) -> int:
-        stop = self._c.stopped_by()
-        bits = 1  # normal mode
-        if stop == "protective_stop":
-            bits = PROTECTIVE_STOPPED_BIT
-        elif stop == "emergency_stop":
-            bits = EMERGENCY_STOPPED_BITS
-        return bits
+        return self._c.safety_status_bits()
 
     def isProtectiveStopped(self) -> bool:
         return self._c.stopped_by() == "protective_stop"
@@ -119,9 +115,7 @@ class RTDEReceiveInterface:
 class RTDEControlInterface:
     def __init__(self, hostname: str, frequency: float = -1.0, flags: int = 1):
         self._c = _controller(hostname)
-        self._c.running = True
-        self._c.mode = "idle"
-        self._c.watchdog_period = None
+        self._c.start_script()
         arm = self._c.arm
         default = 125.0 if _version(arm) < (5, 0) else 500.0
         self._period = 1.0 / (default if frequency <= 0 else frequency)
@@ -150,8 +144,7 @@ class RTDEControlInterface:
             return True
         c = self._c
         q = np.asarray(q, dtype=float)
-        c.dq_target = (q - c.q_target) / c.arm.period if c.mode == "servo" else 0 * q
-        c.q_target, c.mode = q, "servo"
+        c.servo(q, (q - c.q_target) / c.arm.period if c.mode == "servo" else 0 * q)
         return True
 
     def speedJ(self, qd, acceleration: float = 0.5, time: float = 0.0) -> bool:
@@ -159,11 +152,7 @@ class RTDEControlInterface:
             return False
         if not self._c.inputs_arrive():
             return True
-        c = self._c
-        if c.mode != "speed":
-            state = c.arm.state()
-            c.q_target, c.dq_target = state.q, state.dq
-        c.speed_target, c.acceleration, c.mode = np.asarray(qd, float), acceleration, "speed"
+        self._c.speed(qd, acceleration)
         return True
 
     def directTorque(self, torque, viscous_scale=None, coulomb_scale=None) -> bool:
@@ -176,7 +165,7 @@ class RTDEControlInterface:
             return False
         if not self._c.inputs_arrive():
             return True
-        self._c.tau, self._c.mode = np.asarray(torque, dtype=float), "torque"
+        self._c.torque(torque)
         return True
 
     def servoStop(self, a: float = 10.0) -> bool:
@@ -190,18 +179,17 @@ class RTDEControlInterface:
 
     def _stop(self) -> bool:
         if self._c.inputs_arrive():
-            self._c.mode = "stopping"
+            self._c.stop()
         return self._c.running
 
     # watchdog, script, connection
     def setWatchdog(self, min_frequency: float = 10.0) -> bool:
-        self._c.watchdog_period = 1.0 / min_frequency
-        self._c.last_kick = self._c.arm.t
+        self._c.set_watchdog(min_frequency)
         return True
 
     def kickWatchdog(self) -> bool:
         if self._c.inputs_arrive():
-            self._c.last_kick = self._c.arm.t
+            self._c.kick()
         return self._c.running
 
     def isProgramRunning(self) -> bool:
@@ -211,15 +199,15 @@ class RTDEControlInterface:
         return self._c.connected
 
     def triggerProtectiveStop(self) -> bool:
-        self._c.arm.inject("protective_stop", at=self._c.arm.t)
+        self._c.protective_stop()
         return True
 
     def reuploadScript(self) -> bool:
-        self._c.running, self._c.mode, self._c.watchdog_period = True, "idle", None
+        self._c.start_script()
         return True
 
     def stopScript(self) -> None:
-        self._c.running, self._c.watchdog_period = False, None
+        self._c.stop_script()
 
     def disconnect(self) -> None:
         self._c.mode = "idle"
@@ -243,13 +231,10 @@ class DashboardClient:
         return "Robotmode: RUNNING"
 
     def safetystatus(self) -> str:
-        stop = self._c.stopped_by()
-        names = {None: "NORMAL", "protective_stop": "PROTECTIVE_STOP"}
-        return f"Safetystatus: {names.get(stop, 'ROBOT_EMERGENCY_STOP')}"
+        return f"Safetystatus: {self._c.safety_name()}"
 
     def unlockProtectiveStop(self) -> str:
-        self._c.arm.clear("protective_stop")
-        return "Protective stop releasing"
+        return self._c.unlock_protective_stop()
 
     def closeSafetyPopup(self) -> str:
         return "closing safety popup"

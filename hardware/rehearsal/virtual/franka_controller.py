@@ -11,15 +11,14 @@ What the robot side does, as the real arm does it:
   project's Panda description renamed as libfranka expects (``joint1``..``joint7``,
   ``link0``..``link8``, each joint with position-based velocity limits; the hand fixed).
 - Setters (collision behaviour, impedances, load, frames) are accepted, not modelled.
-- A torque-control Move switches the state to Move / external controller, answers "motion
-  started", then applies each period the newest command's torque on top of gravity (a lost
-  command: the last torque again). Aborted, as a reflex with the state's error flags:
-  a torque rate above 1000 Nm/s between received commands (``controller_torque_discontinuity``)
-  20 periods in a row without a command (``communication_constraints_violation``) and a joint
-  faster than its limit (``joint_velocity_violation``). A
-  command marked finished ends the motion (Move: success). Other motion types are refused.
-- Idle or after a reflex the arm holds where it is (joint servo). ``automatic_error_recovery``
-  clears a reflex; a user stop (the ``emergency_stop`` fault) cannot be cleared from software.
+- A torque-control Move switches the state to Move / external controller and answers "motion
+  started"; each period the newest command drives the arm (one answering a state from before
+  the Move is stale), a period without one repeats the last torque. The controller's
+  behaviour (reflexes and their error flags, the idle hold, recovery, the user stop) is
+  `FrankaMotion`'s (`robostack.hardware.rehearsal.virtual.franka_motion`); the Move's answer
+  says how the motion ended. Other motion types are refused.
+- ``automatic_error_recovery`` is answered once a state showing its result has been sent (a
+  client reading the newest state after the answer never sees the error again).
 - The Franka Hand (pylibfranka's ``Gripper``, port 1338) drives the simulated fingers
   (`robostack.hardware.rehearsal.virtual.franka_hand`).
 - Faults through the simulation port: ``reflex`` (a joint reflex), ``emergency_stop`` (the
@@ -35,19 +34,21 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 
-from robostack.controllers import ComputedTorque
-from robostack.core.model import RigidBodyModel
 from robostack.core.robots import get_robot
-from robostack.core.types import JointReference
 from robostack.hardware.rehearsal.virtual import fci
 from robostack.hardware.rehearsal.virtual.arm import CONTROLLERS, VirtualArm
 from robostack.hardware.rehearsal.virtual.franka_hand import PORT as HAND_PORT
 from robostack.hardware.rehearsal.virtual.franka_hand import VirtualHand
+from robostack.hardware.rehearsal.virtual.franka_motion import FrankaMotion
 from robostack.hardware.rehearsal.virtual.server import FramedClient, VirtualController
 
-MAX_TORQUE_RATE = 1000.0  # Nm/s, FCI's limit on the desired torque's rate
-LOST_COMMANDS_LIMIT = 20  # periods in a row without a command abort the motion
-HOLD_GAINS = {"kp": 400.0, "kd": 40.0}  # the idle hold's joint servo, 1/s^2 and 1/s
+# how a Move ended (`FrankaMotion.on_end`) -> the Move command's final status
+MOVE_ENDINGS = {
+    "finished": fci.SUCCESS,
+    "reflex": fci.MOVE_REFLEX_ABORTED,
+    "user_stop": fci.MOVE_EMERGENCY_ABORTED,
+    "stopped": fci.MOVE_ABORTED,
+}
 
 
 def served_urdf() -> bytes:
@@ -92,24 +93,16 @@ class VirtualFrankaController(VirtualController):
         super().__init__(
             address=address, arm=VirtualArm(robot="panda", period=period, q0=q0, realtime=True)
         )
-        self.model = RigidBodyModel(get_robot("panda"))
-        gains = {k: np.full(7, v) for k, v in HOLD_GAINS.items()}
-        self.hold = ComputedTorque(model=self.model, **gains)
+        self.hand = VirtualHand(width_max=self.arm.spec.gripper_width_max, width=self._width())
+        self.motion = FrankaMotion(
+            self.arm, gripper=lambda: self.hand.target, on_end=self._motion_ended
+        )
         self.urdf = served_urdf()
-        spec = self.arm.spec
-        self.dq_max = spec.dq_max  # rad/s: beyond, a joint_velocity_violation reflex
-        self.hand = VirtualHand(width_max=spec.gripper_width_max, width=self._width())
         self.message_id = 0
-        self.lost_commands = 0
-        self.robot_mode = fci.MODE_IDLE
-        self.errors: frozenset[str] = frozenset()
-        self.reflex_reason: frozenset[str] = frozenset()
         self._client: FramedClient | None = None
         self._move_id: int | None = None  # the running Move's command_id
-        self._tau = np.zeros(7)  # the torque in force, Nm
-        self._tau_t = 0  # the message_id the last received command answered
-        self._missed = 0
-        self._hold_q = self.arm.state().q
+        self._tau_t = 0  # the message_id the last command answered (or the Move began at)
+        self._after_state: list[tuple[FramedClient, int, int, bytes]] = []  # replies due
 
     # --- lifetime -----------------------------------------------------------------------
 
@@ -124,41 +117,31 @@ class VirtualFrankaController(VirtualController):
 
     def tick(self) -> None:
         if self.network_cut:
-            self._step(self._hold_torque())
+            self.motion.hold()
             return
         if self.arm.fault_due("communication_loss"):
             self.cut_network()
             return
-        self._faults()
-        if self._move_id is not None:
+        self.motion.faults()
+        if self.motion.moving:
             self._control()
         else:
-            self._step(self._hold_torque())
+            self.motion.hold()
         self.message_id += 1
         self.hand.tick(self._width(), self.arm.t, self.message_id, self._udp)
         if self._client is not None:
             with contextlib.suppress(OSError):
                 self._udp.sendto(self._state().pack(), self._client.udp)
-
-    def _step(self, tau: np.ndarray) -> None:
-        """One period of ``tau`` (7,) Nm on top of gravity, the fingers driven to the Hand's
-        target width."""
-        self.arm.step(tau, self.hand.target)
+        for client, *reply in self._after_state:
+            with contextlib.suppress(OSError):
+                client.reply(*reply)
+        self._after_state.clear()
 
     def _width(self) -> float:
         return float(self.arm.sim.read().gripper_width)
 
-    def _faults(self) -> None:
-        if self.arm.fault_due("emergency_stop") and self.robot_mode != fci.MODE_USER_STOPPED:
-            self._end_motion(fci.MOVE_EMERGENCY_ABORTED, mode=fci.MODE_USER_STOPPED)
-        if self.arm.fault_due("reflex"):
-            self.arm.clear("reflex")
-            self._abort("joint_reflex")
-        elif self._move_id is not None and np.any(np.abs(self.arm.state().dq) > self.dq_max):
-            self._abort("joint_velocity_violation")
-
     def _control(self) -> None:
-        """Apply the newest command to this period (module doc)."""
+        """This period of the motion: the newest command received, if any (module doc)."""
         newest = None
         while True:
             try:
@@ -167,52 +150,27 @@ class VirtualFrankaController(VirtualController):
                 break
             with contextlib.suppress(ValueError):
                 newest = fci.RobotCommand.unpack(data)
-        if newest is not None and newest.message_id > self._tau_t:
-            elapsed = newest.message_id - self._tau_t if self._tau_t else 1
-            rate = np.abs(newest.tau - self._tau) / (elapsed * self.arm.period)
-            self._missed = 0
-            self._tau_t = newest.message_id
-            if np.any(rate > MAX_TORQUE_RATE + 1e-6):
-                self._abort("controller_torque_discontinuity")
-                return
-            self._tau = newest.tau
-            if newest.finished:
-                self._step(self._tau)
-                self._end_motion(fci.SUCCESS, mode=fci.MODE_IDLE)
-                return
-        else:
-            self._missed += 1
-            self.lost_commands += 1
-            if self._missed >= LOST_COMMANDS_LIMIT:
-                self._abort("communication_constraints_violation")
-                return
-        self._step(self._tau)
+        if newest is None or newest.message_id <= self._tau_t:
+            self.motion.command_lost()
+            return
+        periods = newest.message_id - self._tau_t
+        self._tau_t = newest.message_id
+        self.motion.command(newest.tau, periods=periods, finished=newest.finished)
 
-    def _abort(self, error: str) -> None:
-        """A reflex: the motion ends with the error flagged in the state that shows it."""
-        self.errors = self.reflex_reason = frozenset({error})
-        self._end_motion(fci.MOVE_REFLEX_ABORTED, mode=fci.MODE_REFLEX)
-
-    def _end_motion(self, status: int, *, mode: int) -> None:
-        self.robot_mode = mode
-        self._hold_q = self.arm.state().q
+    def _motion_ended(self, how: str) -> None:
+        """Answer the running Move with how it ended."""
         if self._move_id is not None and self._client is not None:
-            self._client.reply(fci.MOVE, self._move_id, bytes((status,)))
+            self._client.reply(fci.MOVE, self._move_id, bytes((MOVE_ENDINGS[how],)))
         self._move_id = None
-        self._tau = np.zeros(7)
-
-    def _hold_torque(self) -> np.ndarray:
-        state = self.arm.state()
-        reference = JointReference(self._hold_q, np.zeros(7), np.zeros(7))
-        return self.hold.update(state, reference)
 
     def _state(self) -> fci.RobotState:
         state = self.arm.state()
-        position, rotation = self.model.tool_pose(state.q)
+        motion = self.motion
+        position, rotation = motion.model.tool_pose(state.q)
         pose = np.eye(4)
         pose[:3, :3], pose[:3, 3] = rotation, position
-        moving = self._move_id is not None
-        desired_q = state.q if moving else self._hold_q
+        moving = motion.moving
+        desired_q = state.q if moving else motion.hold_q
         return fci.RobotState(
             message_id=self.message_id,
             floats={
@@ -225,14 +183,14 @@ class VirtualFrankaController(VirtualController):
                 "theta": state.q,
                 "dtheta": state.dq,
                 "tau_J": self.arm.tau,
-                "tau_J_d": self._tau,
+                "tau_J_d": motion.tau,
                 "O_ddP_O": np.array([0.0, 0.0, -9.81]),
             },
-            robot_mode=self.robot_mode,
+            robot_mode=motion.mode,
             motion_generator_mode=fci.GENERATOR_NONE if moving else fci.GENERATOR_IDLE,
             controller_mode=fci.CONTROLLER_EXTERNAL if moving else fci.CONTROLLER_OTHER,
-            errors=self.errors,
-            reflex_reason=self.reflex_reason,
+            errors=motion.errors,
+            reflex_reason=motion.last_motion_errors,
         )
 
     # --- the command port ---------------------------------------------------------------
@@ -247,7 +205,7 @@ class VirtualFrankaController(VirtualController):
         finally:
             with self.lock:
                 if self._client is client:
-                    self._end_motion(fci.MOVE_ABORTED, mode=self.robot_mode)
+                    self.motion.end("stopped")
                     self._client = None
 
     def _command(self, client: FramedClient, command: int, command_id: int, payload: bytes) -> None:
@@ -263,26 +221,19 @@ class VirtualFrankaController(VirtualController):
         elif command == fci.MOVE:
             self._move(client, command_id, payload)
         elif command == fci.STOP_MOVE:
-            moving = self.robot_mode == fci.MODE_MOVE
-            self._end_motion(fci.MOVE_ABORTED, mode=fci.MODE_IDLE if moving else self.robot_mode)
+            self.motion.stop()
             client.reply(command, command_id, bytes((fci.SUCCESS,)))
         elif command == fci.AUTOMATIC_ERROR_RECOVERY:
-            if self.robot_mode == fci.MODE_USER_STOPPED:
-                client.reply(command, command_id, bytes((fci.RECOVERY_EMERGENCY_ABORTED,)))
-                return
-            self.errors = frozenset()
-            self.robot_mode = fci.MODE_IDLE
-            client.reply(command, command_id, bytes((fci.SUCCESS,)))
+            status = fci.SUCCESS if self.motion.recover() else fci.RECOVERY_EMERGENCY_ABORTED
+            self._after_state.append((client, command, command_id, bytes((status,))))
         else:
             client.reply(command, command_id, bytes((1,)))  # command not possible
 
     def _move(self, client: FramedClient, command_id: int, payload: bytes) -> None:
         controller, generator = struct.unpack("<II", payload[:8])
         torque = (controller, generator) == (fci.EXTERNAL_CONTROLLER, fci.NO_GENERATOR)
-        if not torque or self.robot_mode != fci.MODE_IDLE or self._move_id is not None:
+        if not torque or not self.motion.start():
             client.reply(fci.MOVE, command_id, bytes((fci.MOVE_NOT_POSSIBLE,)))
             return
-        self.robot_mode, self._move_id = fci.MODE_MOVE, command_id
-        self.reflex_reason = frozenset()
-        self._tau, self._tau_t, self._missed = np.zeros(7), 0, 0
+        self._move_id, self._tau_t = command_id, self.message_id  # older commands are stale
         client.reply(fci.MOVE, command_id, bytes((fci.MOVE_MOTION_STARTED,)))

@@ -13,8 +13,8 @@ clients' ports are fixed) it serves:
 - the simulation port (`robostack.hardware.rehearsal.virtual.server.SIM_PORT`) for injecting faults.
 
 A tick thread paces the controller in wall time: each period it runs the control script, moves
-the arm one period (`URMotion`), checks the joint speed limits (beyond one: a protective stop,
-as UR's safety system does) and streams the new state to every started RTDE client.
+the arm one period (`URMotion`, which also plays the safety system) and streams the new state
+to every started RTDE client.
 Modelled outputs: time, joint targets and measurements, the torque applied (as
 ``target_moment``, ``joint_control_output`` and ``actual_current_as_torque``, Nm on top of
 gravity), TCP pose and speed, robot, safety and runtime state. Not modelled, reported as
@@ -37,9 +37,6 @@ from robostack.hardware.rehearsal.virtual.ur_motion import URMotion
 from robostack.hardware.rehearsal.virtual.ur_script import ControlScript
 
 DASHBOARD_PORT, PRIMARY_PORT, SCRIPT_PORT, RTDE_PORT = 29999, 30002, 30003, 30004
-PROTECTIVE_STOPPED, EMERGENCY_STOPPED = 1 << 2, (1 << 5) | (1 << 6) | (1 << 7)
-SAFETY_MODES = {None: 1, "protective_stop": 3, "emergency_stop": 7}
-SAFETY_NAMES = {None: "NORMAL", "protective_stop": "PROTECTIVE_STOP"}
 ROBOT_MODE_RUNNING, JOINT_MODE_RUNNING = 7, 253
 RUNTIME_STOPPED, RUNTIME_PLAYING = 1, 2
 SERIAL_NUMBER = "20265500001"
@@ -91,7 +88,6 @@ class VirtualURController(VirtualController):
     def tick(self) -> None:
         self.script.tick(self.registers)
         self.motion.advance()
-        self._check_limits()
         if self.arm.fault_due("communication_loss") and not self.network_cut:
             self.cut_network()
         self._outputs_now = self._outputs()
@@ -102,23 +98,15 @@ class VirtualURController(VirtualController):
             if client.started:
                 client.stream(self._outputs_now, self.ticks)
 
-    def _check_limits(self) -> None:
-        """The safety system: a joint faster than its limit is a protective stop."""
-        dq = np.abs(self.arm.state().dq)
-        if self.motion.stopped_by() is None and np.any(dq > self.arm.spec.dq_max):
-            self.arm.inject("protective_stop", at=self.arm.t)
-
     def _outputs(self) -> dict[str, object]:
         arm, motion = self.arm, self.motion
         state = arm.state()
-        stop = motion.stopped_by()
         position, rotation = motion.model.tool_pose(state.q)
         pose = [*position, *Rotation.from_matrix(rotation).as_rotvec()]
         twist = motion.model.tool_jacobian(state.q) @ state.dq
         qdd = (state.dq - self._previous_dq) / arm.period
         self._previous_dq = state.dq
         running = motion.running
-        safety_bits = {None: 1, "protective_stop": PROTECTIVE_STOPPED}.get(stop, EMERGENCY_STOPPED)
         zeros6 = [0.0] * 6
         tau = list(arm.tau)
         return {
@@ -138,8 +126,8 @@ class VirtualURController(VirtualController):
             "target_TCP_speed": list(twist),
             "robot_mode": ROBOT_MODE_RUNNING,
             "joint_mode": [JOINT_MODE_RUNNING] * 6,
-            "safety_mode": SAFETY_MODES.get(stop, 7),
-            "safety_status_bits": safety_bits,
+            "safety_mode": motion.safety_mode(),
+            "safety_status_bits": motion.safety_status_bits(),
             "runtime_state": RUNTIME_PLAYING if running else RUNTIME_STOPPED,
             "robot_status_bits": 1 | (2 if running else 0),
             "speed_scaling": 1.0,
@@ -172,7 +160,7 @@ class VirtualURController(VirtualController):
                 return
             self.registers.update(values)
             if f"input_int_register_{self.script.offset}" in values:
-                self.motion.last_kick = self.arm.t
+                self.motion.kick()
 
     # --- script and dashboard ------------------------------------------------------------
 
@@ -204,15 +192,14 @@ class VirtualURController(VirtualController):
                 return
 
     def _dashboard_answer(self, command: str) -> str:
-        stop = self.motion.stopped_by()
-        running = self.motion.running
+        safety, running = self.motion.safety_name(), self.motion.running
         answers = {
             "power on": "Powering on",
             "power off": "Powering off",
             "brake release": "Brake releasing",
             "robotmode": "Robotmode: RUNNING",
-            "safetymode": f"Safetymode: {SAFETY_NAMES.get(stop, 'ROBOT_EMERGENCY_STOP')}",
-            "safetystatus": f"Safetystatus: {SAFETY_NAMES.get(stop, 'ROBOT_EMERGENCY_STOP')}",
+            "safetymode": f"Safetymode: {safety}",
+            "safetystatus": f"Safetystatus: {safety}",
             "programState": "PLAYING rtde_control" if running else "STOPPED <unnamed>",
             "running": f"Program running: {str(running).lower()}",
             "PolyscopeVersion": f"URSoftware {self.firmware}.0 (Dec 05 2026)",
@@ -229,10 +216,7 @@ class VirtualURController(VirtualController):
             self.script.stop()
             return "Stopped"
         if command == "unlock protective stop":
-            if stop != "protective_stop":
-                return "Cannot unlock protective stop: the robot is not protective stopped"
-            self.arm.clear("protective_stop")
-            return "Protective stop releasing"
+            return self.motion.unlock_protective_stop()
         return answers.get(command, f"could not understand: '{command}'")
 
 

@@ -57,9 +57,7 @@ class ControlScript:
             self.message = "the uploaded program is not ur_rtde's control script"
             return False
         self.offset = offset
-        m = self.motion
-        m.running, m.mode, m.watchdog_period = True, "idle", None
-        m.q_target, m.dq_target = m.arm.state().q, np.zeros(m.arm.spec.dof)
+        self.motion.start_script()
         self._latched = self._until_still = False
         self._last_servo = None
         self.outputs = {self._int(0): READY, self._int(1): 0, self._int(2): 0}
@@ -68,7 +66,7 @@ class ControlScript:
 
     def stop(self, why: str | None = None) -> None:
         """End the program (dashboard ``stop``, stopScript, an error)."""
-        self.motion.running, self.motion.watchdog_period = False, None
+        self.motion.stop_script()
         self.outputs[self._int(0)] = 0
         self.message = why
 
@@ -102,25 +100,21 @@ class ControlScript:
         if cmd == SERVOJ:
             q = args[:6]
             if self._last_servo is None or m.mode != "servo":
-                m.dq_target = np.zeros_like(q)
-                self._servo_age = 1
+                dq = np.zeros_like(q)
             elif np.array_equal(q, self._last_servo):
                 self._servo_age += 1  # the next target is late (hold its velocity one period)
                 if self._servo_age > 2:  # or the client holds still
                     m.dq_target = np.zeros_like(q)
                 return
             else:
-                m.dq_target = (q - self._last_servo) / (self._servo_age * m.arm.period)
-                self._servo_age = 1
-            self._last_servo, m.q_target, m.mode = q, q, "servo"
+                dq = (q - self._last_servo) / (self._servo_age * m.arm.period)
+            self._servo_age, self._last_servo = 1, q
+            m.servo(q, dq)
         elif cmd == SPEEDJ:
-            if m.mode != "speed":
-                state = m.arm.state()
-                m.q_target, m.dq_target = state.q, state.dq
-            m.speed_target, m.acceleration, m.mode = args[:6], args[6], "speed"
+            m.speed(args[:6], args[6])
         elif cmd == DIRECT_TORQUE:
             if self.direct_torque:
-                m.tau, m.mode = args[:6], "torque"
+                m.torque(args[:6])
         elif cmd == GET_JOINT_TORQUES:
             for i, value in enumerate(m.tau):
                 self.outputs[self._double(i)] = float(value)
@@ -130,16 +124,17 @@ class ControlScript:
     def _once(self, cmd: int, registers: dict) -> None:
         m, args = self.motion, self._doubles(registers, 2)
         if cmd in (SPEED_STOP, SERVO_STOP, STOPJ):
-            m.mode, self._last_servo = "stopping", None
+            m.stop()
+            self._last_servo = None
             asynchronous = cmd == STOPJ and int(registers.get(self._int_in(1), 0)) == 1
             if not asynchronous:
                 self._until_still = True
                 self.outputs[self._int(0)] = 0
                 return
         elif cmd == SET_WATCHDOG:
-            m.watchdog_period, m.last_kick = 1.0 / args[0], m.arm.t
+            m.set_watchdog(args[0])
         elif cmd == PROTECTIVE_STOP:
-            m.arm.inject("protective_stop", at=m.arm.t)
+            m.protective_stop()
             return
         else:
             self.stop(f"command {cmd} is not supported by the virtual controller")

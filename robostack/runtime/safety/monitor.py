@@ -19,8 +19,10 @@ reference limits and jumps beyond velocity, acceleration or jerk limits (HOLD); 
 chunk (HOLD); backend read failure or timeout (STOP); operator stop (STOP). Messages refused
 by the process link (`robostack.transport`) are recorded as DROP events and change nothing.
 
-Events are edge-triggered: a check that keeps firing is recorded once per episode (refused
-messages: once per check and channel, all of them counted in `dropped`).
+Each check names its reaction (`_hold`, `_stop`, `_clamp`, or a DROP record) with a `Breach`:
+where it fired, the value and the limit. Events are edge-triggered: a check that keeps firing is
+recorded once per episode and joint (refused messages: once per check and channel, all of them
+counted in `dropped`; a clamp again after the joint was released).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,6 +49,19 @@ class Mode(enum.Enum):
     HELD = "held"  # hold settled: the arm is still
     STOPPING = "stopping"
     HALTED = "halted"
+
+
+class Breach(NamedTuple):
+    """Where a check fired: the joint (None for the whole arm, ``x``/``y``/``z`` for the
+    workspace), the offending value and the limit it broke, in the check's units."""
+
+    joint: str | None = None
+    value: float = math.nan
+    limit: float = math.nan
+
+
+WHOLE_ARM = Breach()
+Fault = tuple[str, str, Breach]  # (check, message, breach) of a refused chunk or reference
 
 
 class SafetyMonitor:
@@ -81,6 +97,8 @@ class SafetyMonitor:
         self._hard_lo = spec.q_min + config.position_hard_margin
         self._hard_hi = spec.q_max - config.position_hard_margin
         self._dq_max = spec.dq_max * config.velocity_fraction
+        self._tracking_max = np.full(spec.dof, config.tracking_error_max)
+        self._collision_torque = config.collision_torque
         tol = config.reference_tolerance
         self._ref_dq = spec.dq_max * tol
         self._ref_ddq = spec.ddq_max * tol
@@ -89,6 +107,7 @@ class SafetyMonitor:
         self._max_gap_periods = max(1.0, config.read_timeout_s / self.dt)
         self._tau_max = spec.tau_max
         self._dtau_step = spec.dtau_max * self.dt
+        self._dtau_max = np.full(spec.dof, spec.dtau_max)
         self._envelope = Envelope(config)
         self.events: list[SafetyEvent] = []
         self.event_errors: list[str] = []  # listener failures (events are still in .events)
@@ -156,7 +175,7 @@ class SafetyMonitor:
         self, tick: int, state: JointState, reference: JointReference, tau: np.ndarray
     ) -> tuple[JointReference, np.ndarray]:
         """Check this tick; return the reference and torque that may be sent."""
-        t, q, dq = state.t, state.q, state.dq
+        t, dq = state.t, state.dq
         if self._fast_path_clear(tick, state, reference, tau):
             self._prev_ref = self._last_good = reference
             self._prev_ref_t = t
@@ -164,42 +183,13 @@ class SafetyMonitor:
             return reference, tau
         if self._stop_request is not None:
             reason, self._stop_request = self._stop_request, None
-            self._trigger(
-                Reaction.STOP,
-                tick,
-                t,
-                "operator_stop",
-                None,
-                math.nan,
-                math.nan,
-                f"operator stop ({reason})",
-            )
-        tau_ext = state.tau_ext
-        state_ok = math.isfinite(q.sum() + dq.sum() + (0.0 if tau_ext is None else tau_ext.sum()))
+            self._stop(tick, t, "operator_stop", f"operator stop ({reason})")
+        state_ok = _finite(state.q, dq, state.tau_ext)
         if not state_ok:
-            self._trigger(
-                Reaction.STOP,
-                tick,
-                t,
-                "state_nonfinite",
-                None,
-                math.nan,
-                math.nan,
-                "the measured state contains NaN or Inf",
-            )
+            self._stop(tick, t, "state_nonfinite", "the measured state contains NaN or Inf")
         if self.mode is Mode.RUNNING:
             self._check_reference(tick, t, reference)
-            if t - self._last_chunk_t > self.config.stale_reference_s:
-                self._trigger(
-                    Reaction.HOLD,
-                    tick,
-                    t,
-                    "stale_reference",
-                    None,
-                    t - self._last_chunk_t,
-                    self.config.stale_reference_s,
-                    "no fresh trajectory chunk",
-                )
+            self._check_chunks_arrive(tick, t)
         if self.mode in (Mode.HOLDING, Mode.HELD):
             reference = self.interpolator.sample(t)  # the hold replaces a bad reference
         if state_ok and self.mode is not Mode.HALTED:
@@ -212,84 +202,15 @@ class SafetyMonitor:
             tau = -self.config.stop_damping * dq if state_ok else np.zeros_like(tau)
             reference = self._stop_reference(t, state if state_ok else None)
             self._halt_when_slow(t, dq if state_ok else None)
-        elif not math.isfinite(tau.sum()):
-            self._trigger(
-                Reaction.HOLD,
-                tick,
-                t,
-                "command_nonfinite",
-                None,
-                math.nan,
-                math.nan,
-                "the controller's torque contains NaN or Inf",
-            )
+        elif not _finite(tau):
+            self._hold(tick, t, "command_nonfinite", "the controller's torque contains NaN or Inf")
             reference = self.interpolator.sample(t)
             tau = self.hold_controller.update(state, reference)
-        if not math.isfinite(tau.sum()):  # nothing sane left to send: brake by nothing
+        if not _finite(tau):  # nothing sane left to send: brake by nothing
             tau = np.zeros_like(tau)
-        tau = self._clamp(tick, t, tau)
+        tau = self._limit_torque(tick, t, tau)
         self._prev_tau = tau
         return reference, tau
-
-    def accept_chunk(self, tick: int, t: float, chunk: TrajectoryChunk) -> bool:
-        """Let a chunk through if finite, inside the joint limits and starting near the current
-        reference; otherwise HOLD."""
-        q = chunk.q
-        if not math.isfinite(q.sum()):
-            self._trigger(
-                Reaction.HOLD,
-                tick,
-                t,
-                "chunk_nonfinite",
-                None,
-                math.nan,
-                math.nan,
-                "a chunk contains NaN or Inf",
-            )
-            return False
-        if chunk.gripper is not None and not (
-            np.isfinite(chunk.gripper).all()
-            and (chunk.gripper >= 0).all()
-            and (chunk.gripper <= self.spec.gripper_width_max).all()
-        ):
-            self._trigger(
-                Reaction.HOLD,
-                tick,
-                t,
-                "chunk_gripper",
-                None,
-                float(np.max(np.abs(chunk.gripper))),
-                self.spec.gripper_width_max,
-                "a chunk's gripper widths are not finite or out of range",
-            )
-            return False
-        fault = self._outside(q.min(axis=0), q.max(axis=0))
-        if fault:
-            self._trigger(
-                Reaction.HOLD,
-                tick,
-                t,
-                "chunk_limit",
-                *fault,
-                "a chunk leaves the joint range",
-            )
-            return False
-        gap = np.abs(ChunkSpline(chunk).evaluate(t)[0] - self.interpolator.position(t))
-        if gap.max() > self.config.chunk_jump_max:
-            joint = int(np.argmax(gap))
-            self._trigger(
-                Reaction.HOLD,
-                tick,
-                t,
-                "chunk_jump",
-                self.names[joint],
-                float(gap[joint]),
-                self.config.chunk_jump_max,
-                "a chunk starts far from the current reference",
-            )
-            return False
-        self._last_chunk_t = t
-        return True
 
     def _fast_path_clear(
         self, tick: int, state: JointState, reference: JointReference, tau: np.ndarray
@@ -323,12 +244,24 @@ class SafetyMonitor:
             return bool(((position >= lo) & (position <= hi)).all())
         return True
 
+    # --- requests from outside the tick -------------------------------------------------
+
+    def accept_chunk(self, tick: int, t: float, chunk: TrajectoryChunk) -> bool:
+        """Let a chunk through if finite, inside the joint limits and starting near the current
+        reference; otherwise HOLD."""
+        fault = self._chunk_fault(t, chunk)
+        if fault is not None:
+            self._hold(tick, t, *fault)
+            return False
+        self._last_chunk_t = t
+        return True
+
     def hold(
         self, tick: int, t: float, *, check: str, value: float, limit: float, message: str
     ) -> None:
         """A watchdog outside the monitor asks for a HOLD (``check``, e.g. ``policy_lost``:
         the policy process stopped answering; ``value`` and ``limit`` in its units)."""
-        self._trigger(Reaction.HOLD, tick, t, check, None, value, limit, message)
+        self._hold(tick, t, check, message, Breach(None, value, limit))
 
     def message_dropped(
         self,
@@ -344,72 +277,80 @@ class SafetyMonitor:
         """A message on ``channel`` was refused (``check``: ``ipc_malformed``, ``ipc_stale``,
         ...; ``value`` and ``limit`` in the check's units): a DROP event, nothing else changes."""
         self.dropped[check] = self.dropped.get(check, 0) + 1
-        if (check, channel) not in self._fired:
-            self._fired.add((check, channel))
-            self._record(Reaction.DROP, tick, t, check, None, value, limit, f"{channel}: {message}")
+        text, breach = f"{channel}: {message}", Breach(None, value, limit)
+        self._record_once(Reaction.DROP, tick, t, check, text, breach, key=(check, channel))
 
     def backend_failed(self, tick: int, t: float, message: str, *, check: str) -> None:
         """The backend failed (``check``: ``backend_read`` or ``backend_write``; an exception
         or a timeout): STOP, and the loop ends without braking (nothing to brake with)."""
         self.backend_failure = True
-        self._trigger(Reaction.STOP, tick, t, check, None, math.nan, math.nan, message)
+        self._stop(tick, t, check, message)
         self.mode = Mode.HALTED
 
-    # --- checks -------------------------------------------------------------------------
+    # --- checks, by what they watch -----------------------------------------------------
+
+    def _chunk_fault(self, t: float, chunk: TrajectoryChunk) -> Fault | None:
+        """The first check a chunk fails: finite, gripper widths in range, inside the joint
+        range, starting near the current reference; None if it passes them all."""
+        q, gripper = chunk.q, chunk.gripper
+        if not _finite(q):
+            return "chunk_nonfinite", "a chunk contains NaN or Inf", WHOLE_ARM
+        width_max = self.spec.gripper_width_max
+        if gripper is not None and not (
+            np.isfinite(gripper).all() and (gripper >= 0).all() and (gripper <= width_max).all()
+        ):
+            message = "a chunk's gripper widths are not finite or out of range"
+            return "chunk_gripper", message, Breach(None, float(np.max(np.abs(gripper))), width_max)
+        if breach := self._outside(q.min(axis=0), q.max(axis=0)):
+            return "chunk_limit", "a chunk leaves the joint range", breach
+        gap = np.abs(ChunkSpline(chunk).evaluate(t)[0] - self.interpolator.position(t))
+        if gap.max() > self.config.chunk_jump_max:
+            j = int(np.argmax(gap))
+            breach = Breach(self.names[j], float(gap[j]), self.config.chunk_jump_max)
+            return "chunk_jump", "a chunk starts far from the current reference", breach
+        return None
+
+    def _check_chunks_arrive(self, tick: int, t: float) -> None:
+        """HOLD when no fresh chunk came for ``stale_reference_s``."""
+        age, limit = t - self._last_chunk_t, self.config.stale_reference_s
+        if age > limit:
+            self._hold(
+                tick, t, "stale_reference", "no fresh trajectory chunk", Breach(None, age, limit)
+            )
 
     def _check_reference(self, tick: int, t: float, ref: JointReference) -> None:
+        """HOLD from the last good reference when ``ref`` fails a check; else it is the last
+        good one."""
+        fault = self._reference_fault(t, ref)
+        if fault is not None:
+            self._hold(tick, t, *fault, from_last_good=True)
+            return
+        self._prev_ref = self._last_good = ref
+        self._prev_ref_t = t
+
+    def _reference_fault(self, t: float, ref: JointReference) -> Fault | None:
+        """The first check ``ref`` fails: finite, inside the joint range, no jump beyond the
+        velocity, acceleration, step or jerk limits; None if it passes them all."""
         rq, rdq, rddq = ref.q, ref.dq, ref.ddq
-        if not math.isfinite(rq.sum() + rdq.sum() + rddq.sum()):
-            self._trigger(
-                Reaction.HOLD,
-                tick,
-                t,
-                "reference_nonfinite",
-                None,
-                math.nan,
-                math.nan,
-                "the reference contains NaN or Inf",
-                reference_fault=True,
-            )
-            return
-        fault = self._outside(rq, rq)
-        if fault:
-            self._trigger(
-                Reaction.HOLD,
-                tick,
-                t,
-                "reference_limit",
-                *fault,
-                "the reference leaves the joint range",
-                reference_fault=True,
-            )
-            return
-        prev = self._prev_ref
-        checks = [
+        if not _finite(rq, rdq, rddq):
+            return "reference_nonfinite", "the reference contains NaN or Inf", WHOLE_ARM
+        if breach := self._outside(rq, rq):
+            return "reference_limit", "the reference leaves the joint range", breach
+        jumps = [
             ("reference_velocity", np.abs(rdq), self._ref_dq),
             ("reference_acceleration", np.abs(rddq), self._ref_ddq),
         ]
+        prev = self._prev_ref
         if prev is not None:
             periods = self._periods_since_prev_ref(t)
-            checks += [
+            jumps += [
                 ("reference_step", np.abs(rq - prev.q), self._ref_step * periods),
                 ("reference_jerk", np.abs(rddq - prev.ddq), self._ref_dddq_step * periods),
             ]
-        for check, value, limit in checks:
-            fault = self._first(value > limit, value, limit)
-            if fault:
-                self._trigger(
-                    Reaction.HOLD,
-                    tick,
-                    t,
-                    check,
-                    *fault,
-                    "the reference jumps beyond the motion limits",
-                    reference_fault=True,
-                )
-                return
-        self._prev_ref = self._last_good = ref
-        self._prev_ref_t = t
+        for check, value, limit in jumps:
+            if breach := self._above(value, limit):
+                return check, "the reference jumps beyond the motion limits", breach
+        return None
 
     def _periods_since_prev_ref(self, t: float) -> float:
         """Control periods of robot time since the previous reference, at least 1: a real
@@ -418,146 +359,112 @@ class SafetyMonitor:
         return min(max((t - self._prev_ref_t) / self.dt, 1.0), self._max_gap_periods)
 
     def _check_state(self, tick: int, t: float, state: JointState, ref: JointReference) -> None:
-        q, dq = state.q, state.dq
-        if (q < self._soft_lo).any() or (q > self._soft_hi).any():
-            fault = self._outside(q, q, self._hard_lo, self._hard_hi)
-            if fault:
-                self._trigger(
-                    Reaction.STOP,
-                    tick,
-                    t,
-                    "position_limit",
-                    *fault,
-                    "a joint reached its hard limit zone",
-                )
+        """The measured state: position zones, joint speed, tracking, collision, workspace."""
+        q = state.q
+        if soft := self._outside(q, q, self._soft_lo, self._soft_hi):
+            if hard := self._outside(q, q, self._hard_lo, self._hard_hi):
+                self._stop(tick, t, "position_limit", "a joint reached its hard limit zone", hard)
             elif self.mode is Mode.RUNNING:
-                fault = self._outside(q, q, self._soft_lo, self._soft_hi)
-                self._trigger(
-                    Reaction.HOLD,
-                    tick,
-                    t,
-                    "position_soft_limit",
-                    *fault,
-                    "a joint entered its soft limit zone",
+                self._hold(
+                    tick, t, "position_soft_limit", "a joint entered its soft limit zone", soft
                 )
-        speed = np.abs(dq)
-        if (speed > self._dq_max).any():
-            self._trigger(
-                Reaction.STOP,
-                tick,
-                t,
-                "velocity_limit",
-                *self._first(speed > self._dq_max, speed, self._dq_max),
-                "a joint moves faster than its limit",
-            )
+        if breach := self._above(np.abs(state.dq), self._dq_max):
+            self._stop(tick, t, "velocity_limit", "a joint moves faster than its limit", breach)
         if self.mode in (Mode.RUNNING, Mode.HOLDING):
             error = np.abs(ref.q - q)
-            if (error > self.config.tracking_error_max).any():
-                limit = np.full_like(error, self.config.tracking_error_max)
-                self._trigger(
-                    Reaction.STOP,
-                    tick,
-                    t,
-                    "tracking_error",
-                    *self._first(error > limit, error, limit),
-                    "the arm is too far from its reference",
+            if breach := self._above(error, self._tracking_max):
+                self._stop(
+                    tick, t, "tracking_error", "the arm is too far from its reference", breach
                 )
-        if state.tau_ext is not None:
-            external = np.abs(state.tau_ext)
-            if (external > self.config.collision_torque).any():
-                self._trigger(
-                    Reaction.STOP,
-                    tick,
-                    t,
-                    "collision",
-                    *self._first(
-                        external > self.config.collision_torque,
-                        external,
-                        self.config.collision_torque,
-                    ),
-                    "external torque above the collision threshold",
-                )
-        if self.mode is Mode.RUNNING and tick % self.config.workspace_every == 0:
-            position, _ = self.model.tool_pose(q)
-            lo, hi = self.config.workspace_min, self.config.workspace_max
-            outside = (position < lo) | (position > hi)
-            if outside.any():
-                axis = int(np.argmax(outside))
-                limit = lo[axis] if position[axis] < lo[axis] else hi[axis]
-                self._trigger(
-                    Reaction.HOLD,
-                    tick,
-                    t,
-                    "workspace",
-                    "xyz"[axis],
-                    float(position[axis]),
-                    float(limit),
-                    "the tool left the workspace box",
-                )
+        sensed = state.tau_ext is not None
+        if sensed and (breach := self._above(np.abs(state.tau_ext), self._collision_torque)):
+            self._stop(
+                tick, t, "collision", "external torque above the collision threshold", breach
+            )
+        due = self.mode is Mode.RUNNING and tick % self.config.workspace_every == 0
+        if due and (breach := self._outside_workspace(q)):
+            self._hold(tick, t, "workspace", "the tool left the workspace box", breach)
 
-    def _clamp(self, tick: int, t: float, tau: np.ndarray) -> np.ndarray:
-        """CLAMP torque to +-tau_max and its change to dtau_max per second."""
-        clamped = np.minimum(np.maximum(tau, -self._tau_max), self._tau_max)
+    def _limit_torque(self, tick: int, t: float, tau: np.ndarray) -> np.ndarray:
+        """The torque limited to +-tau_max and its change to dtau_max per second (CLAMP)."""
+        bounded = np.minimum(np.maximum(tau, -self._tau_max), self._tau_max)
         lo, hi = self._prev_tau - self._dtau_step, self._prev_tau + self._dtau_step
-        rate = np.minimum(np.maximum(clamped, lo), hi)
-        limited = [
-            ("torque_limit", tau, clamped, self._tau_max),
-            ("torque_rate", clamped, rate, np.full_like(rate, self.spec.dtau_max)),
-        ]
-        clamped = rate
-        for check, before, after, limit in limited:
-            hit = before != after
-            if hit.any() or self._clamping:
-                self._edge(tick, t, check, hit, before, limit)
-        return clamped
-
-    def _edge(self, tick, t, check, hit, value, limit) -> None:
-        """Record a CLAMP event for each joint that starts being clamped."""
-        for j in range(len(hit)):
-            key = (check, j)
-            if hit[j] and key not in self._clamping:
-                self._clamping.add(key)
-                shown = (
-                    value[j]
-                    if check == "torque_limit"
-                    else ((value[j] - self._prev_tau[j]) / self.dt)
-                )
-                self._record(
-                    Reaction.CLAMP,
-                    tick,
-                    t,
-                    check,
-                    self.names[j],
-                    float(shown),
-                    float(limit[j]),
-                    "command limited",
-                )
-            elif not hit[j]:
-                self._clamping.discard(key)
+        limited = np.minimum(np.maximum(bounded, lo), hi)
+        over, fast = bounded != tau, limited != bounded
+        if over.any() or fast.any() or self._clamping:
+            rate = (bounded - self._prev_tau) / self.dt
+            self._clamp(tick, t, "torque_limit", over, tau, self._tau_max)
+            self._clamp(tick, t, "torque_rate", fast, rate, self._dtau_max)
+        return limited
 
     # --- reactions ----------------------------------------------------------------------
 
-    def _trigger(
-        self, reaction, tick, t, check, joint, value, limit, message, *, reference_fault=False
+    def _hold(
+        self,
+        tick: int,
+        t: float,
+        check: str,
+        message: str,
+        breach: Breach = WHOLE_ARM,
+        *,
+        from_last_good: bool = False,
     ) -> None:
-        # react first: recording the event may fail, the reaction must not
-        if reaction is Reaction.HOLD and self.mode is Mode.RUNNING:
+        """HOLD: stop smoothly within ddq_max (from the last good reference when the reference
+        is at fault) and hold under joint impedance; chunks are ignored from now on."""
+        if self.mode is Mode.RUNNING:
             self.mode, self._since = Mode.HOLDING, t
-            start = None
-            if reference_fault and self._last_good is not None:
-                start = (self._last_good.q, self._last_good.dq)
-            self.interpolator.hold(
-                t, ddq_max=self.spec.ddq_max, start=start, bounds=(self._hard_lo, self._hard_hi)
-            )
+            good = self._last_good if from_last_good else None
+            start = None if good is None else (good.q, good.dq)
+            bounds = (self._hard_lo, self._hard_hi)
+            self.interpolator.hold(t, ddq_max=self.spec.ddq_max, start=start, bounds=bounds)
             self.hold_controller.reset()
-        elif reaction is Reaction.STOP and self.mode not in (Mode.STOPPING, Mode.HALTED):
+        self._record_once(Reaction.HOLD, tick, t, check, message, breach)
+
+    def _stop(self, tick: int, t: float, check: str, message: str, breach: Breach = WHOLE_ARM):
+        """STOP: brake by damping from the measured state, then halt."""
+        if self.mode not in (Mode.STOPPING, Mode.HALTED):
             self.mode, self._since = Mode.STOPPING, t
             self._stop_pending = True  # `_stop_reference` starts the stop from the state
-        if (check, joint) not in self._fired:
-            self._fired.add((check, joint))
-            self._record(reaction, tick, t, check, joint, value, limit, message)
+        self._record_once(Reaction.STOP, tick, t, check, message, breach)
 
-    def _record(self, reaction, tick, t, check, joint, value, limit, message) -> None:
+    def _clamp(
+        self, tick: int, t: float, check: str, hit: np.ndarray, value: np.ndarray, limit: np.ndarray
+    ) -> None:
+        """CLAMP (the command is already limited): an event for each joint whose ``hit``
+        starts; ``value`` and ``limit`` (dof,) in the check's units."""
+        for j, name in enumerate(self.names):
+            key = (check, j)
+            if not hit[j]:
+                self._clamping.discard(key)
+            elif key not in self._clamping:
+                self._clamping.add(key)
+                breach = Breach(name, float(value[j]), float(limit[j]))
+                self._record(Reaction.CLAMP, tick, t, check, "command limited", breach)
+
+    def _record_once(
+        self,
+        reaction: Reaction,
+        tick: int,
+        t: float,
+        check: str,
+        message: str,
+        breach: Breach,
+        *,
+        key: tuple[str, str | None] | None = None,
+    ) -> None:
+        """Record the event unless ``key`` (default: the check and joint) fired this episode.
+        Called after the reaction: recording may fail, the reaction must not."""
+        key = (check, breach.joint) if key is None else key
+        if key not in self._fired:
+            self._fired.add(key)
+            self._record(reaction, tick, t, check, message, breach)
+
+    def _record(
+        self, reaction: Reaction, tick: int, t: float, check: str, message: str, breach: Breach
+    ) -> None:
+        """Keep the event and pass it to every listener (a failing one lands in
+        `event_errors`)."""
+        joint, value, limit = breach
         event = SafetyEvent(
             t=t,
             tick=tick,
@@ -574,6 +481,8 @@ class SafetyMonitor:
                 listener(event)
             except Exception as error:  # keep controlling; the failure is reported at the end
                 self.event_errors.append(f"{event.check}: {error!r}")
+
+    # --- after a reaction ---------------------------------------------------------------
 
     def _settle(self, t: float, dq: np.ndarray) -> None:
         if self.mode is not Mode.HOLDING:
@@ -606,16 +515,38 @@ class SafetyMonitor:
         if self.mode is Mode.STOPPING and (slow or t - self._since >= self.config.stop_timeout_s):
             self.mode = Mode.HALTED
 
-    def _outside(self, low: np.ndarray, high: np.ndarray, lo=None, hi=None):
-        """(joint, value, bound) of the first joint with ``low`` below ``lo`` or ``high`` above
-        ``hi`` (all (dof,) rad; bounds default to the joint range), or None."""
+    # --- where a check fired ------------------------------------------------------------
+
+    def _above(self, value: np.ndarray, limit: np.ndarray) -> Breach | None:
+        """The first joint whose ``value`` exceeds ``limit`` (both (dof,)), or None."""
+        return self._first(value > limit, value, limit)
+
+    def _outside(self, low: np.ndarray, high: np.ndarray, lo=None, hi=None) -> Breach | None:
+        """The first joint with ``low`` below ``lo`` or ``high`` above ``hi`` (all (dof,) rad;
+        bounds default to the joint range), or None."""
         lo = self.spec.q_min if lo is None else lo
         hi = self.spec.q_max if hi is None else hi
         return self._first(low < lo, low, lo) or self._first(high > hi, high, hi)
 
-    def _first(self, mask: np.ndarray, value: np.ndarray, limit: np.ndarray):
-        """(joint name, value, limit) of the first True in ``mask``, or None."""
+    def _first(self, mask: np.ndarray, value: np.ndarray, limit: np.ndarray) -> Breach | None:
+        """The joint, value and limit of the first True in ``mask``, or None."""
         if not mask.any():
             return None
         j = int(np.argmax(mask))
-        return self.names[j], float(value[j]), float(limit[j])
+        return Breach(self.names[j], float(value[j]), float(limit[j]))
+
+    def _outside_workspace(self, q: np.ndarray) -> Breach | None:
+        """The first axis on which the tool at ``q`` is outside the workspace box, or None."""
+        position, _ = self.model.tool_pose(q)
+        lo, hi = self.config.workspace_min, self.config.workspace_max
+        outside = (position < lo) | (position > hi)
+        if not outside.any():
+            return None
+        axis = int(np.argmax(outside))
+        limit = lo[axis] if position[axis] < lo[axis] else hi[axis]
+        return Breach("xyz"[axis], float(position[axis]), float(limit))
+
+
+def _finite(*arrays: np.ndarray | None) -> bool:
+    """Every entry of every array (None skipped) is finite."""
+    return math.isfinite(sum(a.sum() for a in arrays if a is not None))

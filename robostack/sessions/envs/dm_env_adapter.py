@@ -39,13 +39,17 @@ class DmTaskEnv(dm_env.Environment):
             return dm_env.truncation(reward, observation)
         return dm_env.transition(reward, observation)
 
-    def observation_spec(self) -> dict[str, specs.Array]:
+    def observation_spec(self) -> dict[str, specs.BoundedArray]:
+        """The observation space's boxes (``environment_state``'s bounds are infinite)."""
         return {
-            name: specs.Array(shape=box.shape, dtype=np.float32, name=name)
+            name: specs.BoundedArray(
+                shape=box.shape, dtype=np.float32, minimum=box.low, maximum=box.high, name=name
+            )
             for name, box in self._env.observation_space.spaces.items()
         }
 
     def action_spec(self) -> specs.BoundedArray:
+        """The action space's box: every value inside it, bounds included, is accepted."""
         box = self._env.action_space
         return specs.BoundedArray(
             shape=box.shape, dtype=np.float32, minimum=box.low, maximum=box.high, name="chunk"

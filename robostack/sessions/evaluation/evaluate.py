@@ -31,7 +31,7 @@ from robostack.policies.runner import ObservationPerturbation
 from robostack.runtime.policy_source import PolicySource, policy_source_factory
 from robostack.runtime.safety.operator import stop_workers_on_signals
 from robostack.sessions.distributed import RayCluster
-from robostack.sessions.episodes import EpisodeResult, run_episode
+from robostack.sessions.episodes import EpisodeResult, EpisodeSpec, run_episode
 from robostack.sessions.evaluation.metrics import mean_pairwise_distance, wilson_interval
 from robostack.sim.cameras import cameras_at
 
@@ -71,6 +71,13 @@ class EvalOptions:
     num_envs: int = 1
     checkpoint: Path | None = None
 
+    @property
+    def total_episodes(self) -> int:
+        """The nominal episodes and those of the robustness sweep (mask and noise at each
+        share above 0)."""
+        shares = [s for s in self.robustness_shares if s > 0]
+        return self.episodes + 2 * len(shares) * self.robustness_episodes
+
 
 def evaluate(
     policy: Policy,
@@ -84,7 +91,7 @@ def evaluate(
     # the perturbations hide or corrupt state numbers: a policy from cameras has none to hide
     perturbable = policy.features.environment_dim > 0
     shares = [s for s in options.robustness_shares if s > 0] if perturbable else []
-    total = options.episodes + 2 * len(shares) * options.robustness_episodes
+    total = options.total_episodes if perturbable else options.episodes
     done = 0
 
     def step() -> None:
@@ -255,16 +262,19 @@ def _episode(
         options=dict(options.predict),
         seat=seat,
     )
-    result = run_episode(
-        options.task,
+    spec = EpisodeSpec(
+        task=options.task,
         robot=options.robot,
-        simulator=options.simulator,
         seed=seed,
         controller=options.controller,
+        until_success=True,
         record=record,
         runs_dir=options.runs_dir,
+    )
+    result = run_episode(
+        spec,
         source=source,
-        until_success=True,
+        simulator=options.simulator,
         cameras=cameras_at(policy.features.cameras),
     )
     return result, source.sources[0]

@@ -16,10 +16,11 @@ from robostack.core.paths import CHECKPOINTS, LAUNCH_FILES
 from robostack.core.robots import get_robot
 from robostack.hardware.rehearsal.virtual.fci import STATE
 from robostack.hardware.rehearsal.virtual.process import inject, virtual_controller
-from tests.hardware.helpers import read_summary
+from tests.conftest import loopback
+from tests.hardware.helpers import for_a_loaded_machine, read_summary
 from tests.hardware.rehearsal.helpers import inject_once_moving
 
-ADDRESS = "127.0.0.51"
+ADDRESS = loopback(51)
 
 
 @pytest.fixture(scope="module")
@@ -83,14 +84,13 @@ def test_the_hand_moves_homes_and_reports_a_grasp_on_nothing_as_unsuccessful(pan
 
 def _launch_file(tmp_path) -> str:
     """launch/franka_fci.toml but for a fixed seed, the checkpoint's path, the runs folder, no
-    real-time kernel (libfranka's check: ignore) and a 50 ms read timeout: here controller,
-    loop and policy share two cores, and a CI run saw a 27.9 ms read while the policy server
-    was loading (the virtual controller resumes its schedule after such a pause)."""
+    real-time kernel (libfranka's check: ignore) and the bounds of a shared machine
+    (`for_a_loaded_machine`; the virtual controller resumes its schedule after a pause)."""
     text = (LAUNCH_FILES / "franka_fci.toml").read_text()
     text = text.replace('task = "reach"', 'task = "reach"\nseed = 3', 1)
     text = text.replace('checkpoint = "reach"', f'checkpoint = "{CHECKPOINTS / "reach"}"')
     text = text.replace("enabled = true", f'enabled = true\nruns_dir = "{tmp_path}"')
-    text = text.replace("[safety]\n", "[safety]\nread_timeout_s = 0.05\n", 1)
+    text = for_a_loaded_machine(text)
     text = text.replace("[connection]\n", '[connection]\nrealtime = "ignore"\n', 1)
     path = tmp_path / "franka_fci.toml"
     path.write_text(text)
@@ -98,7 +98,7 @@ def _launch_file(tmp_path) -> str:
 
 
 def test_preflight_and_a_policy_session_from_the_cli_through_pylibfranka(tmp_path, capsys):
-    address = "127.0.0.52"
+    address = loopback(52)
     path = _launch_file(tmp_path)
     with virtual_controller("franka", address):
         assert main(["preflight", "--launch", path, "--address", address, "--json"]) == 0

@@ -8,7 +8,7 @@ import pytest
 
 from robostack.core.errors import RobostackError, UnknownNameError
 from robostack.core.robots import get_robot
-from robostack.sessions.episodes import run_episode
+from robostack.sessions.episodes import EpisodeSpec, run_episode
 from robostack.sim.mujoco import MujocoRobot, SceneConfig
 from robostack.sim.scene import CUBE_HALF, TABLE_TOP_Z
 from robostack.sim.tasks import TASKS, make_task
@@ -93,7 +93,7 @@ def test_descriptions_fill_their_slots_and_draws_depend_on_the_seed():
 )
 def test_scripted_expert_succeeds_in_at_least_98_percent_of_seeds(task, robot):
     seeds = range(50)
-    results = [run_episode(task, robot=robot, seed=s) for s in seeds]
+    results = [run_episode(EpisodeSpec(task=task, robot=robot, seed=s)) for s in seeds]
     rate = sum(r.success for r in results) / len(results)
     failures = [
         (r.seed, r.result.outcome, [e.check for e in r.result.events])
@@ -126,11 +126,11 @@ def test_the_push_expert_keeps_the_home_hand_orientation_whatever_the_push_direc
 def test_a_task_not_made_for_a_robot_is_refused():
     assert "ur5e" not in TASKS["push"].robots
     with pytest.raises(RobostackError, match="made for panda, not ur5e"):
-        run_episode("push", robot="ur5e")
+        run_episode(EpisodeSpec(task="push", robot="ur5e"))
 
 
 def test_a_recorded_episode_leaves_its_run(tmp_path):
-    episode = run_episode("reach", seed=2, record=True, runs_dir=tmp_path)
+    episode = run_episode(EpisodeSpec(task="reach", seed=2, record=True, runs_dir=tmp_path))
     import json
 
     summary = json.loads((episode.run_dir / "summary.json").read_text())
@@ -142,7 +142,7 @@ def test_a_recorded_episode_leaves_its_run(tmp_path):
 def test_obstacle_demonstrations_go_round_both_ways():
     """Two equally good modes: left and right each in 30-70% of 40 seeded episodes, each one
     successful, and the tool really passes on the chosen side of the block."""
-    results = [run_episode("obstacle", seed=s) for s in range(40)]
+    results = [run_episode(EpisodeSpec(task="obstacle", seed=s)) for s in range(40)]
     sides = [r.choices["side"] for r in results]
     assert 0.3 <= sides.count("left") / len(sides) <= 0.7
     assert all(r.success for r in results)
