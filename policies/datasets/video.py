@@ -101,11 +101,11 @@ class VideoWriter:
                     "video.width": width,
                     "video.codec": "av1",
                     "video.pix_fmt": PIX_FMT,
-                    "video.is_depth_map": False,
                     "video.fps": self.fps,
                     "video.channels": channels,
                     "has_audio": False,
-                },
+                    "is_depth_map": False,
+                },  # the keys and order of LeRobot 0.6.1's get_video_info
             }
         self._streams.clear()
         return features
