@@ -35,12 +35,14 @@ def test_train_from_cameras_and_eval_with_the_checkpoints_cameras(pixel_dataset,
     assert "environment_state" not in stats and len(stats["images.front"]["mean"]) == 3
     argv = ["eval", "--checkpoint", str(out / "checkpoint"), "--task", "reach"]
     argv += ["--episodes", "1", "--diversity-samples", "0", "--record", "0"]
+    argv += ["--robustness", "--robustness-episodes", "1"]
     argv += ["--out", str(tmp_path / "report"), "--json"]
     capsys.readouterr()
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["episodes"] == 1 and report["success_rate"] in (0.0, 1.0)
-    # no state numbers to hide from a pixel policy: the nominal point alone
+    # asked for the sweep, but no state numbers to hide from a pixel policy: the nominal point
+    # alone
     assert [p["share"] for p in report["robustness"]["mask"]] == [0.0]
 
 
