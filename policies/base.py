@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from robostack.policies.features import OBSERVATION_KEYS, PolicyFeatures
-from robostack.policies.normalize import MinMaxNormalizer
+from robostack.policies.features import PolicyFeatures, image_key
+from robostack.policies.normalize import ChannelNormalizer, MinMaxNormalizer
 
 NORMALIZED = ("state", "environment_state", "language", "action")
 
@@ -27,7 +27,9 @@ class Policy(nn.Module, abc.ABC):
     Args:
         config: the subclass's `config_class` instance.
         stats: {"state" | "environment_state" | "language" | "action": {"min": [...],
-            "max": [...]}}, the training data's per-dimension range.
+            "max": [...]}}, the training data's per-dimension range (no "environment_state"
+            where the policy takes no object state); per camera, "images.<name>": {"mean":
+            [3], "std": [3]}, its images' per-channel mean and deviation in [0, 1].
     """
 
     name: ClassVar[str]
@@ -45,7 +47,16 @@ class Policy(nn.Module, abc.ABC):
             "action": features.action_dim,
         }
         self.normalizers = nn.ModuleDict()
-        for key in NORMALIZED:
+        self.image_normalizers = nn.ModuleDict()  # per camera name
+        for name, _, _ in features.cameras:
+            key = image_key(name)
+            if key not in stats:
+                raise ValueError(f"normalization stats lack {key!r}")
+            try:
+                self.image_normalizers[name] = ChannelNormalizer.from_stats(stats[key])
+            except (KeyError, TypeError, ValueError) as error:
+                raise ValueError(f"normalization stats for {key!r}: {error}") from error
+        for key in self.normalized_keys():
             if key not in stats:
                 raise ValueError(f"normalization stats lack {key!r}")
             try:
@@ -63,28 +74,41 @@ class Policy(nn.Module, abc.ABC):
     def features(self) -> PolicyFeatures:
         return self.config.features
 
+    def normalized_keys(self) -> list[str]:
+        """The keys with min-max stats: `NORMALIZED`, without the object state where E = 0."""
+        f = self.features
+        return [k for k in NORMALIZED if f.environment_dim or k != "environment_state"]
+
     def stats(self) -> dict[str, dict]:
-        return {key: self.normalizers[key].stats() for key in NORMALIZED}
+        stats = {key: self.normalizers[key].stats() for key in self.normalized_keys()}
+        for name, normalizer in self.image_normalizers.items():
+            stats[image_key(name)] = normalizer.stats()
+        return stats
 
     def normalized_observation(self, obs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Check shapes, then map state, environment state (padding stays 0) and the language
         embedding to [-1, 1] over the training data's range: the sentences of one task differ in
-        a word or two, and their embeddings only slightly; normalized, they differ fully."""
+        a word or two, and their embeddings only slightly; normalized, they differ fully.
+        Images are standardized per channel with their training mean and deviation."""
         self.check_observation(obs)
-        mask = obs["environment_mask"]
         out = dict(obs)
         out["state"] = self.normalizers["state"].normalize(obs["state"])
         out["language"] = self.normalizers["language"].normalize(obs["language"])
-        environment = self.normalizers["environment_state"].normalize(obs["environment_state"])
-        out["environment_state"] = environment * mask[:, None, :]
+        if self.features.environment_dim:
+            mask = obs["environment_mask"]
+            environment = self.normalizers["environment_state"].normalize(obs["environment_state"])
+            out["environment_state"] = environment * mask[:, None, :]
+        for name, normalizer in self.image_normalizers.items():
+            out[image_key(name)] = normalizer.normalize(obs[image_key(name)])
         return out
 
     def check_observation(self, obs: dict[str, torch.Tensor]) -> None:
         """Raise ValueError naming the first missing key or wrong shape."""
         f = self.features
-        missing = [k for k in OBSERVATION_KEYS if k not in obs]
+        keys = f.observation_keys()
+        missing = [k for k in keys if k not in obs]
         if missing:
-            raise ValueError(f"observation lacks {missing}; it needs {list(OBSERVATION_KEYS)}")
+            raise ValueError(f"observation lacks {missing}; it needs {list(keys)}")
         batch = obs["state"].shape[0]
         expected = {
             "state": (batch, f.obs_horizon, f.state_dim),
@@ -92,11 +116,10 @@ class Policy(nn.Module, abc.ABC):
             "environment_mask": (batch, f.environment_dim),
             "language": (batch, f.language_dim),
         }
-        if f.image_size:
-            expected["image"] = (batch, f.obs_horizon, 3, f.image_size, f.image_size)
-        for key, shape in expected.items():
-            if key not in obs:
-                raise ValueError(f"observation lacks {key!r} {shape}")
+        for name, height, width in f.cameras:
+            expected[image_key(name)] = (batch, f.obs_horizon, 3, height, width)
+        for key in keys:
+            shape = expected[key]
             if tuple(obs[key].shape) != shape:
                 raise ValueError(
                     f"observation {key!r} has shape {tuple(obs[key].shape)}, expected {shape}"

@@ -5,7 +5,8 @@ A checkpoint is a folder::
     config.json        {"format": "robostack-policy", "version": 1, "policy": "dit",
                         "weights_sha256": "...", "config": {...},
                         "data": {robot, tasks, ...}, "training": {...}}
-    stats.json         per-dimension min / max of state, environment_state and action
+    stats.json         per-dimension min / max of state, environment_state and action; per
+                       camera, its images' per-channel mean and deviation
     model.safetensors  the (EMA) weights, float32 or float16
 
 Loading never unpickles anything. A missing, corrupt, truncated or mismatched file raises

@@ -44,3 +44,30 @@ class MinMaxNormalizer(nn.Module):
     @classmethod
     def from_stats(cls, stats: dict) -> MinMaxNormalizer:
         return cls(np.asarray(stats["min"]), np.asarray(stats["max"]))
+
+
+class ChannelNormalizer(nn.Module):
+    """Images (..., C, H, W) in [0, 1] -> (x - mean) / std per channel.
+
+    Args:
+        mean, std: (C,) the training images' per-channel mean and standard deviation.
+    """
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray):
+        super().__init__()
+        mean, std = np.asarray(mean, np.float32).ravel(), np.asarray(std, np.float32).ravel()
+        if mean.shape != std.shape or not np.all(np.isfinite(mean) & (std > 0)):
+            raise ValueError("image stats need finite means and positive deviations, one each")
+        shape = (-1, 1, 1)
+        self.register_buffer("mean", torch.from_numpy(mean).view(shape), persistent=False)
+        self.register_buffer("std", torch.from_numpy(std).view(shape), persistent=False)
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+    def stats(self) -> dict[str, list[float]]:
+        return {"mean": self.mean.ravel().tolist(), "std": self.std.ravel().tolist()}
+
+    @classmethod
+    def from_stats(cls, stats: dict) -> ChannelNormalizer:
+        return cls(np.asarray(stats["mean"]), np.asarray(stats["std"]))

@@ -20,6 +20,7 @@ import torch
 
 from robostack.policies.base import Policy
 from robostack.policies.batching import Seat
+from robostack.policies.features import image_key
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class PolicyRunner:
         language: (L,) the task sentence's embedding.
         seed: seeds the sampler's noise.
         options: keyword arguments for ``policy.predict_chunk`` (sampler, steps, guidance).
-        perturbation: optional observation corruption.
+        perturbation: optional observation corruption (of the state and the object state).
         seat: predict through this seat at a `robostack.policies.batching.ChunkBatcher` (with other
             episodes, with the batcher's options), the initial noise drawn here from ``seed``
             as a single call would draw it.
@@ -74,11 +75,13 @@ class PolicyRunner:
             raise ValueError(
                 f"language embedding has shape {language.shape}, expected ({f.language_dim},)"
             )
+        if perturbation is not None and not f.environment_dim:
+            raise ValueError("observation perturbations need a policy of the object state")
         self.policy, self.features, self.seat = policy, f, seat
         self.options = options or {}
         self.generator = torch.Generator().manual_seed(seed)
         self.language = torch.from_numpy(language)[None]
-        self.history: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=f.obs_horizon)
+        self.history: deque[tuple] = deque(maxlen=f.obs_horizon)  # (robot, environment, images)
         self.observations = 0
         self._answered_block = -1  # index // Ta of the last observation a chunk was due at
         self.inference_s: list[float] = []
@@ -87,16 +90,25 @@ class PolicyRunner:
         self._perturb = None if perturbation is None else _Perturb(perturbation, policy)
 
     def observe(
-        self, robot: np.ndarray, environment: np.ndarray, *, index: int | None = None
+        self,
+        robot: np.ndarray,
+        environment: np.ndarray | None,
+        *,
+        images: dict[str, np.ndarray] | None = None,
+        index: int | None = None,
     ) -> bool:
         """Take one observation: ``robot`` (S,) (`robostack.core.observations`), ``environment``
-        (n,) the task's object state, n <= E (ignored by a policy trained without one, E = 0).
-        ``index`` is its number in the episode (default: the count so far; increasing). Returns
-        True when a chunk is due: the first observation of a new block of Ta (index a multiple
-        of Ta, unless that one was lost)."""
+        (n,) the task's object state, n <= E (None for a policy trained without one, E = 0;
+        such a policy ignores numbers given to it, unless it sees cameras: a policy from pixels
+        refuses them, as nothing may feed it the object state). ``images`` {camera: (H, W, 3)
+        uint8} (a policy with cameras; `CameraMismatchError` if one is missing or another
+        size). ``index`` is its number in the episode (default: the count so far; increasing).
+        Returns True when a chunk is due: the first observation of a new block of Ta (index a
+        multiple of Ta, unless that one was lost)."""
         f = self.features
-        environment = np.asarray(environment, np.float32)
-        if f.environment_dim == 0:
+        frames = self._frames(images or {})
+        environment = np.asarray([] if environment is None else environment, np.float32)
+        if f.environment_dim == 0 and not f.cameras:
             environment = environment[:0]
         if environment.shape[0] > f.environment_dim:
             raise ValueError(
@@ -114,8 +126,8 @@ class PolicyRunner:
         if self._perturb is not None:
             robot, environment = self._perturb(robot, environment, self._mask)
         if not self.history:
-            self.history.extend([(robot, environment)] * f.obs_horizon)
-        self.history.append((robot, environment))
+            self.history.extend([(robot, environment, frames)] * f.obs_horizon)
+        self.history.append((robot, environment, frames))
         index = self.observations if index is None else index
         self.observations += 1
         block = index // f.executed
@@ -124,13 +136,32 @@ class PolicyRunner:
 
     def observation(self) -> dict[str, torch.Tensor]:
         """The current observation batch (B = 1, `robostack.policies.features` shapes)."""
-        states, environments = zip(*self.history, strict=True)
-        return {
-            "state": torch.from_numpy(np.stack(states))[None],
-            "environment_state": torch.from_numpy(np.stack(environments))[None],
-            "environment_mask": torch.from_numpy(self._mask.copy())[None],
-            "language": self.language,
-        }
+        states, environments, frames = zip(*self.history, strict=True)
+        obs = {"state": torch.from_numpy(np.stack(states))[None], "language": self.language}
+        if self.features.environment_dim:
+            obs["environment_state"] = torch.from_numpy(np.stack(environments))[None]
+            obs["environment_mask"] = torch.from_numpy(self._mask.copy())[None]
+        for name, _, _ in self.features.cameras:
+            steps = torch.stack([step[name] for step in frames])
+            obs[image_key(name)] = steps[None].float() / 255.0
+        return obs
+
+    def _frames(self, images: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        """The policy's cameras' frames, checked, as (3, H, W) uint8 tensors."""
+        f = self.features
+        f.check_cameras(
+            {name: np.shape(image)[:2] for name, image in images.items()}, where="the observation"
+        )
+        frames = {}
+        for name, height, width in f.cameras:
+            image = np.asarray(images[name])
+            if image.shape != (height, width, 3) or image.dtype != np.uint8:
+                raise ValueError(
+                    f"camera {name!r} gave {image.shape} {image.dtype}, expected "
+                    f"({height}, {width}, 3) uint8"
+                )
+            frames[name] = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
+        return frames
 
     def predict(self, observation: dict[str, torch.Tensor] | None = None) -> np.ndarray:
         """(Tp, dof + 1) float64: joint targets rad, the first one policy step after the last

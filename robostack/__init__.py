@@ -8,4 +8,10 @@
 ``pyproject.toml``'s import-linter contract enforces the order.
 """
 
+import os
+
+# MuJoCo picks its OpenGL platform when it is first imported: cameras render offscreen through
+# EGL (Mesa's software EGL where there is no GPU) unless the user chose another platform.
+os.environ.setdefault("MUJOCO_GL", "egl")
+
 __version__ = "0.1.0"

@@ -1,4 +1,5 @@
-"""Datasets in the LeRobot v3.0 on-disk layout (state-only: no videos), as LeRobot writes it.
+"""Datasets in the LeRobot v3.0 on-disk layout, as LeRobot writes it; camera frames as videos
+(`robostack.policies.datasets.video`).
 
 ```
 DIR/meta/info.json                          codebase_version "v3.0", fps, features, totals
@@ -14,9 +15,10 @@ DIR/data/chunk-000/file-000.parquet         one row per frame
 Frame columns: ``observation.state``, ``observation.environment_state``, ``action`` (float32
 fixed-size lists), ``timestamp`` (float32, s from the episode's start), ``frame_index``,
 ``episode_index``, ``index`` (global frame index), ``task_index`` (int64); the data file
-carries the Hugging Face ``datasets`` feature types LeRobot reads back. `read_dataset` also
-reads datasets this project did not write, and older ones of its own, as long as they follow
-the layout.
+carries the Hugging Face ``datasets`` feature types LeRobot reads back. Per camera a video
+feature ``observation.images.<name>`` (frames (N, H, W, 3) uint8 when read), its statistics per
+channel shaped (3, 1, 1) in [0, 1]. `read_dataset` also reads datasets this project did not
+write, and older ones of its own, as long as they follow the layout.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import pyarrow.parquet as pq
 
 from robostack.core.errors import RobostackError
 from robostack.policies.datasets.checks import check_dataset
+from robostack.policies.datasets.video import IMAGE_PREFIX, VIDEO_PATH, VideoWriter, read_videos
 
 CODEBASE_VERSION = "v3.0"
 CHUNKS_SIZE = 1000
@@ -63,6 +66,7 @@ class DatasetWriter:
     )
     _episodes: list[dict] = field(default_factory=list)
     _tasks: dict[str, int] = field(default_factory=dict)
+    _videos: VideoWriter | None = None
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
@@ -72,7 +76,8 @@ class DatasetWriter:
     def add_episode(
         self, frames: dict[str, np.ndarray], task: str, meta: dict[str, int | str] | None = None
     ) -> None:
-        """One episode: ``frames`` maps each vector key to (T, n) and ``timestamp`` to (T,).
+        """One episode: ``frames`` maps each vector key to (T, n), ``timestamp`` to (T,) and
+        each camera's ``observation.images.<name>`` to (T, H, W, 3) uint8 (encoded now).
 
         ``meta`` adds columns to the episode's row (robostack writes ``robostack/task`` and
         ``robostack/seed``, which make an episode reproducible); other readers ignore them.
@@ -84,6 +89,13 @@ class DatasetWriter:
             expected = (length, len(self.names[key]))
             if frames[key].shape != expected:
                 raise RobostackError(f"{key} has shape {frames[key].shape}, expected {expected}")
+        images = {k: v for k, v in frames.items() if k.startswith(IMAGE_PREFIX)}
+        if any(len(v) != length for v in images.values()):
+            raise RobostackError(f"every camera needs {length} frames, one per timestamp")
+        if images and self._videos is None:
+            self._videos = VideoWriter(self.root, self.fps)
+        where = self._videos.add_episode(images) if self._videos else {}
+        image_stats = {k: _image_stats(v) for k, v in images.items()}
         episode = len(self._episodes)
         task_index = self._tasks.setdefault(task, len(self._tasks))
         start = len(self._frames["index"])
@@ -97,6 +109,8 @@ class DatasetWriter:
         self._episodes.append(
             {
                 **(meta or {}),
+                **where,
+                "image_stats": image_stats,
                 "episode_index": episode,
                 "tasks": [task],
                 "length": length,
@@ -113,10 +127,12 @@ class DatasetWriter:
         numeric = {k: np.stack(self._frames[k]) for k in VECTOR_KEYS}
         numeric["timestamp"] = np.asarray(self._frames["timestamp"], np.float32)
         numeric.update({k: np.asarray(self._frames[k], np.int64) for k in INDEX_KEYS})
+        videos = self._videos.close() if self._videos else {}
         features = {
             k: {"dtype": "float32", "shape": [len(self.names[k])], "names": self.names[k]}
             for k in VECTOR_KEYS
         }
+        features |= videos
         features["timestamp"] = {"dtype": "float32", "shape": [1], "names": None}
         features.update({k: {"dtype": "int64", "shape": [1], "names": None} for k in INDEX_KEYS})
         columns = {
@@ -136,6 +152,8 @@ class DatasetWriter:
         tasks = sorted(self._tasks, key=self._tasks.get)
         _write(self.root / TASKS_PATH, _tasks_table(tasks))
         stats = {k: feature_stats(v) for k, v in numeric.items()}
+        for key in videos:
+            stats[key] = _aggregate_image_stats([e["image_stats"][key] for e in self._episodes])
         (self.root / "meta/stats.json").write_text(json.dumps(stats, indent=2) + "\n")
         info = {
             "codebase_version": CODEBASE_VERSION,
@@ -149,7 +167,7 @@ class DatasetWriter:
             "fps": self.fps,
             "splits": {"train": f"0:{len(self._episodes)}"},
             "data_path": DATA_PATH,
-            "video_path": None,
+            "video_path": VIDEO_PATH if videos else None,
             "features": features,
         }
         (self.root / "meta/info.json").write_text(json.dumps(info, indent=2) + "\n")
@@ -167,13 +185,23 @@ class DatasetWriter:
             "dataset_from_index": [e["from"] for e in episodes],
             "dataset_to_index": [e["to"] for e in episodes],
         }
+        for key in episodes[0]:
+            if key.startswith("videos/"):
+                columns[key] = [e[key] for e in episodes]
+        vectors = {k: v for k, v in numeric.items() if k in VECTOR_KEYS}
+        scalars = {k: v for k, v in numeric.items() if k not in VECTOR_KEYS}
         per_episode = [
-            {k: feature_stats(v[e["from"] : e["to"]]) for k, v in numeric.items()} for e in episodes
-        ]
-        for key in numeric:
+            {k: feature_stats(v[e["from"] : e["to"]]) for k, v in vectors.items()}
+            | e["image_stats"]
+            | {k: feature_stats(v[e["from"] : e["to"]]) for k, v in scalars.items()}
+            for e in episodes
+        ]  # in info.json's feature order: vectors, cameras, timestamp and indices
+        for key in per_episode[0]:
             for stat in STAT_KEYS:
-                kind = pa.int64() if stat == "count" else pa.float64()
                 values = [stats[key][stat] for stats in per_episode]
+                kind = pa.int64() if stat == "count" else pa.float64()
+                for _ in range(np.ndim(values[0]) - 1):  # cameras' (3, 1, 1)
+                    kind = pa.list_(kind)
                 columns[f"stats/{key}/{stat}"] = pa.array(values, pa.list_(kind))
         columns["meta/episodes/chunk_index"] = [0] * len(episodes)
         columns["meta/episodes/file_index"] = [0] * len(episodes)
@@ -287,6 +315,7 @@ def read_dataset(root: Path) -> Dataset:
     ]
     rows = [{c: episodes.column(c)[i].as_py() for c in extra} for i in range(episodes.num_rows)]
     meta = [{c: v for c, v in row.items() if v is not None} for row in rows]
+    frames |= read_videos(root, info, episodes, ranges)
     return Dataset(info=info, frames=frames, episodes=ranges, tasks=tasks, episode_meta=meta)
 
 
@@ -319,6 +348,36 @@ def feature_stats(values: np.ndarray) -> dict[str, list]:
     return stats
 
 
+def _image_stats(frames: np.ndarray) -> dict[str, list]:
+    """LeRobot's statistics of one camera's (T, H, W, 3) uint8 frames, per channel in [0, 1]
+    shaped (3, 1, 1); count [T]."""
+    stats = feature_stats(np.asarray(frames).reshape(-1, 3) / 255.0)
+    out = {k: [[[v]] for v in values] for k, values in stats.items() if k != "count"}
+    return out | {"count": [len(frames)]}
+
+
+def _aggregate_image_stats(episodes: list[dict[str, list]]) -> dict[str, list]:
+    """A camera's statistics over every episode from each episode's `_image_stats`, as
+    LeRobot aggregates them: extremes of the extremes, count-weighted means and quantiles, the
+    pooled standard deviation."""
+    counts = np.array([e["count"][0] for e in episodes], np.float64)
+    weight = counts / counts.sum()
+
+    def stacked(stat: str) -> np.ndarray:
+        return np.array([e[stat] for e in episodes], np.float64)  # (E, 3, 1, 1)
+
+    mean = np.tensordot(weight, stacked("mean"), 1)
+    variance = np.tensordot(weight, stacked("std") ** 2 + (stacked("mean") - mean) ** 2, 1)
+    out = {
+        "min": stacked("min").min(axis=0),
+        "max": stacked("max").max(axis=0),
+        "mean": mean,
+        "std": np.sqrt(variance),
+    }
+    out |= {q: np.tensordot(weight, stacked(q), 1) for q in QUANTILES}
+    return {k: v.tolist() for k, v in out.items()} | {"count": [int(counts.sum())]}
+
+
 def _tasks_table(tasks: list[str]) -> pa.Table:
     """meta/tasks.parquet as pandas writes LeRobot's task frame: ``task_index`` a column and
     ``task`` the index (the pandas metadata says so; readers without pandas see two columns)."""
@@ -346,6 +405,8 @@ def _hf_features(features: dict[str, dict]) -> dict[str, dict]:
     ``huggingface`` metadata): vectors fixed-length lists, scalars values."""
     out = {}
     for key, feature in features.items():
+        if feature["dtype"] == "video":  # in the video files, not the data file
+            continue
         value = {"dtype": feature["dtype"], "_type": "Value"}
         if feature["names"] is None:
             out[key] = value

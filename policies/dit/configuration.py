@@ -26,6 +26,11 @@ class DiTConfig:
         sampler: "ddpm" (all train steps), "ddim" or "dpmsolver" (DPM-Solver++).
         sampling_steps: network calls per chunk for ddim / dpmsolver.
         guidance_scale: classifier-free guidance weight; 1 = plain conditional sampling.
+        image_width: with cameras, the image trunk's first-stage channels (64: ResNet-18's;
+            `robostack.policies.dit.image_encoder`).
+        keypoints: spatial-softmax keypoints per camera.
+        crop_ratio: side of the image crop the encoder sees (random in training, centred in
+            inference), a share of the image side, in (0, 1].
     """
 
     features: PolicyFeatures
@@ -41,6 +46,9 @@ class DiTConfig:
     sampler: str = "ddim"
     sampling_steps: int = 10
     guidance_scale: float = 1.0
+    image_width: int = 64
+    keypoints: int = 32
+    crop_ratio: float = 0.9
 
     RANGES: ClassVar[dict[str, tuple[float, float]]] = {
         "d_model": (1, 4096),
@@ -57,6 +65,11 @@ class DiTConfig:
         check_ranges(self, self.RANGES)
         blocks = self.n_layers + self.n_obs_layers
         check_parameter_budget("the DiT", blocks * (10 + 2 * self.mlp_ratio) * self.d_model**2)
+        if self.image_width < 4 or self.keypoints < 1 or not 0.0 < self.crop_ratio <= 1.0:
+            raise ValueError(
+                "need image_width >= 4, keypoints >= 1 and crop_ratio in (0, 1], got "
+                f"{self.image_width}, {self.keypoints}, {self.crop_ratio}"
+            )
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
         if self.sampler not in SAMPLERS:

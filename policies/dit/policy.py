@@ -33,7 +33,15 @@ class DiTPolicy(Policy):
     def __init__(self, config: DiTConfig, stats: dict[str, dict]):
         super().__init__(config, stats)
         f = config.features
-        self.encoder = ObservationEncoder(f, config.d_model, config.n_heads, config.n_obs_layers)
+        self.encoder = ObservationEncoder(
+            f,
+            config.d_model,
+            config.n_heads,
+            config.n_obs_layers,
+            image_width=config.image_width,
+            keypoints=config.keypoints,
+            crop_ratio=config.crop_ratio,
+        )
         self.null_condition = nn.Parameter(torch.zeros(config.d_model))
         self.net = DiTNoiseNet(
             action_dim=f.action_dim,
@@ -52,12 +60,13 @@ class DiTPolicy(Policy):
         )
         self._samplers: dict[str, object] = {}
 
-    def encode(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Raw observation batch -> (B, d_model) conditioning vector."""
-        return self.encoder(self.normalized_observation(obs))
+    def encode(self, obs: dict[str, torch.Tensor], generator=None) -> torch.Tensor:
+        """Raw observation batch -> (B, d_model) conditioning vector (cameras included: once per
+        observation, never per denoising step); ``generator`` draws training crops."""
+        return self.encoder(self.normalized_observation(obs), generator)
 
     def compute_loss(self, batch, generator=None) -> torch.Tensor:
-        condition = self.encode(batch)
+        condition = self.encode(batch, generator)
         actions = self.normalizers["action"].normalize(batch["action"])
         size = actions.shape[0]
         if self.training:  # at condition_drop 0 too: DDP wants every parameter in the graph

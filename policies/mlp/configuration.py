@@ -25,8 +25,8 @@ class MLPConfig:
     }
 
     def __post_init__(self) -> None:
-        if self.features.image_size:
-            raise ValueError("the MLP baseline takes no camera images")
+        if self.features.cameras or not self.features.environment_dim:
+            raise ValueError("the MLP baseline takes the object state and no camera images")
         check_ranges(self, self.RANGES)
         f = self.features
         width = f.obs_horizon * (f.state_dim + 2 * f.environment_dim) + f.language_dim

@@ -7,12 +7,16 @@ task-state vectors are zero-padded to the widest, with a mask saying which numbe
 Sentences are embedded once per distinct sentence. Training batches draw each task equally
 often (`TrainingData.sample`), whatever its share of the windows: a task of short episodes
 is not starved by one of long episodes. ``task_weights`` tilts those shares.
+
+With ``cameras`` the windows carry those cameras' frames (the datasets' video features
+``observation.images.<name>``, decoded once) instead of the object state: a policy from pixels
+sees proprioception, images and language only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +24,7 @@ import torch
 
 from robostack.core.errors import RobostackError
 from robostack.policies.datasets import Dataset, read_dataset
-from robostack.policies.features import PolicyFeatures
+from robostack.policies.features import PolicyFeatures, check_cameras, image_key
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class TrainingData:
             draws (`task_weights`) / the windows of its task.
         robot: the robot every dataset was recorded on.
         tasks: task name -> {"environment_dim": real width, "episodes": n, "sentences": [...]}.
+        images: camera name -> (N, 3, H, W) uint8 frames; with cameras the batches, stats and
+            features leave the object state out.
     """
 
     state: torch.Tensor
@@ -48,6 +54,7 @@ class TrainingData:
     window_weight: torch.Tensor
     robot: str
     tasks: dict[str, dict]
+    images: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return self.obs_index.shape[0]
@@ -61,13 +68,17 @@ class TrainingData:
         (B,)."""
         obs = self.obs_index[windows]
         last = obs[:, -1]
-        return {
+        batch = {
             "state": self.state[obs],
-            "environment_state": self.environment_state[obs],
-            "environment_mask": self.environment_mask[last],
             "language": self.language[last],
             "action": self.action[self.action_index[windows]],
         }
+        if not self.images:
+            batch["environment_state"] = self.environment_state[obs]
+            batch["environment_mask"] = self.environment_mask[last]
+        for name, frames in self.images.items():
+            batch[image_key(name)] = frames[obs].float() / 255.0
+        return batch
 
     def stats(self) -> dict[str, dict]:
         """Per-dimension min / max; task-state padding is left out of its dimension's range."""
@@ -77,20 +88,30 @@ class TrainingData:
         hi = np.where(valid, env, -np.inf).max(axis=0)
         unused = ~valid.any(axis=0)
         lo[unused], hi[unused] = 0.0, 0.0
-        return {
+        stats = {
             "state": _range(self.state),
-            "environment_state": {"min": lo.tolist(), "max": hi.tolist()},
             "language": _range(self.language),
             "action": _range(self.action),
         }
+        if not self.images:
+            stats["environment_state"] = {"min": lo.tolist(), "max": hi.tolist()}
+        for name, frames in self.images.items():  # per channel, in [0, 1]
+            step = max(1, len(frames) // 2000)  # a spread sample of at most ~2000 frames
+            values = frames[::step].float().div(255.0).transpose(0, 1).flatten(1)
+            stats[image_key(name)] = {
+                "mean": values.mean(dim=1).tolist(),
+                "std": values.std(dim=1).clamp_min(1e-3).tolist(),
+            }
+        return stats
 
     def features(self, **timing) -> PolicyFeatures:
         """The `PolicyFeatures` of this data; ``timing`` sets obs_horizon, horizon, executed."""
         return PolicyFeatures(
             state_dim=self.state.shape[1],
-            environment_dim=self.environment_state.shape[1],
+            environment_dim=0 if self.images else self.environment_state.shape[1],
             action_dim=self.action.shape[1],
             language_dim=self.language.shape[1],
+            cameras=tuple((n, f.shape[2], f.shape[3]) for n, f in self.images.items()),
             **timing,
         )
 
@@ -102,9 +123,12 @@ def load_training_data(
     obs_horizon: int = 2,
     horizon: int = 16,
     task_weights: Mapping[str, float] | None = None,
+    cameras: Sequence[str] = (),
 ) -> TrainingData:
     """Read and mix the datasets at ``roots`` (one robot); ``embed`` maps sentences -> (n, L).
-    ``task_weights``: task -> relative share of the training draws (a task not named: 1)."""
+    ``task_weights``: task -> relative share of the training draws (a task not named: 1).
+    ``cameras``: the cameras to train from (module doc); a dataset without one of them, or
+    with another resolution than the first dataset's, raises `CameraMismatchError`."""
     if not roots:
         raise RobostackError("no datasets given")
     datasets = [read_dataset(Path(r)) for r in roots]
@@ -117,6 +141,7 @@ def load_training_data(
     if len(widths) != 1:
         raise RobostackError(f"the datasets' action widths differ: {sorted(widths)}")
     width = max(_environment_state(d).shape[1] for d in datasets)
+    images = {name: _camera_frames(roots, datasets, name) for name in cameras}
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("state", "env", "mask", "lang", "act")}
     obs_index, action_index, window_task, tasks, offset = [], [], [], {}, 0
     for root, d in zip(roots, datasets, strict=True):
@@ -157,7 +182,23 @@ def load_training_data(
         window_weight=task_weighted_windows(window_task, task_weights or {}),
         robot=str(robots.pop()),
         tasks=tasks,
+        images=images,
     )
+
+
+def _camera_frames(roots: Sequence[Path], datasets: Sequence[Dataset], camera: str) -> torch.Tensor:
+    """Camera ``camera``'s frames of every dataset, (N, 3, H, W) uint8, checked."""
+    key, parts = "observation." + image_key(camera), []
+    for root, d in zip(roots, datasets, strict=True):
+        offered = {
+            k.removeprefix("observation.images."): tuple(v.shape[1:3])
+            for k, v in d.frames.items()
+            if k.startswith("observation.images.")
+        }
+        size = tuple(parts[0].shape[1:3]) if parts else offered.get(camera, (0, 0))
+        check_cameras(((camera, *size),), offered, where=f"dataset {root}")
+        parts.append(d.frames[key])
+    return torch.from_numpy(np.ascontiguousarray(np.concatenate(parts).transpose(0, 3, 1, 2)))
 
 
 REQUIRED_FEATURES = ("observation.state", "action", "task_index")

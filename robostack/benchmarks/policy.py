@@ -3,39 +3,83 @@
 The same checkpoint is timed with DDPM (every train step), DDIM and DPM-Solver++ (few steps),
 and the MLP baseline beside it, on this CPU and, where CUDA is available, on the GPU. Each
 figure is the median (and p99) of ``calls`` predictions of one chunk from one observation, after
-warm-up calls; ratios to DDPM come from the same run.
+warm-up calls; ratios to DDPM come from the same run. `pixel_variant` builds the checkpoint's
+DiT as a policy from cameras (same denoiser, image encoders instead of the object state;
+untrained: the timing does not depend on the weights), timed with DDIM including the encoding
+of every image of the observation.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
 import torch
 
 from robostack.policies.base import Policy
+from robostack.policies.features import image_key
 
 SAMPLERS = (("ddpm", 100), ("ddim", 10), ("dpmsolver", 5))
 
 
 def example_observation(policy: Policy, device: str = "cpu") -> dict[str, torch.Tensor]:
-    """A batch-1 observation in the middle of the training ranges (the timing does not
-    depend on the values)."""
+    """A batch-1 observation in the middle of the training ranges, mid-grey images (the
+    timing does not depend on the values)."""
     f = policy.features
     stats = policy.stats()
-    state = (np.asarray(stats["state"]["min"]) + np.asarray(stats["state"]["max"])) / 2
-    env = (
-        np.asarray(stats["environment_state"]["min"])
-        + np.asarray(stats["environment_state"]["max"])
-    ) / 2
+
+    def middle(key: str) -> np.ndarray:
+        return (np.asarray(stats[key]["min"]) + np.asarray(stats[key]["max"])) / 2
+
     language = np.ones(f.language_dim) / np.sqrt(f.language_dim)
-    obs = {
-        "state": np.tile(state, (1, f.obs_horizon, 1)),
-        "environment_state": np.tile(env, (1, f.obs_horizon, 1)),
-        "environment_mask": np.ones((1, f.environment_dim)),
-        "language": language[None],
-    }
+    obs = {"state": np.tile(middle("state"), (1, f.obs_horizon, 1)), "language": language[None]}
+    if f.environment_dim:
+        obs["environment_state"] = np.tile(middle("environment_state"), (1, f.obs_horizon, 1))
+        obs["environment_mask"] = np.ones((1, f.environment_dim))
+    for name, height, width in f.cameras:
+        obs[image_key(name)] = np.full((1, f.obs_horizon, 3, height, width), 0.5)
     return {k: torch.tensor(v, dtype=torch.float32, device=device) for k, v in obs.items()}
+
+
+def pixel_variant(dit: Policy, *, cameras: tuple[str, ...], size: int, image_width: int) -> Policy:
+    """``dit``'s network from ``cameras`` (square ``size`` px images, a trunk of
+    ``image_width``) instead of the object state, untrained."""
+    features = dataclasses.replace(
+        dit.features, environment_dim=0, cameras=tuple((c, size, size) for c in cameras)
+    )
+    config = dataclasses.replace(dit.config, features=features, image_width=image_width)
+    stats = {k: v for k, v in dit.stats().items() if k != "environment_state"}
+    stats |= {image_key(c): {"mean": [0.5] * 3, "std": [0.25] * 3} for c in cameras}
+    return type(dit)(config, stats).eval()
+
+
+def bench_pixels(dit: Policy, pixel: Policy, *, calls: int = 50) -> list[dict]:
+    """Rows {policy, sampler, network_calls, device, median_ms, p99_ms, vs_state}: DDIM-10 on
+    the CPU for the state-based ``dit`` and its ``pixel`` variant (images encoded in every
+    call), in one run; ``encode_ms``: the pixel policy's observation encoding alone."""
+    rows = []
+    for label, policy in (("dit", dit), ("dit-pixels", pixel)):
+        obs = example_observation(policy)
+        generator = torch.Generator().manual_seed(0)
+        timing = time_chunks(
+            lambda p=policy, o=obs, g=generator: p.predict_chunk(
+                o, sampler="ddim", steps=10, generator=g
+            ),
+            calls=calls,
+        )
+        row = {"policy": label, "sampler": "ddim", "network_calls": 10, "device": "cpu"} | timing
+        if policy is pixel:
+            with torch.no_grad():
+                encode = time_chunks(lambda p=policy, o=obs: p.encode(o), calls=calls)
+            row["encode_ms"] = encode["median_ms"]
+            f = policy.features
+            row["images"] = f.obs_horizon * len(f.cameras)
+            row["image_size"] = f.cameras[0][1]
+        rows.append(row)
+    for row in rows:
+        row["vs_state"] = row["median_ms"] / rows[0]["median_ms"]
+    return rows
 
 
 def time_chunks(predict, *, calls: int, warmup: int = 3, sync=None) -> dict[str, float]:

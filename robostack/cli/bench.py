@@ -52,6 +52,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     policy.add_argument("--baseline", type=Path, default=CHECKPOINTS / "obstacle_mlp")
     policy.add_argument("--calls", type=int, default=50, help="timed chunks per sampler")
     policy.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    policy.add_argument(
+        "--pixels",
+        metavar="CAMERAS",
+        help="instead: DDIM-10 of the checkpoint's DiT against the same DiT from these cameras "
+        "(e.g. front,wrist; untrained), image encoding included",
+    )
+    policy.add_argument("--image-size", type=int, default=96, help="with --pixels: square, px")
+    policy.add_argument(
+        "--image-width",
+        type=int,
+        default=64,
+        help="with --pixels: the image trunk's first-stage channels (64: ResNet-18)",
+    )
     add_json(policy)
     policy.set_defaults(run=run_policy)
     hardware = benches.add_parser(
@@ -86,6 +99,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     simulators.add_argument("--samples", type=int, default=200, help="gravity configurations")
     add_json(simulators)
     simulators.set_defaults(run=run_simulators)
+    cameras = benches.add_parser(
+        "cameras",
+        help="cost of one camera frame per simulator and resolution",
+        description="Renders the front, overhead and wrist cameras of a task's scene in MuJoCo "
+        "(offscreen EGL) and PyBullet (TinyRenderer) at each resolution, in one run; prints "
+        "the median and p99 per frame, the share of a policy period (100 ms) one frame of "
+        "every camera takes, and PyBullet's time over MuJoCo's.",
+    )
+    cameras.add_argument("--task", default="push")
+    cameras.add_argument("--size", type=int, nargs="+", default=[96, 224], help="square, px")
+    cameras.add_argument("--frames", type=int, default=30, help="timed frames per camera")
+    add_json(cameras)
+    cameras.set_defaults(run=run_cameras)
     rollout = benches.add_parser(
         "rollout",
         help="batched rollouts: episodes per minute at N = 1, 4, 16 episodes at once",
@@ -187,6 +213,8 @@ def run_policy(args: argparse.Namespace) -> int:
     dit = load_policy(args.checkpoint)
     if dit.name != "dit":
         raise RobostackError(f"{args.checkpoint} holds a {dit.name} policy, not a DiT")
+    if args.pixels:
+        return _bench_pixels(args, dit)
     baseline = load_policy(args.baseline)
     rows = bench_policy(dit, baseline, calls=args.calls)
     if torch.cuda.is_available():
@@ -203,6 +231,32 @@ def run_policy(args: argparse.Namespace) -> int:
         print(
             f"  {r['policy']:<8}{r['sampler']:<11}{r['network_calls']:>6}{r['device']:>8}"
             f"{r['median_ms']:>8.2f}ms{r['p99_ms']:>8.2f}ms{r['vs_ddpm']:>9.3f}"
+        )
+    return 0
+
+
+def _bench_pixels(args: argparse.Namespace, dit) -> int:
+    from robostack.benchmarks.policy import bench_pixels, pixel_variant
+    from robostack.sim.cameras import cameras_named
+
+    cameras = tuple(c.name for c in cameras_named(args.pixels))
+    pixel = pixel_variant(dit, cameras=cameras, size=args.image_size, image_width=args.image_width)
+    rows = bench_pixels(dit, pixel, calls=args.calls)
+    if args.json:
+        print(json.dumps({"ok": True, "threads": args.threads, "results": rows}))
+        return 0
+    f = pixel.features
+    print(
+        f"robostack bench policy --pixels: DDIM-10 chunk at batch 1 ({args.threads} CPU "
+        f"threads); {len(cameras)} camera(s) x {f.obs_horizon} steps of {args.image_size} px, "
+        f"image trunk width {args.image_width}"
+    )
+    print(f"  {'policy':<12}{'median':>10}{'p99':>10}{'vs state':>10}{'encoding':>11}")
+    for r in rows:
+        encode = f"{r['encode_ms']:>8.2f}ms" if "encode_ms" in r else f"{'-':>10}"
+        print(
+            f"  {r['policy']:<12}{r['median_ms']:>8.2f}ms{r['p99_ms']:>8.2f}ms"
+            f"{r['vs_state']:>9.2f}x {encode}"
         )
     return 0
 
@@ -315,6 +369,27 @@ def run_simulators(args: argparse.Namespace) -> int:
                 + (f" ({', '.join(r['events'][:3])})" if r["events"] else "")
             )
     return 0 if completed else 1
+
+
+def run_cameras(args: argparse.Namespace) -> int:
+    from robostack.benchmarks.cameras import bench_cameras
+    from robostack.core.errors import RobostackError
+
+    if args.frames < 5 or min(args.size) < 8:
+        raise RobostackError("--frames must be >= 5 and every --size >= 8")
+    rows = bench_cameras(task=args.task, sizes=tuple(args.size), frames=args.frames)
+    if args.json:
+        print(json.dumps({"ok": True, "task": args.task, "rows": rows}))
+        return 0
+    print(f"robostack bench cameras: {args.task} scene, {args.frames} frames per camera")
+    print(f"  {'simulator':<10}{'camera':<10}{'size':>9}{'median':>10}{'p99':>10}{'vs mujoco':>11}")
+    for r in rows:
+        share = f"  ({r['of_period']:.0%} of a policy period)" if "of_period" in r else ""
+        print(
+            f"  {r['simulator']:<10}{r['camera']:<10}{r['width']:>4}x{r['height']:<4}"
+            f"{r['median_ms']:>8.2f}ms{r['p99_ms']:>8.2f}ms{r['vs_mujoco']:>10.2f}x{share}"
+        )
+    return 0
 
 
 def run_rollout(args: argparse.Namespace) -> int:

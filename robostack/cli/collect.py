@@ -16,13 +16,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="roll a task's scripted expert and write a LeRobot v3.0 dataset",
         description="Runs the task's scripted expert through the control loop and safety monitor "
         "for seeds SEED..SEED+EPISODES-1, keeps the successful episodes, and writes them to OUT in "
-        "the LeRobot v3.0 layout (state only). The first episodes are also recorded (Rerun).",
+        "the LeRobot v3.0 layout (with --cameras, each camera as a video feature). The first "
+        "episodes are also recorded (Rerun).",
     )
     p.add_argument("--task", required=True, help="reach, push, pick_place or obstacle")
     p.add_argument("--episodes", type=int, required=True)
     p.add_argument("--out", type=Path, required=True, help="a new (or empty) folder")
     p.add_argument("--robot", choices=sorted(ROBOTS), default="panda")
     p.add_argument("--seed", type=seed, default=0, help="first seed (default 0)")
+    p.add_argument(
+        "--cameras",
+        help="cameras to render at the policy rate (10 Hz) into the dataset, e.g. front,wrist "
+        "(of: front, overhead, wrist)",
+    )
+    p.add_argument("--image-size", type=int, default=96, help="with --cameras: square, px")
     add_ray(p)
     add_runs_dir(p)
     add_json(p)
@@ -31,7 +38,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from robostack.cli.progress import progress_bar
+    from robostack.core.errors import RobostackError
     from robostack.sessions.collect import collect
+    from robostack.sim.cameras import cameras_named
+
+    if args.image_size < 8:
+        raise RobostackError(f"--image-size must be >= 8, got {args.image_size}")
+    cameras = tuple(
+        c.resized(args.image_size, args.image_size)
+        for c in (cameras_named(args.cameras) if args.cameras else ())
+    )
 
     with (
         ray_cluster(args) as cluster,
@@ -48,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
             runs_dir=args.runs_dir,
             progress=update,
             cluster=cluster,
+            cameras=cameras,
         )
     summary = {
         "task": report.task,

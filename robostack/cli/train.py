@@ -43,6 +43,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="relative share of the training draws for TASK (default 1 each; repeatable)",
     )
     p.add_argument(
+        "--cameras",
+        help="train from these cameras of the datasets (e.g. front,wrist) with proprioception "
+        "and language, and without the object state",
+    )
+    p.add_argument(
         "--set",
         metavar="KEY=VALUE",
         action="append",
@@ -77,8 +82,12 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as error:
         raise RobostackError(str(error)) from error
+    cameras = [c.strip() for c in (args.cameras or "").split(",") if c.strip()]
     data = load_training_data(
-        args.dataset, embed=embed_sentences, task_weights=_task_weights(args.task_weight)
+        args.dataset,
+        embed=embed_sentences,
+        task_weights=_task_weights(args.task_weight),
+        cameras=cameras,
     )
     torch.manual_seed(args.seed)
     cls = policy_class(args.policy)

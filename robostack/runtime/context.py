@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,6 +21,8 @@ class EpisodeContext:
             (`robostack.core.observations.robot_observation`, (2 dof + 4,)).
         environment_state: returns the task's object state now, (n,) m.
         spec: the robot's `RobotSpec` (limits).
+        images: renders the scene's cameras now, {name: (H, W, 3) uint8}; None without cameras.
+        cameras: {name: (height, width)} of the scene's cameras.
     """
 
     q_start: np.ndarray
@@ -29,3 +31,5 @@ class EpisodeContext:
     robot_state: Callable[[JointState], np.ndarray]
     environment_state: Callable[[], np.ndarray]
     spec: RobotSpec
+    images: Callable[[], dict[str, np.ndarray]] | None = None
+    cameras: dict[str, tuple[int, int]] = field(default_factory=dict)

@@ -77,7 +77,10 @@ class PolicySource:
         language: (L,) the task sentence's embedding.
         robot_state: maps the tick's `JointState` to the robot observation (S,)
             (`robostack.core.observations.robot_observation`).
-        environment_state: returns the task's object state now, (n,) m, n <= E.
+        environment_state: returns the task's object state now, (n,) m, n <= E (not called for a
+            policy that takes no object state).
+        images: renders the policy's cameras now, {name: (H, W, 3) uint8} (a policy with
+            cameras: called once per observation, at the policy rate).
         limits: (dq_max, ddq_max, dddq_max), each (dof,), the robot's motion limits.
         latency_s: simulated inference latency, s (>= 0; rounded up to `RESOLUTION_S`).
         seed: seeds the sampler's noise.
@@ -104,8 +107,11 @@ class PolicySource:
         options: dict | None = None,
         background: bool = False,
         seat: Seat | None = None,
+        images: Callable[[], dict[str, np.ndarray]] | None = None,
     ):
         f = policy.features
+        if f.cameras and images is None:
+            raise ValueError("a policy with cameras needs their images")
         if latency_s < 0 or latency_s >= f.executed / f.fps:
             raise ValueError(
                 f"latency_s must be in [0, {f.executed / f.fps}) s (one chunk period), "
@@ -121,6 +127,7 @@ class PolicySource:
         )
         self.features = f
         self.robot_state, self.environment_state = robot_state, environment_state
+        self.images = images
         self.latency_s, self.limits = latency_s, limits
         self.next_observation_t: float | None = None
         self.pending: tuple[float, TrajectoryChunk] | None = None
@@ -142,7 +149,12 @@ class PolicySource:
     def next_chunk(self, state: JointState) -> TrajectoryChunk | None:
         if self.next_observation_t is None or state.t >= self.next_observation_t - 1e-9:
             self.next_observation_t = state.t + 1.0 / self.features.fps
-            due = self.runner.observe(self.robot_state(state), self.environment_state())
+            f = self.features
+            due = self.runner.observe(
+                self.robot_state(state),
+                self.environment_state() if f.environment_dim else None,
+                images=self.images() if f.cameras else None,
+            )
             if due and (self._worker is None or self._inference is None):
                 self._observed_ns = time.perf_counter_ns()
             if due and self._worker is None:
@@ -182,14 +194,16 @@ def policy_source_factory(
     seat: Seat | None = None,
 ) -> Callable[[EpisodeContext], PolicySource]:
     """``source`` for `robostack.sessions.episodes.run_episode`: a `PolicySource` for the episode's
-    sentence, observations and limits (the velocity limit times ``velocity_scale``, (0, 1]),
-    predicting alone or through ``seat``. The built sources are kept in the returned
-    callable's ``sources`` list."""
+    sentence, observations, cameras and limits (the velocity limit times ``velocity_scale``,
+    (0, 1]), predicting alone or through ``seat``. A policy whose cameras the scene lacks (or
+    has at another resolution) is refused (`CameraMismatchError`) before the loop starts. The
+    built sources are kept in the returned callable's ``sources`` list."""
     from robostack.policies.language import embed_sentences
 
     motion_limits(None, velocity_scale)  # a bad scale is refused before any episode
 
     def make_source(context: EpisodeContext) -> PolicySource:
+        policy.features.check_cameras(context.cameras, where="the scene")
         source = PolicySource(
             policy,
             language=embed_sentences([context.description])[0],
@@ -202,6 +216,7 @@ def policy_source_factory(
             options=options,
             background=background,
             seat=seat,
+            images=context.images,
         )
         make_source.sources.append(source)
         return source

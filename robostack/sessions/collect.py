@@ -17,6 +17,7 @@ from robostack.core.robots import get_robot
 from robostack.policies.datasets import DatasetWriter
 from robostack.sessions.distributed import RayCluster
 from robostack.sessions.episodes import FPS, EpisodeSpec, run_episode
+from robostack.sim.cameras import Camera
 from robostack.sim.tasks import make_task
 
 RECORDED_EPISODES = 2  # the first episodes also leave a Rerun recording
@@ -51,8 +52,11 @@ def collect(
     runs_dir: Path = DEFAULT_RUNS_DIR,
     progress: Callable[[int, int], None] | None = None,
     cluster: RayCluster | None = None,
+    cameras: tuple[Camera, ...] = (),
 ) -> CollectReport:
     """Roll the expert for seeds ``seed .. seed + episodes - 1``; keep the successful episodes.
+    Each of ``cameras`` is rendered at `FPS` and written as a video feature
+    ``observation.images.<name>``.
 
     Bad input (unknown task or robot, episodes <= 0, a non-empty ``out``) is refused first.
     With a ``cluster`` the episodes run on its workers (`robostack.sessions.distributed`) and come
@@ -84,7 +88,7 @@ def collect(
     start = time.perf_counter()
     failed, recordings = [], []
     seeds = list(range(seed, seed + episodes))
-    payload = (task_name, robot, seeds[:RECORDED_EPISODES], runs_dir)
+    payload = (task_name, robot, seeds[:RECORDED_EPISODES], runs_dir, tuple(cameras))
     if cluster is None:
         rolled = (_expert_episodes(payload, [s])[0] for s in seeds)
     else:
@@ -131,13 +135,13 @@ class ExpertEpisode:
 
 def _expert_episodes(payload: tuple, seeds: list[int]) -> list[ExpertEpisode]:
     """The expert's episodes for ``seeds`` (recorded if among the payload's recorded seeds)."""
-    task_name, robot, recorded, runs_dir = payload
+    task_name, robot, recorded, runs_dir, cameras = payload
     out = []
     for s in seeds:
         spec = EpisodeSpec(
             task=task_name, robot=robot, seed=s, record=s in recorded, runs_dir=runs_dir
         )
-        episode = run_episode(spec, frames=True)
+        episode = run_episode(spec, frames=True, cameras=cameras)
         run_dir = None if episode.run_dir is None else str(episode.run_dir)
         out.append(
             ExpertEpisode(s, bool(episode.success), episode.description, episode.frames, run_dir)

@@ -36,6 +36,7 @@ from robostack.runtime.safety import SafetyConfig
 from robostack.runtime.safety.operator import stop_on_signals
 from robostack.runtime.safety.overrides import SafetyOverrides
 from robostack.sim import make_simulation
+from robostack.sim.cameras import Camera, camera_pose
 from robostack.sim.scene import TaskScene
 from robostack.sim.tasks import ARM_ONLY_TASKS, Task, make_task
 
@@ -63,7 +64,8 @@ class EpisodeResult:
             (T, 2 dof + 4) = `robot_observation`; ``observation.environment_state``
             (T, n) = the task's object state, m; ``action`` (T, dof + 1) = the joint target one
             frame ahead, rad, and the gripper target, m (the width held where the expert sets
-            none; 0 without a gripper); ``timestamp`` (T,) s.
+            none; 0 without a gripper); ``timestamp`` (T,) s; with cameras, per camera
+            ``observation.images.<name>`` (T, H, W, 3) uint8.
     """
 
     task: str
@@ -134,6 +136,7 @@ def run_episode(
     simulator: str = "mujoco",
     frames: bool = False,
     link: Link | None = None,
+    cameras: tuple[Camera, ...] = (),
 ) -> EpisodeResult:
     """Run ``spec``'s episode on a simulated robot in ``simulator`` (`robostack.sim.SIMULATORS`),
     from the start its seed draws.
@@ -141,11 +144,17 @@ def run_episode(
     ``source(context)`` replaces the task's scripted expert as the chunk source (replays,
     policies). With ``frames``, the episode is also sampled at `FPS` for a dataset
     (`EpisodeResult.frames`). ``link``: the process link when the chunk source is another
-    process (`robostack.transport.ControlLink`). Ctrl-C: see `_run`."""
+    process (`robostack.transport.ControlLink`). ``cameras``: the scene's cameras
+    (`robostack.sim.cameras`), rendered at `FPS` for the chunk source, the frames and the
+    recording, never at the control rate. Ctrl-C: see `_run`."""
     task = _task(spec)
     description = get_robot(spec.robot)
-    with make_simulation(simulator, robot=description, objects=task.scene_objects()) as sim:
-        scene = _Scene(spec, task, sim, sim.reset(seed=spec.seed))
+    cameras = tuple(cameras)
+    with make_simulation(
+        simulator, robot=description, objects=task.scene_objects(), cameras=cameras
+    ) as sim:
+        views = _CameraViews(sim, cameras) if cameras else None
+        scene = _Scene(spec, task, sim, sim.reset(seed=spec.seed), views=views)
         watch = _Watch(scene)
         if frames:
             watch.sampler = _FrameSampler(scene, sim.spec)
@@ -195,8 +204,10 @@ class _Scene:
         start: JointState,
         *,
         mirror: bool = False,
+        views: _CameraViews | None = None,
     ):
         self.spec, self.task, self.sim, self.start, self.mirror = spec, task, sim, start, mirror
+        self.views = views
         self.description = get_robot(spec.robot)
         self.model = RigidBodyModel(self.description)
         self.state = task.reset(sim, sim.rng, spec.slots)
@@ -223,6 +234,10 @@ class _Scene:
                     robot_state=lambda s: robot_observation(s, self.tool_position(s)),
                     environment_state=lambda: self.task.environment_state(self.sim, self.state),
                     spec=arm.spec,
+                    images=self.views,
+                    cameras={c.name: (c.height, c.width) for c in self.views.cameras}
+                    if self.views is not None
+                    else {},
                 )
             )
         overrides = spec.safety
@@ -263,6 +278,7 @@ def _run(
                 )
             )
         signalled = stack.enter_context(stop_on_signals(loop.safety))
+        watch.recorder = rec if scene.views is not None else None
         result = loop.run(ticks=ticks, on_tick=watch, every=every)
         if end_motion is not None:
             end_motion()
@@ -296,6 +312,7 @@ class _Watch:
         self.scene, self.until_success = scene, scene.spec.until_success
         self.task, self.sim, self.state = scene.task, scene.sim, scene.state
         self.sampler: _FrameSampler | None = None
+        self.recorder = None  # with cameras and a recording: frames into it at FPS
         self.success_since: float | None = None
         self.held = False
         self._path: list[np.ndarray] = []
@@ -304,6 +321,8 @@ class _Watch:
         self._path.append(self.scene.tool_position(joint_state))
         if self.sampler is not None:
             self.sampler(tick, joint_state, reference)
+        if self.recorder is not None:
+            self.recorder.record_frames(tick, joint_state.t, self.scene.views.with_poses())
         if not self.until_success:
             return False
         t = joint_state.t - self.scene.start.t
@@ -324,6 +343,30 @@ class _Watch:
         return np.asarray(self._path, dtype=float).reshape(-1, 3)
 
 
+class _CameraViews:
+    """Every camera of ``sim``, rendered at most once per simulation instant (the policy, the
+    dataset frames and the recording share a render)."""
+
+    def __init__(self, sim, cameras: tuple[Camera, ...]):
+        self.sim, self.cameras = sim, cameras
+        self._t: float | None = None
+        self._images: dict[str, np.ndarray] = {}
+
+    def __call__(self) -> dict[str, np.ndarray]:
+        """{name: (H, W, 3) uint8} now."""
+        t = self.sim.read().t
+        if t != self._t:
+            self._t, self._images = t, {c.name: self.sim.render(c.name) for c in self.cameras}
+        return self._images
+
+    def with_poses(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """{name: (image, K (3, 3), pose (4, 4) in the base frame)} now (for the recording)."""
+        images = self()
+        return {
+            c.name: (images[c.name], c.intrinsics(), camera_pose(self.sim, c)) for c in self.cameras
+        }
+
+
 class _FrameSampler:
     """Collects one dataset frame per call (the loop calls it every 1 / FPS s)."""
 
@@ -333,6 +376,8 @@ class _FrameSampler:
         self.max_width = spec.gripper_width_max
         keys = ("observation.state", "observation.environment_state", "action", "timestamp")
         self.rows: dict[str, list] = {k: [] for k in keys}
+        self.views = scene.views
+        self.frames: dict[str, list] = {}
 
     def __call__(self, tick, joint_state, reference) -> None:
         t = joint_state.t - self.t0
@@ -352,9 +397,13 @@ class _FrameSampler:
             np.concatenate([self.expert.positions(ahead)[0], [target_width]])
         )
         self.rows["timestamp"].append(t)
+        if self.views is not None:
+            for name, image in self.views().items():
+                self.frames.setdefault(f"observation.images.{name}", []).append(image)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {k: np.asarray(v, dtype=np.float32) for k, v in self.rows.items()}
+        arrays = {k: np.asarray(v, dtype=np.float32) for k, v in self.rows.items()}
+        return arrays | {k: np.stack(v) for k, v in self.frames.items()}
 
 
 def _summary(

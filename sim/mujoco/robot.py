@@ -13,6 +13,8 @@ from robostack.core.model import contiguous_index
 from robostack.core.robot import SimRobot
 from robostack.core.robots import RobotDescription, get_robot
 from robostack.core.types import CommandMode, JointCommand, JointState
+from robostack.sim.cameras import pose_matrix
+from robostack.sim.mujoco.camera import MujocoCameras
 from robostack.sim.mujoco.scene import SceneConfig, build_scene
 from robostack.sim.scene import GripperTarget, rgba
 
@@ -24,11 +26,12 @@ class MujocoRobot(SimRobot):
     arm body (`robostack.sim.mujoco.scene`), so a zero command holds a still arm still.
     `JointState.tau` is the total joint torque (motor plus gravity compensation) and
     `JointState.tau_ext` the torque that contacts and joint stops exert on each joint.
-    A task places and reads its objects through `robostack.sim.scene.TaskScene`'s methods.
+    A task places and reads its objects through `robostack.sim.scene.TaskScene`'s methods;
+    the scene's cameras render through `robostack.sim.cameras.CameraScene`'s.
 
     Args:
         robot: registry name or description.
-        scene: scene options (timestep, table, a task's objects).
+        scene: scene options (timestep, table, a task's objects, cameras).
     """
 
     def __init__(self, *, robot: str | RobotDescription, scene: SceneConfig | None = None):
@@ -49,6 +52,7 @@ class MujocoRobot(SimRobot):
             return
         self.model = build_scene(self.description, self.scene_config).compile()
         self.data = mujoco.MjData(self.model)
+        self._cameras = MujocoCameras(self.model, self.scene_config.cameras)
         m = self.model
         arm = [m.joint(n) for n in self.description.arm_joints]
         self._qpos = contiguous_index([j.qposadr[0] for j in arm])
@@ -88,6 +92,8 @@ class MujocoRobot(SimRobot):
         self._physics_ns = time.perf_counter_ns() - start
 
     def close(self) -> None:
+        if self.model is not None:
+            self._cameras.close()
         self.model = self.data = None
 
     # --- SimRobot ----------------------------------------------------------------------
@@ -147,6 +153,23 @@ class MujocoRobot(SimRobot):
         obj = next(o for o in self.scene_config.objects if o.name == name)
         body = self.model.body(name).id
         self.model.geom_rgba[self.model.geom_bodyid == body] = rgba(obj, colour)
+
+    # --- sim.cameras.CameraScene ---------------------------------------------------------
+
+    @property
+    def cameras(self) -> tuple:
+        return self.scene_config.cameras
+
+    def render(self, camera: str) -> np.ndarray:
+        return self._cameras.render(self._require(), camera)
+
+    def object_mask(self, camera: str, name: str) -> np.ndarray:
+        geoms = np.flatnonzero(self.model.geom_bodyid == self.model.body(name).id)
+        return np.isin(self._cameras.geom_ids(self._require(), camera), geoms)
+
+    def tool_pose(self) -> np.ndarray:
+        d, body = self._require(), self.model.body(self.description.tool_link).id
+        return pose_matrix(d.xmat[body].reshape(3, 3), d.xpos[body])
 
     def contacts(self) -> list[tuple[str, str]]:
         """Pairs of body names in contact at the current state."""

@@ -21,6 +21,8 @@ import mujoco
 
 from robostack.core.model import load_urdf
 from robostack.core.robots import RobotDescription
+from robostack.sim.cameras import Camera
+from robostack.sim.mujoco.camera import add_cameras
 from robostack.sim.scene import (
     FLOOR_Z,
     GRIPPER_FORCE_MAX,
@@ -49,15 +51,18 @@ class SceneConfig:
         timestep: physics step, s (one control tick).
         table: add the table the robot stands on.
         objects: a task's objects (`robostack.sim.scene`).
+        cameras: the scene's cameras (`robostack.sim.cameras`).
     """
 
     timestep: float = TIMESTEP_S
     table: bool = True
     objects: tuple[SceneObject, ...] = ()
+    cameras: tuple[Camera, ...] = ()
 
 
 def build_scene(description: RobotDescription, config: SceneConfig | None = None) -> mujoco.MjSpec:
-    """Return an uncompiled scene spec: robot, motors, gripper servos, table, floor, lights."""
+    """Return an uncompiled scene spec: robot, motors, gripper servos, table, floor, lights,
+    a task's objects and the cameras."""
     config = config or SceneConfig()
     spec = load_urdf(description)
     spec.modelname = f"{description.name}_scene"
@@ -109,6 +114,7 @@ def build_scene(description: RobotDescription, config: SceneConfig | None = None
     world.add_light(name="key", pos=[0.5, -1.0, 2.5], dir=[-0.2, 0.4, -1.0], diffuse=[0.8] * 3)
     for obj in config.objects:
         _add_object(world, obj)
+    add_cameras(spec, config.cameras, description.tool_link)
     return spec
 
 

@@ -11,6 +11,8 @@ from robostack.core.errors import RobostackError
 from robostack.core.robot import SimRobot
 from robostack.core.robots import RobotDescription, get_robot
 from robostack.core.types import CommandMode, JointCommand, JointState
+from robostack.sim.cameras import Camera, camera_pose, pose_matrix
+from robostack.sim.pybullet.camera import render
 from robostack.sim.pybullet.scene import World, build_world, import_pybullet
 from robostack.sim.scene import (
     GRIPPER_FORCE_MAX,
@@ -41,12 +43,14 @@ class PybulletRobot(SimRobot):
     joint's own diagonal of M(q), a little more than MuJoCo's on the joints upstream. Limiting the
     command to the datasheet torque is a second guard: the safety monitor's torque CLAMP, with
     its event, comes first. A task places and reads its objects through
-    `robostack.sim.scene.TaskScene`'s methods.
+    `robostack.sim.scene.TaskScene`'s methods; the cameras render (TinyRenderer) through
+    `robostack.sim.cameras.CameraScene`'s.
 
     Args:
         robot: registry name or description.
         objects: a task's objects (`robostack.sim.scene`).
         timestep: physics step, s (one control tick).
+        cameras: the scene's cameras (`robostack.sim.cameras`).
     """
 
     def __init__(
@@ -55,9 +59,11 @@ class PybulletRobot(SimRobot):
         robot: str | RobotDescription,
         objects: tuple[SceneObject, ...] = (),
         timestep: float = TIMESTEP_S,
+        cameras: tuple[Camera, ...] = (),
     ):
         self.description = get_robot(robot) if isinstance(robot, str) else robot
         self.objects = {obj.name: obj for obj in objects}
+        self.cameras = tuple(cameras)
         self.timestep = timestep
         self.spec = dataclasses.replace(self.description.spec, control_rate_hz=1.0 / timestep)
         self.world: World | None = None
@@ -180,6 +186,22 @@ class PybulletRobot(SimRobot):
             physicsClientId=w.client,
         )
 
+    # --- sim.cameras.CameraScene ---------------------------------------------------------
+
+    def render(self, camera: str) -> np.ndarray:
+        return self._render(camera, segmentation=False)[0]
+
+    def object_mask(self, camera: str, name: str) -> np.ndarray:
+        return self._render(camera, segmentation=True)[1] == self._body(name)
+
+    def tool_pose(self) -> np.ndarray:
+        w = self._require()
+        link = self._pb.getLinkState(
+            w.robot, self._tool, computeForwardKinematics=True, physicsClientId=w.client
+        )
+        rotation = np.array(self._pb.getMatrixFromQuaternion(link[5])).reshape(3, 3)
+        return pose_matrix(rotation, np.array(link[4]))
+
     def gravity(self, q: np.ndarray) -> np.ndarray:
         """g(q), (dof,) Nm: PyBullet's gravity torques of the arm at ``q`` (dof,) rad, the
         fingers where they are (what `write` adds to every command)."""
@@ -232,6 +254,15 @@ class PybulletRobot(SimRobot):
             )
             tau += np.array(linear).T @ force
         return tau[self._arm_dofs]
+
+    def _render(self, name: str, *, segmentation: bool):
+        w = self._require()
+        camera = next((c for c in self.cameras if c.name == name), None)
+        if camera is None:
+            known = ", ".join(c.name for c in self.cameras) or "none"
+            raise RobostackError(f"no camera {name!r}; the scene's cameras: {known}")
+        pose = camera_pose(self, camera)
+        return render(self._pb, w.client, camera, pose, segmentation=segmentation)
 
     def _body(self, name: str) -> int:
         try:

@@ -108,6 +108,18 @@ def test_bench_control_reports_overhead_against_raw_step():
     assert result["tick_over_raw_median"] > 1
 
 
+def test_bench_cameras_times_every_camera_in_both_simulators():
+    done = robostack("bench", "cameras", "--size", "32", "--frames", "5", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["rows"]
+    seen = {(r["simulator"], r["camera"]) for r in rows}
+    assert seen == {
+        (s, c) for s in ("mujoco", "pybullet") for c in ("front", "overhead", "wrist", "all")
+    }
+    assert all(r["median_ms"] > 0 and r["width"] == 32 for r in rows)
+    assert all(r["of_period"] > 0 for r in rows if r["camera"] == "all")
+
+
 def test_help_lists_the_commands():
     done = robostack("--help")
     assert done.returncode == 0 and "track" in done.stdout and "bench" in done.stdout

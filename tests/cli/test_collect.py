@@ -75,3 +75,33 @@ def test_an_existing_non_empty_folder_is_refused(tmp_path, capsys):
     )
     assert "not empty" in json.loads(capsys.readouterr().out)["error"]
     assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_collect_with_cameras_writes_what_each_camera_saw_as_videos(tmp_path):
+    from robostack.sim import make_simulation
+    from robostack.sim.cameras import cameras_named
+    from robostack.sim.tasks import make_task
+
+    out = tmp_path / "reach"
+    argv = ["collect", "--task", "reach", "--episodes", "2", "--out", str(out)]
+    argv += ["--cameras", "front,wrist", "--image-size", "32", "--runs-dir", str(tmp_path)]
+    assert main([*argv, "--json"]) == 0
+    dataset = read_dataset(out)
+    features = dataset.info["features"]
+    assert features["observation.images.wrist"]["info"]["video.codec"] == "av1"
+    length = len(dataset.frames["timestamp"])
+    for camera in ("front", "wrist"):
+        assert dataset.frames[f"observation.images.{camera}"].shape == (length, 32, 32, 3)
+    # the first frame of episode 1 (seed 1) is the front camera's view of that seed's scene
+    task = make_task("reach")
+    cameras = tuple(c.resized(32, 32) for c in cameras_named("front,wrist"))
+    with make_simulation(
+        "mujoco", robot="panda", objects=task.scene_objects(), cameras=cameras
+    ) as sim:
+        sim.reset(seed=1)
+        task.reset(sim, sim.rng)
+        seen = sim.render("front").astype(int)
+    recorded = dataset.episode(1)["observation.images.front"][0].astype(int)
+    other = dataset.episode(0)["observation.images.front"][0].astype(int)
+    assert np.abs(recorded - seen).mean() < 6.0
+    assert np.abs(recorded - seen).mean() < np.abs(other - seen).mean()

@@ -15,12 +15,16 @@ def stats(features: PolicyFeatures = FEATURES) -> dict:
     def span(n: int) -> dict:
         return {"min": [-2.0] * n, "max": [2.0] * n}
 
-    return {
+    out = {
         "state": span(features.state_dim),
-        "environment_state": span(features.environment_dim),
         "language": span(features.language_dim),
         "action": span(features.action_dim),
     }
+    if features.environment_dim:
+        out["environment_state"] = span(features.environment_dim)
+    for name, _, _ in features.cameras:
+        out[f"images.{name}"] = {"mean": [0.5] * 3, "std": [0.25] * 3}
+    return out
 
 
 def tiny_dit(**overrides) -> DiTPolicy:
@@ -47,15 +51,19 @@ def randomize_outputs(policy: torch.nn.Module, seed: int = 1) -> None:
 def observation(batch: int = 2, seed: int = 0, features: PolicyFeatures = FEATURES) -> dict:
     g = torch.Generator().manual_seed(seed)
     f = features
-    mask = torch.ones(batch, f.environment_dim)
-    mask[:, -1] = 0.0  # the last task-state number is padding
-    return {
+    obs = {
         "state": torch.randn(batch, f.obs_horizon, f.state_dim, generator=g),
-        "environment_state": torch.randn(batch, f.obs_horizon, f.environment_dim, generator=g)
-        * mask[:, None, :],
-        "environment_mask": mask,
         "language": torch.randn(batch, f.language_dim, generator=g),
     }
+    if f.environment_dim:
+        mask = torch.ones(batch, f.environment_dim)
+        mask[:, -1] = 0.0  # the last task-state number is padding
+        environment = torch.randn(batch, f.obs_horizon, f.environment_dim, generator=g)
+        obs["environment_state"] = environment * mask[:, None, :]
+        obs["environment_mask"] = mask
+    for name, height, width in f.cameras:
+        obs[f"images.{name}"] = torch.rand(batch, f.obs_horizon, 3, height, width, generator=g)
+    return obs
 
 
 def batch_with_actions(batch: int = 4, seed: int = 0) -> dict:

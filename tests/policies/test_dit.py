@@ -1,9 +1,11 @@
+import dataclasses
 import math
 
 import pytest
 import torch
 
-from robostack.policies.dit import DiTConfig
+from robostack.policies.dit import DiTConfig, DiTPolicy
+from robostack.policies.dit.image_encoder import crop
 from robostack.policies.dit.network import timestep_embedding
 from tests.policies.helpers import (
     FEATURES,
@@ -152,15 +154,60 @@ def test_timestep_embedding_is_sinusoidal():
     assert torch.allclose(emb[0], torch.tensor([1.0] * 4 + [0.0] * 4))
 
 
-def test_an_image_encoder_adds_camera_tokens():
-    features = FEATURES.__class__(**{**FEATURES.to_dict(), "image_size": 32})
-    policy = tiny_dit(features=features)
+PIXELS = dataclasses.replace(FEATURES, environment_dim=0, cameras=(("front", 32, 40),))
+
+
+def test_a_pixel_policy_takes_proprioception_images_and_language_and_no_object_state():
+    policy = tiny_dit(features=PIXELS, image_width=8, keypoints=4)
     randomize_outputs(policy)
-    obs = observation(batch=2, features=features)
-    with pytest.raises(ValueError, match="image"):
-        policy.encode(obs)
-    obs["image"] = torch.rand(2, features.obs_horizon, 3, 32, 32)
+    policy.eval()
+    obs = observation(batch=2, features=PIXELS)
+    assert "environment_state" not in obs and "images.front" in obs
     before = policy.encode(obs)
-    obs["image"] = torch.rand(2, features.obs_horizon, 3, 32, 32)
-    assert before.shape == (2, 32) and not torch.allclose(before, policy.encode(obs))
+    assert before.shape == (2, 32)
+    obs["images.front"] = torch.rand(2, PIXELS.obs_horizon, 3, 32, 40)
+    assert not torch.allclose(before, policy.encode(obs))  # the image is seen
     assert policy.predict_chunk(obs, steps=2).shape == (2, FEATURES.horizon, FEATURES.action_dim)
+    del obs["images.front"]
+    with pytest.raises(ValueError, match=r"images\.front"):
+        policy.encode(obs)
+    obs["images.front"] = torch.rand(2, PIXELS.obs_horizon, 3, 32, 32)  # another resolution
+    with pytest.raises(ValueError, match=r"images\.front.*expected"):
+        policy.encode(obs)
+
+
+def test_training_crops_at_random_and_inference_crops_the_centre():
+    policy = tiny_dit(features=PIXELS, image_width=8, keypoints=4, crop_ratio=0.75)
+    randomize_outputs(policy)
+    obs = observation(batch=2, features=PIXELS)
+    policy.eval()
+    assert torch.equal(policy.encode(obs), policy.encode(obs))
+    assert policy.encoder.crops == {"front": (24, 30)}
+    images = torch.arange(4 * 2 * 32 * 40, dtype=torch.float32).view(4, 2, 1, 32, 40)
+    centre = crop(images, (24, 30), random=False)
+    assert torch.equal(centre, images[..., 4:28, 5:35])
+    drawn = [
+        crop(images, (24, 30), random=True, generator=torch.Generator().manual_seed(s))
+        for s in (0, 0, 1)
+    ]
+    assert drawn[0].shape == (4, 2, 1, 24, 30) and torch.equal(drawn[0], drawn[1])
+    assert not torch.equal(drawn[0], drawn[2])
+    # one window per sample, the same for its steps: step 1 is step 0 shifted by a whole image
+    assert torch.equal(drawn[0][:, 1] - drawn[0][:, 0], torch.full_like(drawn[0][:, 0], 32 * 40))
+
+
+def test_the_image_normalization_is_kept_in_the_checkpoint(tmp_path):
+    from robostack.policies.checkpoint import load_policy, save_checkpoint
+
+    policy = tiny_dit(features=PIXELS, image_width=8, keypoints=4)
+    stats = policy.stats()
+    stats["images.front"] = {"mean": [0.2, 0.4, 0.6], "std": [0.1, 0.2, 0.3]}
+    policy = DiTPolicy(policy.config, stats)
+    save_checkpoint(policy, tmp_path / "ckpt")
+    loaded = load_policy(tmp_path / "ckpt")
+    for key in ("mean", "std"):
+        assert loaded.stats()["images.front"][key] == pytest.approx(stats["images.front"][key])
+    assert loaded.features.cameras == (("front", 32, 40),)
+    obs = observation(batch=1, features=PIXELS)
+    loaded.eval(), policy.eval()
+    assert torch.allclose(loaded.encode(obs), policy.encode(obs))

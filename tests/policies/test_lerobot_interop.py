@@ -20,6 +20,7 @@ from robostack.policies.datasets import read_dataset
 
 PYTHON = os.environ.get("ROBOSTACK_LEROBOT_PYTHON")
 SCRIPT = Path(__file__).with_name("lerobot_conformance.py")
+VIDEO_SCRIPT = Path(__file__).with_name("lerobot_video_conformance.py")
 
 pytestmark = pytest.mark.skipif(
     not PYTHON,
@@ -27,21 +28,26 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_lerobot_loads_appends_to_and_merges_our_dataset_and_we_read_its_own(
-    reach_dataset, tmp_path
-):
-    ours = read_dataset(reach_dataset)
-    offline = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+def run_lerobot(script: Path, dataset: Path, work: Path) -> dict:
+    """Run ``script`` in LeRobot's Python, offline, on ``dataset``; its JSON report."""
+    offline = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(work / "hf")}
     done = subprocess.run(
-        [PYTHON, str(SCRIPT), str(reach_dataset), str(tmp_path)],
+        [PYTHON, str(script), str(dataset), str(work)],
         capture_output=True,
         text=True,
         timeout=900,
         env={**os.environ, **offline},
-        cwd=tmp_path,
+        cwd=work,
     )
     assert done.returncode == 0, done.stderr[-4000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_lerobot_loads_appends_to_and_merges_our_dataset_and_we_read_its_own(
+    reach_dataset, tmp_path
+):
+    ours = read_dataset(reach_dataset)
+    report = run_lerobot(SCRIPT, reach_dataset, tmp_path)
 
     sentences = sorted(set(ours.task_of_frame()))
     assert report["frames"] == len(ours.frames["index"]) and report["episodes"] == len(
@@ -71,3 +77,29 @@ def test_lerobot_loads_appends_to_and_merges_our_dataset_and_we_read_its_own(
 
     merged = read_dataset(tmp_path / "merged")
     assert sorted(set(merged.task_of_frame())) == report["merged_tasks"]
+
+
+def test_lerobot_decodes_the_frames_of_a_dataset_collected_with_a_camera(tmp_path):
+    from robostack.sessions.collect import collect
+    from robostack.sim.cameras import cameras_at
+
+    root = tmp_path / "reach"
+    collect(
+        "reach",
+        episodes=2,
+        out=root,
+        runs_dir=tmp_path / "runs",
+        seed=1000,
+        cameras=cameras_at((("front", 32, 40),)),
+    )
+    ours = read_dataset(root)
+    report = run_lerobot(VIDEO_SCRIPT, root, tmp_path)
+
+    key = "observation.images.front"
+    assert report["frames"] == len(ours.frames["index"]) and report["video_keys"] == [key]
+    assert {"mean", "std", "q01", "q99"} <= set(report["stats_keys"][key])
+    theirs = np.load(tmp_path / f"{key}.npy")  # (N, 3, H, W) in [0, 1]
+    assert theirs.shape == (len(ours.frames["index"]), 3, 32, 40)
+    mine = ours.frames[key].transpose(0, 3, 1, 2) / 255.0
+    assert np.abs(theirs - mine).max() <= 2 / 255  # the same frames, frame by frame
+    assert theirs.std(axis=(1, 2, 3)).min() > 0.0  # pictures, not blank frames

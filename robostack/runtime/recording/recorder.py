@@ -114,6 +114,7 @@ class SessionRecorder:
         self.stored = 0  # rows sent to the .rrd
         self._chunks: queue.SimpleQueue = queue.SimpleQueue()
         self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._frames: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._events_file = None
@@ -213,6 +214,11 @@ class SessionRecorder:
     def record_chunk(self, tick: int, t: float, chunk: TrajectoryChunk) -> None:
         self._chunks.put((tick, t, chunk.q))
 
+    def record_frames(self, tick: int, t: float, frames: dict[str, tuple]) -> None:
+        """Queue camera frames {name: (image (H, W, 3) uint8, K (3, 3), pose (4, 4))} taken at
+        ``tick``; they are encoded and written by the recorder's thread."""
+        self._frames.put((tick, t, frames))
+
     def record_event(self, event: SafetyEvent) -> None:
         """Append the event to events.jsonl now (flushed), and queue it for the .rrd."""
         if self._events_file is not None and not self._events_file.closed:
@@ -274,6 +280,10 @@ class SessionRecorder:
                 self._writer.chunk(tick, t, np.array([self._model.tool_pose(p)[0] for p in q]))
             while not self._events.empty():
                 self._writer.event(self._events.get())
+            while not self._frames.empty():
+                tick, t, frames = self._frames.get()
+                for name, (image, K, pose) in frames.items():
+                    self._writer.camera(tick, t, name, image, K, pose)
         except Exception as error:  # kept for the summary; the loop must never see it
             self._fail(error)
 

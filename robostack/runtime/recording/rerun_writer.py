@@ -8,6 +8,9 @@ Entities (timelines ``tick`` and ``time``, robot time in seconds):
   are posed through ``/tf/<joint>`` transforms at the pose rate (about 30 Hz).
 - ``/world/tool``: the tool position at the pose rate; ``/world/tool_path`` the whole path,
   written when the session ends; ``/world/chunk`` the active chunk's tool path (line strip).
+- ``/world/cameras/<name>``: each simulated camera's frames at the policy rate, JPEG-encoded,
+  under its pinhole (intrinsics, OpenCV axes) and pose in the base frame, so they show in the
+  3D view where the camera is.
 - ``/events``: safety events as text log entries.
 """
 
@@ -146,6 +149,23 @@ class RerunWriter:
         """The active chunk's waypoints as a tool path (Tp, 3) m."""
         self._at(tick, t)
         self.stream.log("world/chunk", rr.LineStrips3D([tool_path], colors=[[255, 160, 0]]))
+
+    def camera(
+        self, tick: int, t: float, name: str, image: np.ndarray, K: np.ndarray, pose: np.ndarray
+    ) -> None:
+        """One frame of camera ``name``: ``image`` (H, W, 3) uint8, intrinsics ``K`` (3, 3) and
+        its pose (4, 4) in the base frame (OpenCV axes: x right, y down, z forward)."""
+        self._at(tick, t)
+        entity = f"world/cameras/{name}"
+        self.stream.log(entity, rr.Transform3D(translation=pose[:3, 3], mat3x3=pose[:3, :3]))
+        height, width = image.shape[:2]
+        self.stream.log(
+            entity,
+            rr.Pinhole(
+                image_from_camera=K, resolution=[width, height], camera_xyz=rr.ViewCoordinates.RDF
+            ),
+        )
+        self.stream.log(entity, rr.Image(image, color_model="RGB").compress(jpeg_quality=90))
 
     def event(self, event: SafetyEvent) -> None:
         self._at(event.tick, event.t)

@@ -33,6 +33,7 @@ from robostack.runtime.safety.operator import stop_workers_on_signals
 from robostack.sessions.distributed import RayCluster
 from robostack.sessions.episodes import EpisodeResult, EpisodeSpec, run_episode
 from robostack.sessions.evaluation.metrics import mean_pairwise_distance, wilson_interval
+from robostack.sim.cameras import cameras_at
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,10 @@ def evaluate(
 ) -> dict:
     """Run the evaluation; return the report (JSON-ready; see the module doc). With a
     ``cluster``, the episodes run on its workers (`robostack.sessions.distributed`)."""
-    shares = [s for s in options.robustness_shares if s > 0]
-    total = options.total_episodes
+    # the perturbations hide or corrupt state numbers: a policy from cameras has none to hide
+    perturbable = policy.features.environment_dim > 0
+    shares = [s for s in options.robustness_shares if s > 0] if perturbable else []
+    total = options.total_episodes if perturbable else options.episodes
     done = 0
 
     def step() -> None:
@@ -268,7 +271,12 @@ def _episode(
         record=record,
         runs_dir=options.runs_dir,
     )
-    result = run_episode(spec, source=source, simulator=options.simulator)
+    result = run_episode(
+        spec,
+        source=source,
+        simulator=options.simulator,
+        cameras=cameras_at(policy.features.cameras),
+    )
     return result, source.sources[0]
 
 

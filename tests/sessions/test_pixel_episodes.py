@@ -1,0 +1,100 @@
+"""A DiT from pixels in the loop: a reach episode end to end from proprioception, two cameras
+and language, never reading the object state; camera mismatches refused before the loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from robostack.core.robots import get_robot
+from robostack.policies.dit import DiTConfig, DiTPolicy
+from robostack.policies.features import CameraMismatchError, PolicyFeatures
+from robostack.runtime.policy_source import policy_source_factory
+from robostack.sessions.episodes import FPS, EpisodeSpec, run_episode
+from robostack.sim.cameras import cameras_at
+from robostack.sim.tasks.reach import Reach
+
+CAMERAS = (("front", 48, 64), ("wrist", 48, 48))
+
+
+def pixel_dit() -> DiTPolicy:
+    """An untrained pixel DiT for the Panda whose actions stay within 5 cm (rad) of home."""
+    panda = get_robot("panda")
+    dof = panda.spec.dof
+    features = PolicyFeatures(
+        state_dim=2 * dof + 4, environment_dim=0, action_dim=dof + 1, cameras=CAMERAS
+    )
+    home = np.append(panda.q_home, panda.spec.gripper_width_max - 0.01)
+    stats = {
+        "state": {"min": [-3.0] * features.state_dim, "max": [3.0] * features.state_dim},
+        "language": {"min": [-0.3] * 384, "max": [0.3] * 384},
+        "action": {"min": (home - 0.05).tolist(), "max": (home + 0.005).tolist()},
+        "images.front": {"mean": [0.5] * 3, "std": [0.25] * 3},
+        "images.wrist": {"mean": [0.5] * 3, "std": [0.25] * 3},
+    }
+    config = DiTConfig(
+        features=features, d_model=32, n_heads=4, n_layers=1, n_obs_layers=1, image_width=8
+    )
+    return DiTPolicy(config, stats).eval()
+
+
+def test_a_pixel_policy_runs_a_reach_episode_without_reading_the_object_state(monkeypatch):
+    def no_object_state(*_):
+        raise AssertionError("a policy from cameras read the object state")
+
+    monkeypatch.setattr(Reach, "environment_state", no_object_state)
+    policy = pixel_dit()
+    source = policy_source_factory(policy, seed=0)
+    result = run_episode(
+        EpisodeSpec(task="reach", seed=3), source=source, cameras=cameras_at(CAMERAS)
+    )
+    assert result.result.outcome == "completed", result.result.events
+    pixels = source.sources[0]
+    # the cameras were rendered at the policy rate, once per observation, not at 1 kHz
+    assert abs(pixels.runner.observations - result.duration_s * FPS) <= 1
+    assert len(pixels.inference_s) >= 2
+    first = pixels.first_observation
+    assert "environment_state" not in first
+    assert first["images.front"].shape == (1, 2, 3, 48, 64)
+    assert first["images.wrist"].shape == (1, 2, 3, 48, 48)
+    assert 0.0 <= float(first["images.front"].min()) < float(first["images.front"].max()) <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("cameras", "message"),
+    [
+        ((("front", 48, 64),), "camera 'wrist', which the scene lacks"),
+        ((("front", 48, 64), ("wrist", 96, 96)), "camera 'wrist' is 96x96 in the scene"),
+    ],
+)
+def test_a_scene_without_the_policys_cameras_is_refused_before_the_loop(cameras, message):
+    source = policy_source_factory(pixel_dit(), seed=0)
+    with pytest.raises(CameraMismatchError, match=message):
+        run_episode(EpisodeSpec(task="reach", seed=3), source=source, cameras=cameras_at(cameras))
+    assert source.sources == []  # no source was built, nothing moved
+
+
+def test_a_recorded_episode_holds_each_cameras_frames_with_pinhole_and_pose(tmp_path):
+    import rerun as rr
+
+    source = policy_source_factory(pixel_dit(), seed=0)
+    spec = EpisodeSpec(task="reach", seed=3, record=True, runs_dir=tmp_path)
+    result = run_episode(spec, source=source, cameras=cameras_at(CAMERAS))
+    rows: dict[str, dict[str, int]] = {}
+    for chunk in rr.chunk.RrdReader(result.run_dir / "session.rrd").store().stream():
+        if chunk.entity_path.startswith("/world/cameras/"):
+            columns = rows.setdefault(chunk.entity_path, {})
+            batch = chunk.to_record_batch()
+            for name in batch.schema.names:
+                column = batch.column(name)
+                count = len(column) - column.null_count
+                columns[name] = columns.get(name, 0) + count
+    assert set(rows) == {"/world/cameras/front", "/world/cameras/wrist"}
+    frames = round(result.duration_s * FPS)  # at the policy rate, not the control rate
+    for columns in rows.values():
+        blobs = [n for n in columns if n.startswith("EncodedImage:blob")]
+        assert blobs and abs(columns[blobs[0]] - frames) <= 1, columns
+        assert any(n.startswith("Pinhole:image_from_camera") for n in columns)
+        assert any(n.startswith("Transform3D:translation") for n in columns)
+    summary = (result.run_dir / "summary.json").read_text()
+    assert '"recording_error": null' in summary
