@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--cameras",
         help="cameras to render at the policy rate (10 Hz) into the dataset, e.g. front,wrist "
-        "(of: front, overhead, wrist)",
+        "(of: front, overhead, wrist; default: none, a dataset without images)",
     )
     p.add_argument("--image-size", type=int, default=96, help="with --cameras: square, px")
     add_ray(p)

@@ -45,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--cameras",
         help="train from these cameras of the datasets (e.g. front,wrist) with proprioception "
-        "and language, and without the object state",
+        "and language, and without the object state (default: none, from the object state)",
     )
     p.add_argument(
         "--set",

@@ -14,6 +14,8 @@ from robostack.hardware.franka import FrankaConfig, FrankaRobot
 from robostack.hardware.rehearsal.standins import rehearsal
 from robostack.hardware.rehearsal.virtual.franka_motion import MAX_TORQUE_RATE
 from robostack.runtime.preflight import preflight
+from robostack.runtime.safety import SafetyConfig
+from robostack.runtime.safety.overrides import SafetyOverrides
 from robostack.runtime.start_move import move_to_start
 from tests.hardware.helpers import LOADED_READ_TIMEOUT_S, checks, run_session
 
@@ -133,11 +135,18 @@ def test_the_start_move_is_jerk_limited_and_arrives(franka):
     robot, _ = franka
     q0 = robot.read().q
     assert np.abs(q0 - HOME).max() == pytest.approx(0.3)
+    defaults = SafetyConfig.for_robot(robot.spec)
     result = move_to_start(
         robot,
         HOME,
         model=RigidBodyModel(get_robot("panda")),
-        safety={"read_timeout_s": LOADED_READ_TIMEOUT_S},
+        safety=SafetyOverrides(
+            velocity_fraction=defaults.velocity_fraction,
+            tracking_error_max=defaults.tracking_error_max,
+            collision_torque=tuple(defaults.collision_torque.tolist()),
+            stale_reference_s=defaults.stale_reference_s,
+            read_timeout_s=LOADED_READ_TIMEOUT_S,
+        ),
     )
     assert np.abs(result.final_state.q - HOME).max() < 0.01
     assert robot._control is None  # the move ended its motion
