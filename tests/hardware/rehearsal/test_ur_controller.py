@@ -56,6 +56,16 @@ def _launch_file(tmp_path, *, tracking_error_max: float | None = None) -> str:
     return str(path)
 
 
+def _within(seconds: float, condition) -> bool:
+    """Whether `condition()` holds within `seconds`, polled every 2 ms."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.002)
+    return True
+
+
 def test_the_client_calls_the_backend_makes_work(ur5e):
     dashboard = dashboard_client.DashboardClient(ur5e)
     dashboard.connect()
@@ -65,10 +75,7 @@ def test_the_client_calls_the_backend_makes_work(ur5e):
         assert dashboard.polyscopeVersion().startswith("5.26.0")
         assert "RUNNING" in dashboard.robotmode() and "NORMAL" in dashboard.safetystatus()
         # the script runs once the controller reports it, as the backend waits for it
-        deadline = time.monotonic() + SCRIPT_START_S
-        while not control.isProgramRunning() and time.monotonic() < deadline:
-            time.sleep(0.002)
-        assert control.isProgramRunning() and receive.getRobotMode() == 7
+        assert _within(SCRIPT_START_S, control.isProgramRunning) and receive.getRobotMode() == 7
         assert receive.getSafetyStatusBits() == 1 and receive.getRuntimeState() == 2
         t0, q0, wall0 = receive.getTimestamp(), receive.getActualQ(), time.monotonic()
         target = list(q0)
@@ -90,13 +97,10 @@ def test_the_client_calls_the_backend_makes_work(ur5e):
         control.stopJ(2.0)
         assert control.setWatchdog(LOADED_WATCHDOG_HZ) and control.kickWatchdog()
         control.stopScript()
-        deadline = time.monotonic() + 1.0
-        while receive.getRuntimeState() != 1 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        assert _within(1.0, lambda: receive.getRuntimeState() == 1)
         assert not control.isProgramRunning()
         assert control.reuploadScript()
-        time.sleep(0.1)
-        assert control.isProgramRunning()
+        assert _within(SCRIPT_START_S, control.isProgramRunning)  # the controller reports it
     finally:
         control.disconnect()
         receive.disconnect()
