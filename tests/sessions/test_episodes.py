@@ -4,10 +4,14 @@ stack does not simulate, judged by its twin (`run_robot_episode`)."""
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from robostack.core.errors import RobostackError
 from robostack.core.robots import get_robot
+from robostack.runtime.loop import ControlLoop
+from robostack.runtime.recording.recorder import SessionRecorder
 from robostack.sessions.episodes import EpisodeSpec, run_episode, run_robot_episode
 from robostack.sim import make_simulation
 
@@ -37,3 +41,17 @@ def test_a_robot_episode_refuses_a_task_that_moves_objects():
     robot = make_simulation("mujoco", robot="panda")  # refused before it is even connected
     with pytest.raises(RobostackError, match=r"push moves objects.*perception"):
         run_robot_episode(EpisodeSpec(task="push"), robot)
+
+
+def test_a_recorded_episode_is_freed_when_it_ends_without_a_garbage_collection(tmp_path):
+    # A reference cycle through the loop keeps its simulator and recorder (tens of MB) alive
+    # until Python's rare full collection: a long session's memory would grow episode by episode.
+    spec = EpisodeSpec(task="reach", seed=0, record=True, runs_dir=tmp_path, until_success=True)
+    gc.collect()
+    gc.disable()
+    try:
+        run_episode(spec)
+        alive = [o for o in gc.get_objects() if isinstance(o, (ControlLoop, SessionRecorder))]
+    finally:
+        gc.enable()
+    assert alive == []

@@ -169,6 +169,9 @@ class SessionRecorder:
             finally:
                 if self._events_file is not None:
                     self._events_file.close()
+                # nothing is reported after close; the callback usually holds the session's
+                # loop, which holds this recorder: dropping it frees both without a GC pass
+                self.on_error = None
 
     @property
     def dropped(self) -> int:
