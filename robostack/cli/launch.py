@@ -232,6 +232,8 @@ def print_episode(e: dict) -> None:
     seed = e["seed"]
     if e["success"]:
         verdict = f"success after {e['time_to_success_s']:.2f} s robot time"
+    elif not e["judged"]:  # an object task on a real arm: nothing here sees the objects
+        verdict = f"not judged ({e['outcome']}) after {e['duration_s']:.2f} s robot time"
     else:
         verdict = f"failed ({e['outcome']}) after {e['duration_s']:.2f} s robot time"
     print(f"  seed {seed}: {verdict}" + (f", recording {e['recording']}" if e["recording"] else ""))
