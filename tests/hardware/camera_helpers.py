@@ -7,10 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from robostack.core.robots import get_robot
 from robostack.policies.checkpoint import save_checkpoint
-from robostack.policies.dit import DiTConfig, DiTPolicy
-from robostack.policies.features import PolicyFeatures
+from tests.sessions.test_pixel_episodes import pixel_dit
 
 RED = (200, 30, 30)  # RGB of every frame but its top-left marker block
 
@@ -39,26 +37,9 @@ def marker(image: np.ndarray) -> int:
 def pixel_checkpoint(
     directory: Path, *, tasks: tuple[str, ...], cameras: tuple[tuple[str, int, int], ...]
 ) -> Path:
-    """An untrained Panda DiT from ``cameras`` ((name, height, width), ...), proprioception and
-    language (no object state), trained on ``tasks`` as far as its config says; its actions
-    stay within 5 cm (rad) of home."""
-    panda = get_robot("panda")
-    dof = panda.spec.dof
-    features = PolicyFeatures(
-        state_dim=2 * dof + 4, environment_dim=0, action_dim=dof + 1, cameras=cameras
-    )
-    home = np.append(panda.q_home, panda.spec.gripper_width_max - 0.01)
-    stats = {
-        "state": {"min": [-3.0] * features.state_dim, "max": [3.0] * features.state_dim},
-        "language": {"min": [-0.3] * 384, "max": [0.3] * 384},
-        "action": {"min": (home - 0.05).tolist(), "max": (home + 0.005).tolist()},
-    }
-    for name, _, _ in cameras:
-        stats[f"images.{name}"] = {"mean": [0.5] * 3, "std": [0.25] * 3}
-    config = DiTConfig(
-        features=features, d_model=32, n_heads=4, n_layers=1, n_obs_layers=1, image_width=8
-    )
-    policy = DiTPolicy(config, stats).eval()
+    """An untrained Panda pixel DiT (`tests.sessions.test_pixel_episodes.pixel_dit`) saved
+    as trained on ``tasks``, from ``cameras`` ((name, height, width), ...) and no object state."""
+    policy = pixel_dit(cameras)
     data = {"robot": "panda", "tasks": {t: {"environment_dim": 0, "episodes": 1} for t in tasks}}
     return save_checkpoint(policy, directory, data=data)
 

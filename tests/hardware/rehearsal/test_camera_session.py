@@ -1,5 +1,6 @@
 """Push on the virtual Franka (its own process, through the unmodified pylibfranka) from a
-pixel policy whose camera is OpenCV playing a video file: preflight checks the camera, the
+pixel policy whose camera is OpenCV playing a video file: preflight (the command, and the
+launch's own) checks the camera, the
 policy gets its newest frames, the recording holds them under their pinhole and pose, and when
 the video ends the stale frame HOLDs the arm (safety event ``camera_stale``)."""
 
@@ -68,6 +69,9 @@ def test_push_from_a_video_camera_on_the_virtual_franka_holds_when_the_video_end
     path = _launch_file(tmp_path)
     argv = ["launch", PUSH, "--launch", path, "--address", address, "--yes", "--speed", "1"]
     with virtual_controller("franka", address):
+        assert main(["preflight", "--launch", path, "--address", address, "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["ok"] and "camera front" in [c["name"] for c in report["checks"]]
         assert main([*argv, "--json"]) == 1  # not a success: an object task is not judged
     out = json.loads(capsys.readouterr().out)
     checks = {c["name"]: c for c in out["preflight"]["checks"]}
