@@ -147,6 +147,11 @@ def test_push_on_a_real_arm_is_planned_from_matching_cameras(tmp_path, capsys, p
     path = _franka(tmp_path, task="from_goal", checkpoint=str(pixels), cameras=FRONT)
     plan = make_plan(PUSH, load_launch_file(path), address=ADDRESS)
     assert plan.task == "push" and plan.checkpoint == pixels and not plan.split
-    argv = ["launch", PUSH, "--launch", str(path), "--address", ADDRESS, "--dry-run", "--json"]
-    assert main(argv) == 0
+    argv = ["launch", PUSH, "--launch", str(path), "--address", ADDRESS, "--dry-run"]
+    assert main([*argv, "--json"]) == 0
     assert '"task": "push"' in capsys.readouterr().out
+    assert main(argv) == 0
+    assert (
+        "camera front: opencv front.avi, 64x48 at 30 fps, world mount; frames older than "
+        "100 ms hold the arm" in capsys.readouterr().out
+    )
