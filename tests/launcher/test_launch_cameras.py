@@ -52,7 +52,7 @@ FRONT = camera_table("front", "front.avi", fps=30)
         (FRONT + "quaternion = [0.0, 0.0, 0.0, 1.0]\n", r"give look_at or quaternion \(one\)"),
         (FRONT + "fx = 50.0\n", r"fx, fy, cx, cy: give all four"),
         (FRONT + "up = [-0.8, 0.0, -0.65]\n", r"up is along the optical axis"),
-        (FRONT.replace("mount", "mount") + 'mount = "elbow"\n', r"mount must be one of"),
+        (FRONT + 'mount = "elbow"\n', r"mount must be one of"),
         ("[cameras]\nfront = 3\n", r"\[cameras\] front: must be a table"),
     ],
 )
