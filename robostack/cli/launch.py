@@ -232,6 +232,8 @@ def print_episode(e: dict) -> None:
     seed = e["seed"]
     if e["success"]:
         verdict = f"success after {e['time_to_success_s']:.2f} s robot time"
+    elif not e["judged"]:  # an object task on a real arm: nothing here sees the objects
+        verdict = f"not judged ({e['outcome']}) after {e['duration_s']:.2f} s robot time"
     else:
         verdict = f"failed ({e['outcome']}) after {e['duration_s']:.2f} s robot time"
     print(f"  seed {seed}: {verdict}" + (f", recording {e['recording']}" if e["recording"] else ""))
@@ -280,6 +282,12 @@ def print_plan(plan) -> None:
         f"  safety: {d['safety_profile']} profile, velocity x{d['velocity_scale']:.2f}; "
         f"{d['episodes']} episode(s) from seed {d['seed']}; launch file {d['launch_file']}"
     )
+    for name, c in plan.launch.cameras.items():
+        device = (c.serial or "the one connected") if c.backend == "realsense" else c.device
+        print(
+            f"  camera {name}: {c.backend} {device}, {c.width}x{c.height} at {c.fps:g} fps, "
+            f"{c.mount} mount; frames older than {c.max_age * 1e3:.0f} ms hold the arm"
+        )
     r = d["recording"]
     if r["enabled"]:
         recorded = min(r["episodes"], d["episodes"])

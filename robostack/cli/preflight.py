@@ -16,7 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="check a real robot before a launch (nothing moves)",
         description="Connects to the launch file's real robot and checks: reachable; robot mode "
         "ready, no errors or stops; client and controller versions; joints inside their limits "
-        "with margin; the distance to the start configuration; the payload. Exit 0 when every "
+        "with margin; the distance to the start configuration; the payload; each camera of the "
+        "launch file delivers frames at its rate and resolution. Exit 0 when every "
         "check passes, 1 when one fails.",
     )
     p.add_argument("--launch", type=Path, required=True, help="a real-robot launch file")
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from robostack.launcher.launch_file import load_launch_file
     from robostack.launcher.real_session import client_for
     from robostack.runtime.backends import make_robot
-    from robostack.runtime.preflight import preflight
+    from robostack.runtime.preflight import preflight, preflight_cameras
 
     launch = load_launch_file(args.launch)
     if not launch.robot.real:
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
             )
         finally:
             robot.close()
+    report.checks.extend(preflight_cameras(launch.camera_configs()) if launch.cameras else [])
     if args.json:
         print(json.dumps(report.to_dict()))
     else:

@@ -67,3 +67,12 @@ class RobotFaultError(RobostackError):
     def __init__(self, check: str, message: str):
         self.check = check
         super().__init__(message)
+
+
+class ObservationError(RobostackError):
+    """An observation a chunk source must not act on (a camera frame too old): the loop HOLDs
+    the arm. ``check`` names it for the safety event; ``value`` and ``limit`` in its units."""
+
+    def __init__(self, check: str, message: str, *, value: float, limit: float):
+        self.check, self.value, self.limit = check, value, limit
+        super().__init__(message)

@@ -1,6 +1,6 @@
 """Launch files: TOML naming robot, backend, task, policy, controller, safety and recording.
 
-A launch file has up to eight tables; every key is optional and defaults to the value below
+A launch file has up to nine tables; every key is optional and defaults to the value below
 (the simulated Panda). `load_launch_file` refuses unknown tables or keys, wrong types and
 out-of-range values with `LaunchFileError`, which names the file, the key and the reason.
 
@@ -19,6 +19,11 @@ out-of-range values with `LaunchFileError`, which names the file, the key and th
 [ipc]         split (run the policy in its own process), shared (the shared channels instead
               of the session's own), url, prefix, session_tag, status_decimation,
               max_chunk_age_s, policy_timeout_s, startup_timeout_s (`robostack.transport.IpcConfig`)
+[cameras.<name>]  real robots only, one table per camera the policy sees: backend (opencv |
+              realsense), device (OpenCV: index, device path or video file) or serial
+              (RealSense), width, height, fps, fx, fy, cx, cy, mount (world | wrist), position,
+              look_at and up, or quaternion, max_age_s, loop
+              (`robostack.runtime.cameras.CameraConfig`)
 ```
 """
 
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +41,7 @@ from robostack.core.errors import RobostackError
 from robostack.core.robots import ROBOTS
 from robostack.policies.dit.configuration import SAMPLERS
 from robostack.runtime.backends import BACKEND_NAMES, REAL_BACKENDS
+from robostack.runtime.cameras import CameraConfig
 from robostack.transport.config import IpcConfig, new_session_tag
 
 if sys.version_info >= (3, 11):
@@ -210,6 +217,7 @@ class LaunchFile:
     recording: RecordingSection = field(default_factory=RecordingSection)
     connection: ConnectionSection | None = None
     ipc: IpcSection = field(default_factory=IpcSection)
+    cameras: dict[str, CameraConfig] = field(default_factory=dict)
 
     def resolve(self, relative: str) -> Path:
         """A path from the file, relative to the file's folder."""
@@ -220,7 +228,23 @@ class LaunchFile:
         """The validated content as TOML-like tables (every key, defaults filled in);
         `launch_from_tables` reads them back."""
         sections = {name: getattr(self, name) for name in SECTIONS}
-        return {name: dataclasses.asdict(s) for name, s in sections.items() if s is not None}
+        tables = {name: dataclasses.asdict(s) for name, s in sections.items() if s is not None}
+        if self.cameras:  # an empty list is no value in TOML: the pose not given is left out
+            tables["cameras"] = {
+                name: {k: v for k, v in dataclasses.asdict(c).items() if v != []}
+                for name, c in self.cameras.items()
+            }
+        return tables
+
+    def camera_configs(self) -> dict[str, CameraConfig]:
+        """The ``[cameras]`` with each device path or video file resolved from the file's
+        folder (an absolute one stays)."""
+        return {
+            name: dataclasses.replace(c, device=str(self.resolve(c.device)))
+            if isinstance(c.device, str) and not c.device.isdigit()
+            else c
+            for name, c in self.cameras.items()
+        }
 
 
 SECTIONS = {
@@ -260,14 +284,28 @@ def launch_from_tables(path: Path, tables: dict) -> LaunchFile:
         raise LaunchFileError(path, "(tables)", f"must be a table of tables, got {tables!r}")
     sections = {}
     for name, table in tables.items():
-        if name not in SECTIONS:
-            raise LaunchFileError(path, f"[{name}]", f"unknown table; known: {', '.join(SECTIONS)}")
+        if name not in SECTIONS and name != "cameras":
+            known = ", ".join([*SECTIONS, "cameras"])
+            raise LaunchFileError(path, f"[{name}]", f"unknown table; known: {known}")
         if not isinstance(table, dict):
             raise LaunchFileError(path, name, "must be a table ([...])")
-        sections[name] = _section(path, name, SECTIONS[name], table)
+        if name == "cameras":
+            sections[name] = _cameras(path, table)
+        else:
+            sections[name] = _section(path, name, SECTIONS[name], table)
     launch = LaunchFile(path=path, **sections)
     _check_consistency(launch)
     return launch
+
+
+def _cameras(path: Path, tables: dict) -> dict[str, CameraConfig]:
+    """``[cameras.<name>]`` tables, each a `CameraConfig`."""
+    cameras = {}
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise LaunchFileError(path, f"[cameras] {name}", "must be a table ([cameras.<name>])")
+        cameras[name] = _section(path, f"cameras.{name}", CameraConfig, table)
+    return cameras
 
 
 def _section(path: Path, name: str, cls: type, table: dict):
@@ -299,6 +337,11 @@ def _type_error(value, hint) -> str | None:
             ok = isinstance(value, int | float) and not isinstance(value, bool)
         return None if ok else f"must be {names[hint]}, got {type(value).__name__} {value!r}"
     origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is types.UnionType:
+        reasons = [_type_error(value, arm) for arm in args]
+        if None in reasons:
+            return None
+        return f"must be {' or '.join(names[arm] for arm in args)}, got {value!r}"
     if origin is dict:
         if not isinstance(value, dict):
             return f"must be a table, got {type(value).__name__}"
@@ -338,3 +381,7 @@ def _check_consistency(launch: LaunchFile) -> None:
             raise LaunchFileError(path, "[connection] command_mode", "only for ur_rtde")
     elif launch.connection is not None:
         raise LaunchFileError(path, "[connection]", "only for real robots (franka_fci, ur_rtde)")
+    if launch.cameras and not robot.real:
+        raise LaunchFileError(
+            path, "[cameras]", "only for real robots (a simulated scene renders its own)"
+        )

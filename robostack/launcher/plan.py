@@ -5,8 +5,11 @@ anything moves. `write_plan` / `read_plan`: the plan as a JSON file, for another
 Checks, each refused with a `RobostackError` naming the problem: the goal
 (`robostack.launcher.goals`), the task on this robot, the checkpoint (it exists, loads, and was
 trained on this task and robot), the controller gains (known keys, one value per joint), and
-for a real robot the address (given on the command line, agreeing with the file) and the task
-(arm-only: `robostack.sim.tasks.Task.arm_only`).
+for a real robot the address (given on the command line, agreeing with the file) and the
+cameras: a checkpoint trained from cameras needs each of them (name, resolution) in the launch
+file's ``[cameras]`` (`robostack.policies.features.CameraMismatchError` otherwise), and a task
+that moves objects (not `robostack.sim.tasks.Task.arm_only`) runs on a real robot only with such
+a checkpoint, one that reads no object state.
 """
 
 from __future__ import annotations
@@ -204,7 +207,10 @@ def make_plan(
     episodes = launch.session.episodes if episodes is None else episodes
     velocity_scale = launch.safety.speed if speed is None else speed
     address = _check_run(launch, episodes=episodes, address=address, speed=velocity_scale)
+    split = launch.ipc.split if split is None else split
     if task_name != FROM_GOAL:  # a launch file for one task names its checkpoint up front
+        if launch.robot.real:
+            _check_cameras(launch, task_name, split=split)
         _checkpoint(launch, task_name)
     check_wording(goal)
     # the checks above need no sentence model: a refusal comes before it loads
@@ -218,7 +224,7 @@ def make_plan(
         episodes=episodes,
         address=address,
         velocity_scale=velocity_scale,
-        split=launch.ipc.split if split is None else split,
+        split=split,
     )
 
 
@@ -262,13 +268,15 @@ def _checked(
             f"{reading.task} is made for {', '.join(task.robots)}, not the {robot.name} this "
             f"launch file drives"
         )
-    if robot.twin and not task.arm_only:
+    if robot.twin and not robot.real and not task.arm_only:
         raise RobostackError(
             f"{reading.task} moves objects, whose state a {robot.backend} robot would need from "
             f"perception (or a scene of its own), which robostack does not have; it runs "
             f"{', '.join(ARM_ONLY_TASKS)}"
         )
     task.check_slots(reading.slots)
+    if robot.real:
+        _check_cameras(launch, reading.task, split=split)
     checkpoint = _checkpoint(launch, reading.task)
     address = _check_run(launch, episodes=episodes, address=address, speed=velocity_scale)
     safety = launch.safety
@@ -372,6 +380,45 @@ def _checkpoint(launch: LaunchFile, task: str) -> Path:
             f"{launch.robot.name}",
         )
     return path
+
+
+def _check_cameras(launch: LaunchFile, task: str, *, split: bool) -> None:
+    """On a real robot: the checkpoint's cameras are in the launch file's ``[cameras]`` at
+    their resolution, and a ``task`` that moves objects has a checkpoint from cameras that
+    reads no object state (nothing on a real robot gives it). A checkpoint that is missing or
+    unreadable is left to `_checkpoint`."""
+    from robostack.policies.checkpoint import read_checkpoint_config
+    from robostack.policies.features import check_cameras
+
+    objects = not make_task(task).arm_only
+    checkpoint = checkpoint_for(launch, task)[2]
+    try:
+        features = read_checkpoint_config(checkpoint).get("config", {}).get("features", {})
+    except (OSError, ValueError, RobostackError):
+        return
+    cameras = tuple(tuple(camera) for camera in features.get("cameras", ()))
+    if objects and not cameras:
+        raise RobostackError(
+            f"{task} moves objects: on a real robot ({launch.robot.backend}) the policy must "
+            f"see them through cameras, and checkpoint {checkpoint} was trained from the "
+            f"simulator's object state, without cameras; give a checkpoint trained from cameras "
+            f"and name them in [cameras]"
+        )
+    if objects and features.get("environment_dim", 0):
+        raise RobostackError(
+            f"{task} moves objects: checkpoint {checkpoint} reads their state besides its "
+            f"cameras, which a real robot ({launch.robot.backend}) cannot give; give a "
+            f"checkpoint trained from cameras alone"
+        )
+    if not cameras:
+        return
+    provided = {name: camera.size for name, camera in launch.cameras.items()}
+    check_cameras(cameras, provided, where=f"{launch.path} [cameras]")
+    if split:
+        raise RobostackError(
+            f"checkpoint {checkpoint} sees cameras, whose images do not cross the policy / "
+            f"control process split: run {launch.path} without [ipc] split"
+        )
 
 
 def _check_gains(launch: LaunchFile) -> None:

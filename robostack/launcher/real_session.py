@@ -1,11 +1,12 @@
 """Real-robot sessions: preflight, the start move, then the plan's episodes on the robot.
 
-`open_robot` builds the plan's backend (unconnected). `run_on_robot` connects, runs the
-preflight checks and refuses to move when one fails, then for each episode moves the arm
-slowly to the start configuration (`robostack.runtime.start_move`) and runs the policy through the
-loop paced by the robot, the twin scene judging the task
-(`robostack.sessions.episodes.run_robot_episode`). A safety
-stop or a robot fault ends the session; the robot is stopped and disconnected on every exit path.
+`open_robot` builds the plan's backend (unconnected). `run_on_robot` connects, opens the launch
+file's cameras, runs the preflight checks (the cameras' too) and refuses to move when one fails,
+then for each episode moves the arm slowly to the start configuration
+(`robostack.runtime.start_move`) and runs the policy through the loop paced by the robot, the
+twin scene judging the task (`robostack.sessions.episodes.run_robot_episode`), the cameras'
+newest frames the policy's images. A safety stop or a robot fault ends the session; the robot is
+stopped and disconnected, the cameras closed, on every exit path.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from robostack.core.errors import RobostackError
 from robostack.core.model import RigidBodyModel
@@ -21,8 +22,9 @@ from robostack.core.robot import Robot
 from robostack.core.robots import get_robot
 from robostack.launcher.plan import LaunchPlan
 from robostack.runtime.backends import make_robot
+from robostack.runtime.cameras import RealCameras
 from robostack.runtime.loop import Link
-from robostack.runtime.preflight import PreflightReport, check_robot
+from robostack.runtime.preflight import PreflightReport, check_cameras, check_robot
 from robostack.runtime.start_move import move_to_start
 from robostack.sessions.episodes import EpisodeResult, run_robot_episode
 
@@ -82,7 +84,12 @@ def run_on_robot(
     description = get_robot(launch.robot.name)
     model = RigidBodyModel(description)
     results: list[EpisodeResult] = []
-    with robot, responsive_threads():
+    with ExitStack() as stack:
+        stack.enter_context(robot)
+        cameras = None
+        if launch.cameras:
+            cameras = stack.enter_context(RealCameras(launch.camera_configs()))
+        stack.enter_context(responsive_threads())
         report = check_robot(
             robot,
             backend=launch.robot.backend,
@@ -90,6 +97,8 @@ def run_on_robot(
             q_start=description.q_home,
             payload_kg=launch.connection.payload_kg,
         )
+        if cameras is not None:
+            report.checks.extend(check_cameras(cameras))
         if not report.ok:
             raise RobostackError(f"preflight failed, nothing moved: {report.failures()}")
         for i in range(plan.episodes):
@@ -102,7 +111,9 @@ def run_on_robot(
                 safety=plan.safety,
                 link=link,
             )
-            result = run_robot_episode(plan.episode(i), robot, source=source, link=link)
+            result = run_robot_episode(
+                plan.episode(i), robot, source=source, link=link, cameras=cameras
+            )
             results.append(result)
             if progress is not None:
                 progress(i + 1, plan.episodes)

@@ -58,6 +58,7 @@ class LaunchResult:
                     "seed": e.seed,
                     "description": e.description,
                     "success": e.success,
+                    "judged": e.judged,
                     "outcome": e.result.outcome,
                     "duration_s": e.duration_s,
                     "time_to_success_s": e.time_to_success,

@@ -37,6 +37,7 @@ import numpy as np
 
 from robostack.controllers.base import Controller
 from robostack.controllers.interpolation import ChunkInterpolator
+from robostack.core.errors import ObservationError
 from robostack.core.robot import Robot
 from robostack.core.types import (
     CommandMode,
@@ -67,7 +68,9 @@ class ChunkSource(Protocol):
     """Anything that produces trajectory chunks from the latest state (a policy, a reference)."""
 
     def next_chunk(self, state: JointState) -> TrajectoryChunk | None:
-        """A new chunk, or None to keep the current one (None forever means: done)."""
+        """A new chunk, or None to keep the current one (None forever means: done). An
+        observation it must not act on (a stale camera frame) raises
+        `robostack.core.errors.ObservationError`: the monitor HOLDs the arm."""
         ...
 
 
@@ -346,7 +349,18 @@ class ControlLoop:
                     break
                 due = tick % self.chunk_period_ticks == 0 and (tick > 0 or not fresh)
                 if due and safety.accepting_chunks:
-                    chunk = self.source.next_chunk(state)
+                    try:
+                        chunk = self.source.next_chunk(state)
+                    except ObservationError as error:  # e.g. a stale camera frame: HOLD
+                        safety.hold(
+                            tick,
+                            state.t,
+                            check=error.check,
+                            value=error.value,
+                            limit=error.limit,
+                            message=str(error),
+                        )
+                        chunk = None
                     if chunk is not None and safety.accept_chunk(tick, state.t, chunk):
                         interpolator.add_chunk(chunk, state.t)
                         if recorder is not None:

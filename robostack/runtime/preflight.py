@@ -3,22 +3,28 @@
 Checks: the robot is reachable; its mode is ready and no error or stop is active; the client
 library and the controller's software go together; every joint is inside its limits with
 `JOINT_MARGIN` to spare; the distance to the start configuration (and how long the start move
-will take); the payload set on the robot is the one the launch file expects. Nothing here
+will take); the payload set on the robot is the one the launch file expects; each camera
+delivers frames at its rate (within `RATE_MARGIN`) and resolution (`check_cameras`). Nothing here
 commands the robot.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from robostack.core.errors import RobostackError, RobotConnectionError
 from robostack.core.robot import Robot
+from robostack.runtime.cameras import CameraConfig, RealCameras
 from robostack.runtime.start_move import START_MOVE_SPEED, JerkLimitedMove
 
 JOINT_MARGIN = 0.05  # rad from each joint limit
 PAYLOAD_TOLERANCE = 0.1  # kg
+RATE_MARGIN = 0.2  # a camera's measured frame rate within this share of its fps
+CAMERA_WINDOW_S = 1.0  # frames counted over this long
 
 
 @dataclass(frozen=True)
@@ -122,3 +128,43 @@ def preflight(
     return check_robot(
         robot, backend=backend, address=address, q_start=q_start, payload_kg=payload_kg
     )
+
+
+def check_cameras(cameras: RealCameras, *, window_s: float = CAMERA_WINDOW_S) -> list[Check]:
+    """One check per open camera of ``cameras``: over the last ``window_s`` s (waited for
+    here) it delivered frames at its fps within `RATE_MARGIN`, at its resolution, the newest
+    no older than its bound."""
+    time.sleep(window_s)
+    now, checks = time.monotonic(), []
+    for name, reader in cameras.readers.items():
+        config = cameras.configs[name]
+        times = reader.capture_times()
+        times = times[times >= now - window_s]
+        frame = reader.newest()
+        rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 2 else 0.0
+        size = frame.size if frame is not None else (0, 0)
+        age = now - frame.t if frame is not None else math.inf
+        problems = []
+        if abs(rate - config.fps) > RATE_MARGIN * config.fps:
+            problems.append(f"{rate:.1f} frames/s, expected {config.fps:g} +- {RATE_MARGIN:.0%}")
+        if size != config.size:
+            problems.append(f"{size[0]}x{size[1]} pixels, expected {config.height}x{config.width}")
+        if age > config.max_age:
+            problems.append(f"the newest frame is {age * 1e3:.0f} ms old")
+        if reader.error is not None:
+            problems.append(f"failed: {reader.error}")
+        detail = "; ".join(problems) or (
+            f"{rate:.1f} frames/s (expected {config.fps:g}), {size[0]}x{size[1]} pixels"
+        )
+        checks.append(Check(f"camera {name}", not problems, f"{reader.name}: {detail}"))
+    return checks
+
+
+def preflight_cameras(configs: dict[str, CameraConfig]) -> list[Check]:
+    """Open the cameras of ``configs``, `check_cameras` them, close them; a camera that does
+    not open is a failed check."""
+    try:
+        with RealCameras(configs) as cameras:
+            return check_cameras(cameras)
+    except RobostackError as error:
+        return [Check("cameras", False, str(error))]

@@ -9,7 +9,10 @@ loop, safety monitor and recorder as every session.
 bridge): the task's MuJoCo scene becomes the robot's twin, its targets and walls drawn from the
 seed as in simulation, its arm mirroring the measured joint positions, and the task's object
 state and success are read from it. That is exact for arm-only tasks
-(`robostack.sim.tasks.Task.arm_only`), the only ones such a robot runs.
+(`robostack.sim.tasks.Task.arm_only`). A task that moves objects runs on a real arm only with
+real cameras (`robostack.runtime.cameras.RealCameras`) feeding a policy from pixels: the twin
+knows nothing of the objects, so such an episode runs its time limit and is not judged
+(`EpisodeResult.judged` False).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from robostack.core.robot import Robot
 from robostack.core.robots import get_robot
 from robostack.core.types import JointState, RobotSpec
 from robostack.runtime.assembly import make_loop, recording
+from robostack.runtime.cameras import CameraViews, RealCameras
 from robostack.runtime.context import EpisodeContext
 from robostack.runtime.loop import ChunkSource, ControlLoop, Link, LoopResult
 from robostack.runtime.safety import SafetyConfig
@@ -60,6 +64,8 @@ class EpisodeResult:
         tool_path: (T, 3) tool positions at `FPS`, m.
         duration_s: robot time, s.  result: the loop's measurements and safety events.
         run_dir: the recording, or None.
+        judged: whether ``success`` was judged (False: an object task on a real arm, whose
+            objects nothing here sees; ``success`` is then False).
         frames: with ``frames=True``, per-frame arrays at `FPS`: ``observation.state``
             (T, 2 dof + 4) = `robot_observation`; ``observation.environment_state``
             (T, n) = the task's object state, m; ``action`` (T, dof + 1) = the joint target one
@@ -81,6 +87,7 @@ class EpisodeResult:
     time_to_success: float | None = None
     mode: str | None = None
     tool_path: np.ndarray | None = None
+    judged: bool = True
 
     @property
     def ends_session(self) -> bool:
@@ -162,25 +169,34 @@ def run_episode(
 
 
 def run_robot_episode(
-    spec: EpisodeSpec, robot: Robot, *, source: Source | None = None, link: Link | None = None
+    spec: EpisodeSpec,
+    robot: Robot,
+    *,
+    source: Source | None = None,
+    link: Link | None = None,
+    cameras: RealCameras | None = None,
 ) -> EpisodeResult:
-    """Run ``spec``'s arm-only episode on the connected ``robot`` (a real arm, Isaac Gym's
-    bridge) from where it stands, the task's MuJoCo scene its twin (module doc); the robot's
-    motion is ended right after the loop (FCI and RTDE want a command every period).
-    ``source``, ``link``: as for `run_episode`."""
+    """Run ``spec``'s episode on the connected ``robot`` (a real arm, Isaac Gym's bridge) from
+    where it stands, the task's MuJoCo scene its twin (module doc); the robot's motion is ended
+    right after the loop (FCI and RTDE want a command every period). ``source``, ``link``: as
+    for `run_episode`. ``cameras``: the open real cameras the policy sees (and the recording
+    holds); a task that moves objects needs them."""
     task = _task(spec)
-    if not task.arm_only:
+    if not task.arm_only and cameras is None:
         raise RobostackError(
-            f"{spec.task} moves objects: on a real robot it needs their state from perception, "
-            f"which robostack does not have; real sessions run {', '.join(ARM_ONLY_TASKS)}"
+            f"{spec.task} moves objects: on a real robot the policy must see them through "
+            f"cameras, and this session has none; without cameras real sessions run "
+            f"{', '.join(ARM_ONLY_TASKS)}"
         )
     description = get_robot(spec.robot)
     with make_simulation("mujoco", robot=description, objects=task.scene_objects()) as twin:
         start = robot.read()
         twin.reset(seed=spec.seed, q0=start.q)
-        scene = _Scene(spec, task, twin, start, mirror=True)
+        views = None if cameras is None else cameras.views(twin.tool_pose)
+        scene = _Scene(spec, task, twin, start, mirror=True, views=views)
         loop = scene.loop(robot, source, link)
-        return _run(scene, loop, _Watch(scene), end_motion=robot.end_motion)
+        watch = _Watch(scene, judged=task.arm_only)
+        return _run(scene, loop, watch, end_motion=robot.end_motion)
 
 
 def _task(spec: EpisodeSpec) -> Task:
@@ -204,7 +220,7 @@ class _Scene:
         start: JointState,
         *,
         mirror: bool = False,
-        views: _CameraViews | None = None,
+        views: _CameraViews | CameraViews | None = None,
     ):
         self.spec, self.task, self.sim, self.start, self.mirror = spec, task, sim, start, mirror
         self.views = views
@@ -235,9 +251,7 @@ class _Scene:
                     environment_state=lambda: self.task.environment_state(self.sim, self.state),
                     spec=arm.spec,
                     images=self.views,
-                    cameras={c.name: (c.height, c.width) for c in self.views.cameras}
-                    if self.views is not None
-                    else {},
+                    cameras={} if self.views is None else self.views.sizes(),
                 )
             )
         overrides = spec.safety
@@ -285,6 +299,7 @@ def _run(
         success = result.outcome == "completed" and watch.achieved()
         if rec is not None:
             rec.summary = _summary(spec, description, success, result, arm.dt)
+            rec.summary["judged"] = watch.judged
     if signalled.asked:
         raise KeyboardInterrupt("the operator stopped the arm (Ctrl-C or a stop signal)")
     return EpisodeResult(
@@ -301,15 +316,19 @@ def _run(
         time_to_success=watch.success_since if spec.until_success and success else None,
         mode=task.mode(watch.tool_path()),
         tool_path=watch.tool_path(),
+        judged=watch.judged,
     )
 
 
 class _Watch:
     """Called every 1 / FPS s: tool path, dataset frames, and with ``until_success`` the end
-    on sustained success. A twin first takes the robot's measured state."""
+    on sustained success. A twin first takes the robot's measured state. Not ``judged`` (a
+    twin that cannot see the task's objects): never a success, the episode runs its time
+    limit."""
 
-    def __init__(self, scene: _Scene):
-        self.scene, self.until_success = scene, scene.spec.until_success
+    def __init__(self, scene: _Scene, *, judged: bool = True):
+        self.scene, self.judged = scene, judged
+        self.until_success = scene.spec.until_success and judged
         self.task, self.sim, self.state = scene.task, scene.sim, scene.state
         self.sampler: _FrameSampler | None = None
         self.recorder = None  # with cameras and a recording: frames into it at FPS
@@ -336,7 +355,9 @@ class _Watch:
 
     def achieved(self) -> bool:
         """Success: with ``until_success``, the task held for `SETTLE_S`; else the task's
-        predicate at the end."""
+        predicate at the end; never without ``judged``."""
+        if not self.judged:
+            return False
         return self.held if self.until_success else self.task.success(self.sim, self.state)
 
     def tool_path(self) -> np.ndarray:
@@ -351,6 +372,10 @@ class _CameraViews:
         self.sim, self.cameras = sim, cameras
         self._t: float | None = None
         self._images: dict[str, np.ndarray] = {}
+
+    def sizes(self) -> dict[str, tuple[int, int]]:
+        """{name: (height, width)} of every camera."""
+        return {c.name: (c.height, c.width) for c in self.cameras}
 
     def __call__(self) -> dict[str, np.ndarray]:
         """{name: (H, W, 3) uint8} now."""

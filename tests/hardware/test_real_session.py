@@ -86,5 +86,5 @@ def test_tasks_that_move_objects_are_refused_on_real_robots():
 
     launch = load_launch_file(LAUNCH_FILES / "franka_fci.toml")
     launch = type(launch)(**{**launch.__dict__, "session": type(launch.session)(task="from_goal")})
-    with pytest.raises(RobostackError, match=r"moves objects.*perception"):
+    with pytest.raises(RobostackError, match=r"push moves objects.*through cameras.*without"):
         make_plan("push the red cube onto the green square", launch, address="172.16.0.2")

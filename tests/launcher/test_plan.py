@@ -124,7 +124,13 @@ def _tampered(change):
         (lambda d: d["interpretation"].update(score="high"), "score has the wrong type"),
         (lambda d: d["launch"]["safety"].update(stale_reference_s=0), r"\[safety\] stale_ref"),
         (lambda d: d["launch"]["robot"].update(backend="franka_fci"), "needs real_robot"),
-        (lambda d: d["launch"].update(cameras={}), r"\[cameras\]: unknown table"),
+        (lambda d: d["launch"].update(lidar={}), r"\[lidar\]: unknown table"),
+        (
+            lambda d: d["launch"].update(
+                cameras={"front": {"position": [1, 0, 1], "look_at": [0] * 3}}
+            ),
+            r"\[cameras\]: only for real robots",
+        ),
         (lambda d: d.update(episodes="3"), "episodes has the wrong type"),
         (lambda d: d.update(split=1), "split has the wrong type"),
         (lambda d: d.pop("launch"), "no 'launch'"),

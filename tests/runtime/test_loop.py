@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from robostack.benchmarks.faults import RobotWrapper
-from robostack.core.errors import LimitError
+from robostack.core.errors import LimitError, ObservationError
 from robostack.core.types import CommandMode, JointCommand, TrajectoryChunk
 from robostack.runtime.loop import ControlLoop, LockstepClock, RobotPacedClock, WallClock
 from robostack.sessions.tracking import TrackingOptions, run_tracking, tracking_session
@@ -233,3 +233,35 @@ def test_a_safety_config_for_another_robot_is_refused():
             TrackingOptions(robot="panda", record=False),
             safety_config=SafetyConfig.for_robot(get_robot("ur5e").spec),
         )
+
+
+def test_an_observation_the_source_must_not_act_on_holds_the_arm():
+    """A stale camera frame (`ObservationError` from the chunk source) is a HOLD with its
+    check, value and limit, not a crash."""
+    options = TrackingOptions(
+        robot="panda", controller="impedance", reference="circle", record=False
+    )
+    with tracking_session(options) as session:
+        robot = session.robot
+        q = np.tile(robot.read().q, (16, 1))
+
+        class GoesStale(_OneChunk):
+            calls = 0  # chunks handed over; the fourth observation is stale
+
+            def next_chunk(self, state):
+                if self.calls >= 3:
+                    raise ObservationError("camera_stale", "frame 0.4 s old", value=0.4, limit=0.1)
+                self.calls += 1
+                return TrajectoryChunk(t0=state.t, dt=0.1, q=self.q)
+
+        session.loop.source = GoesStale(q)
+        result = session.loop.run(ticks=3000)
+    assert result.outcome == "held", result.events
+    (event,) = result.events
+    assert (event.check, event.value, event.limit, event.message) == (
+        "camera_stale",
+        0.4,
+        0.1,
+        "frame 0.4 s old",
+    )
+    assert event.tick == 3 * session.loop.chunk_period_ticks

@@ -17,21 +17,22 @@ from robostack.sim.tasks.reach import Reach
 CAMERAS = (("front", 48, 64), ("wrist", 48, 48))
 
 
-def pixel_dit() -> DiTPolicy:
-    """An untrained pixel DiT for the Panda whose actions stay within 5 cm (rad) of home."""
+def pixel_dit(cameras: tuple[tuple[str, int, int], ...] = CAMERAS) -> DiTPolicy:
+    """An untrained pixel DiT for the Panda from ``cameras`` ((name, height, width), ...)
+    whose actions stay within 5 cm (rad) of home."""
     panda = get_robot("panda")
     dof = panda.spec.dof
     features = PolicyFeatures(
-        state_dim=2 * dof + 4, environment_dim=0, action_dim=dof + 1, cameras=CAMERAS
+        state_dim=2 * dof + 4, environment_dim=0, action_dim=dof + 1, cameras=cameras
     )
     home = np.append(panda.q_home, panda.spec.gripper_width_max - 0.01)
     stats = {
         "state": {"min": [-3.0] * features.state_dim, "max": [3.0] * features.state_dim},
         "language": {"min": [-0.3] * 384, "max": [0.3] * 384},
         "action": {"min": (home - 0.05).tolist(), "max": (home + 0.005).tolist()},
-        "images.front": {"mean": [0.5] * 3, "std": [0.25] * 3},
-        "images.wrist": {"mean": [0.5] * 3, "std": [0.25] * 3},
     }
+    for name, _, _ in cameras:
+        stats[f"images.{name}"] = {"mean": [0.5] * 3, "std": [0.25] * 3}
     config = DiTConfig(
         features=features, d_model=32, n_heads=4, n_layers=1, n_obs_layers=1, image_width=8
     )
