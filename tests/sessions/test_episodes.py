@@ -39,7 +39,7 @@ def test_a_robot_episode_runs_the_robot_and_its_twin_judges_the_task():
 
 def test_a_robot_episode_refuses_a_task_that_moves_objects():
     robot = make_simulation("mujoco", robot="panda")  # refused before it is even connected
-    with pytest.raises(RobostackError, match=r"push moves objects.*perception"):
+    with pytest.raises(RobostackError, match=r"push moves objects: .*through cameras"):
         run_robot_episode(EpisodeSpec(task="push"), robot)
 
 
