@@ -45,6 +45,36 @@ class ObservationPerturbation:
             raise ValueError(f"perturbation share must be in [0, 1], got {self.share}")
 
 
+IMAGE_KINDS = ("blackout", "occlude", "drop")
+OCCLUSION_GRID = 8  # occluding patches: cells of an 8 x 8 grid over the frame
+
+
+@dataclass(frozen=True)
+class ImagePerturbation:
+    """Take camera observation away from a policy from pixels (partial-observation evaluation).
+
+    ``kind="blackout"``: camera ``camera``'s frames are all zeros. ``kind="occlude"``: black
+    patches hide ``share`` of every frame's area: that share of the cells of an
+    `OCCLUSION_GRID` x `OCCLUSION_GRID` grid, drawn anew for each frame and camera.
+    ``kind="drop"``: each frame of each camera is lost with probability ``share`` and the last
+    frame that camera delivered is repeated (the first is always delivered). Every draw comes
+    from ``seed``: an episode is perturbed alike on every run.
+    """
+
+    kind: str
+    share: float = 0.0
+    camera: str | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in IMAGE_KINDS:
+            raise ValueError(f"image perturbation kind must be in {IMAGE_KINDS}, got {self.kind!r}")
+        if not 0.0 <= self.share <= 1.0:
+            raise ValueError(f"perturbation share must be in [0, 1], got {self.share}")
+        if (self.kind == "blackout") != (self.camera is not None):
+            raise ValueError("a blackout names its camera; the other kinds take none")
+
+
 class PolicyRunner:
     """An episode of ``policy`` (see the module doc).
 
@@ -53,7 +83,8 @@ class PolicyRunner:
         language: (L,) the task sentence's embedding.
         seed: seeds the sampler's noise.
         options: keyword arguments for ``policy.predict_chunk`` (sampler, steps, guidance).
-        perturbation: optional observation corruption (of the state and the object state).
+        perturbation: optional observation corruption: of the state and the object state
+            (`ObservationPerturbation`), or of the camera frames (`ImagePerturbation`).
         seat: predict through this seat at a `robostack.policies.batching.ChunkBatcher` (with other
             episodes, with the batcher's options), the initial noise drawn here from ``seed``
             as a single call would draw it.
@@ -66,7 +97,7 @@ class PolicyRunner:
         language: np.ndarray,
         seed: int = 0,
         options: dict | None = None,
-        perturbation: ObservationPerturbation | None = None,
+        perturbation: ObservationPerturbation | ImagePerturbation | None = None,
         seat: Seat | None = None,
     ):
         f = policy.features
@@ -75,8 +106,13 @@ class PolicyRunner:
             raise ValueError(
                 f"language embedding has shape {language.shape}, expected ({f.language_dim},)"
             )
-        if perturbation is not None and not f.environment_dim:
+        images = isinstance(perturbation, ImagePerturbation)
+        if perturbation is not None and not images and not f.environment_dim:
             raise ValueError("observation perturbations need a policy of the object state")
+        if images and perturbation.camera not in (None, *(name for name, _, _ in f.cameras)):
+            raise ValueError(f"the policy has no camera {perturbation.camera!r} to black out")
+        if images and not f.cameras:
+            raise ValueError("image perturbations need a policy from cameras")
         self.policy, self.features, self.seat = policy, f, seat
         self.options = options or {}
         self.generator = torch.Generator().manual_seed(seed)
@@ -87,7 +123,8 @@ class PolicyRunner:
         self.inference_s: list[float] = []
         self.first_observation: dict[str, torch.Tensor] | None = None
         self._mask = np.zeros(f.environment_dim, np.float32)
-        self._perturb = None if perturbation is None else _Perturb(perturbation, policy)
+        self._perturb = None if perturbation is None or images else _Perturb(perturbation, policy)
+        self._perturb_frames = _PerturbFrames(perturbation) if images else None
 
     def observe(
         self,
@@ -107,6 +144,8 @@ class PolicyRunner:
         multiple of Ta, unless that one was lost)."""
         f = self.features
         frames = self._frames(images or {})
+        if self._perturb_frames is not None:
+            frames = self._perturb_frames(frames)
         environment = np.asarray([] if environment is None else environment, np.float32)
         if f.environment_dim == 0 and not f.cameras:
             environment = environment[:0]
@@ -218,3 +257,37 @@ class _Perturb:
         if self.spec.kind == "mask":
             mask[self.chosen[1]] = 0.0
         return robot, environment
+
+
+class _PerturbFrames:
+    """Applies an `ImagePerturbation` to each observation's frames {camera: (3, H, W) uint8}."""
+
+    def __init__(self, spec: ImagePerturbation):
+        self.spec = spec
+        self.rng = np.random.default_rng(spec.seed)
+        self.delivered: dict[str, torch.Tensor] = {}
+
+    def __call__(self, frames: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        spec, out = self.spec, {}
+        for name, frame in frames.items():
+            if spec.kind == "blackout" and name == spec.camera:
+                frame = torch.zeros_like(frame)
+            elif spec.kind == "occlude":
+                frame = self._occluded(frame)
+            elif spec.kind == "drop":
+                if name in self.delivered and self.rng.random() < spec.share:
+                    frame = self.delivered[name]
+                self.delivered[name] = frame
+            out[name] = frame
+        return out
+
+    def _occluded(self, frame: torch.Tensor) -> torch.Tensor:
+        """``frame`` with ``share`` of the grid's cells black (cell edges rounded to pixels)."""
+        n, (height, width) = OCCLUSION_GRID, frame.shape[1:]
+        cells = self.rng.choice(n * n, size=round(self.spec.share * n * n), replace=False)
+        rows, columns = np.linspace(0, height, n + 1).round(), np.linspace(0, width, n + 1).round()
+        frame = frame.clone()
+        for cell in cells:
+            i, j = divmod(int(cell), n)
+            frame[:, int(rows[i]) : int(rows[i + 1]), int(columns[j]) : int(columns[j + 1])] = 0
+        return frame
