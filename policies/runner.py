@@ -7,12 +7,17 @@ observation does not lose a chunk) and predicts one. It is shared by the in-proc
 (`robostack.runtime.policy_source`) and the policy server of the process split
 (`robostack.sessions.policy_server`), so both see and predict exactly alike. Shapes are those of
 `robostack.policies.features`.
+
+A policy from cameras encodes each frame once (`FrameEncodings`): a chunk's To frames per camera
+include frames an earlier call already encoded (the first frame, repeated until there are To;
+the frame before a due one, which `encode_ahead` encodes when it comes, off the chunk's path).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,6 +130,7 @@ class PolicyRunner:
         self._mask = np.zeros(f.environment_dim, np.float32)
         self._perturb = None if perturbation is None or images else _Perturb(perturbation, policy)
         self._perturb_frames = _PerturbFrames(perturbation) if images else None
+        self.encodings = FrameEncodings(policy) if f.cameras and seat is None else None
 
     def observe(
         self,
@@ -211,7 +217,10 @@ class PolicyRunner:
             self.first_observation = observation
         if self.seat is None:
             began = time.perf_counter()
-            batch = self.policy.predict_chunk(observation, generator=self.generator, **self.options)
+            options = dict(self.options)
+            if self.encodings is not None:
+                options["frame_tokens"] = self.encodings(observation)
+            batch = self.policy.predict_chunk(observation, generator=self.generator, **options)
             actions, seconds = batch[0].double().numpy(), time.perf_counter() - began
         else:  # the batched call's time, not the wait for the other members' turns
             f = self.features
@@ -221,6 +230,64 @@ class PolicyRunner:
             )
         self.inference_s.append(seconds)
         return actions
+
+    def ahead(self) -> bool:
+        """Whether the latest observation's frames will be in the next chunk's (its index is
+        one of the To - 1 before the next multiple of Ta) and are worth `encode_ahead`."""
+        f = self.features
+        if self.encodings is None or not self.observations:
+            return False
+        return (self.observations - 1) % f.executed >= f.executed - (f.obs_horizon - 1)
+
+    def encode_ahead(self, observation: dict[str, torch.Tensor]) -> None:
+        """Encode the newest frames of ``observation`` (a batch from `observation`) now, so the
+        chunk that sees them next encodes only its own newest frames."""
+        self.encodings(observation, newest_only=True)
+
+
+class FrameEncodings:
+    """Each frame's image-encoder token (`DiTPolicy.encode_frames`), computed once: frames are
+    known by their content (a BLAKE2 digest of the pixels, ~0.1 ms for a 96 x 96 frame), the
+    last `KEPT` per camera kept."""
+
+    KEPT = 8
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.cameras = [name for name, _, _ in policy.features.cameras]
+        self.tokens: dict[str, OrderedDict[bytes, torch.Tensor]] = {
+            name: OrderedDict() for name in self.cameras
+        }
+        self.encoded = 0  # frames encoded so far (each camera's frames counted)
+
+    def __call__(
+        self, observation: dict[str, torch.Tensor], *, newest_only: bool = False
+    ) -> dict[str, torch.Tensor]:
+        """{camera: (1, To, d_model)} for a batch-1 ``observation``, encoding only the frames
+        not seen before (``newest_only``: encode just the latest step's, return nothing)."""
+        out = {}
+        for name in self.cameras:
+            frames = observation[image_key(name)][0]  # (To, 3, H, W)
+            if newest_only:
+                frames = frames[-1:]
+            keys = [
+                hashlib.blake2b(frame.numpy().tobytes(), digest_size=16).digest()
+                for frame in frames
+            ]
+            kept = self.tokens[name]
+            missing = list(dict.fromkeys(k for k in keys if k not in kept))
+            if missing:
+                first = {k: keys.index(k) for k in missing}
+                tokens = self.policy.encode_frames(name, frames[[first[k] for k in missing]])
+                kept.update(zip(missing, tokens, strict=True))
+                self.encoded += len(missing)
+            for key in keys:
+                kept.move_to_end(key)
+            while len(kept) > self.KEPT:
+                kept.popitem(last=False)
+            if not newest_only:
+                out[name] = torch.stack([kept[k] for k in keys])[None]
+        return out
 
 
 class _Perturb:

@@ -187,7 +187,14 @@ class PolicySource:
             self.latency_ms.append((time.perf_counter_ns() - self._observed_ns) / 1e6)
         return chunk
 
-    def _observe(self, state, robot, environment, images, taken_ns: int) -> None:
+    def _observe(
+        self,
+        state: JointState,
+        robot: np.ndarray,
+        environment: np.ndarray | None,
+        images: dict[str, np.ndarray] | None,
+        taken_ns: int,
+    ) -> None:
         """Give the runner the observation of ``state`` (taken at ``taken_ns``, perf counter)
         and start its chunk when one is due."""
         due = self.runner.observe(robot, environment, images=images)
@@ -197,6 +204,9 @@ class PolicySource:
             self.pending = (state.t + self.latency_s, self._predict(state))
         elif due and self._inference is None:  # still busy: skip this chunk, keep the last
             self._inference = self._worker.submit(self._predict, state, self.observation())
+        elif not due and self._worker is not None and self.runner.ahead():
+            # the next chunk sees these frames too: encode them now, off its path
+            self._worker.submit(self.runner.encode_ahead, self.observation())
 
     def observation(self) -> dict[str, torch.Tensor]:
         """The current observation batch (B = 1, `robostack.policies.features` shapes)."""

@@ -137,3 +137,48 @@ def test_image_perturbations_are_checked():
             language=np.zeros(FEATURES.language_dim),
             perturbation=ImagePerturbation("drop", 0.2),
         )
+
+
+def test_each_frame_is_encoded_once_and_the_chunks_are_those_of_a_full_encoding():
+    """The image encoders run once per observation, never per denoising step; across chunks
+    each frame is encoded once (the first one, repeated To times, once; the one before a due
+    observation ahead of time), and the chunks equal those of encoding every frame."""
+    import torch
+
+    runner = _pixel_runner(None)
+    policy, state = runner.policy, np.zeros(FEATURES.state_dim)
+    calls = []
+    for encoder in policy.encoder.images.values():
+        encoder.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
+    rng = np.random.default_rng(0)
+    for k in range(17):
+        images = {n: rng.integers(0, 256, (16, 24, 3), dtype=np.uint8) for n in ("front", "wrist")}
+        due = runner.observe(state, None, images=images)
+        if due:
+            obs = runner.observation()
+            calls.clear()
+            actions = runner.predict(obs)
+            # one encoder call per camera with only the frames not encoded before; DDIM-10
+            assert calls == [1, 1], (k, calls)
+            calls.clear()
+            full = policy.predict_chunk(
+                obs, generator=torch.Generator().manual_seed(k), sampler="ddim", steps=10
+            )
+            assert calls == [2, 2]  # To frames a camera, in one call, not one per step
+            again = _pixel_runner(None)
+            again.policy.load_state_dict(policy.state_dict())
+            cached = again.policy.predict_chunk(
+                obs,
+                generator=torch.Generator().manual_seed(k),
+                sampler="ddim",
+                steps=10,
+                frame_tokens=runner.encodings(obs),
+            )
+            assert torch.allclose(full, cached, atol=1e-5)
+            assert actions.shape == (FEATURES.horizon, FEATURES.action_dim)
+        elif runner.ahead():
+            calls.clear()
+            runner.encode_ahead(runner.observation())
+            assert calls == [1, 1]
+    # chunks at 0 (frame 0), 8 (frames 7, 8) and 16 (15, 16): five frames per camera
+    assert runner.encodings.encoded == 2 * 5
