@@ -44,15 +44,7 @@ def plot_report(report: dict, path: Path) -> Path:
         ("occlude", "o", "frame area occluded"),
         ("drop", "s", "frames dropped"),
     )
-    for kind, marker, label in curves:
-        points = robustness.get(kind, [])
-        if points:
-            right.plot(
-                [p["share"] for p in points],
-                [p["success_rate"] for p in points],
-                marker=marker,
-                label=label,
-            )
+    _curves(right, robustness, curves, x="share")
     right.set_xlabel(
         "share of each frame occluded / of frames dropped"
         if "occlude" in robustness
@@ -76,15 +68,8 @@ def plot_report(report: dict, path: Path) -> Path:
 def _cameras_panel(axis, robustness: dict) -> None:
     """Success as the cameras move (curves over cm shifted, degrees turned) and with each
     camera blacked out (horizontal lines)."""
-    for kind, marker, label in (("shift_cm", "o", "shifted, cm"), ("turn_deg", "s", "turned, °")):
-        points = robustness.get(kind, [])
-        if points:
-            axis.plot(
-                [p["amount"] for p in points],
-                [p["success_rate"] for p in points],
-                marker=marker,
-                label=label,
-            )
+    moves = (("shift_cm", "o", "shifted, cm"), ("turn_deg", "s", "turned, °"))
+    _curves(axis, robustness, moves, x="amount")
     for k, point in enumerate(robustness.get("blackout", [])):
         axis.axhline(
             point["success_rate"],
@@ -98,3 +83,17 @@ def _cameras_panel(axis, robustness: dict) -> None:
     axis.set_title("cameras moved or blacked out")
     axis.legend(fontsize=8)
     axis.grid(alpha=0.3)
+
+
+def _curves(axis, robustness: dict, curves: tuple, *, x: str) -> None:
+    """Success over ``x`` ("share" or "amount") for each (kind, marker, label) of ``curves``
+    the report holds."""
+    for kind, marker, label in curves:
+        points = robustness.get(kind, [])
+        if points:
+            axis.plot(
+                [p[x] for p in points],
+                [p["success_rate"] for p in points],
+                marker=marker,
+                label=label,
+            )
