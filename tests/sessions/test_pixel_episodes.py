@@ -85,7 +85,7 @@ def test_a_recorded_episode_holds_each_cameras_frames_with_pinhole_and_pose(tmp_
 
 
 LATE_SHARE_BOUND = 0.3  # late ticks of a real-time session, on a loaded shared 2-core machine
-OBSERVING_TICK_MS = 3.0  # median work of an observing tick (a render of two cameras: 5-15 ms)
+OBSERVING_TICK_MS = 5.0  # median work of an observing tick (rendering two cameras in it: 11-15 ms)
 
 
 def test_a_real_time_session_renders_off_the_control_tick_and_the_policy_sees_10_hz(
