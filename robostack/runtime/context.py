@@ -26,7 +26,7 @@ class EpisodeContext:
         environment_state: returns the task's object state now, (n,) m.
         spec: the robot's `RobotSpec` (limits).
         images: the scene's cameras (`robostack.sim.frames.FrameSource`: rendered now, or from
-            a snapshot by a render thread), {name: (H, W, 3) uint8}; None without cameras.
+            a snapshot by a render process), {name: (H, W, 3) uint8}; None without cameras.
         cameras: {name: (height, width)} of the scene's cameras.
     """
 

@@ -20,7 +20,7 @@ hands the observation over and returns at once, and the chunk is handed to the l
 first tick after inference is done, aligned to its observation time like a simulated latency.
 Cameras render off the tick too: the observing tick only asks for the frames
 (`robostack.sim.frames.FrameSource.request`: a snapshot of the simulation, rendered by a
-render thread); the observation joins the history at the first tick after its frames are
+render process); the observation joins the history at the first tick after its frames are
 rendered, still as the observation of the tick that asked, so no tick waits for a render.
 The policy in another process, over LCM, is `robostack.runtime.remote_source`.
 """

@@ -341,10 +341,11 @@ class _Watch:
         return self.held
 
     def _record_frames(self, tick: int, t: float) -> None:
-        """The cameras' frames into the recording: rendered now in lockstep; in real time
-        requested from the render thread now and recorded once rendered (a later call)."""
+        """The cameras' frames into the recording: rendered now in lockstep (and where the
+        simulation takes no snapshots); in real time requested from the render process now and
+        recorded once rendered (a later call)."""
         views = self.scene.views
-        if not self.scene.spec.realtime:
+        if not (self.scene.spec.realtime and views.snapshots):
             self.recorder.record_frames(tick, t, views.with_poses())
             return
         views.request()
@@ -364,8 +365,8 @@ class _Watch:
 class _CameraViews:
     """Every camera of ``sim`` (a `robostack.sim.frames.FrameSource`): rendered now at most once
     per simulation instant (the policy, the dataset frames and the recording share a render),
-    or, in real time, from a snapshot by a render thread (`request`; once per instant too), so
-    that no control tick waits for a render. ``realtime``: start the render thread now (its
+    or, in real time, from a snapshot by a render process (`request`; once per instant too), so
+    that no control tick waits for a render. ``realtime``: start the render process now (its
     GL contexts before the loop). `close` ends it."""
 
     def __init__(self, sim, cameras: tuple[Camera, ...], *, realtime: bool = False):
@@ -389,7 +390,7 @@ class _CameraViews:
         return self._images
 
     def request(self) -> Future:
-        """{name: (H, W, 3) uint8} now, to come from the render thread: the caller (a control
+        """{name: (H, W, 3) uint8} now, to come from the render process: the caller (a control
         tick) only copies the simulation's state (microseconds) and each camera's pose. Callers
         within half a policy period of the last request (the policy and the recording, a tick
         or two apart) share its frames."""
