@@ -84,7 +84,9 @@ def test_a_recorded_episode_holds_each_cameras_frames_with_pinhole_and_pose(tmp_
     assert '"recording_error": null' in summary
 
 
-LATE_SHARE_BOUND = 0.3  # late ticks of a real-time session, on a loaded shared 2-core machine
+# late ticks of a real-time session on a loaded shared 2-core machine: a sanity bound (one
+# without cameras reaches 27 % at load 6 there); the observing tick's work tells where renders run
+LATE_SHARE_BOUND = 0.5
 OBSERVING_TICK_MS = 5.0  # median work of an observing tick (rendering two cameras in it: 11-15 ms)
 
 
