@@ -109,6 +109,40 @@ class Camera:
         return np.where(depth > 0, pixels, np.nan)
 
 
+@dataclass(frozen=True)
+class CameraMove:
+    """A camera knocked from its pose (partial-observation evaluation): its optical centre and
+    look-at point shifted together by ``shift_m`` along a direction drawn from ``seed`` (its
+    orientation kept), then its optical axis turned by ``turn_deg`` about the centre, about an
+    axis perpendicular to it drawn from ``seed`` (a point on the old axis moves f tan(turn)
+    pixels from the image centre). Each camera of a scene draws its own directions
+    (``index``: its place in the scene)."""
+
+    shift_m: float = 0.0
+    turn_deg: float = 0.0
+    seed: int = 0
+
+    def moved(self, camera: Camera, index: int = 0) -> Camera:
+        """``camera`` moved (same name, mount and resolution)."""
+        rng = np.random.default_rng([self.seed, index])
+        shift = rng.normal(size=3)
+        shift *= self.shift_m / np.linalg.norm(shift)
+        position = np.add(camera.position, shift)
+        axis = np.subtract(camera.look_at, camera.position)
+        turn_about = np.cross(axis, rng.normal(size=3))
+        turn_about /= np.linalg.norm(turn_about)
+        look_at = position + _rotated(axis, turn_about, math.radians(self.turn_deg))
+        return dataclasses.replace(
+            camera, position=tuple(position.tolist()), look_at=tuple(look_at.tolist())
+        )
+
+
+def _rotated(vector: np.ndarray, axis: np.ndarray, angle: float) -> np.ndarray:
+    """``vector`` turned by ``angle`` rad about the unit ``axis`` (Rodrigues)."""
+    cos, sin = math.cos(angle), math.sin(angle)
+    return vector * cos + np.cross(axis, vector) * sin + axis * np.dot(axis, vector) * (1 - cos)
+
+
 class CameraScene(Protocol):
     """What a running simulation with cameras offers (`robostack.sim.mujoco.MujocoRobot`,
     `robostack.sim.pybullet.PybulletRobot`)."""

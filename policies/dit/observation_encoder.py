@@ -62,8 +62,16 @@ class ObservationEncoder(nn.Module):
         self.mixer = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(d_model)
 
-    def forward(self, obs: dict[str, torch.Tensor], generator=None) -> torch.Tensor:
-        """``generator`` draws the training crops."""
+    def forward(
+        self,
+        obs: dict[str, torch.Tensor],
+        generator=None,
+        frame_tokens: dict[str, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """``generator`` draws the training crops. ``frame_tokens`` {camera: (B, To, d_model)}:
+        cameras' frames already encoded (`encode_images`, in inference), used instead of
+        encoding their images again."""
+        frame_tokens = frame_tokens or {}
         tokens = [
             self.state(obs["state"]) + self.modality[0] + self.step,
             (self.language(obs["language"]) + self.modality[2])[:, None, :],
@@ -73,11 +81,16 @@ class ObservationEncoder(nn.Module):
             mask = obs["environment_mask"][:, None, :].expand_as(environment)
             values = torch.cat([environment, mask], dim=-1)
             tokens.append(self.environment(values) + self.modality[1] + self.step)
-        for i, (name, encoder) in enumerate(self.images.items()):
-            images = crop(
-                obs[image_key(name)], self.crops[name], random=self.training, generator=generator
-            )
-            batch, steps = images.shape[:2]
-            encoded = encoder(images.flatten(0, 1)).view(batch, steps, -1)
+        for i, name in enumerate(self.images):
+            encoded = frame_tokens.get(name)
+            if encoded is None:
+                encoded = self.encode_images(name, obs[image_key(name)], generator)
             tokens.append(encoded + self.modality[3 + i] + self.step)
         return self.norm(self.mixer(torch.cat(tokens, dim=1)).mean(dim=1))
+
+    def encode_images(self, name: str, images: torch.Tensor, generator=None) -> torch.Tensor:
+        """Camera ``name``'s normalized images (B, T, 3, H, W) -> (B, T, d_model): cropped (at
+        random in training, the centre in inference) and encoded, each image on its own."""
+        images = crop(images, self.crops[name], random=self.training, generator=generator)
+        batch, steps = images.shape[:2]
+        return self.images[name](images.flatten(0, 1)).view(batch, steps, -1)

@@ -60,10 +60,25 @@ class DiTPolicy(Policy):
         )
         self._samplers: dict[str, object] = {}
 
-    def encode(self, obs: dict[str, torch.Tensor], generator=None) -> torch.Tensor:
+    def encode(
+        self,
+        obs: dict[str, torch.Tensor],
+        generator=None,
+        frame_tokens: dict[str, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """Raw observation batch -> (B, d_model) conditioning vector (cameras included: once per
-        observation, never per denoising step); ``generator`` draws training crops."""
-        return self.encoder(self.normalized_observation(obs), generator)
+        observation, never per denoising step); ``generator`` draws training crops;
+        ``frame_tokens`` {camera: (B, To, d_model)}: frames already encoded (`encode_frames`)."""
+        return self.encoder(self.normalized_observation(obs), generator, frame_tokens)
+
+    @torch.no_grad()
+    def encode_frames(self, name: str, images: torch.Tensor) -> torch.Tensor:
+        """Camera ``name``'s frames (N, 3, H, W) in [0, 1] -> (N, d_model), each as `encode`
+        encodes it in inference (normalized, centre-cropped), before its camera and step
+        embeddings: a frame seen by several chunks is encoded once
+        (`robostack.policies.runner.PolicyRunner`)."""
+        normalized = self.image_normalizers[name].normalize(images[None])
+        return self.encoder.encode_images(name, normalized)[0]
 
     def compute_loss(self, batch, generator=None) -> torch.Tensor:
         condition = self.encode(batch, generator)
@@ -123,9 +138,12 @@ class DiTPolicy(Policy):
         sampler: str | None = None,
         steps: int | None = None,
         guidance_scale: float | None = None,
+        frame_tokens: dict[str, torch.Tensor] | None = None,
     ) -> torch.Tensor:
+        """See `robostack.policies.base.Policy.predict_chunk`; ``frame_tokens``: as for
+        `encode`."""
         scale = self.config.guidance_scale if guidance_scale is None else guidance_scale
-        condition = self.encode(obs)
+        condition = self.encode(obs, frame_tokens=frame_tokens)
         size = condition.shape[0]
         if scale != 1.0:
             condition = torch.cat([condition, self.null_condition.expand_as(condition)])

@@ -6,7 +6,9 @@ figure is the median (and p99) of ``calls`` predictions of one chunk from one ob
 warm-up calls; ratios to DDPM come from the same run. `pixel_variant` builds the checkpoint's
 DiT as a policy from cameras (same denoiser, image encoders instead of the object state;
 untrained: the timing does not depend on the weights), timed with DDIM including the encoding
-of every image of the observation.
+of every image of the observation, and as an episode's runner predicts (``dit-pixels-runner``):
+each chunk brings one new frame per camera, the frames before it already encoded
+(`robostack.policies.runner.FrameEncodings`).
 """
 
 from __future__ import annotations
@@ -56,8 +58,9 @@ def pixel_variant(dit: Policy, *, cameras: tuple[str, ...], size: int, image_wid
 
 def bench_pixels(dit: Policy, pixel: Policy, *, calls: int = 50) -> list[dict]:
     """Rows {policy, sampler, network_calls, device, median_ms, p99_ms, vs_state}: DDIM-10 on
-    the CPU for the state-based ``dit`` and its ``pixel`` variant (images encoded in every
-    call), in one run; ``encode_ms``: the pixel policy's observation encoding alone."""
+    the CPU for the state-based ``dit``, its ``pixel`` variant (every image encoded in every
+    call) and the pixel variant as the runner calls it (one new frame per camera encoded), in
+    one run; ``encode_ms``: the pixel policy's observation encoding alone."""
     rows = []
     for label, policy in (("dit", dit), ("dit-pixels", pixel)):
         obs = example_observation(policy)
@@ -77,9 +80,42 @@ def bench_pixels(dit: Policy, pixel: Policy, *, calls: int = 50) -> list[dict]:
             row["images"] = f.obs_horizon * len(f.cameras)
             row["image_size"] = f.cameras[0][1]
         rows.append(row)
+    rows.append(
+        {"policy": "dit-pixels-runner", "sampler": "ddim", "network_calls": 10}
+        | {"device": "cpu", **_time_runner_chunks(pixel, calls=calls)}
+    )
     for row in rows:
         row["vs_state"] = row["median_ms"] / rows[0]["median_ms"]
     return rows
+
+
+def _time_runner_chunks(pixel: Policy, *, calls: int, warmup: int = 3) -> dict[str, float]:
+    """Median and p99 of a runner's chunk, ms: each observation's latest frames new (random
+    pixels), the earlier ones encoded by an earlier chunk."""
+    from robostack.policies.runner import FrameEncodings
+
+    obs = example_observation(pixel)
+    f, encodings = pixel.features, FrameEncodings(pixel)
+    rng = torch.Generator().manual_seed(0)
+    chunks = []
+    for _ in range(warmup + calls):
+        step = dict(obs)
+        for name, height, width in f.cameras:
+            key = image_key(name)
+            new = torch.rand((1, 1, 3, height, width), generator=rng)
+            step[key] = torch.cat([chunks[-1][key][:, 1:] if chunks else obs[key][:, 1:], new], 1)
+        chunks.append(step)
+    generator = torch.Generator().manual_seed(0)
+    times = []
+    for k, step in enumerate(chunks):
+        began = time.perf_counter()
+        tokens = encodings(step)
+        pixel.predict_chunk(
+            step, sampler="ddim", steps=10, generator=generator, frame_tokens=tokens
+        )
+        if k >= warmup:
+            times.append((time.perf_counter() - began) * 1e3)
+    return {"median_ms": float(np.median(times)), "p99_ms": float(np.percentile(times, 99))}
 
 
 def time_chunks(predict, *, calls: int, warmup: int = 3, sync=None) -> dict[str, float]:

@@ -62,8 +62,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     policy.add_argument(
         "--image-width",
         type=int,
-        default=64,
-        help="with --pixels: the image trunk's first-stage channels (64: ResNet-18)",
+        default=16,
+        help="with --pixels: the image trunk's first-stage channels (default 16, the DiT's; "
+        "64: ResNet-18)",
     )
     add_json(policy)
     policy.set_defaults(run=run_policy)
@@ -251,11 +252,11 @@ def _bench_pixels(args: argparse.Namespace, dit) -> int:
         f"threads); {len(cameras)} camera(s) x {f.obs_horizon} steps of {args.image_size} px, "
         f"image trunk width {args.image_width}"
     )
-    print(f"  {'policy':<12}{'median':>10}{'p99':>10}{'vs state':>10}{'encoding':>11}")
+    print(f"  {'policy':<19}{'median':>10}{'p99':>10}{'vs state':>10}{'encoding':>11}")
     for r in rows:
         encode = f"{r['encode_ms']:>8.2f}ms" if "encode_ms" in r else f"{'-':>10}"
         print(
-            f"  {r['policy']:<12}{r['median_ms']:>8.2f}ms{r['p99_ms']:>8.2f}ms"
+            f"  {r['policy']:<19}{r['median_ms']:>8.2f}ms{r['p99_ms']:>8.2f}ms"
             f"{r['vs_state']:>9.2f}x {encode}"
         )
     return 0

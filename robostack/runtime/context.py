@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from robostack.core.types import JointState, RobotSpec
+
+if TYPE_CHECKING:
+    from robostack.sim.frames import FrameSource
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,8 @@ class EpisodeContext:
             (`robostack.core.observations.robot_observation`, (2 dof + 4,)).
         environment_state: returns the task's object state now, (n,) m.
         spec: the robot's `RobotSpec` (limits).
-        images: renders the scene's cameras now, {name: (H, W, 3) uint8}; None without cameras.
+        images: the scene's cameras (`robostack.sim.frames.FrameSource`: rendered now, or from
+            a snapshot by a render process), {name: (H, W, 3) uint8}; None without cameras.
         cameras: {name: (height, width)} of the scene's cameras.
     """
 
@@ -31,5 +36,5 @@ class EpisodeContext:
     robot_state: Callable[[JointState], np.ndarray]
     environment_state: Callable[[], np.ndarray]
     spec: RobotSpec
-    images: Callable[[], dict[str, np.ndarray]] | None = None
+    images: FrameSource | None = None
     cameras: dict[str, tuple[int, int]] = field(default_factory=dict)

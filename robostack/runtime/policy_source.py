@@ -18,12 +18,17 @@ observe or wait and return None.
 In real time (``background=True``) inference runs in a worker thread: the tick that observes
 hands the observation over and returns at once, and the chunk is handed to the loop at the
 first tick after inference is done, aligned to its observation time like a simulated latency.
+Cameras render off the tick too: the observing tick only asks for the frames
+(`robostack.sim.frames.FrameSource.request`: a snapshot of the simulation, rendered by a
+render process); the observation joins the history at the first tick after its frames are
+rendered, still as the observation of the tick that asked, so no tick waits for a render.
 The policy in another process, over LCM, is `robostack.runtime.remote_source`.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -32,14 +37,16 @@ import numpy as np
 import torch
 
 from robostack.controllers.interpolation import slowed_to_limits
+from robostack.core.errors import RobostackError
 from robostack.core.types import JointState, RobotSpec, TrajectoryChunk
 from robostack.policies.base import Policy
 from robostack.policies.batching import Seat
 from robostack.policies.features import PolicyFeatures
-from robostack.policies.runner import ObservationPerturbation, PolicyRunner
+from robostack.policies.runner import ImagePerturbation, ObservationPerturbation, PolicyRunner
 
 if TYPE_CHECKING:
     from robostack.runtime.context import EpisodeContext
+    from robostack.sim.frames import FrameSource
 
 RESOLUTION_S = 0.01
 
@@ -79,12 +86,13 @@ class PolicySource:
             (`robostack.core.observations.robot_observation`).
         environment_state: returns the task's object state now, (n,) m, n <= E (not called for a
             policy that takes no object state).
-        images: renders the policy's cameras now, {name: (H, W, 3) uint8} (a policy with
-            cameras: called once per observation, at the policy rate).
+        images: the scene's cameras (`robostack.sim.frames.FrameSource`, {name: (H, W, 3)
+            uint8}; a policy with cameras: asked once per observation, at the policy rate;
+            in real time through its `request`, rendered off the tick).
         limits: (dq_max, ddq_max, dddq_max), each (dof,), the robot's motion limits.
         latency_s: simulated inference latency, s (>= 0; rounded up to `RESOLUTION_S`).
         seed: seeds the sampler's noise.
-        perturbation: optional observation corruption.
+        perturbation: optional observation corruption (of the numbers or of the frames).
         options: keyword arguments for ``policy.predict_chunk`` (sampler, steps, guidance).
         background: run inference in a worker thread (real time; module doc).
         seat: predict together with other episodes (a seat at a
@@ -103,15 +111,20 @@ class PolicySource:
         limits: tuple[np.ndarray, np.ndarray, np.ndarray],
         latency_s: float = 0.0,
         seed: int = 0,
-        perturbation: ObservationPerturbation | None = None,
+        perturbation: ObservationPerturbation | ImagePerturbation | None = None,
         options: dict | None = None,
         background: bool = False,
         seat: Seat | None = None,
-        images: Callable[[], dict[str, np.ndarray]] | None = None,
+        images: FrameSource | None = None,
     ):
         f = policy.features
         if f.cameras and images is None:
             raise ValueError("a policy with cameras needs their images")
+        if f.cameras and background and not images.snapshots:
+            raise RobostackError(
+                "a real-time session renders its cameras off the control tick, from snapshots of "
+                "the simulation, which only MuJoCo offers: use --backend mujoco"
+            )
         if latency_s < 0 or latency_s >= f.executed / f.fps:
             raise ValueError(
                 f"latency_s must be in [0, {f.executed / f.fps}) s (one chunk period), "
@@ -135,6 +148,10 @@ class PolicySource:
         self._worker = ThreadPoolExecutor(1, "policy") if background else None
         self._inference: Future | None = None
         self._observed_ns = 0  # when the observation of the chunk under way was taken
+        # real time, with cameras: observations waiting for their frames (oldest first)
+        self._rendering: deque[tuple[JointState, np.ndarray, np.ndarray | None, int, Future]] = (
+            deque()
+        )
 
     @property
     def inference_s(self) -> list[float]:
@@ -147,20 +164,20 @@ class PolicySource:
         return self.runner.first_observation
 
     def next_chunk(self, state: JointState) -> TrajectoryChunk | None:
+        f = self.features
         if self.next_observation_t is None or state.t >= self.next_observation_t - 1e-9:
-            self.next_observation_t = state.t + 1.0 / self.features.fps
-            f = self.features
-            due = self.runner.observe(
-                self.robot_state(state),
-                self.environment_state() if f.environment_dim else None,
-                images=self.images() if f.cameras else None,
-            )
-            if due and (self._worker is None or self._inference is None):
-                self._observed_ns = time.perf_counter_ns()
-            if due and self._worker is None:
-                self.pending = (state.t + self.latency_s, self._predict(state))
-            elif due and self._inference is None:  # still busy: skip this chunk, keep the last
-                self._inference = self._worker.submit(self._predict, state, self.observation())
+            self.next_observation_t = state.t + 1.0 / f.fps
+            robot = self.robot_state(state)
+            environment = self.environment_state() if f.environment_dim else None
+            now = time.perf_counter_ns()
+            if f.cameras and self._worker is not None:  # real time: rendered off the tick
+                self._rendering.append((state, robot, environment, now, self.images.request()))
+            else:
+                images = self.images() if f.cameras else None
+                self._observe(state, robot, environment, images, now)
+        while self._rendering and self._rendering[0][-1].done():
+            observed, robot, environment, taken_ns, frames = self._rendering.popleft()
+            self._observe(observed, robot, environment, frames.result(), taken_ns)
         chunk = None
         if self._inference is not None and self._inference.done():
             chunk, self._inference = self._inference.result(), None
@@ -169,6 +186,27 @@ class PolicySource:
         if chunk is not None:
             self.latency_ms.append((time.perf_counter_ns() - self._observed_ns) / 1e6)
         return chunk
+
+    def _observe(
+        self,
+        state: JointState,
+        robot: np.ndarray,
+        environment: np.ndarray | None,
+        images: dict[str, np.ndarray] | None,
+        taken_ns: int,
+    ) -> None:
+        """Give the runner the observation of ``state`` (taken at ``taken_ns``, perf counter)
+        and start its chunk when one is due."""
+        due = self.runner.observe(robot, environment, images=images)
+        if due and (self._worker is None or self._inference is None):
+            self._observed_ns = taken_ns
+        if due and self._worker is None:
+            self.pending = (state.t + self.latency_s, self._predict(state))
+        elif due and self._inference is None:  # still busy: skip this chunk, keep the last
+            self._inference = self._worker.submit(self._predict, state, self.observation())
+        elif not due and self._worker is not None and self.runner.ahead():
+            # the next chunk sees these frames too: encode them now, off its path
+            self._worker.submit(self.runner.encode_ahead, self.observation())
 
     def observation(self) -> dict[str, torch.Tensor]:
         """The current observation batch (B = 1, `robostack.policies.features` shapes)."""
@@ -187,7 +225,7 @@ def policy_source_factory(
     *,
     seed: int,
     latency_s: float = 0.0,
-    perturbation: ObservationPerturbation | None = None,
+    perturbation: ObservationPerturbation | ImagePerturbation | None = None,
     options: dict | None = None,
     velocity_scale: float = 1.0,
     background: bool = False,

@@ -18,6 +18,7 @@ knows nothing of the objects, so such an episode runs its time limit and is not 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ from robostack.runtime.safety.operator import stop_on_signals
 from robostack.runtime.safety.overrides import SafetyOverrides
 from robostack.sim import make_simulation
 from robostack.sim.cameras import Camera, camera_pose
+from robostack.sim.frames import RenderWorker
 from robostack.sim.scene import TaskScene
 from robostack.sim.tasks import ARM_ONLY_TASKS, Task, make_task
 
@@ -160,12 +162,16 @@ def run_episode(
     with make_simulation(
         simulator, robot=description, objects=task.scene_objects(), cameras=cameras
     ) as sim:
-        views = _CameraViews(sim, cameras) if cameras else None
-        scene = _Scene(spec, task, sim, sim.reset(seed=spec.seed), views=views)
-        watch = _Watch(scene)
-        if frames:
-            watch.sampler = _FrameSampler(scene, sim.spec)
-        return _run(scene, scene.loop(sim, source, link), watch)
+        views = _CameraViews(sim, cameras, realtime=spec.realtime) if cameras else None
+        try:
+            scene = _Scene(spec, task, sim, sim.reset(seed=spec.seed), views=views)
+            watch = _Watch(scene)
+            if frames:
+                watch.sampler = _FrameSampler(scene, sim.spec)
+            return _run(scene, scene.loop(sim, source, link), watch)
+        finally:
+            if views is not None:
+                views.close()
 
 
 def run_robot_episode(
@@ -341,7 +347,7 @@ class _Watch:
         if self.sampler is not None:
             self.sampler(tick, joint_state, reference)
         if self.recorder is not None:
-            self.recorder.record_frames(tick, joint_state.t, self.scene.views.with_poses())
+            self._record_frames(tick, joint_state.t)
         if not self.until_success:
             return False
         t = joint_state.t - self.scene.start.t
@@ -352,6 +358,19 @@ class _Watch:
             self.success_since = t
         self.held = t - self.success_since >= SETTLE_S - 1e-9
         return self.held
+
+    def _record_frames(self, tick: int, t: float) -> None:
+        """The cameras' frames into the recording: rendered now in lockstep (and where the
+        simulation takes no snapshots); in real time requested from the render process now and
+        recorded once rendered (a later call)."""
+        views = self.scene.views
+        if not (self.scene.spec.realtime and views.snapshots):
+            self.recorder.record_frames(tick, t, views.with_poses())
+            return
+        views.request()
+        dt = self.scene.sim.spec.dt
+        for seen_t, frames in views.rendered():
+            self.recorder.record_frames(tick - round((t - seen_t) / dt), seen_t, frames)
 
     def achieved(self) -> bool:
         """Success: with ``until_success``, the task held for `SETTLE_S`; else the task's
@@ -365,13 +384,24 @@ class _Watch:
 
 
 class _CameraViews:
-    """Every camera of ``sim``, rendered at most once per simulation instant (the policy, the
-    dataset frames and the recording share a render)."""
+    """Every camera of ``sim`` (a `robostack.sim.frames.FrameSource`): rendered now at most once
+    per simulation instant (the policy, the dataset frames and the recording share a render),
+    or, in real time, from a snapshot by a render process (`request`; once per instant too), so
+    that no control tick waits for a render. ``realtime``: start the render process now (its
+    GL contexts before the loop). `close` ends it."""
 
-    def __init__(self, sim, cameras: tuple[Camera, ...]):
+    def __init__(self, sim, cameras: tuple[Camera, ...], *, realtime: bool = False):
         self.sim, self.cameras = sim, cameras
         self._t: float | None = None
         self._images: dict[str, np.ndarray] = {}
+        self._worker = RenderWorker(sim) if realtime and self.snapshots else None
+        self._requested: tuple[float, Future] | None = None
+        self._unrecorded: list[tuple[float, dict, Future]] = []  # t, poses, frames to come
+
+    @property
+    def snapshots(self) -> bool:
+        """Whether `request` is offered: the simulation renders snapshots (MuJoCo)."""
+        return hasattr(self.sim, "snapshot")
 
     def sizes(self) -> dict[str, tuple[int, int]]:
         """{name: (height, width)} of every camera."""
@@ -384,12 +414,41 @@ class _CameraViews:
             self._t, self._images = t, {c.name: self.sim.render(c.name) for c in self.cameras}
         return self._images
 
+    def request(self) -> Future:
+        """{name: (H, W, 3) uint8} now, to come from the render process: the caller (a control
+        tick) only copies the simulation's state (microseconds) and each camera's pose. Callers
+        within half a policy period of the last request (the policy and the recording, a tick
+        or two apart) share its frames."""
+        t = self.sim.read().t
+        if self._requested is None or abs(t - self._requested[0]) >= 0.5 / FPS:
+            if self._worker is None:
+                self._worker = RenderWorker(self.sim)
+            future = self._worker.submit(self.sim.snapshot())
+            poses = {c.name: (c.intrinsics(), camera_pose(self.sim, c)) for c in self.cameras}
+            self._requested = (t, future)
+            self._unrecorded.append((t, poses, future))
+        return self._requested[1]
+
+    def rendered(self) -> list[tuple[float, dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]]:
+        """The requested frames rendered since the last call, in order, for the recording:
+        [(t, {name: (image, K (3, 3), pose (4, 4) in the base frame)})]."""
+        done = []
+        while self._unrecorded and self._unrecorded[0][2].done():
+            t, poses, future = self._unrecorded.pop(0)
+            done.append((t, {n: (image, *poses[n]) for n, image in future.result().items()}))
+        return done
+
     def with_poses(self) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """{name: (image, K (3, 3), pose (4, 4) in the base frame)} now (for the recording)."""
         images = self()
         return {
             c.name: (images[c.name], c.intrinsics(), camera_pose(self.sim, c)) for c in self.cameras
         }
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
 
 
 class _FrameSampler:

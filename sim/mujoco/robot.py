@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 
 import mujoco
@@ -14,7 +15,7 @@ from robostack.core.robot import SimRobot
 from robostack.core.robots import RobotDescription, get_robot
 from robostack.core.types import CommandMode, JointCommand, JointState
 from robostack.sim.cameras import pose_matrix
-from robostack.sim.mujoco.camera import MujocoCameras
+from robostack.sim.mujoco.camera import MujocoCameras, SnapshotRenderer, snapshot
 from robostack.sim.mujoco.scene import SceneConfig, build_scene
 from robostack.sim.scene import GripperTarget, rgba
 
@@ -166,6 +167,16 @@ class MujocoRobot(SimRobot):
     def object_mask(self, camera: str, name: str) -> np.ndarray:
         geoms = np.flatnonzero(self.model.geom_bodyid == self.model.body(name).id)
         return np.isin(self._cameras.geom_ids(self._require(), camera), geoms)
+
+    def snapshot(self) -> np.ndarray:
+        """The scene now, for a render process (`robostack.sim.frames.SnapshotScene`)."""
+        return snapshot(self.model, self._require())
+
+    def snapshot_renderer(self) -> functools.partial[SnapshotRenderer]:
+        """A picklable recipe for a renderer of `snapshot` s
+        (`robostack.sim.frames.RenderWorker` makes it in its process)."""
+        self._require()
+        return functools.partial(SnapshotRenderer, self.model, self.scene_config.cameras)
 
     def tool_pose(self) -> np.ndarray:
         d, body = self._require(), self.model.body(self.description.tool_link).id

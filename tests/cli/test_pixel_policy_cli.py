@@ -1,5 +1,6 @@
 """A DiT from pixels through the user's commands: `collect --cameras`, `train --cameras`,
-`eval` with the checkpoint's cameras; cameras a dataset lacks refused with a one-line error."""
+`eval` with the checkpoint's cameras and its partial-observation sweep; cameras a dataset lacks
+refused with a one-line error."""
 
 from __future__ import annotations
 
@@ -41,9 +42,17 @@ def test_train_from_cameras_and_eval_with_the_checkpoints_cameras(pixel_dataset,
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["episodes"] == 1 and report["success_rate"] in (0.0, 1.0)
-    # asked for the sweep, but no state numbers to hide from a pixel policy: the nominal point
-    # alone
-    assert [p["share"] for p in report["robustness"]["mask"]] == [0.0]
+    # no state numbers to hide from a pixel policy: its sweep takes camera observation away
+    robustness = report["robustness"]
+    assert set(robustness) == {"occlude", "drop", "blackout", "shift_cm", "turn_deg"}
+    for curve in ("occlude", "drop"):
+        assert [p["share"] for p in robustness[curve]] == [0.0, 0.2, 0.4, 0.6]
+    assert [p["camera"] for p in robustness["blackout"]] == ["front", "wrist"]
+    for curve in ("shift_cm", "turn_deg"):
+        assert [p["amount"] for p in robustness[curve]] == [0.0, 1.0, 2.0]
+    rates = [p["success_rate"] for points in robustness.values() for p in points]
+    assert all(rate in (0.0, 1.0) for rate in rates)
+    assert (tmp_path / "report/eval.png").stat().st_size > 10_000
 
 
 def test_training_from_a_camera_the_dataset_lacks_is_refused(pixel_dataset, tmp_path, capsys):

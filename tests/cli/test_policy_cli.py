@@ -106,6 +106,17 @@ def test_bench_policy_times_every_sampler_and_the_baseline(trained, capsys):
     assert rows[0]["vs_ddpm"] == 1.0 and all(r["median_ms"] > 0 for r in rows)
 
 
+def test_bench_policy_times_the_dit_from_pixels_all_frames_and_as_the_runner(trained, capsys):
+    argv = ["bench", "policy", "--checkpoint", str(trained / "dit/checkpoint"), "--calls", "5"]
+    argv += ["--pixels", "front,wrist", "--image-size", "32", "--image-width", "8", "--json"]
+    capsys.readouterr()
+    assert main(argv) == 0
+    rows = json.loads(capsys.readouterr().out)["results"]
+    assert [r["policy"] for r in rows] == ["dit", "dit-pixels", "dit-pixels-runner"]
+    assert rows[0]["vs_state"] == 1.0 and all(r["median_ms"] > 0 for r in rows)
+    assert rows[1]["images"] == 4 and rows[1]["encode_ms"] > 0
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

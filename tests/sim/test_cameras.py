@@ -13,6 +13,7 @@ from robostack.sim.scene import Cube
 from robostack.sim.tasks import make_task
 
 PIXEL_BOUND = 2.0  # px: where a simulator sees a cube's centre against the pinhole model
+MOVE_BOUND = 0.75  # px: a moved view's shift against the model's (MuJoCo errs <= 0.3 px each)
 SIZE = (128, 96)  # width, height: not square, so a swapped axis shows
 TEST_CAMERAS = tuple(c.resized(*SIZE) for c in CAMERAS.values())
 
@@ -112,5 +113,81 @@ def test_the_wrist_camera_moves_with_the_tool_and_sees_a_cube_on_its_axis(simula
         assert np.linalg.norm(seen - projected) < PIXEL_BOUND
         with pytest.raises(RobostackError, match="no camera 'side'"):
             sim.render("side")
+    finally:
+        sim.close()
+
+
+def test_a_moved_camera_sees_each_cube_shifted_by_the_pixels_its_move_predicts():
+    """Turned 2 degrees, a camera's view moves f tan(2 deg) px at the image centre (10 px at
+    288 px high, fovy 60); shifted 2 cm, by what the pinhole model of the moved pose says. MuJoCo
+    renders the moved camera where that model projects each cube: the seen shift is the
+    predicted one within `MOVE_BOUND`."""
+    import dataclasses
+
+    from robostack.sim.cameras import CameraMove
+
+    front = CAMERAS["front"].resized(384, 288)  # cubes big enough for sub-pixel centroids
+    moves = {"turned": CameraMove(turn_deg=2.0, seed=5), "shifted": CameraMove(shift_m=0.02)}
+    moved = {name: move.moved(front) for name, move in moves.items()}
+    turned = moved["turned"]
+    assert np.allclose(turned.position, front.position)
+    axis = np.subtract(front.look_at, front.position)
+    new_axis = np.subtract(turned.look_at, turned.position)
+    cos = axis @ new_axis / np.linalg.norm(axis) / np.linalg.norm(new_axis)
+    assert np.degrees(np.arccos(cos)) == pytest.approx(2.0)
+    # the old optical axis's point lands f tan(2 deg) from the centre
+    centre = np.array([front.width / 2, front.height / 2])
+    f = front.intrinsics()[1, 1]
+    seen_at = turned.project(np.asarray(front.look_at))[0]
+    assert np.linalg.norm(seen_at - centre) == pytest.approx(f * np.tan(np.radians(2.0)))
+    shift = np.subtract(moved["shifted"].position, front.position)
+    assert np.linalg.norm(shift) == pytest.approx(0.02)
+    assert np.allclose(np.subtract(moved["shifted"].look_at, front.look_at), shift)
+    assert moves["turned"].moved(front) == turned  # seeded
+    task = make_task("push")
+    for name, camera in moved.items():
+        cameras = (front, dataclasses.replace(camera, name="moved"))
+        with make_simulation(
+            "mujoco", robot="panda", objects=task.scene_objects(), cameras=cameras
+        ) as sim:
+            sim.reset(seed=2)
+            task.reset(sim, sim.rng)
+            for cube in (o.name for o in task.scene_objects() if isinstance(o, Cube)):
+                before = _seen_centre(sim, "front", cube)
+                after = _seen_centre(sim, "moved", cube)
+                at = sim.position(cube)
+                predicted = camera.project(at)[0] - front.project(at)[0]
+                assert np.linalg.norm(predicted) > 0.5, (name, cube)  # the view did move
+                assert np.linalg.norm((after - before) - predicted) < MOVE_BOUND, (name, cube)
+
+
+def test_a_render_process_draws_a_snapshot_as_the_simulation_renders_it_then_ends():
+    """`RenderWorker`: the frames of a snapshot taken after the task placed and coloured its
+    cubes and the arm moved are the simulation's own frames, pixel for pixel; the scene's
+    later motion does not reach a snapshot taken before; close ends the process."""
+    import mujoco
+
+    from robostack.core.types import CommandMode, JointCommand
+    from robostack.sim.frames import RenderWorker
+
+    sim, _ = _push_scene("mujoco", seed=4)
+    try:
+        with RenderWorker(sim) as worker:
+            for _ in range(200):  # the arm sags a little under a small torque
+                sim.write(JointCommand(mode=CommandMode.TORQUE, values=np.full(7, 2.0)))
+            snapshot = sim.snapshot()
+            # a step leaves the body poses at its start: bring them to the stepped positions
+            mujoco.mj_forward(sim.model, sim.data)
+            direct = {c.name: sim.render(c.name) for c in TEST_CAMERAS}
+            for _ in range(200):
+                sim.write(JointCommand(mode=CommandMode.TORQUE, values=np.full(7, 2.0)))
+            frames = worker.submit(snapshot).result(timeout=60)
+            assert set(frames) == set(direct)
+            for name, image in direct.items():
+                assert np.array_equal(frames[name], image), name
+            later = worker.submit(sim.snapshot()).result(timeout=60)
+            assert not np.array_equal(later["wrist"], direct["wrist"])  # the hand moved on
+            process = worker._process
+        assert process.poll() == 0
     finally:
         sim.close()

@@ -9,7 +9,12 @@ counts as a success if it ended that way. Measured:
 - which way the successful episodes went, on tasks with modes (obstacle: left / right);
 - diversity: K chunks sampled for the same (first) observation of the first scenes, mean
   pairwise RMS distance, rad;
-- robustness: success as a growing share of observation dimensions is masked or noised;
+- robustness: success as a growing share of observation dimensions is masked or noised; for a
+  policy from cameras (it has no state numbers to hide), as camera observation is taken away
+  instead: each camera blacked out in turn, a growing share of every frame occluded, a growing
+  share of frames dropped (`robostack.policies.runner.ImagePerturbation`: applied where the
+  frames reach the policy), and every camera shifted or turned from its training pose
+  (`robostack.sim.cameras.CameraMove`: the scene renders from the moved pose);
 - inference time per chunk; how often the safety monitor held or stopped the arm.
 """
 
@@ -26,14 +31,15 @@ import torch
 from robostack.core.paths import DEFAULT_RUNS_DIR
 from robostack.policies.base import Policy
 from robostack.policies.batching import ChunkBatcher
+from robostack.policies.features import PolicyFeatures
 from robostack.policies.language import embed_sentences
-from robostack.policies.runner import ObservationPerturbation
+from robostack.policies.runner import ImagePerturbation, ObservationPerturbation
 from robostack.runtime.policy_source import PolicySource, policy_source_factory
 from robostack.runtime.safety.operator import stop_workers_on_signals
 from robostack.sessions.distributed import RayCluster
 from robostack.sessions.episodes import EpisodeResult, EpisodeSpec, run_episode
 from robostack.sessions.evaluation.metrics import mean_pairwise_distance, wilson_interval
-from robostack.sim.cameras import cameras_at
+from robostack.sim.cameras import CameraMove, cameras_at
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,11 @@ class EvalOptions:
         latency_s: simulated inference latency.  predict: sampler / steps / guidance_scale
             overrides for ``predict_chunk``.
         diversity_scenes, diversity_samples: scenes and samples K per scene for diversity.
-        robustness_shares: shares of observation dimensions to mask / noise (0 = nominal).
+        robustness_shares: shares of observation dimensions to mask / noise (0 = nominal); for
+            a policy from cameras, of each frame occluded and of frames dropped. None: no
+            robustness sweep.
+        camera_moves: for a policy from cameras (with a sweep): shifts of every camera, cm, and
+            turns, degrees.
         robustness_episodes: episodes per robustness point.
         record: how many of the first nominal episodes to record.  runs_dir: where.
         num_envs: episodes run at once, in threads, with one batched policy call per chunk.
@@ -65,18 +75,52 @@ class EvalOptions:
     diversity_scenes: int = 10
     diversity_samples: int = 16
     robustness_shares: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6)
+    camera_moves: tuple[float, ...] = (1.0, 2.0)
     robustness_episodes: int = 20
     record: int = 2
     runs_dir: Path = DEFAULT_RUNS_DIR
     num_envs: int = 1
     checkpoint: Path | None = None
 
-    @property
-    def total_episodes(self) -> int:
-        """The nominal episodes and those of the robustness sweep (mask and noise at each
-        share above 0)."""
-        shares = [s for s in self.robustness_shares if s > 0]
-        return self.episodes + 2 * len(shares) * self.robustness_episodes
+    def total_episodes(self, features: PolicyFeatures) -> int:
+        """The nominal episodes and those of the robustness sweep for a policy of ``features``."""
+        return self.episodes + len(robustness_points(self, features)) * self.robustness_episodes
+
+
+def robustness_points(options: EvalOptions, features: PolicyFeatures) -> list[tuple]:
+    """The sweep's points (curve, x, perturbation maker ``seed -> perturbation``) in order: for
+    a policy of the object state, mask and noise at each share above 0; for one from cameras,
+    each camera blacked out (x: its name), occlusion and dropped frames at each share above 0,
+    and the camera moves (x: cm shifted, degrees turned); nothing without a sweep."""
+    shares = [s for s in options.robustness_shares if s > 0]
+    if not options.robustness_shares:
+        return []
+    if not features.cameras:
+        if not features.environment_dim:  # proprioception alone: nothing to hide
+            return []
+        return [
+            (kind, share, lambda seed, k=kind, s=share: ObservationPerturbation(k, s, seed=seed))
+            for kind in ("mask", "noise")
+            for share in shares
+        ]
+    points = [
+        ("blackout", name, lambda seed, n=name: ImagePerturbation("blackout", camera=n, seed=seed))
+        for name, _, _ in features.cameras
+    ]
+    points += [
+        (kind, share, lambda seed, k=kind, s=share: ImagePerturbation(k, s, seed=seed))
+        for kind in ("occlude", "drop")
+        for share in shares
+    ]
+    points += [
+        ("shift_cm", cm, lambda seed, m=cm / 100: CameraMove(shift_m=m, seed=seed))
+        for cm in options.camera_moves
+    ]
+    points += [
+        ("turn_deg", deg, lambda seed, d=deg: CameraMove(turn_deg=d, seed=seed))
+        for deg in options.camera_moves
+    ]
+    return points
 
 
 def evaluate(
@@ -88,10 +132,8 @@ def evaluate(
 ) -> dict:
     """Run the evaluation; return the report (JSON-ready; see the module doc). With a
     ``cluster``, the episodes run on its workers (`robostack.sessions.distributed`)."""
-    # the perturbations hide or corrupt state numbers: a policy from cameras has none to hide
-    perturbable = policy.features.environment_dim > 0
-    shares = [s for s in options.robustness_shares if s > 0] if perturbable else []
-    total = options.total_episodes if perturbable else options.episodes
+    points = robustness_points(options, policy.features)
+    total = options.total_episodes(policy.features)
     done = 0
 
     def step() -> None:
@@ -110,22 +152,22 @@ def evaluate(
 
     specs = [(options.seed + i, None, i < options.record) for i in range(options.episodes)]
     nominal = episodes(specs)
-    robustness = {"mask": [], "noise": []}
-    for kind in robustness:
-        for share in shares:
-            specs = [
-                (
-                    options.seed + i,
-                    ObservationPerturbation(kind, share, seed=options.seed + i),
-                    False,
-                )
-                for i in range(options.robustness_episodes)
-            ]
-            wins = sum(r.success for r in episodes(specs))
-            robustness[kind].append(
-                {"share": share, "success_rate": wins / options.robustness_episodes}
-            )
+    curves = ("occlude", "drop") if policy.features.cameras else ("mask", "noise")
+    robustness: dict[str, list[dict]] = {curve: [] for curve in curves}
+    for curve, x, perturbation in points:
+        specs = [
+            (options.seed + i, perturbation(options.seed + i), False)
+            for i in range(options.robustness_episodes)
+        ]
+        wins = sum(r.success for r in episodes(specs))
+        key = "camera" if curve == "blackout" else "share" if curve in SHARE_CURVES else "amount"
+        robustness.setdefault(curve, []).append(
+            {key: x, "success_rate": wins / options.robustness_episodes}
+        )
     return _report(policy, options, nominal, robustness)
+
+
+SHARE_CURVES = ("mask", "noise", "occlude", "drop")  # x: a share; camera moves: an amount
 
 
 @dataclass(frozen=True)
@@ -254,6 +296,10 @@ def _wave(policy, options, wave: list[tuple]) -> list[tuple[EpisodeResult, Polic
 def _episode(
     policy, options, seed, perturbation, record, seat=None
 ) -> tuple[EpisodeResult, PolicySource]:
+    cameras = cameras_at(policy.features.cameras)
+    if isinstance(perturbation, CameraMove):  # the scene renders from the moved poses
+        cameras = tuple(perturbation.moved(c, i) for i, c in enumerate(cameras))
+        perturbation = None
     source = policy_source_factory(
         policy,
         seed=seed,
@@ -275,7 +321,7 @@ def _episode(
         spec,
         source=source,
         simulator=options.simulator,
-        cameras=cameras_at(policy.features.cameras),
+        cameras=cameras,
     )
     return result, source.sources[0]
 
@@ -290,9 +336,10 @@ def _report(policy, options, nominal: list[EpisodeSummary], robustness) -> dict:
             modes[r.mode] = modes.get(r.mode, 0) + 1
     inference = np.concatenate([r.inference_s for r in nominal]) * 1e3
     nominal_rate = wins / n if n else 0.0
-    for points in robustness.values():
-        if 0.0 in options.robustness_shares:
-            points.insert(0, {"share": 0.0, "success_rate": nominal_rate})
+    for curve, points in robustness.items():
+        key = "share" if curve in SHARE_CURVES else "amount"
+        if curve != "blackout" and 0.0 in options.robustness_shares:
+            points.insert(0, {key: 0.0, "success_rate": nominal_rate})
     return {
         "task": options.task,
         "robot": options.robot,
