@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -231,14 +232,23 @@ class RealCameras:
 
 
 class CameraViews:
-    """What an episode takes from the cameras: the policy's images (`RealCameras.images`), the
-    recording's frames with their pinhole and pose, and the sizes."""
+    """What an episode takes from the cameras (a `robostack.sim.frames.FrameSource`): the
+    policy's images (`RealCameras.images`), the recording's frames with their pinhole and pose,
+    and the sizes. The frames are captured already (reader threads): any tick may take them."""
+
+    snapshots = True  # `request` is offered, answered at once
 
     def __init__(self, cameras: RealCameras, tool_pose: Callable[[], np.ndarray]):
         self.cameras, self.tool_pose = cameras, tool_pose
 
     def __call__(self) -> dict[str, np.ndarray]:
         return self.cameras.images()
+
+    def request(self) -> Future[dict[str, np.ndarray]]:
+        """The newest frames, as a done future (`StaleFrameError` raised here, in the tick)."""
+        future: Future[dict[str, np.ndarray]] = Future()
+        future.set_result(self())
+        return future
 
     def sizes(self) -> dict[str, tuple[int, int]]:
         return self.cameras.sizes()

@@ -361,10 +361,10 @@ class _Watch:
 
     def _record_frames(self, tick: int, t: float) -> None:
         """The cameras' frames into the recording: rendered now in lockstep (and where the
-        simulation takes no snapshots); in real time requested from the render process now and
-        recorded once rendered (a later call)."""
+        simulation takes no snapshots) and from real cameras (their newest frames); in real
+        time requested from the render process now and recorded once rendered (a later call)."""
         views = self.scene.views
-        if not (self.scene.spec.realtime and views.snapshots):
+        if not (self.scene.spec.realtime and isinstance(views, _CameraViews) and views.snapshots):
             self.recorder.record_frames(tick, t, views.with_poses())
             return
         views.request()
