@@ -14,10 +14,11 @@ from robostack.hardware.franka import FrankaConfig, FrankaRobot
 from robostack.hardware.rehearsal.standins import rehearsal
 from robostack.hardware.rehearsal.virtual.franka_motion import MAX_TORQUE_RATE
 from robostack.runtime.preflight import preflight
+from robostack.runtime.recording import EVENTS
 from robostack.runtime.safety import SafetyConfig
 from robostack.runtime.safety.overrides import SafetyOverrides
 from robostack.runtime.start_move import move_to_start
-from tests.hardware.helpers import LOADED_READ_TIMEOUT_S, checks, run_session
+from tests.hardware.helpers import LOADED_READ_TIMEOUT_S, checks, close_the_hand, run_session
 
 ADDRESS = "172.16.0.2"
 HOME = get_robot("panda").q_home
@@ -129,6 +130,14 @@ def test_the_gripper_follows_the_gripper_channel(franka):
         robot.write(JointCommand.torque(np.zeros(7)))
         robot.read()
     assert robot._gripper._sent == 0.02
+
+
+def test_the_stand_in_hand_closing_on_nothing_fails_the_grasp_and_holds_the_arm(franka, tmp_path):
+    robot, _ = franka
+    result, run_dir = close_the_hand(robot, runs_dir=tmp_path)
+    assert result.outcome == "held" and checks(result) == ["grasp_failed"]
+    assert robot.read().gripper_width < 1e-3  # closed to the minimum width
+    assert "grasp_failed" in (run_dir / EVENTS).read_text()
 
 
 def test_the_start_move_is_jerk_limited_and_arrives(franka):

@@ -1,6 +1,8 @@
 """The unmodified pylibfranka client against the virtual Franka controller (its own process)
 on loopback: the FCI calls, a torque discontinuity tripping a reflex as on the arm, the Hand,
-then the real-robot session path from the CLI, a reflex injected mid-episode, the user stop."""
+the Hand grasping a cube and closing on nothing (alone and in a recorded session through the
+backend), then the real-robot session path from the CLI, a reflex injected mid-episode, the
+user stop."""
 
 from __future__ import annotations
 
@@ -14,13 +16,17 @@ from robostack.cli.main import main
 from robostack.core.model import RigidBodyModel
 from robostack.core.paths import CHECKPOINTS, LAUNCH_FILES
 from robostack.core.robots import get_robot
+from robostack.hardware.franka import FrankaConfig, FrankaRobot
 from robostack.hardware.rehearsal.virtual.fci import STATE
 from robostack.hardware.rehearsal.virtual.process import inject, virtual_controller
+from robostack.runtime.recording import EVENTS, RRD
+from robostack.runtime.recording.reader import text_log
 from tests.conftest import loopback
-from tests.hardware.helpers import for_a_loaded_machine, read_summary
+from tests.hardware.helpers import checks, close_the_hand, for_a_loaded_machine, read_summary
 from tests.hardware.rehearsal.helpers import inject_once_moving
 
 ADDRESS = loopback(51)
+CUBE_EDGE = 0.05  # m
 
 
 @pytest.fixture(scope="module")
@@ -72,14 +78,59 @@ def test_a_torque_jump_trips_a_reflex_and_recovery_clears_it(panda):
     assert state.robot_mode == franka.RobotMode.Idle and not state.current_errors
 
 
-def test_the_hand_moves_homes_and_reports_a_grasp_on_nothing_as_unsuccessful(panda):
+def test_the_hand_moves_homes_and_a_grasp_on_nothing_closes_fully_and_fails(panda):
     hand = franka.Gripper(panda)
     state = hand.read_once()
     assert state.max_width == pytest.approx(0.08) and state.width == pytest.approx(0.08, abs=1e-3)
     assert hand.move(0.02, 0.05) and hand.read_once().width == pytest.approx(0.02, abs=2e-3)
     assert hand.homing() and hand.read_once().width == pytest.approx(0.08, abs=2e-3)
     assert not hand.grasp(0.03, 0.05, 20.0, 0.005, 0.005)  # the fingers closed on nothing
-    assert not hand.read_once().is_grasped and hand.stop()
+    state = hand.read_once()
+    assert not state.is_grasped and state.width < 1e-3 and hand.stop()  # to the minimum width
+
+
+@pytest.fixture(scope="module")
+def panda_over_a_cube():
+    """A virtual Franka posed over a 5 cm cube standing between the Hand's open fingers."""
+    address = loopback(53)
+    with virtual_controller("franka", address, cube=CUBE_EDGE):
+        yield address
+
+
+def test_the_hand_grasps_a_cube_between_its_fingers_and_stops_at_its_width(panda_over_a_cube):
+    hand = franka.Gripper(panda_over_a_cube)
+    assert not hand.move(0.03, 0.05)  # a move cannot pass the cube: unsuccessful
+    assert hand.read_once().width == pytest.approx(CUBE_EDGE, abs=1e-3)
+    assert hand.homing()
+    assert hand.grasp(CUBE_EDGE, 0.05, 40.0, 0.005, 0.005)
+    state = hand.read_once()
+    assert state.is_grasped and state.width == pytest.approx(CUBE_EDGE, abs=1e-3)
+    assert hand.move(0.08, 0.1) and not hand.read_once().is_grasped  # let go
+
+
+def _close_the_hand(address: str, runs_dir):
+    """`close_the_hand` through the backend (pylibfranka, the Hand in its own process): the
+    loop's result, the recording, and the width the fingers stand at, m."""
+    with FrankaRobot(address=address, config=FrankaConfig(realtime="ignore")) as robot:
+        result, run_dir = close_the_hand(robot, runs_dir=runs_dir)
+        return result, run_dir, robot.read().gripper_width
+
+
+def test_a_session_closing_the_hand_on_a_cube_holds_it(panda_over_a_cube, tmp_path):
+    result, run_dir, width = _close_the_hand(panda_over_a_cube, tmp_path)
+    assert result.outcome == "completed", result.events
+    assert width == pytest.approx(CUBE_EDGE, abs=1e-3)
+    assert (run_dir / EVENTS).read_text() == ""
+
+
+def test_a_session_closing_the_hand_on_nothing_records_the_failed_grasp(panda, tmp_path):
+    result, run_dir, width = _close_the_hand(panda, tmp_path)
+    assert width < 1e-3
+    assert result.outcome == "held" and checks(result) == ["grasp_failed"]  # the arm HOLDs
+    events = [json.loads(line) for line in (run_dir / EVENTS).read_text().splitlines()]
+    assert [(e["check"], e["reaction"]) for e in events] == [("grasp_failed", "HOLD")]
+    assert read_summary(run_dir)["outcome"] == "held"
+    assert any("grasp_failed" in text for _, _, text in text_log(run_dir / RRD))
 
 
 def _launch_file(tmp_path) -> str:
