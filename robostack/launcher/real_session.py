@@ -3,7 +3,7 @@
 `open_robot` builds the plan's backend (unconnected). `run_on_robot` connects, runs the
 preflight checks and refuses to move when one fails, then for each episode moves the arm
 slowly to the start configuration (`robostack.runtime.start_move`) and runs the policy through the
-loop paced by the robot, the twin scene judging the task
+loop paced by the robot, the twin scene judging the task, both in the episode's recording
 (`robostack.sessions.episodes.run_robot_episode`). A safety
 stop or a robot fault ends the session; the robot is stopped and disconnected on every exit path.
 """
@@ -16,14 +16,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from robostack.core.errors import RobostackError
-from robostack.core.model import RigidBodyModel
 from robostack.core.robot import Robot
 from robostack.core.robots import get_robot
 from robostack.launcher.plan import LaunchPlan
 from robostack.runtime.backends import make_robot
 from robostack.runtime.loop import Link
 from robostack.runtime.preflight import PreflightReport, check_robot
-from robostack.runtime.start_move import move_to_start
 from robostack.sessions.episodes import EpisodeResult, run_robot_episode
 
 SWITCH_INTERVAL_S = 0.0002  # the interpreter's thread switch interval during a real session
@@ -80,7 +78,6 @@ def run_on_robot(
     episodes run and the preflight report."""
     launch = plan.launch
     description = get_robot(launch.robot.name)
-    model = RigidBodyModel(description)
     results: list[EpisodeResult] = []
     with robot, responsive_threads():
         report = check_robot(
@@ -94,15 +91,9 @@ def run_on_robot(
             raise RobostackError(f"preflight failed, nothing moved: {report.failures()}")
         for i in range(plan.episodes):
             source = source_for(plan.seed + i)  # a split session's server checked: not moved yet
-            move_to_start(
-                robot,
-                description.q_home,
-                model=model,
-                controller=launch.controller.name,
-                safety=plan.safety,
-                link=link,
+            result = run_robot_episode(
+                plan.episode(i), robot, source=source, link=link, q_start=description.q_home
             )
-            result = run_robot_episode(plan.episode(i), robot, source=source, link=link)
             results.append(result)
             if progress is not None:
                 progress(i + 1, plan.episodes)

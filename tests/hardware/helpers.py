@@ -14,6 +14,7 @@ from robostack.runtime.assembly import make_loop, recording
 from robostack.runtime.loop import LoopResult
 from robostack.runtime.recording import SUMMARY
 from robostack.runtime.safety import SafetyConfig
+from robostack.runtime.safety.overrides import SafetyOverrides
 
 # Bounds for sessions on a shared machine, set through the keys the product has. There the
 # controller (a stand-in or a virtual one), the loop and the policy share two cores with other
@@ -40,6 +41,19 @@ def for_a_loaded_machine(launch_text: str) -> str:
     return text
 
 
+def loaded_overrides(robot: Robot) -> SafetyOverrides:
+    """``robot``'s default safety config as overrides, with `LOADED_READ_TIMEOUT_S` and
+    `LOADED_STALE_REFERENCE_S`."""
+    defaults = SafetyConfig.for_robot(robot.spec)
+    return SafetyOverrides(
+        velocity_fraction=defaults.velocity_fraction,
+        tracking_error_max=defaults.tracking_error_max,
+        collision_torque=tuple(defaults.collision_torque.tolist()),
+        stale_reference_s=LOADED_STALE_REFERENCE_S,
+        read_timeout_s=LOADED_READ_TIMEOUT_S,
+    )
+
+
 def run_session(robot: Robot, **options) -> LoopResult:
     """`robostack.benchmarks.hardware.run_session` with `LOADED_READ_TIMEOUT_S`."""
     return hardware.run_session(robot, read_timeout_s=LOADED_READ_TIMEOUT_S, **options)
@@ -62,16 +76,13 @@ def close_the_hand(robot: Robot, *, runs_dir: Path) -> tuple[LoopResult, Path]:
     state = robot.read()
     close = Dwell("close", state.q, CLOSE_THE_HAND_S)
     close.gripper_width = 0.0
-    safety = SafetyConfig.for_robot(
-        robot.spec, read_timeout_s=LOADED_READ_TIMEOUT_S, stale_reference_s=LOADED_STALE_REFERENCE_S
-    )
     loop = make_loop(
         robot=robot,
         model=RigidBodyModel(description),
         source=ReferenceChunker(close, t_offset=state.t),
         controller="impedance",
         realtime=True,
-        safety_config=safety,
+        safety_config=loaded_overrides(robot).config(robot.spec),
     )
     with recording(loop, runs_dir=runs_dir, name="close", description=description) as rec:
         result = loop.run(ticks=round(CLOSE_THE_HAND_S * robot.spec.control_rate_hz))

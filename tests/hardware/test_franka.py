@@ -15,10 +15,13 @@ from robostack.hardware.rehearsal.standins import rehearsal
 from robostack.hardware.rehearsal.virtual.franka_motion import MAX_TORQUE_RATE
 from robostack.runtime.preflight import preflight
 from robostack.runtime.recording import EVENTS
-from robostack.runtime.safety import SafetyConfig
-from robostack.runtime.safety.overrides import SafetyOverrides
 from robostack.runtime.start_move import move_to_start
-from tests.hardware.helpers import LOADED_READ_TIMEOUT_S, checks, close_the_hand, run_session
+from tests.hardware.helpers import (
+    checks,
+    close_the_hand,
+    loaded_overrides,
+    run_session,
+)
 
 ADDRESS = "172.16.0.2"
 HOME = get_robot("panda").q_home
@@ -144,18 +147,8 @@ def test_the_start_move_is_jerk_limited_and_arrives(franka):
     robot, _ = franka
     q0 = robot.read().q
     assert np.abs(q0 - HOME).max() == pytest.approx(0.3)
-    defaults = SafetyConfig.for_robot(robot.spec)
     result = move_to_start(
-        robot,
-        HOME,
-        model=RigidBodyModel(get_robot("panda")),
-        safety=SafetyOverrides(
-            velocity_fraction=defaults.velocity_fraction,
-            tracking_error_max=defaults.tracking_error_max,
-            collision_torque=tuple(defaults.collision_torque.tolist()),
-            stale_reference_s=defaults.stale_reference_s,
-            read_timeout_s=LOADED_READ_TIMEOUT_S,
-        ),
+        robot, HOME, model=RigidBodyModel(get_robot("panda")), safety=loaded_overrides(robot)
     )
     assert np.abs(result.final_state.q - HOME).max() < 0.01
     assert robot._control is None  # the move ended its motion

@@ -1,18 +1,21 @@
 """The unmodified pylibfranka client against the virtual Franka controller (its own process)
 on loopback: the FCI calls, a torque discontinuity tripping a reflex as on the arm, the Hand,
 the Hand grasping a cube and closing on nothing (alone and in a recorded session through the
-backend), then the real-robot session path from the CLI, a reflex injected mid-episode, the
-user stop."""
+backend), then the real-robot session path from the CLI (the start move and the episode in one
+recording), a reflex injected mid-episode, the user stop, a reflex during the start move."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pylibfranka as franka
 import pytest
 
 from robostack.cli.main import main
+from robostack.core.errors import SessionFailedError
 from robostack.core.model import RigidBodyModel
 from robostack.core.paths import CHECKPOINTS, LAUNCH_FILES
 from robostack.core.robots import get_robot
@@ -20,9 +23,16 @@ from robostack.hardware.franka import FrankaConfig, FrankaRobot
 from robostack.hardware.rehearsal.virtual.fci import STATE
 from robostack.hardware.rehearsal.virtual.process import inject, virtual_controller
 from robostack.runtime.recording import EVENTS, RRD
-from robostack.runtime.recording.reader import text_log
+from robostack.runtime.recording.reader import joint_signal, text_log
+from robostack.sessions.episodes import EpisodeSpec, run_robot_episode
 from tests.conftest import loopback
-from tests.hardware.helpers import checks, close_the_hand, for_a_loaded_machine, read_summary
+from tests.hardware.helpers import (
+    checks,
+    close_the_hand,
+    for_a_loaded_machine,
+    loaded_overrides,
+    read_summary,
+)
 from tests.hardware.rehearsal.helpers import inject_once_moving
 
 ADDRESS = loopback(51)
@@ -160,7 +170,7 @@ def test_preflight_and_a_policy_session_from_the_cli_through_pylibfranka(tmp_pat
         episode = out["results"][0]
         assert out["preflight"]["ok"] and episode["outcome"] == "completed", episode["events"]
         assert 0.9 < episode["timing"]["period_ms"]["median"] < 1.1  # paced by the 1 kHz FCI
-        assert read_summary(episode["recording"])["timing"]["period_ms"]["median"] > 0
+        _assert_one_recording_of_start_move_then_episode(Path(episode["recording"]))
         home = get_robot("panda").q_home  # the start move returns there first
         with inject_once_moving(address, "reflex", start=home):  # in the policy's episode
             assert main([*argv, "--yes", "--speed", "1", "--json"]) == 1
@@ -172,6 +182,48 @@ def test_preflight_and_a_policy_session_from_the_cli_through_pylibfranka(tmp_pat
         assert robot.read_once().robot_mode == franka.RobotMode.UserStopped
         with pytest.raises(franka.CommandException):
             robot.automatic_error_recovery()
+
+
+def _assert_one_recording_of_start_move_then_episode(run: Path) -> None:
+    summary = read_summary(run)
+    assert summary["timing"]["period_ms"]["median"] > 0
+    start_move = summary["start_move"]
+    assert start_move["outcome"] == "completed" and start_move["error_rad"] < 0.01
+    ticks, _ = joint_signal(run / RRD, "q")  # one tick count across both segments
+    assert summary["dropped_ticks"] == 0 and np.array_equal(ticks, np.arange(ticks.size))
+    assert ticks.size == start_move["ticks"] + summary["ticks"]
+    phases = [(tick, text) for tick, _, text in text_log(run / RRD, "/phase")]
+    assert phases == [(0, "start_move"), (start_move["ticks"], "episode")]
+
+
+def test_a_start_move_tripping_the_monitor_leaves_its_events_and_a_whole_recording(tmp_path):
+    address = loopback(54)
+    spec = EpisodeSpec(task="reach", seed=3, controller="impedance", record=True, runs_dir=tmp_path)
+    with virtual_controller("franka", address):
+        config = FrankaConfig(realtime="ignore", gripper=False)
+        with FrankaRobot(address=address, config=config) as robot:
+            spec = dataclasses.replace(spec, safety=loaded_overrides(robot))
+            q_start = robot.read().q + np.eye(7)[0] * 0.3  # somewhere to go
+            with (
+                inject_once_moving(address, "reflex"),
+                pytest.raises(SessionFailedError, match=r"start move ended stopped.*franka_reflex"),
+            ):
+                run_robot_episode(spec, robot, q_start=q_start)
+    (run,) = tmp_path.iterdir()
+    summary = read_summary(run)
+    assert summary["outcome"] == "error" and "SessionFailedError" in summary["error"]
+    start_move = summary["start_move"]
+    assert start_move["outcome"] == "stopped" and start_move["error_rad"] > 0.05
+    assert "franka_reflex" in [e["check"] for e in start_move["events"]]
+    events = [json.loads(line) for line in (run / EVENTS).read_text().splitlines()]
+    assert [e["check"] for e in events] == [e["check"] for e in start_move["events"]]
+    assert {e["phase"] for e in events} == {"start_move"}
+    ticks, _ = joint_signal(run / RRD, "q")  # every tick of the move, read back
+    assert summary["dropped_ticks"] == 0 and ticks.size == start_move["ticks"] > 0
+    assert [text for _, _, text in text_log(run / RRD, "/phase")] == ["start_move"]
+    assert any(
+        "[start_move]" in text and "franka_reflex" in text for _, _, text in text_log(run / RRD)
+    )
 
 
 def test_a_joint_faster_than_its_limit_trips_a_reflex(panda):
