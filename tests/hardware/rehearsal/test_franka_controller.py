@@ -20,12 +20,13 @@ from robostack.core.model import RigidBodyModel
 from robostack.core.paths import CHECKPOINTS, LAUNCH_FILES
 from robostack.core.robots import get_robot
 from robostack.hardware.franka import FrankaConfig, FrankaRobot
+from robostack.hardware.franka.hand_process import HandProcess
 from robostack.hardware.rehearsal.virtual.fci import STATE
 from robostack.hardware.rehearsal.virtual.process import inject, virtual_controller
 from robostack.runtime.recording import EVENTS, RRD
 from robostack.runtime.recording.reader import joint_signal, text_log
 from robostack.sessions.episodes import EpisodeSpec, run_robot_episode
-from tests.conftest import loopback
+from tests.conftest import in_background, loopback
 from tests.hardware.helpers import (
     checks,
     close_the_hand,
@@ -37,6 +38,7 @@ from tests.hardware.rehearsal.helpers import inject_once_moving
 
 ADDRESS = loopback(51)
 CUBE_EDGE = 0.05  # m
+LET_GO_AFTER_S = 0.5  # the session has read the grasp back by then
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +133,25 @@ def test_a_session_closing_the_hand_on_a_cube_holds_it(panda_over_a_cube, tmp_pa
     assert result.outcome == "completed", result.events
     assert width == pytest.approx(CUBE_EDGE, abs=1e-3)
     assert (run_dir / EVENTS).read_text() == ""
+
+
+def test_a_session_whose_grasped_cube_is_let_go_records_the_lost_grasp(panda_over_a_cube, tmp_path):
+    def open_once_grasped(done) -> None:
+        other = HandProcess(panda_over_a_cube)  # another client, in a process of its own
+        try:
+            while not done.wait(0.05):
+                if other.read_once().is_grasped and not done.wait(LET_GO_AFTER_S):
+                    other.move(0.08, 0.1)  # aborted when the session ends and stops the Hand
+                    return
+        except RuntimeError:
+            pass
+        finally:
+            other.stop()
+
+    with in_background(open_once_grasped):
+        result, run_dir, _ = _close_the_hand(panda_over_a_cube, tmp_path)
+    assert result.outcome == "held" and checks(result) == ["grasp_lost"]
+    assert "grasp_lost" in (run_dir / EVENTS).read_text()
 
 
 def test_a_session_closing_the_hand_on_nothing_records_the_failed_grasp(panda, tmp_path):
