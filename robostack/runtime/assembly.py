@@ -112,6 +112,7 @@ def recording(
     finally:
         recorder.close()
         event_errors = [e for monitor in recorder.monitors for e in monitor.event_errors]
+        recorder.monitors.clear()  # a monitor holds the recorder: no cycle outlives the session
         summary = {"name": name, **recorder.summary, "event_errors": event_errors}
         summary["wall_s"] = round(time.monotonic() - began, 3)
         if isinstance(summary.get("ticks"), int):
