@@ -135,6 +135,14 @@ def test_the_gripper_follows_the_gripper_channel(franka):
     assert robot._gripper._sent == 0.02
 
 
+@pytest.mark.parametrize(
+    "grasp", [{"grasp_force": 80.0}, {"grasp_speed": 0.2}, {"grasp_width": 0.09}]
+)
+def test_a_grasp_beyond_the_hand_s_force_speed_or_width_is_refused(grasp):
+    with pytest.raises(ValueError, match="grasp_force in"):
+        FrankaConfig(**grasp)
+
+
 def test_the_stand_in_hand_closing_on_nothing_fails_the_grasp_and_holds_the_arm(franka, tmp_path):
     robot, _ = franka
     result, run_dir = close_the_hand(robot, runs_dir=tmp_path)
