@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 REALTIME = ("enforce", "ignore")
+HAND_WIDTH_MAX, HAND_SPEED_MAX, HAND_FORCE_MAX = 0.08, 0.1, 70.0  # m, m/s, N (continuous)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,8 +38,18 @@ class FrankaConfig:
         realtime: ``enforce`` (libfranka's default: refuse without real-time scheduling) or
             ``ignore`` (run on a non-real-time kernel; expect lost packets).
         gripper: drive the Franka Hand through pylibfranka's Gripper.
-        gripper_speed: finger speed of gripper moves, m/s.
+        gripper_speed: finger speed of gripper moves, m/s (of the width).
         gripper_deadband: gripper targets closer than this to the last one are not sent, m.
+        grasp_below: a gripper target at or below this width is a close command, m: the Hand
+            grasps (``Gripper.grasp``) instead of moving; wider targets are moves.
+        grasp_width: the width a grasp expects the object to have, m.
+        grasp_epsilon_inner, grasp_epsilon_outer: how much narrower / wider than
+            ``grasp_width`` the fingers may stop for the grasp to hold the object, m. The
+            defaults accept any object from 5 mm to the Hand's 80 mm: fingers closing to
+            under 5 mm met nothing, a failed grasp.
+        grasp_speed: closing speed of a grasp, m/s (of the width; the Hand's top is 0.1).
+        grasp_force: the force the fingers hold a grasped object with, N (the Hand's
+            continuous maximum is 70).
     """
 
     collision_torque_lower: tuple[float, ...] = (20.0, 20.0, 18.0, 18.0, 16.0, 14.0, 12.0)
@@ -55,6 +66,12 @@ class FrankaConfig:
     gripper: bool = True
     gripper_speed: float = 0.05
     gripper_deadband: float = 0.002
+    grasp_below: float = 0.01
+    grasp_width: float = 0.04
+    grasp_epsilon_inner: float = 0.035
+    grasp_epsilon_outer: float = 0.04
+    grasp_speed: float = 0.05
+    grasp_force: float = 40.0
 
     def __post_init__(self) -> None:
         lengths = {
@@ -77,3 +94,16 @@ class FrankaConfig:
             raise ValueError("FrankaConfig.torque_rate_limit must be in (0, 1000] Nm/s (FCI)")
         if self.load_mass < 0 or self.gripper_speed <= 0 or self.gripper_deadband < 0:
             raise ValueError("FrankaConfig: load_mass, gripper_deadband >= 0, gripper_speed > 0")
+        if not (
+            0 <= self.grasp_below <= HAND_WIDTH_MAX
+            and 0 <= self.grasp_width <= HAND_WIDTH_MAX
+            and self.grasp_epsilon_inner >= 0
+            and self.grasp_epsilon_outer >= 0
+            and 0 < self.grasp_speed <= HAND_SPEED_MAX
+            and 0 < self.grasp_force <= HAND_FORCE_MAX
+        ):
+            raise ValueError(
+                f"FrankaConfig: grasp_below and grasp_width in [0, {HAND_WIDTH_MAX}] m, the "
+                f"grasp epsilons >= 0 m, grasp_speed in (0, {HAND_SPEED_MAX}] m/s, grasp_force "
+                f"in (0, {HAND_FORCE_MAX}] N"
+            )

@@ -36,8 +36,20 @@ class HandProcess:
     def move(self, width: float, speed: float) -> bool:
         return self._call("move", width, speed)
 
+    def grasp(
+        self,
+        width: float,
+        speed: float,
+        force: float,
+        epsilon_inner: float = 0.005,
+        epsilon_outer: float = 0.005,
+    ) -> bool:
+        return self._call("grasp", width, speed, force, epsilon_inner, epsilon_outer)
+
     def read_once(self) -> SimpleNamespace:
-        return SimpleNamespace(width=self._call("width"))
+        """The ``GripperState`` fields the backend reads: ``width`` (m), ``is_grasped``."""
+        width, grasped = self._call("state")
+        return SimpleNamespace(width=width, is_grasped=grasped)
 
     def server_version(self) -> int:
         return self._call("server_version")
@@ -75,7 +87,8 @@ def _serve(address: str, conn) -> None:
     conn.send((True, None))
     calls = {
         "move": gripper.move,
-        "width": lambda: float(gripper.read_once().width),
+        "grasp": gripper.grasp,
+        "state": lambda: _state(gripper.read_once()),
         "server_version": gripper.server_version,
         "stop": gripper.stop,
     }
@@ -90,3 +103,7 @@ def _serve(address: str, conn) -> None:
             conn.send((False, f"{type(error).__name__}: {error}"))
         if method == "stop":
             return
+
+
+def _state(state) -> tuple[float, bool]:
+    return float(state.width), bool(state.is_grasped)

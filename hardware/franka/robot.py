@@ -23,7 +23,12 @@ from types import ModuleType
 
 import numpy as np
 
-from robostack.core.errors import RobostackError, RobotConnectionError, RobotFaultError
+from robostack.core.errors import (
+    GraspFailedError,
+    RobostackError,
+    RobotConnectionError,
+    RobotFaultError,
+)
 from robostack.core.robot import Robot
 from robostack.core.robots import get_robot
 from robostack.core.types import CommandMode, JointCommand, JointState
@@ -269,7 +274,11 @@ class _GripperWorker:
     `HandProcess`, whose waits release the interpreter).
 
     `request` stores the newest target (the 1 kHz loop never waits); a worker thread sends it
-    with ``move`` and polls the width every `POLL_S`.
+    and polls the state every `POLL_S`. A target at or below ``config.grasp_below`` is a close
+    command, sent as ``grasp`` with the config's width, epsilons, speed and force; its success
+    is read back (``is_grasped``). A grasp that holds nothing, or an object that slips out of a
+    held grasp, is raised once from the next `request` as a `GraspFailedError`; any other
+    failure of the Hand as a `RobotFaultError`.
     """
 
     POLL_S = 0.05
@@ -279,6 +288,8 @@ class _GripperWorker:
         self.width = float(gripper.read_once().width)
         self.version = gripper.server_version()
         self.error: Exception | None = None
+        self.failure: GraspFailedError | None = None
+        self._holding = False  # the last grasp holds an object
         self._target: float | None = None
         self._sent: float | None = None
         self._wake = threading.Event()
@@ -289,11 +300,15 @@ class _GripperWorker:
     def request(self, width: float | None) -> None:
         if self.error is not None:
             raise RobotFaultError("gripper", f"the Franka Hand failed: {self.error}")
+        failure, self.failure = self.failure, None
+        if failure is not None:
+            raise failure
         if width is None:
             return
+        width = 0.0 if width <= self._config.grasp_below else float(width)  # close: one command
         last = self._sent if self._target is None else self._target
         if last is None or abs(width - last) >= self._config.gripper_deadband:
-            self._target = float(width)
+            self._target = width
             self._wake.set()
 
     def _run(self) -> None:
@@ -303,12 +318,39 @@ class _GripperWorker:
             try:
                 target, self._target = self._target, None
                 if target is not None:
-                    self._gripper.move(target, self._config.gripper_speed)
-                    self._sent = target
-                self.width = float(self._gripper.read_once().width)
+                    self._send(target)
+                state = self._gripper.read_once()
+                self.width = float(state.width)
+                if self._holding and not state.is_grasped:
+                    self._holding = False
+                    self.failure = self._failed("grasp_lost", "let go of the object", self.width)
             except Exception as error:  # reported to the loop at its next request
                 self.error = error
                 return
+
+    def _send(self, target: float) -> None:
+        c, self._holding = self._config, False
+        self._sent = target
+        if target > 0.0:
+            self._gripper.move(target, c.gripper_speed)
+            return
+        epsilons = (c.grasp_epsilon_inner, c.grasp_epsilon_outer)
+        done = self._gripper.grasp(c.grasp_width, c.grasp_speed, c.grasp_force, *epsilons)
+        state = self._gripper.read_once()
+        self._holding = bool(done and state.is_grasped)
+        if not self._holding:
+            self.failure = self._failed("grasp_failed", "closed on no object", float(state.width))
+
+    def _failed(self, check: str, what: str, width: float) -> GraspFailedError:
+        c = self._config
+        low, high = c.grasp_width - c.grasp_epsilon_inner, c.grasp_width + c.grasp_epsilon_outer
+        return GraspFailedError(
+            check,
+            f"the Franka Hand {what}: the fingers stand {width * 1e3:.1f} mm apart, a grasped "
+            f"object keeps them within [{low * 1e3:.1f}, {high * 1e3:.1f}] mm",
+            width=width,
+            limit=low if width < low else high,
+        )
 
     def close(self) -> None:
         self._stop = True

@@ -41,6 +41,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "s of its time, and exit (default: serve a controller)",
     )
     p.add_argument("--delay", type=float, default=0.0, help="with --inject: delay, s")
+    p.add_argument(
+        "--cube",
+        type=float,
+        metavar="EDGE",
+        help="franka: a cube of EDGE m on the table between the Hand's open fingers, the arm "
+        "posed over it (to rehearse grasps; default: no object)",
+    )
     add_json(p)
     p.set_defaults(run=run)
 
@@ -63,9 +70,11 @@ def serve(args: argparse.Namespace) -> int:
     from robostack.hardware.rehearsal.virtual.franka_controller import VirtualFrankaController
     from robostack.hardware.rehearsal.virtual.ur_controller import VirtualURController
 
+    if args.cube is not None and (args.robot != "franka" or not 0.005 <= args.cube <= 0.075):
+        raise RobostackError("--cube takes the franka's cube edge, in [0.005, 0.075] m")
     try:
         if args.robot == "franka":
-            controller = VirtualFrankaController(address=args.address).start()
+            controller = VirtualFrankaController(address=args.address, cube=args.cube).start()
         else:
             controller = VirtualURController(
                 robot=args.robot, address=args.address, firmware=args.firmware

@@ -76,3 +76,18 @@ class ObservationError(RobostackError):
     def __init__(self, check: str, message: str, *, value: float, limit: float):
         self.check, self.value, self.limit = check, value, limit
         super().__init__(message)
+
+
+class GraspFailedError(RobotFaultError):
+    """The gripper closed on no object (``grasp_failed``) or let go of the one it held
+    (``grasp_lost``): the robot works on, but the episode cannot succeed. `Robot.write` raises
+    it after the tick's command went out; the loop HOLDs the arm.
+
+    Attributes:
+        width: where the fingers stopped, m.  limit: the nearest width a held object
+            allows, m.
+    """
+
+    def __init__(self, check: str, message: str, *, width: float, limit: float):
+        super().__init__(check, message)
+        self.width, self.limit = width, limit

@@ -4,9 +4,10 @@
 file's cameras, runs the preflight checks (the cameras' too) and refuses to move when one fails,
 then for each episode moves the arm slowly to the start configuration
 (`robostack.runtime.start_move`) and runs the policy through the loop paced by the robot, the
-twin scene judging the task (`robostack.sessions.episodes.run_robot_episode`), the cameras'
-newest frames the policy's images. A safety stop or a robot fault ends the session; the robot is
-stopped and disconnected, the cameras closed, on every exit path.
+twin scene judging the task, the cameras' newest frames the policy's images, start move and
+episode in the episode's recording (`robostack.sessions.episodes.run_robot_episode`). A safety
+stop or a robot fault ends the session; the robot is stopped and disconnected, the cameras
+closed, on every exit path.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
 from robostack.core.errors import RobostackError
-from robostack.core.model import RigidBodyModel
 from robostack.core.robot import Robot
 from robostack.core.robots import get_robot
 from robostack.launcher.plan import LaunchPlan
@@ -25,7 +25,6 @@ from robostack.runtime.backends import make_robot
 from robostack.runtime.cameras import RealCameras
 from robostack.runtime.loop import Link
 from robostack.runtime.preflight import PreflightReport, check_cameras, check_robot
-from robostack.runtime.start_move import move_to_start
 from robostack.sessions.episodes import EpisodeResult, run_robot_episode
 
 SWITCH_INTERVAL_S = 0.0002  # the interpreter's thread switch interval during a real session
@@ -82,7 +81,6 @@ def run_on_robot(
     episodes run and the preflight report."""
     launch = plan.launch
     description = get_robot(launch.robot.name)
-    model = RigidBodyModel(description)
     results: list[EpisodeResult] = []
     with ExitStack() as stack:
         stack.enter_context(robot)
@@ -103,16 +101,13 @@ def run_on_robot(
             raise RobostackError(f"preflight failed, nothing moved: {report.failures()}")
         for i in range(plan.episodes):
             source = source_for(plan.seed + i)  # a split session's server checked: not moved yet
-            move_to_start(
-                robot,
-                description.q_home,
-                model=model,
-                controller=launch.controller.name,
-                safety=plan.safety,
-                link=link,
-            )
             result = run_robot_episode(
-                plan.episode(i), robot, source=source, link=link, cameras=cameras
+                plan.episode(i),
+                robot,
+                source=source,
+                link=link,
+                cameras=cameras,
+                q_start=description.q_home,
             )
             results.append(result)
             if progress is not None:

@@ -78,36 +78,62 @@ def _clock(robot: Robot, realtime: bool) -> LockstepClock | WallClock | RobotPac
 
 @contextmanager
 def recording(
-    loop: ControlLoop, *, runs_dir: Path, name: str, description: RobotDescription
+    loop: ControlLoop | None,
+    *,
+    runs_dir: Path,
+    name: str,
+    description: RobotDescription,
+    control_rate_hz: float | None = None,
 ) -> Iterator[SessionRecorder]:
-    """Record ``loop``'s session into a new run folder.
+    """Record ``loop``'s session into a new run folder; with ``loop`` None, a session of
+    several loops on a robot running at ``control_rate_hz``, each attached with `record_loop`
+    before it runs.
 
     Fill ``recorder.summary`` before leaving; on exit, normal or not, every tick is drained
-    first and summary.json then says what the recording holds (or the error that ended it),
-    with the session's wall time ``wall_s`` and, given its ``ticks``, its robot time
-    ``robot_s`` (ticks at the robot's control rate), s. A recording that fails STOPs the arm:
-    no session runs on unrecorded.
+    first and summary.json then says what the recording holds (or the error that ended it:
+    its ``outcome`` is ``error`` unless the session had said how it ended), with the
+    session's wall time ``wall_s`` and, given its ``ticks``, its robot time ``robot_s`` (ticks
+    at the robot's control rate), s. A recording that fails STOPs the arm: no session runs on
+    unrecorded.
     """
     began = time.monotonic()
+    rate_hz = loop.robot.spec.control_rate_hz if loop is not None else control_rate_hz
     run_dir = new_run_dir(runs_dir, name)
-    recorder = SessionRecorder(
-        run_dir=run_dir,
-        description=description,
-        control_rate_hz=loop.robot.spec.control_rate_hz,
-        on_error=lambda error: loop.safety.stop(f"the recording in {run_dir} failed: {error}"),
-    )
+    recorder = SessionRecorder(run_dir=run_dir, description=description, control_rate_hz=rate_hz)
     recorder.start()
-    loop.safety.listeners.append(recorder.record_event)
-    loop.recorder = recorder
+    if loop is not None:
+        record_loop(recorder, loop)
     try:
         yield recorder
     except BaseException as error:
-        recorder.summary = {"name": name, "outcome": "error", "error": repr(error)}
+        recorder.summary.setdefault("outcome", "error")
+        recorder.summary["error"] = repr(error)
         raise
     finally:
         recorder.close()
-        summary = {"name": name, **recorder.summary, "event_errors": loop.safety.event_errors}
+        event_errors = [e for monitor in recorder.monitors for e in monitor.event_errors]
+        recorder.monitors.clear()  # a monitor holds the recorder: no cycle outlives the session
+        summary = {"name": name, **recorder.summary, "event_errors": event_errors}
         summary["wall_s"] = round(time.monotonic() - began, 3)
         if isinstance(summary.get("ticks"), int):
-            summary["robot_s"] = summary["ticks"] / loop.robot.spec.control_rate_hz
+            summary["robot_s"] = summary["ticks"] / rate_hz
         recorder.write_summary(summary)
+
+
+def record_loop(
+    recorder: SessionRecorder, loop: ControlLoop, *, phase: str | None = None, t: float = 0.0
+) -> None:
+    """Record ``loop``'s ticks, chunks and safety events into ``recorder`` from now on, as
+    segment ``phase`` from robot time ``t`` s if given (`SessionRecorder.begin_phase`). A
+    recording that fails (or has failed) STOPs the loop."""
+    if phase is not None:
+        recorder.begin_phase(phase, t)
+    loop.safety.listeners.append(recorder.record_event)
+    loop.recorder = recorder
+    recorder.monitors.append(loop.safety)
+    run_dir = recorder.run_dir
+    recorder.on_error = lambda error: loop.safety.stop(
+        f"the recording in {run_dir} failed: {error}"
+    )
+    if recorder.error is not None:
+        recorder.on_error(recorder.error)

@@ -18,6 +18,9 @@ The controller's torque goes to torque-controlled robots; robots that servo them
 (`Robot.command_mode`: UR's servoJ and speedJ) get the safety-filtered reference instead
 (`command_for`), so the monitor's STOP and HOLD references drive them too.
 
+A gripper that failed to grasp (`GraspFailedError`, raised by `Robot.write` after the tick's
+command went out) HOLDs the arm: the episode cannot succeed, the robot works on.
+
 If the run ends abnormally (an exception, a failed read or write), the loop leaves a zero
 torque command on the robot (zero speed for speed-streaming robots; a position-servoing robot
 gets its own decelerating stop): the arm is gravity compensated and no longer driven;
@@ -37,7 +40,7 @@ import numpy as np
 
 from robostack.controllers.base import Controller
 from robostack.controllers.interpolation import ChunkInterpolator
-from robostack.core.errors import ObservationError
+from robostack.core.errors import GraspFailedError, ObservationError
 from robostack.core.robot import Robot
 from robostack.core.types import (
     CommandMode,
@@ -370,6 +373,15 @@ class ControlLoop:
                 reference, tau = safety.filter(tick, state, reference, tau)
                 try:
                     robot.write(command_for(mode, state, reference, tau))
+                except GraspFailedError as error:  # the command went out; the grasp is lost
+                    safety.hold(
+                        tick,
+                        state.t,
+                        check=error.check,
+                        value=error.width,
+                        limit=error.limit,
+                        message=str(error),
+                    )
                 except Exception as error:
                     check = getattr(error, "check", "backend_write")
                     safety.backend_failed(

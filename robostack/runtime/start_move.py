@@ -4,6 +4,13 @@ Before a policy runs on a real robot, the arm goes from wherever it stands to th
 configuration along ruckig's time-optimal jerk-limited profile at ``speed`` x the robot's
 velocity, acceleration and jerk limits, through the same loop, controller and safety monitor
 as every session. The move ends the robot's motion afterwards (`Robot.end_motion`).
+
+Given the session's recorder, the move is recorded as the session's first segment
+(``start_move``: its ticks, its safety events in events.jsonl) and summary.json says how it
+went under ``start_move``: ``outcome`` (``completed``, or ``held``, ``stopped``,
+``not_arrived``, ``interrupted``), ``duration_s``, ``ticks``, ``error_rad`` (the largest
+joint's distance from the start configuration at the end; null when the robot could not be
+read) and ``events``, also when it fails.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ from robostack.core.errors import RobostackError, SessionFailedError
 from robostack.core.model import RigidBodyModel
 from robostack.core.robot import Robot
 from robostack.core.types import RobotSpec
-from robostack.runtime.assembly import make_loop
+from robostack.runtime.assembly import make_loop, record_loop
 from robostack.runtime.loop import Link, LoopResult
+from robostack.runtime.recording import SessionRecorder
 from robostack.runtime.safety import SafetyConfig
 from robostack.runtime.safety.operator import stop_on_signals
 from robostack.runtime.safety.overrides import SafetyOverrides
@@ -65,12 +73,14 @@ def move_to_start(
     speed: float = START_MOVE_SPEED,
     safety: SafetyOverrides | None = None,
     link: Link | None = None,
+    recorder: SessionRecorder | None = None,
 ) -> LoopResult:
     """Move the connected ``robot`` to ``q_start`` (dof,) rad (module doc); return the loop's
     measurements. Raises `SessionFailedError` (the arm moved: not a refusal) when the safety
     monitor ended the move or the arm did not arrive within `ARRIVAL_TOLERANCE`,
     KeyboardInterrupt after a Ctrl-C (or SIGTERM, SIGHUP) stopped it.
-    ``link``: the process link of a split session (status out, operator stops in)."""
+    ``link``: the process link of a split session (status out, operator stops in).
+    ``recorder``: the session's recording, which the move goes into (module doc)."""
     state = robot.read()
     move = JerkLimitedMove(state.q, q_start, robot.spec, speed=speed)
     loop = make_loop(
@@ -84,18 +94,35 @@ def move_to_start(
         else safety.config(robot.spec),
         link=link,
     )
+    if recorder is not None:
+        record_loop(recorder, loop, phase="start_move", t=state.t)
     with stop_on_signals(loop.safety) as signalled:
         result = loop.run(ticks=round((move.duration + SETTLE_S) * robot.spec.control_rate_hz))
+    error = np.inf if result.final_state is None else np.abs(result.final_state.q - q_start).max()
+    outcome = result.outcome
+    if signalled.asked:
+        outcome = "interrupted"
+    elif outcome == "completed" and error > ARRIVAL_TOLERANCE:
+        outcome = "not_arrived"
+    where = ""
+    if recorder is not None:
+        recorder.summary["start_move"] = {
+            "outcome": outcome,
+            "duration_s": result.duration,
+            "ticks": result.ticks,
+            "error_rad": float(error) if np.isfinite(error) else None,
+            "events": [e.to_dict() for e in result.events],
+        }
+        where = f" (recorded in {recorder.run_dir})"
     if signalled.asked:
         raise KeyboardInterrupt("the operator stopped the start move (Ctrl-C or a stop signal)")
     if result.outcome != "completed":
         events = "; ".join(f"{e.check}: {e.message}" for e in result.events)
-        raise SessionFailedError(f"the start move ended {result.outcome}: {events}")
+        raise SessionFailedError(f"the start move ended {result.outcome}: {events}{where}")
     robot.end_motion()
-    error = np.abs(result.final_state.q - q_start).max()
-    if error > ARRIVAL_TOLERANCE:
+    if outcome == "not_arrived":
         raise SessionFailedError(
             f"the start move ended {error:.3f} rad from the start configuration "
-            f"(allowed {ARRIVAL_TOLERANCE} rad)"
+            f"(allowed {ARRIVAL_TOLERANCE} rad){where}"
         )
     return result

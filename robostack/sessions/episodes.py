@@ -33,13 +33,15 @@ from robostack.core.paths import DEFAULT_RUNS_DIR
 from robostack.core.robot import Robot
 from robostack.core.robots import get_robot
 from robostack.core.types import JointState, RobotSpec
-from robostack.runtime.assembly import make_loop, recording
+from robostack.runtime.assembly import make_loop, record_loop, recording
 from robostack.runtime.cameras import CameraViews, RealCameras
 from robostack.runtime.context import EpisodeContext
 from robostack.runtime.loop import ChunkSource, ControlLoop, Link, LoopResult
+from robostack.runtime.recording import SessionRecorder
 from robostack.runtime.safety import SafetyConfig
 from robostack.runtime.safety.operator import stop_on_signals
 from robostack.runtime.safety.overrides import SafetyOverrides
+from robostack.runtime.start_move import move_to_start
 from robostack.sim import make_simulation
 from robostack.sim.cameras import Camera, camera_pose
 from robostack.sim.frames import RenderWorker
@@ -49,6 +51,7 @@ from robostack.sim.tasks import ARM_ONLY_TASKS, Task, make_task
 FPS = 10  # frames per second of recorded episodes: the policy rate
 SESSION_ENDING = ("operator_stop", "policy_lost")  # no episode may follow these events
 SETTLE_S = 0.5  # the expert's reference ends, the arm settles, then success is judged
+OPERATOR_STOPPED = "the operator stopped the arm (Ctrl-C or a stop signal)"
 
 
 @dataclass(frozen=True)
@@ -159,19 +162,24 @@ def run_episode(
     task = _task(spec)
     description = get_robot(spec.robot)
     cameras = tuple(cameras)
-    with make_simulation(
-        simulator, robot=description, objects=task.scene_objects(), cameras=cameras
-    ) as sim:
+    with ExitStack() as stack:
+        sim = stack.enter_context(
+            make_simulation(
+                simulator, robot=description, objects=task.scene_objects(), cameras=cameras
+            )
+        )
         views = _CameraViews(sim, cameras, realtime=spec.realtime) if cameras else None
-        try:
-            scene = _Scene(spec, task, sim, sim.reset(seed=spec.seed), views=views)
-            watch = _Watch(scene)
-            if frames:
-                watch.sampler = _FrameSampler(scene, sim.spec)
-            return _run(scene, scene.loop(sim, source, link), watch)
-        finally:
-            if views is not None:
-                views.close()
+        if views is not None:
+            stack.callback(views.close)
+        scene = _Scene(spec, task, sim, sim.reset(seed=spec.seed), views=views)
+        watch = _Watch(scene)
+        if frames:
+            watch.sampler = _FrameSampler(scene, sim.spec)
+        loop = scene.loop(sim, source, link)
+        result, signalled = _run(scene, loop, watch, rec=_recording(stack, spec, loop))
+    if signalled:
+        raise KeyboardInterrupt(OPERATOR_STOPPED)
+    return result
 
 
 def run_robot_episode(
@@ -181,11 +189,16 @@ def run_robot_episode(
     source: Source | None = None,
     link: Link | None = None,
     cameras: RealCameras | None = None,
+    q_start: np.ndarray | None = None,
 ) -> EpisodeResult:
     """Run ``spec``'s episode on the connected ``robot`` (a real arm, Isaac Gym's bridge) from
     where it stands, the task's MuJoCo scene its twin (module doc); the robot's motion is ended
-    right after the loop (FCI and RTDE want a command every period). ``source``, ``link``: as
-    for `run_episode`. ``cameras``: the open real cameras the policy sees (and the recording
+    right after the loop (FCI and RTDE want a command every period).
+    With ``q_start`` (dof,) rad, the arm first makes the start move there
+    (`robostack.runtime.start_move`, with the episode's controller and safety), recorded as the
+    recording's ``start_move`` segment before the ``episode`` one; a failed start move raises
+    `SessionFailedError` with its recording complete. ``source``, ``link``: as for
+    `run_episode`. ``cameras``: the open real cameras the policy sees (and the recording
     holds); a task that moves objects needs them."""
     task = _task(spec)
     if not task.arm_only and cameras is None:
@@ -195,14 +208,52 @@ def run_robot_episode(
             f"{', '.join(ARM_ONLY_TASKS)}"
         )
     description = get_robot(spec.robot)
-    with make_simulation("mujoco", robot=description, objects=task.scene_objects()) as twin:
+    with ExitStack() as stack:
+        rec = _recording(stack, spec, None, rate_hz=robot.spec.control_rate_hz)
+        if q_start is not None:
+            move_to_start(
+                robot,
+                q_start,
+                model=RigidBodyModel(description),
+                controller=spec.controller,
+                safety=spec.safety,
+                link=link,
+                recorder=rec,
+            )
+        twin = stack.enter_context(
+            make_simulation("mujoco", robot=description, objects=task.scene_objects())
+        )
         start = robot.read()
         twin.reset(seed=spec.seed, q0=start.q)
         views = None if cameras is None else cameras.views(twin.tool_pose)
         scene = _Scene(spec, task, twin, start, mirror=True, views=views)
         loop = scene.loop(robot, source, link)
+        if rec is not None:
+            record_loop(rec, loop, phase="episode" if q_start is not None else None, t=start.t)
         watch = _Watch(scene, judged=task.arm_only)
-        return _run(scene, loop, watch, end_motion=robot.end_motion)
+        result, signalled = _run(scene, loop, watch, end_motion=robot.end_motion, rec=rec)
+    if signalled:
+        raise KeyboardInterrupt(OPERATOR_STOPPED)
+    return result
+
+
+def _recording(
+    stack: ExitStack, spec: EpisodeSpec, loop: ControlLoop | None, *, rate_hz: float | None = None
+) -> SessionRecorder | None:
+    """The episode's recording of ``loop`` (None: loops attached later, on a robot running at
+    ``rate_hz``), open until ``stack`` closes; None unless ``spec.record``."""
+    if not spec.record:
+        return None
+    description = get_robot(spec.robot)
+    return stack.enter_context(
+        recording(
+            loop,
+            runs_dir=spec.runs_dir,
+            name=spec.name,
+            description=description,
+            control_rate_hz=rate_hz,
+        )
+    )
 
 
 def _task(spec: EpisodeSpec) -> Task:
@@ -278,37 +329,33 @@ class _Scene:
 
 
 def _run(
-    scene: _Scene, loop: ControlLoop, watch: _Watch, *, end_motion: Callable[[], None] | None = None
-) -> EpisodeResult:
-    """Run ``loop`` for the episode (``watch`` every 1 / FPS s, ``end_motion`` right after),
-    recorded if asked, and judge it. The first Ctrl-C (or SIGTERM, SIGHUP) STOPs the arm
-    through the safety monitor; once the recording is closed, KeyboardInterrupt ends whatever
-    runs the episodes."""
+    scene: _Scene,
+    loop: ControlLoop,
+    watch: _Watch,
+    *,
+    end_motion: Callable[[], None] | None = None,
+    rec: SessionRecorder | None = None,
+) -> tuple[EpisodeResult, bool]:
+    """Run ``loop`` for the episode (``watch`` every 1 / FPS s, ``end_motion`` right after)
+    into ``rec``, the session's recording (None: not recorded), and judge it. The first
+    Ctrl-C (or SIGTERM, SIGHUP) STOPs the arm through the safety monitor; returns the episode
+    and whether that happened (the caller raises KeyboardInterrupt once the recording is
+    closed, ending whatever runs the episodes)."""
     spec, task, arm = scene.spec, scene.task, loop.robot.spec
     duration = task.time_limit_s if spec.until_success else scene.expert.duration + SETTLE_S
     ticks = round(min(duration, task.time_limit_s) * arm.control_rate_hz)
     every = max(round(arm.control_rate_hz / FPS), 1)
     description = task.description(scene.state)
-    with ExitStack() as stack:
-        rec = None
-        if spec.record:
-            rec = stack.enter_context(
-                recording(
-                    loop, runs_dir=spec.runs_dir, name=spec.name, description=scene.description
-                )
-            )
-        signalled = stack.enter_context(stop_on_signals(loop.safety))
+    with stop_on_signals(loop.safety) as signalled:
         watch.recorder = rec if scene.views is not None else None
         result = loop.run(ticks=ticks, on_tick=watch, every=every)
         if end_motion is not None:
             end_motion()
-        success = result.outcome == "completed" and watch.achieved()
-        if rec is not None:
-            rec.summary = _summary(spec, description, success, result, arm.dt)
-            rec.summary["judged"] = watch.judged
-    if signalled.asked:
-        raise KeyboardInterrupt("the operator stopped the arm (Ctrl-C or a stop signal)")
-    return EpisodeResult(
+    success = result.outcome == "completed" and watch.achieved()
+    if rec is not None:
+        rec.summary.update(_summary(spec, description, success, result, arm.dt))
+        rec.summary["judged"] = watch.judged
+    episode = EpisodeResult(
         task=spec.task,
         robot=spec.robot,
         seed=spec.seed,
@@ -324,6 +371,7 @@ def _run(
         tool_path=watch.tool_path(),
         judged=watch.judged,
     )
+    return episode, signalled.asked
 
 
 class _Watch:

@@ -269,6 +269,13 @@ def test_virtual_robot_serves_only_on_loopback(address):
     assert "serves only on a loopback address" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(("robot", "edge"), [("franka", "0.2"), ("ur5e", "0.05")])
+def test_a_grasp_cube_is_the_franka_s_and_fits_its_hand(robot, edge):
+    done = robostack("virtual-robot", "--robot", robot, "--cube", edge, "--address", "127.0.0.1")
+    assert done.returncode == 2, done.stderr
+    assert "--cube takes the franka's cube edge" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_a_virtual_controller_listener_caps_its_clients():
     import socket
 

@@ -6,9 +6,15 @@ import json
 from pathlib import Path
 
 from robostack.benchmarks import hardware
+from robostack.controllers.references import Dwell, ReferenceChunker
+from robostack.core.model import RigidBodyModel
 from robostack.core.robot import Robot
+from robostack.core.robots import get_robot
+from robostack.runtime.assembly import make_loop, recording
 from robostack.runtime.loop import LoopResult
 from robostack.runtime.recording import SUMMARY
+from robostack.runtime.safety import SafetyConfig
+from robostack.runtime.safety.overrides import SafetyOverrides
 
 # Bounds for sessions on a shared machine, set through the keys the product has. There the
 # controller (a stand-in or a virtual one), the loop and the policy share two cores with other
@@ -18,6 +24,7 @@ from robostack.runtime.recording import SUMMARY
 LOADED_READ_TIMEOUT_S = 0.25
 LOADED_STALE_REFERENCE_S = 3.0  # a starved loop takes longer for the 100 ticks between chunks
 LOADED_WATCHDOG_HZ = 10.0  # UR: the controller stops the script after 0.1 s without input
+CLOSE_THE_HAND_S = 4.0  # a grasp on nothing closes the Hand fully in under 2 s
 
 
 def for_a_loaded_machine(launch_text: str) -> str:
@@ -34,6 +41,19 @@ def for_a_loaded_machine(launch_text: str) -> str:
     return text
 
 
+def loaded_overrides(robot: Robot) -> SafetyOverrides:
+    """``robot``'s default safety config as overrides, with `LOADED_READ_TIMEOUT_S` and
+    `LOADED_STALE_REFERENCE_S`."""
+    defaults = SafetyConfig.for_robot(robot.spec)
+    return SafetyOverrides(
+        velocity_fraction=defaults.velocity_fraction,
+        tracking_error_max=defaults.tracking_error_max,
+        collision_torque=tuple(defaults.collision_torque.tolist()),
+        stale_reference_s=LOADED_STALE_REFERENCE_S,
+        read_timeout_s=LOADED_READ_TIMEOUT_S,
+    )
+
+
 def run_session(robot: Robot, **options) -> LoopResult:
     """`robostack.benchmarks.hardware.run_session` with `LOADED_READ_TIMEOUT_S`."""
     return hardware.run_session(robot, read_timeout_s=LOADED_READ_TIMEOUT_S, **options)
@@ -46,3 +66,26 @@ def read_summary(run_dir) -> dict:
 
 def checks(result: LoopResult) -> list[str]:
     return [event.check for event in result.events]
+
+
+def close_the_hand(robot: Robot, *, runs_dir: Path) -> tuple[LoopResult, Path]:
+    """A recorded session on the connected Franka ``robot`` that holds the arm still and sends
+    pick_place's close command (gripper width 0) for `CLOSE_THE_HAND_S`, with
+    `LOADED_READ_TIMEOUT_S`; the loop's result and the run folder. Ends the motion."""
+    description = get_robot("panda")
+    state = robot.read()
+    close = Dwell("close", state.q, CLOSE_THE_HAND_S)
+    close.gripper_width = 0.0
+    loop = make_loop(
+        robot=robot,
+        model=RigidBodyModel(description),
+        source=ReferenceChunker(close, t_offset=state.t),
+        controller="impedance",
+        realtime=True,
+        safety_config=loaded_overrides(robot).config(robot.spec),
+    )
+    with recording(loop, runs_dir=runs_dir, name="close", description=description) as rec:
+        result = loop.run(ticks=round(CLOSE_THE_HAND_S * robot.spec.control_rate_hz))
+        rec.summary = {"outcome": result.outcome}
+    robot.end_motion()
+    return result, rec.run_dir

@@ -14,10 +14,14 @@ from robostack.hardware.franka import FrankaConfig, FrankaRobot
 from robostack.hardware.rehearsal.standins import rehearsal
 from robostack.hardware.rehearsal.virtual.franka_motion import MAX_TORQUE_RATE
 from robostack.runtime.preflight import preflight
-from robostack.runtime.safety import SafetyConfig
-from robostack.runtime.safety.overrides import SafetyOverrides
+from robostack.runtime.recording import EVENTS
 from robostack.runtime.start_move import move_to_start
-from tests.hardware.helpers import LOADED_READ_TIMEOUT_S, checks, run_session
+from tests.hardware.helpers import (
+    checks,
+    close_the_hand,
+    loaded_overrides,
+    run_session,
+)
 
 ADDRESS = "172.16.0.2"
 HOME = get_robot("panda").q_home
@@ -131,22 +135,28 @@ def test_the_gripper_follows_the_gripper_channel(franka):
     assert robot._gripper._sent == 0.02
 
 
+@pytest.mark.parametrize(
+    "grasp", [{"grasp_force": 80.0}, {"grasp_speed": 0.2}, {"grasp_width": 0.09}]
+)
+def test_a_grasp_beyond_the_hand_s_force_speed_or_width_is_refused(grasp):
+    with pytest.raises(ValueError, match="grasp_force in"):
+        FrankaConfig(**grasp)
+
+
+def test_the_stand_in_hand_closing_on_nothing_fails_the_grasp_and_holds_the_arm(franka, tmp_path):
+    robot, _ = franka
+    result, run_dir = close_the_hand(robot, runs_dir=tmp_path)
+    assert result.outcome == "held" and checks(result) == ["grasp_failed"]
+    assert robot.read().gripper_width < 1e-3  # closed to the minimum width
+    assert "grasp_failed" in (run_dir / EVENTS).read_text()
+
+
 def test_the_start_move_is_jerk_limited_and_arrives(franka):
     robot, _ = franka
     q0 = robot.read().q
     assert np.abs(q0 - HOME).max() == pytest.approx(0.3)
-    defaults = SafetyConfig.for_robot(robot.spec)
     result = move_to_start(
-        robot,
-        HOME,
-        model=RigidBodyModel(get_robot("panda")),
-        safety=SafetyOverrides(
-            velocity_fraction=defaults.velocity_fraction,
-            tracking_error_max=defaults.tracking_error_max,
-            collision_torque=tuple(defaults.collision_torque.tolist()),
-            stale_reference_s=defaults.stale_reference_s,
-            read_timeout_s=LOADED_READ_TIMEOUT_S,
-        ),
+        robot, HOME, model=RigidBodyModel(get_robot("panda")), safety=loaded_overrides(robot)
     )
     assert np.abs(result.final_state.q - HOME).max() < 0.01
     assert robot._control is None  # the move ended its motion

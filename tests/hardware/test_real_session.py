@@ -8,12 +8,14 @@ import json
 import pytest
 
 from robostack.cli.main import main
+from robostack.core.errors import SessionFailedError
 from robostack.core.paths import CHECKPOINTS, LAUNCH_FILES
 from robostack.hardware.rehearsal.standins import rehearsal
 from robostack.launcher.launch_file import load_launch_file
 from robostack.launcher.plan import make_plan
 from robostack.launcher.real_session import open_robot
 from robostack.launcher.session import run_plan
+from robostack.runtime.recording import EVENTS
 from tests.hardware.helpers import for_a_loaded_machine, read_summary
 
 GOAL = "reach the red marker"
@@ -79,6 +81,23 @@ def test_a_protective_stop_mid_session_ends_it_stopped_and_recorded(tmp_path):
     assert robot._control is None  # disconnected
     summary = read_summary(episode.run_dir)
     assert "protective_stop" in [e["check"] for e in summary["events"]]
+
+
+def test_a_reflex_in_the_start_move_fails_the_session_with_the_move_recorded(tmp_path):
+    launch = load_launch_file(_launch_file(tmp_path, "franka_fci.toml"))
+    plan = make_plan(GOAL, launch, address="172.16.0.2", speed=1.0)
+    with rehearsal("franka_fci", "panda", plan.address, realtime=False) as (client, arm):
+        arm.inject("reflex", at=0.3)  # the start move from 0.3 rad off home takes ~1.3 s
+        robot = open_robot(plan, client=client)
+        with pytest.raises(SessionFailedError, match="start move ended stopped"):
+            run_plan(plan, robot=robot, inference_thread=False)
+    (run,) = (path for path in tmp_path.iterdir() if path.is_dir())
+    summary = read_summary(run)
+    assert summary["outcome"] == "error" and summary["start_move"]["outcome"] == "stopped"
+    lines = (run / EVENTS).read_text().splitlines()
+    assert [json.loads(line)["phase"] for line in lines] == ["start_move"]
+    assert "franka_reflex" in lines[0]
+    assert summary["recorded_ticks"] == summary["start_move"]["ticks"] > 0
 
 
 def test_tasks_that_move_objects_are_refused_on_real_robots():

@@ -15,12 +15,14 @@ Semantics followed (pylibfranka's docstrings, libfranka's documentation):
   ``writeOnce`` one period of it).
 - A lost connection makes ``readOnce`` raise `NetworkException`.
 - ``Model`` computes gravity, Coriolis and mass (column-major 7x7) from a `RobotState`.
-- ``Gripper(address)``: ``move``/``grasp`` return True when done, ``read_once`` the width.
+- ``Gripper(address)``: ``move``/``grasp``/``homing`` block until the fingers stop and return
+  whether they succeeded; ``read_once`` gives the width and ``is_grasped``.
 """
 
 from __future__ import annotations
 
 import enum
+import time
 
 import numpy as np
 
@@ -29,7 +31,9 @@ from robostack.core.model import RigidBodyModel
 from robostack.core.robots import get_robot
 from robostack.hardware.rehearsal.standins.registry import lookup
 from robostack.hardware.rehearsal.virtual.arm import VirtualArm
+from robostack.hardware.rehearsal.virtual.franka_hand import TIMEOUT_S, Fingers
 from robostack.hardware.rehearsal.virtual.franka_motion import FrankaMotion, Mode
+from robostack.sim.scene import GRIPPER_SPEED
 
 __version__ = "0.21.3-standin"
 
@@ -235,15 +239,22 @@ _MOTIONS: dict[int, FrankaMotion] = {}
 
 
 def _motion(arm: VirtualArm) -> FrankaMotion:
-    """The controller model of ``arm``, one per arm (its Hand's target drives the fingers)."""
+    """The controller model of ``arm``, one per arm (its Hand drives the fingers)."""
     if id(arm) not in _MOTIONS or _MOTIONS[id(arm)].arm is not arm:
         _MOTIONS[id(arm)] = FrankaMotion(arm, gripper=lambda: _gripper_target(arm))
     return _MOTIONS[id(arm)]
 
 
 def _gripper_target(arm: VirtualArm) -> float | None:
+    """One period of the Hand's finger control on ``arm``: the servos' target width, m."""
     gripper = _GRIPPERS.get(id(arm))
-    return None if gripper is None or gripper._arm is not arm else gripper.target
+    if gripper is None or gripper._arm is not arm:
+        return None
+    return gripper.fingers.step(_width(arm), arm.t, arm.period)
+
+
+def _width(arm: VirtualArm) -> float:
+    return float(arm.sim.read().gripper_width or 0.0)
 
 
 _GRIPPERS: dict[int, Gripper] = {}
@@ -256,35 +267,54 @@ class GripperState:
 
 
 class Gripper:
+    """The Hand on the arm served at ``franka_address``: `Fingers` drive its fingers, one
+    control period per step of the arm; ``homing``, ``move`` and ``grasp`` block until the
+    fingers have finished (the arm is stepped by whoever runs the robot's motion meanwhile),
+    at most `TIMEOUT_S` of wall time."""
+
     def __init__(self, franka_address: str):
         try:
             self._arm = lookup(franka_address)
         except RobotConnectionError as error:
             raise NetworkException(f"libfranka gripper: Connection error: {error}") from None
-        self.target = self._arm.spec.gripper_width_max
+        self.fingers = Fingers(width_max=self._arm.spec.gripper_width_max, width=_width(self._arm))
         _GRIPPERS[id(self._arm)] = self
 
     def homing(self) -> bool:
-        self.target = self._arm.spec.gripper_width_max
-        return True
+        self.fingers.move(self._arm.spec.gripper_width_max, GRIPPER_SPEED)
+        return self._finish(self.fingers.arrived)
 
     def move(self, width: float, speed: float) -> bool:
         if not 0.0 <= width <= self._arm.spec.gripper_width_max:
             raise CommandException(f"libfranka gripper: width {width} m out of range")
-        self.target = float(width)
-        return True
+        self.fingers.move(float(width), float(speed))
+        return self._finish(self.fingers.arrived)
 
     def grasp(self, width, speed, force, epsilon_inner=0.005, epsilon_outer=0.005) -> bool:
-        self.target = float(width)
-        return True
+        self.fingers.grasp(
+            float(width), float(speed), float(force), float(epsilon_inner), float(epsilon_outer)
+        )
+        return self._finish(self.fingers.gripped)
 
     def stop(self) -> bool:
+        self.fingers.halt(_width(self._arm))
         return True
 
     def read_once(self) -> GripperState:
-        width = self._arm.state().gripper_width or 0.0
+        width = _width(self._arm)
         max_width = self._arm.spec.gripper_width_max
-        return GripperState(width, max_width, width < self.target - 0.002, self._arm.t)
+        return GripperState(width, max_width, self.fingers.grasped(width), self._arm.t)
 
     def server_version(self) -> int:
         return 3
+
+    def _finish(self, check) -> bool:
+        """Wait for the fingers to settle; whether ``check`` passes at the width they stop at
+        (False after `TIMEOUT_S`)."""
+        arm, since = self._arm, self._arm.t
+        deadline = time.monotonic() + TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.fingers.settled(arm.t, since):
+                return check(_width(arm))
+            time.sleep(0.001)
+        return False

@@ -40,6 +40,7 @@ from robostack.hardware.rehearsal.virtual.arm import CONTROLLERS, VirtualArm
 from robostack.hardware.rehearsal.virtual.franka_hand import PORT as HAND_PORT
 from robostack.hardware.rehearsal.virtual.franka_hand import VirtualHand
 from robostack.hardware.rehearsal.virtual.franka_motion import FrankaMotion
+from robostack.hardware.rehearsal.virtual.grasp_scene import GraspScene
 from robostack.hardware.rehearsal.virtual.server import FramedClient, VirtualController
 
 # how a Move ended (`FrankaMotion.on_end`) -> the Move command's final status
@@ -86,14 +87,23 @@ class VirtualFrankaController(VirtualController):
     Args:
         address: the loopback address to listen on.
         q0: (7,) start configuration, rad (default home).
+        cube: for a grasp rehearsal, the edge of a cube standing between the Hand's open
+            fingers, m (`GraspScene`; the arm starts posed over it instead of at ``q0``).
     """
 
-    def __init__(self, *, address: str = "127.0.0.1", q0: np.ndarray | None = None):
+    def __init__(
+        self, *, address: str = "127.0.0.1", q0: np.ndarray | None = None, cube: float | None = None
+    ):
         period, self.firmware = CONTROLLERS["panda"]
-        super().__init__(
-            address=address, arm=VirtualArm(robot="panda", period=period, q0=q0, realtime=True)
+        grasp = None if cube is None else GraspScene.cube(cube)
+        scene, q0 = (None, q0) if grasp is None else (grasp.scene, grasp.q0)
+        arm = VirtualArm(robot="panda", period=period, q0=q0, scene=scene, realtime=True)
+        super().__init__(address=address, arm=arm)
+        if grasp is not None:
+            grasp.arrange(arm.sim)
+        self.hand = VirtualHand(
+            width_max=self.arm.spec.gripper_width_max, width=self._width(), period=period
         )
-        self.hand = VirtualHand(width_max=self.arm.spec.gripper_width_max, width=self._width())
         self.motion = FrankaMotion(
             self.arm, gripper=lambda: self.hand.target, on_end=self._motion_ended
         )

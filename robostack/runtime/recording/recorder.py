@@ -7,6 +7,10 @@ appended to events.jsonl (and flushed) the moment they happen, from the loop's t
 are rare and must survive a crash. `close` (also on exception and SIGINT, via ``with``)
 drains every row up to the last tick before the .rrd is finalized, so nothing recorded is lost.
 
+A session may run several loops into one recording (a real robot's start move, then its
+episode): `begin_phase` names each one's segment. Its ticks continue the recording's tick count,
+its events carry the phase in events.jsonl, and ``/phase`` in the .rrd marks where it begins.
+
 A recorder failure never reaches the loop: it is kept in `error`, the rows not sent count as
 dropped, and summary.json says so; ``on_error`` hears of it at once (the session STOPs the arm
 rather than run on unrecorded, `robostack.runtime.assembly.recording`). A failure is a write
@@ -115,12 +119,16 @@ class SessionRecorder:
         self._chunks: queue.SimpleQueue = queue.SimpleQueue()
         self._events: queue.SimpleQueue = queue.SimpleQueue()
         self._frames: queue.SimpleQueue = queue.SimpleQueue()
+        self._phases: queue.SimpleQueue = queue.SimpleQueue()
+        self.phase: str | None = None  # the segment being recorded (begin_phase)
+        self._tick_base = 0  # added to the loop's ticks: the recording's own tick count
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._events_file = None
         self.error: BaseException | None = None
         self.closed = False
         self.summary: dict = {}  # the session's own words (robostack.runtime.assembly.recording)
+        self.monitors: list = []  # the safety monitors recorded (their listener failures)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -197,6 +205,14 @@ class SessionRecorder:
             self.error = self.error or error
             return False
 
+    def begin_phase(self, phase: str, t: float) -> None:
+        """Record what follows as segment ``phase`` (e.g. ``start_move``, ``episode``) from
+        robot time ``t`` s: the next loop's tick 0 comes right after the last tick recorded
+        (module doc). Call from the loop's thread, between two loop runs."""
+        last = self._buffer[(self._written - 1) % self.capacity, 0] if self._written else -1
+        self.phase, self._tick_base = phase, int(last) + 1
+        self._phases.put((self._tick_base, t, phase))
+
     # --- the loop's side (hot path) -----------------------------------------------------
 
     def record(
@@ -204,7 +220,7 @@ class SessionRecorder:
     ) -> None:
         """Copy one tick into the ring buffer; never blocks."""
         row = self._buffer[self._written % self.capacity]
-        row[0] = tick
+        row[0] = self._tick_base + tick
         row[1] = state.t
         row[self._q] = state.q
         row[self._q_ref] = reference.q
@@ -215,22 +231,24 @@ class SessionRecorder:
         self._written += 1
 
     def record_chunk(self, tick: int, t: float, chunk: TrajectoryChunk) -> None:
-        self._chunks.put((tick, t, chunk.q))
+        self._chunks.put((self._tick_base + tick, t, chunk.q))
 
     def record_frames(self, tick: int, t: float, frames: dict[str, tuple]) -> None:
         """Queue camera frames {name: (image (H, W, 3) uint8, K (3, 3), pose (4, 4))} taken at
         ``tick``; they are encoded and written by the recorder's thread."""
-        self._frames.put((tick, t, frames))
+        self._frames.put((self._tick_base + tick, t, frames))
 
     def record_event(self, event: SafetyEvent) -> None:
-        """Append the event to events.jsonl now (flushed), and queue it for the .rrd."""
+        """Append the event to events.jsonl now (flushed; with its phase, if one was begun),
+        and queue it for the .rrd."""
+        line = event.to_dict() if self.phase is None else {**event.to_dict(), "phase": self.phase}
         if self._events_file is not None and not self._events_file.closed:
             try:
-                self._events_file.write(json.dumps(event.to_dict()) + "\n")
+                self._events_file.write(json.dumps(line) + "\n")
                 self._events_file.flush()
             except OSError as error:
                 self._fail(error)
-        self._events.put(event)
+        self._events.put((self._tick_base + event.tick, self.phase, event))
 
     # --- the thread's side --------------------------------------------------------------
 
@@ -281,8 +299,11 @@ class SessionRecorder:
             while not self._chunks.empty():
                 tick, t, q = self._chunks.get()
                 self._writer.chunk(tick, t, np.array([self._model.tool_pose(p)[0] for p in q]))
+            while not self._phases.empty():
+                self._writer.phase(*self._phases.get())
             while not self._events.empty():
-                self._writer.event(self._events.get())
+                tick, phase, event = self._events.get()
+                self._writer.event(event, tick=tick, phase=phase)
             while not self._frames.empty():
                 tick, t, frames = self._frames.get()
                 for name, (image, K, pose) in frames.items():

@@ -11,7 +11,9 @@ Entities (timelines ``tick`` and ``time``, robot time in seconds):
 - ``/world/cameras/<name>``: each simulated camera's frames at the policy rate, JPEG-encoded,
   under its pinhole (intrinsics, OpenCV axes) and pose in the base frame, so they show in the
   3D view where the camera is.
-- ``/events``: safety events as text log entries.
+- ``/events``: safety events as text log entries (led by their phase, if any).
+- ``/phase``: where each segment of a session of several loops begins (``start_move``,
+  ``episode``), a text log entry at its first tick.
 """
 
 from __future__ import annotations
@@ -167,11 +169,18 @@ class RerunWriter:
         )
         self.stream.log(entity, rr.Image(image, color_model="RGB").compress(jpeg_quality=90))
 
-    def event(self, event: SafetyEvent) -> None:
-        self._at(event.tick, event.t)
+    def phase(self, tick: int, t: float, name: str) -> None:
+        """Segment ``name`` of the session begins at ``tick``, robot time ``t`` s."""
+        self._at(tick, t)
+        self.stream.log("phase", rr.TextLog(name, level=rr.TextLogLevel.INFO))
+
+    def event(self, event: SafetyEvent, *, tick: int, phase: str | None = None) -> None:
+        """``event`` at the recording's ``tick`` (its loop tick plus the phase's start)."""
+        self._at(tick, event.t)
         joint = f" {event.joint}" if event.joint else ""
         text = (
-            f"{event.reaction.name} {event.check}{joint}: {event.message} "
+            ("" if phase is None else f"[{phase}] ")
+            + f"{event.reaction.name} {event.check}{joint}: {event.message} "
             f"(value {event.value:.4g}, limit {event.limit:.4g})"
         )
         self.stream.log("events", rr.TextLog(text, level=_LEVEL[event.reaction]))

@@ -1,26 +1,44 @@
 """The unmodified pylibfranka client against the virtual Franka controller (its own process)
 on loopback: the FCI calls, a torque discontinuity tripping a reflex as on the arm, the Hand,
-then the real-robot session path from the CLI, a reflex injected mid-episode, the user stop."""
+the Hand grasping a cube and closing on nothing (alone and in a recorded session through the
+backend), then the real-robot session path from the CLI (the start move and the episode in one
+recording), a reflex injected mid-episode, the user stop, a reflex during the start move."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pylibfranka as franka
 import pytest
 
 from robostack.cli.main import main
+from robostack.core.errors import SessionFailedError
 from robostack.core.model import RigidBodyModel
 from robostack.core.paths import CHECKPOINTS, LAUNCH_FILES
 from robostack.core.robots import get_robot
+from robostack.hardware.franka import FrankaConfig, FrankaRobot
+from robostack.hardware.franka.hand_process import HandProcess
 from robostack.hardware.rehearsal.virtual.fci import STATE
 from robostack.hardware.rehearsal.virtual.process import inject, virtual_controller
-from tests.conftest import loopback
-from tests.hardware.helpers import for_a_loaded_machine, read_summary
+from robostack.runtime.recording import EVENTS, RRD
+from robostack.runtime.recording.reader import joint_signal, text_log
+from robostack.sessions.episodes import EpisodeSpec, run_robot_episode
+from tests.conftest import in_background, loopback
+from tests.hardware.helpers import (
+    checks,
+    close_the_hand,
+    for_a_loaded_machine,
+    loaded_overrides,
+    read_summary,
+)
 from tests.hardware.rehearsal.helpers import inject_once_moving
 
 ADDRESS = loopback(51)
+CUBE_EDGE = 0.05  # m
+LET_GO_AFTER_S = 0.5  # the session has read the grasp back by then
 
 
 @pytest.fixture(scope="module")
@@ -72,14 +90,78 @@ def test_a_torque_jump_trips_a_reflex_and_recovery_clears_it(panda):
     assert state.robot_mode == franka.RobotMode.Idle and not state.current_errors
 
 
-def test_the_hand_moves_homes_and_reports_a_grasp_on_nothing_as_unsuccessful(panda):
+def test_the_hand_moves_homes_and_a_grasp_on_nothing_closes_fully_and_fails(panda):
     hand = franka.Gripper(panda)
     state = hand.read_once()
     assert state.max_width == pytest.approx(0.08) and state.width == pytest.approx(0.08, abs=1e-3)
     assert hand.move(0.02, 0.05) and hand.read_once().width == pytest.approx(0.02, abs=2e-3)
     assert hand.homing() and hand.read_once().width == pytest.approx(0.08, abs=2e-3)
     assert not hand.grasp(0.03, 0.05, 20.0, 0.005, 0.005)  # the fingers closed on nothing
-    assert not hand.read_once().is_grasped and hand.stop()
+    state = hand.read_once()
+    assert not state.is_grasped and state.width < 1e-3 and hand.stop()  # to the minimum width
+
+
+@pytest.fixture(scope="module")
+def panda_over_a_cube():
+    """A virtual Franka posed over a 5 cm cube standing between the Hand's open fingers."""
+    address = loopback(53)
+    with virtual_controller("franka", address, cube=CUBE_EDGE):
+        yield address
+
+
+def test_the_hand_grasps_a_cube_between_its_fingers_and_stops_at_its_width(panda_over_a_cube):
+    hand = franka.Gripper(panda_over_a_cube)
+    assert not hand.move(0.03, 0.05)  # a move cannot pass the cube: unsuccessful
+    assert hand.read_once().width == pytest.approx(CUBE_EDGE, abs=1e-3)
+    assert hand.homing()
+    assert hand.grasp(CUBE_EDGE, 0.05, 40.0, 0.005, 0.005)
+    state = hand.read_once()
+    assert state.is_grasped and state.width == pytest.approx(CUBE_EDGE, abs=1e-3)
+    assert hand.move(0.08, 0.1) and not hand.read_once().is_grasped  # let go
+
+
+def _close_the_hand(address: str, runs_dir):
+    """`close_the_hand` through the backend (pylibfranka, the Hand in its own process): the
+    loop's result, the recording, and the width the fingers stand at, m."""
+    with FrankaRobot(address=address, config=FrankaConfig(realtime="ignore")) as robot:
+        result, run_dir = close_the_hand(robot, runs_dir=runs_dir)
+        return result, run_dir, robot.read().gripper_width
+
+
+def test_a_session_closing_the_hand_on_a_cube_holds_it(panda_over_a_cube, tmp_path):
+    result, run_dir, width = _close_the_hand(panda_over_a_cube, tmp_path)
+    assert result.outcome == "completed", result.events
+    assert width == pytest.approx(CUBE_EDGE, abs=1e-3)
+    assert (run_dir / EVENTS).read_text() == ""
+
+
+def test_a_session_whose_grasped_cube_is_let_go_records_the_lost_grasp(panda_over_a_cube, tmp_path):
+    def open_once_grasped(done) -> None:
+        other = HandProcess(panda_over_a_cube)  # another client, in a process of its own
+        try:
+            while not done.wait(0.05):
+                if other.read_once().is_grasped and not done.wait(LET_GO_AFTER_S):
+                    other.move(0.08, 0.1)  # aborted when the session ends and stops the Hand
+                    return
+        except RuntimeError:
+            pass
+        finally:
+            other.stop()
+
+    with in_background(open_once_grasped):
+        result, run_dir, _ = _close_the_hand(panda_over_a_cube, tmp_path)
+    assert result.outcome == "held" and checks(result) == ["grasp_lost"]
+    assert "grasp_lost" in (run_dir / EVENTS).read_text()
+
+
+def test_a_session_closing_the_hand_on_nothing_records_the_failed_grasp(panda, tmp_path):
+    result, run_dir, width = _close_the_hand(panda, tmp_path)
+    assert width < 1e-3
+    assert result.outcome == "held" and checks(result) == ["grasp_failed"]  # the arm HOLDs
+    events = [json.loads(line) for line in (run_dir / EVENTS).read_text().splitlines()]
+    assert [(e["check"], e["reaction"]) for e in events] == [("grasp_failed", "HOLD")]
+    assert read_summary(run_dir)["outcome"] == "held"
+    assert any("grasp_failed" in text for _, _, text in text_log(run_dir / RRD))
 
 
 def _launch_file(tmp_path) -> str:
@@ -109,7 +191,7 @@ def test_preflight_and_a_policy_session_from_the_cli_through_pylibfranka(tmp_pat
         episode = out["results"][0]
         assert out["preflight"]["ok"] and episode["outcome"] == "completed", episode["events"]
         assert 0.9 < episode["timing"]["period_ms"]["median"] < 1.1  # paced by the 1 kHz FCI
-        assert read_summary(episode["recording"])["timing"]["period_ms"]["median"] > 0
+        _assert_one_recording_of_start_move_then_episode(Path(episode["recording"]))
         home = get_robot("panda").q_home  # the start move returns there first
         with inject_once_moving(address, "reflex", start=home):  # in the policy's episode
             assert main([*argv, "--yes", "--speed", "1", "--json"]) == 1
@@ -121,6 +203,48 @@ def test_preflight_and_a_policy_session_from_the_cli_through_pylibfranka(tmp_pat
         assert robot.read_once().robot_mode == franka.RobotMode.UserStopped
         with pytest.raises(franka.CommandException):
             robot.automatic_error_recovery()
+
+
+def _assert_one_recording_of_start_move_then_episode(run: Path) -> None:
+    summary = read_summary(run)
+    assert summary["timing"]["period_ms"]["median"] > 0
+    start_move = summary["start_move"]
+    assert start_move["outcome"] == "completed" and start_move["error_rad"] < 0.01
+    ticks, _ = joint_signal(run / RRD, "q")  # one tick count across both segments
+    assert summary["dropped_ticks"] == 0 and np.array_equal(ticks, np.arange(ticks.size))
+    assert ticks.size == start_move["ticks"] + summary["ticks"]
+    phases = [(tick, text) for tick, _, text in text_log(run / RRD, "/phase")]
+    assert phases == [(0, "start_move"), (start_move["ticks"], "episode")]
+
+
+def test_a_start_move_tripping_the_monitor_leaves_its_events_and_a_whole_recording(tmp_path):
+    address = loopback(54)
+    spec = EpisodeSpec(task="reach", seed=3, controller="impedance", record=True, runs_dir=tmp_path)
+    with virtual_controller("franka", address):
+        config = FrankaConfig(realtime="ignore", gripper=False)
+        with FrankaRobot(address=address, config=config) as robot:
+            spec = dataclasses.replace(spec, safety=loaded_overrides(robot))
+            q_start = robot.read().q + np.eye(7)[0] * 0.3  # somewhere to go
+            with (
+                inject_once_moving(address, "reflex"),
+                pytest.raises(SessionFailedError, match=r"start move ended stopped.*franka_reflex"),
+            ):
+                run_robot_episode(spec, robot, q_start=q_start)
+    (run,) = tmp_path.iterdir()
+    summary = read_summary(run)
+    assert summary["outcome"] == "error" and "SessionFailedError" in summary["error"]
+    start_move = summary["start_move"]
+    assert start_move["outcome"] == "stopped" and start_move["error_rad"] > 0.05
+    assert "franka_reflex" in [e["check"] for e in start_move["events"]]
+    events = [json.loads(line) for line in (run / EVENTS).read_text().splitlines()]
+    assert [e["check"] for e in events] == [e["check"] for e in start_move["events"]]
+    assert {e["phase"] for e in events} == {"start_move"}
+    ticks, _ = joint_signal(run / RRD, "q")  # every tick of the move, read back
+    assert summary["dropped_ticks"] == 0 and ticks.size == start_move["ticks"] > 0
+    assert [text for _, _, text in text_log(run / RRD, "/phase")] == ["start_move"]
+    assert any(
+        "[start_move]" in text and "franka_reflex" in text for _, _, text in text_log(run / RRD)
+    )
 
 
 def test_a_joint_faster_than_its_limit_trips_a_reflex(panda):
