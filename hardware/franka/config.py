@@ -12,13 +12,22 @@ does it itself, as the last step before the wire: a first-order low-pass at
 at ``torque_rate_limit`` (just under FCI's 1000 Nm/s, as libfranka's limiter does). The safety
 monitor already limits the rate to the robot spec's 1000 Nm/s; this clamp only catches the
 filter's and rounding's last fractions.
+
+Joint velocity mode (``command_mode = "velocity"``) streams joint velocities to the robot's
+joint velocity motion generator, whose internal joint impedance controller (``joint_impedance``)
+tracks them. The safety monitor keeps the stream within the interface's velocity, acceleration
+and jerk (`robostack.controllers.rate_limit`); the backend limits it once more as the last step
+before the wire, with no event (a command after a monitor's fresh start, the loop's release).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from robostack.core.types import CommandMode
+
 REALTIME = ("enforce", "ignore")
+COMMAND_MODES = {"torque": CommandMode.TORQUE, "velocity": CommandMode.VELOCITY}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,10 +35,12 @@ class FrankaConfig:
     """Settings of a Franka session (keyword-only; every field has the default above).
 
     Attributes:
+        command_mode: ``torque`` (torque control, the default) or ``velocity`` (the joint
+            velocity motion generator).
         collision_torque_lower, collision_torque_upper: (7,) contact / reflex thresholds, Nm.
         collision_force_lower, collision_force_upper: (6,) Cartesian thresholds, N and Nm.
         joint_impedance: (7,) stiffness of the robot's internal joint controller, Nm/rad
-            (used by its own motions and brakes-off holding, not by torque control).
+            (used by its own motions, velocity mode and holding, not by torque control).
         load_mass: payload beyond the hand, kg.  load_com: (3,) its centre of mass in the
             flange frame, m.  load_inertia: (9,) its inertia, column-major, kg m^2.
         lowpass_cutoff_hz: torque low-pass cutoff, Hz, or None for none.
@@ -41,6 +52,7 @@ class FrankaConfig:
         gripper_deadband: gripper targets closer than this to the last one are not sent, m.
     """
 
+    command_mode: str = "torque"
     collision_torque_lower: tuple[float, ...] = (20.0, 20.0, 18.0, 18.0, 16.0, 14.0, 12.0)
     collision_torque_upper: tuple[float, ...] = (20.0, 20.0, 18.0, 18.0, 16.0, 14.0, 12.0)
     collision_force_lower: tuple[float, ...] = (20.0, 20.0, 20.0, 25.0, 25.0, 25.0)
@@ -69,6 +81,8 @@ class FrankaConfig:
         for name, n in lengths.items():
             if len(getattr(self, name)) != n:
                 raise ValueError(f"FrankaConfig.{name} needs {n} values")
+        if self.command_mode not in COMMAND_MODES:
+            raise ValueError(f"FrankaConfig.command_mode must be one of {', '.join(COMMAND_MODES)}")
         if self.realtime not in REALTIME:
             raise ValueError(f"FrankaConfig.realtime must be one of {REALTIME}")
         if self.lowpass_cutoff_hz is not None and not 0 < self.lowpass_cutoff_hz <= 1000:
@@ -77,3 +91,7 @@ class FrankaConfig:
             raise ValueError("FrankaConfig.torque_rate_limit must be in (0, 1000] Nm/s (FCI)")
         if self.load_mass < 0 or self.gripper_speed <= 0 or self.gripper_deadband < 0:
             raise ValueError("FrankaConfig: load_mass, gripper_deadband >= 0, gripper_speed > 0")
+
+    @property
+    def mode(self) -> CommandMode:
+        return COMMAND_MODES[self.command_mode]

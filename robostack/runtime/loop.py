@@ -16,7 +16,8 @@ whose compute ends after its deadline is an overrun.
 
 The controller's torque goes to torque-controlled robots; robots that servo themselves
 (`Robot.command_mode`: UR's servoJ and speedJ) get the safety-filtered reference instead
-(`command_for`), so the monitor's STOP and HOLD references drive them too.
+(`command_for`), so the monitor's STOP and HOLD references drive them too; a streamed
+velocity passes the monitor's interface limits last (`SafetyMonitor.limit_command`).
 
 If the run ends abnormally (an exception, a failed read or write), the loop leaves a zero
 torque command on the robot (zero speed for speed-streaming robots; a position-servoing robot
@@ -354,8 +355,11 @@ class ControlLoop:
                 reference = interpolator.sample(state.t)
                 tau = controller.update(state, reference)
                 reference, tau = safety.filter(tick, state, reference, tau)
+                command = safety.limit_command(
+                    tick, state.t, command_for(mode, state, reference, tau)
+                )
                 try:
-                    robot.write(command_for(mode, state, reference, tau))
+                    robot.write(command)
                 except Exception as error:
                     check = getattr(error, "check", "backend_write")
                     safety.backend_failed(

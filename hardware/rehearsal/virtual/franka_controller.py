@@ -11,10 +11,11 @@ What the robot side does, as the real arm does it:
   project's Panda description renamed as libfranka expects (``joint1``..``joint7``,
   ``link0``..``link8``, each joint with position-based velocity limits; the hand fixed).
 - Setters (collision behaviour, impedances, load, frames) are accepted, not modelled.
-- A torque-control Move switches the state to Move / external controller and answers "motion
+- A torque-control Move switches the state to Move / external controller, a joint velocity
+  Move (joint impedance controller) to Move / joint velocity generator, and answers "motion
   started"; each period the newest command drives the arm (one answering a state from before
-  the Move is stale), a period without one repeats the last torque. The controller's
-  behaviour (reflexes and their error flags, the idle hold, recovery, the user stop) is
+  the Move is stale). The controller's behaviour (the velocity motion generator, reflexes and
+  their error flags, a period without a command, the idle hold, recovery, the user stop) is
   `FrankaMotion`'s (`robostack.hardware.rehearsal.virtual.franka_motion`); the Move's answer
   says how the motion ended. Other motion types are refused.
 - ``automatic_error_recovery`` is answered once a state showing its result has been sent (a
@@ -155,7 +156,12 @@ class VirtualFrankaController(VirtualController):
             return
         periods = newest.message_id - self._tau_t
         self._tau_t = newest.message_id
-        self.motion.command(newest.tau, periods=periods, finished=newest.finished)
+        if self.motion.velocity:
+            self.motion.command_velocity(
+                newest.dq, periods=periods, finished=newest.motion_finished
+            )
+        else:
+            self.motion.command(newest.tau, periods=periods, finished=newest.finished)
 
     def _motion_ended(self, how: str) -> None:
         """Answer the running Move with how it ended."""
@@ -169,8 +175,15 @@ class VirtualFrankaController(VirtualController):
         position, rotation = motion.model.tool_pose(state.q)
         pose = np.eye(4)
         pose[:3, :3], pose[:3, 3] = rotation, position
-        moving = motion.moving
-        desired_q = state.q if moving else motion.hold_q
+        moving, velocity = motion.moving, motion.velocity
+        desired_q = motion.q_d if velocity else state.q if moving else motion.hold_q
+        zeros = np.zeros_like(state.q)
+        if moving and velocity:
+            generator, controller = fci.GENERATOR_JOINT_VELOCITY, fci.CONTROLLER_JOINT_IMPEDANCE
+        elif moving:
+            generator, controller = fci.GENERATOR_NONE, fci.CONTROLLER_EXTERNAL
+        else:
+            generator, controller = fci.GENERATOR_IDLE, fci.CONTROLLER_OTHER
         return fci.RobotState(
             message_id=self.message_id,
             floats={
@@ -180,6 +193,8 @@ class VirtualFrankaController(VirtualController):
                 "q": state.q,
                 "q_d": desired_q,
                 "dq": state.dq,
+                "dq_d": motion.dq_d if velocity else zeros,
+                "ddq_d": motion.ddq_d if velocity else zeros,
                 "theta": state.q,
                 "dtheta": state.dq,
                 "tau_J": self.arm.tau,
@@ -187,8 +202,8 @@ class VirtualFrankaController(VirtualController):
                 "O_ddP_O": np.array([0.0, 0.0, -9.81]),
             },
             robot_mode=motion.mode,
-            motion_generator_mode=fci.GENERATOR_NONE if moving else fci.GENERATOR_IDLE,
-            controller_mode=fci.CONTROLLER_EXTERNAL if moving else fci.CONTROLLER_OTHER,
+            motion_generator_mode=generator,
+            controller_mode=controller,
             errors=motion.errors,
             reflex_reason=motion.last_motion_errors,
         )
@@ -230,9 +245,9 @@ class VirtualFrankaController(VirtualController):
             client.reply(command, command_id, bytes((1,)))  # command not possible
 
     def _move(self, client: FramedClient, command_id: int, payload: bytes) -> None:
-        controller, generator = struct.unpack("<II", payload[:8])
-        torque = (controller, generator) == (fci.EXTERNAL_CONTROLLER, fci.NO_GENERATOR)
-        if not torque or not self.motion.start():
+        kind = struct.unpack("<II", payload[:8])
+        known = kind in (fci.TORQUE_MOVE, fci.VELOCITY_MOVE)
+        if not known or not self.motion.start(velocity=kind == fci.VELOCITY_MOVE):
             client.reply(fci.MOVE, command_id, bytes((fci.MOVE_NOT_POSSIBLE,)))
             return
         self._move_id, self._tau_t = command_id, self.message_id  # older commands are stale

@@ -1,5 +1,5 @@
-"""`FrankaMotion`: how a Franka controller runs its arm: modes, torque motions, reflexes, the
-idle hold and error recovery.
+"""`FrankaMotion`: how a Franka controller runs its arm: modes, torque and joint velocity
+motions, reflexes, the idle hold and error recovery.
 
 The one model of the controller's behaviour, driven by the pylibfranka stand-in
 (`robostack.hardware.rehearsal.standins.pylibfranka`: a period per ``writeOnce``) and by the
@@ -8,14 +8,26 @@ period per tick of its 1 kHz clock).
 
 - Idle, or after a reflex or a user stop, the controller's joint servo holds the arm where the
   last motion ended (`hold`).
-- `start` begins a torque motion, from Idle only. Each period (`command`) applies the commanded
-  torque on top of gravity. The motion is aborted as a reflex, with the error flagged, by a
-  torque rate above `MAX_TORQUE_RATE` between commands (``controller_torque_discontinuity``;
-  that torque is not applied), `LOST_COMMANDS_LIMIT` periods in a row without a command
-  (`command_lost`: ``communication_constraints_violation``), a joint faster than its limit
-  (``joint_velocity_violation``) or an external torque above the upper collision threshold
-  (``joint_reflex``, once `collision_torque` is set). A command marked finished ends the motion
-  after its period (Idle); `stop` ends it at once.
+- `start` begins a torque motion, or with ``velocity`` a joint velocity motion, from Idle
+  only. Each period of a torque motion (`command`) applies the commanded torque on top of
+  gravity. Each period of a velocity motion (`command_velocity`) feeds the commanded velocity
+  to the motion generator, whose desired position (the integral of the commanded velocity from
+  the measured one at the start) the joint servo tracks. A period without a command repeats
+  the last torque, or continues the last velocity at constant acceleration, as FCI does.
+- Any motion is aborted as a reflex, with the error flagged, by `LOST_COMMANDS_LIMIT` periods
+  in a row without a command (`command_lost`: ``communication_constraints_violation``), a
+  joint faster than its limit (``joint_velocity_violation``) or an external torque above the
+  upper collision threshold (``joint_reflex``, once `collision_torque` is set). A torque motion
+  also by a torque rate above `MAX_TORQUE_RATE` between commands
+  (``controller_torque_discontinuity``; that torque is not applied). A velocity motion also
+  when the commanded signal breaks the robot's limits (`VelocityLimits.of_spec`), over the
+  periods since the previous command: a velocity beyond dq_max
+  (``joint_motion_generator_velocity_limits_violation``), a change beyond ddq_max per second
+  (``joint_motion_generator_velocity_discontinuity``) or a change of that beyond dddq_max per
+  second (``joint_motion_generator_acceleration_discontinuity``); and when it is finished while
+  not at rest (``joint_motion_generator_velocity_discontinuity``: the generator ends standing
+  still). A command marked finished ends the motion after its period (Idle); `stop` ends it at
+  once.
 - Injected faults (`faults`): ``reflex`` aborts as a joint reflex; ``emergency_stop`` (the user
   stop) ends any motion in UserStopped, which `recover` cannot clear.
 - `recover` (automatic error recovery) clears the current errors and returns to Idle.
@@ -32,6 +44,7 @@ from collections.abc import Callable
 import numpy as np
 
 from robostack.controllers import ComputedTorque
+from robostack.controllers.rate_limit import VelocityLimits
 from robostack.core.model import RigidBodyModel
 from robostack.core.robots import get_robot
 from robostack.core.types import JointReference
@@ -40,7 +53,9 @@ from robostack.hardware.rehearsal.virtual.arm import VirtualArm
 
 MAX_TORQUE_RATE = 1000.0  # Nm/s, FCI's limit on the commanded torque's rate
 LOST_COMMANDS_LIMIT = 20  # periods in a row without a command abort the motion
-HOLD_GAINS = {"kp": 400.0, "kd": 40.0}  # the idle hold's joint servo, 1/s^2 and 1/s
+HOLD_GAINS = {"kp": 400.0, "kd": 40.0}  # the joint servo (idle hold, velocity), 1/s^2, 1/s
+LIMIT_SLACK = 1e-6  # relative rounding allowed on the commanded signal's limits
+REST_VELOCITY = 1e-6  # rad/s: a velocity motion finishes at rest, every joint below this
 
 
 class Mode(enum.IntEnum):
@@ -74,12 +89,18 @@ class FrankaMotion:
         gains = {k: np.full(arm.spec.dof, v) for k, v in HOLD_GAINS.items()}
         self.joint_servo = ComputedTorque(model=self.model, **gains)
         self.mode = Mode.Idle
-        self.moving = False  # a torque motion runs
+        self.moving = False  # a motion runs
+        self.velocity = False  # ... and it is a joint velocity motion
+        self.limits = VelocityLimits.of_spec(arm.spec)
         self.errors: frozenset[str] = frozenset()
         self.last_motion_errors: frozenset[str] = frozenset()
         self.collision_torque: np.ndarray | None = None  # (dof,) upper thresholds, Nm
         self.tau = np.zeros(arm.spec.dof)  # the torque in force, Nm
         self.hold_q = arm.state().q  # where the idle hold keeps the arm, rad
+        self.q_d = self.hold_q.copy()  # the velocity motion generator: desired position, rad,
+        self.dq_d = np.zeros(arm.spec.dof)  # velocity, rad/s,
+        self.ddq_d = np.zeros(arm.spec.dof)  # and acceleration, rad/s^2
+        self._dq_c = np.zeros(arm.spec.dof)  # the last velocity command received, rad/s
         self._missed = 0
 
     def faults(self) -> None:
@@ -90,13 +111,17 @@ class FrankaMotion:
             self.arm.clear("reflex")
             self._abort("joint_reflex")
 
-    def start(self) -> bool:
-        """Start a torque motion; False (nothing changes) unless Idle with no motion running."""
+    def start(self, *, velocity: bool = False) -> bool:
+        """Start a torque motion (a joint velocity motion with ``velocity``, from the measured
+        position at rest); False (nothing changes) unless Idle with no motion running."""
         if self.mode is not Mode.Idle or self.moving:
             return False
-        self.mode, self.moving = Mode.Move, True
+        self.mode, self.moving, self.velocity = Mode.Move, True, velocity
         self.last_motion_errors = frozenset()
         self.tau, self._missed = np.zeros_like(self.tau), 0
+        self.q_d = self.arm.state().q
+        for signal in (self.dq_d, self.ddq_d, self._dq_c):
+            signal[:] = 0.0
         return True
 
     def command(self, tau: np.ndarray, *, periods: int = 1, finished: bool = False) -> None:
@@ -114,11 +139,41 @@ class FrankaMotion:
             return
         self._run(tau)
 
+    def command_velocity(self, dq: np.ndarray, *, periods: int = 1, finished: bool = False):
+        """One period of the running velocity motion under a new command ``dq`` (dof,) rad/s,
+        sent ``periods`` control periods after the previous one; ``finished`` ends the motion
+        (module doc: the reflexes)."""
+        self._missed = 0
+        span = periods * self.arm.period
+        ddq = (dq - self._dq_c) / span
+        jerk = (ddq - self.ddq_d) / span
+        breaks = (
+            ("joint_motion_generator_velocity_limits_violation", dq, self.limits.velocity),
+            ("joint_motion_generator_velocity_discontinuity", ddq, self.limits.acceleration),
+            ("joint_motion_generator_acceleration_discontinuity", jerk, self.limits.jerk),
+        )
+        for error, value, limit in breaks:
+            if (np.abs(value) > limit * (1 + LIMIT_SLACK)).any():
+                self._abort(error)
+                return
+        if finished and (np.abs(dq) > REST_VELOCITY).any():
+            self._abort("joint_motion_generator_velocity_discontinuity")
+            return
+        self._dq_c, self.dq_d, self.ddq_d = dq, dq, ddq
+        self._generate()
+        if finished and self.moving:
+            self.end("finished", mode=Mode.Idle)
+
     def command_lost(self) -> None:
-        """One period of the running motion without a new command: the last torque again."""
+        """One period of the running motion without a new command: the last torque again, or
+        the last velocity command continued at its acceleration."""
         self._missed += 1
         if self._missed >= LOST_COMMANDS_LIMIT:
             self._abort("communication_constraints_violation")
+            return
+        if self.velocity:
+            self.dq_d = self.dq_d + self.ddq_d * self.arm.period
+            self._generate()
             return
         self._run(self.tau)
 
@@ -146,7 +201,7 @@ class FrankaMotion:
             self.mode = mode
         self.hold_q = self.arm.state().q
         self.tau = np.zeros_like(self.tau)
-        was_moving, self.moving = self.moving, False
+        was_moving, self.moving, self.velocity = self.moving, False, False
         if was_moving:
             self.on_end(how)
 
@@ -154,6 +209,14 @@ class FrankaMotion:
         """A reflex: the motion ends, ``error`` flagged."""
         self.errors = self.last_motion_errors = frozenset({error})
         self.end("reflex", mode=Mode.Reflex)
+
+    def _generate(self) -> None:
+        """A period of the velocity motion generator: the desired position advances by the
+        desired velocity, the joint servo tracks them."""
+        self.q_d = self.q_d + self.dq_d * self.arm.period
+        reference = JointReference(self.q_d, self.dq_d, self.ddq_d)
+        self.tau = self.joint_servo.update(self.arm.state(), reference)
+        self._run(self.tau)
 
     def _run(self, tau: np.ndarray) -> None:
         """A period of ``tau``, then the reflexes on the state it leaves."""
