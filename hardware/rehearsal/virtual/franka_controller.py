@@ -142,25 +142,32 @@ class VirtualFrankaController(VirtualController):
         return float(self.arm.sim.read().gripper_width)
 
     def _control(self) -> None:
-        """This period of the motion: the newest command received, if any (module doc)."""
-        newest = None
+        """This period of the motion: the commands received since the last period (each with
+        the periods since the one before), the newest driving it (module doc)."""
+        received: list[tuple[fci.RobotCommand, int]] = []
         while True:
             try:
                 data = self._udp.recv(1024)
             except BlockingIOError:
                 break
             with contextlib.suppress(ValueError):
-                newest = fci.RobotCommand.unpack(data)
-        if newest is None or newest.message_id <= self._tau_t:
+                command = fci.RobotCommand.unpack(data)
+                if command.message_id > self._tau_t:  # else it answers an older state
+                    received.append((command, command.message_id - self._tau_t))
+                    self._tau_t = command.message_id
+        if not received:
             self.motion.command_lost()
             return
-        periods = newest.message_id - self._tau_t
-        self._tau_t = newest.message_id
+        (newest, periods), earlier = received[-1], received[:-1]
         if self.motion.velocity:
             self.motion.command_velocity(
-                newest.dq, periods=periods, finished=newest.motion_finished
+                newest.dq,
+                periods=periods,
+                finished=newest.motion_finished,
+                earlier=[(command.dq, n) for command, n in earlier],
             )
         else:
+            periods = sum(n for _, n in received)  # since the torque in force
             self.motion.command(newest.tau, periods=periods, finished=newest.finished)
 
     def _motion_ended(self, how: str) -> None:

@@ -39,7 +39,7 @@ aborted the last motion (until the next one starts).
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -101,6 +101,7 @@ class FrankaMotion:
         self.dq_d = np.zeros(arm.spec.dof)  # velocity, rad/s,
         self.ddq_d = np.zeros(arm.spec.dof)  # and acceleration, rad/s^2
         self._dq_c = np.zeros(arm.spec.dof)  # the last velocity command received, rad/s
+        self._commanded = False  # a velocity command came since the motion started
         self._missed = 0
 
     def faults(self) -> None:
@@ -122,6 +123,7 @@ class FrankaMotion:
         self.q_d = self.arm.state().q
         for signal in (self.dq_d, self.ddq_d, self._dq_c):
             signal[:] = 0.0
+        self._commanded = False
         return True
 
     def command(self, tau: np.ndarray, *, periods: int = 1, finished: bool = False) -> None:
@@ -139,27 +141,28 @@ class FrankaMotion:
             return
         self._run(tau)
 
-    def command_velocity(self, dq: np.ndarray, *, periods: int = 1, finished: bool = False):
+    def command_velocity(
+        self,
+        dq: np.ndarray,
+        *,
+        periods: int = 1,
+        finished: bool = False,
+        earlier: Sequence[tuple[np.ndarray, int]] = (),
+    ) -> None:
         """One period of the running velocity motion under a new command ``dq`` (dof,) rad/s,
-        sent ``periods`` control periods after the previous one; ``finished`` ends the motion
-        (module doc: the reflexes)."""
+        sent ``periods`` control periods after the previous one (the first command of a
+        motion follows rest by one period); ``finished`` ends the motion (module doc: the
+        reflexes). ``earlier``: the commands, each (dq, periods), that came in this same
+        period before ``dq``: part of the commanded signal the limits are checked on, though
+        only the newest drives the generator."""
         self._missed = 0
-        span = periods * self.arm.period
-        ddq = (dq - self._dq_c) / span
-        jerk = (ddq - self.ddq_d) / span
-        breaks = (
-            ("joint_motion_generator_velocity_limits_violation", dq, self.limits.velocity),
-            ("joint_motion_generator_velocity_discontinuity", ddq, self.limits.acceleration),
-            ("joint_motion_generator_acceleration_discontinuity", jerk, self.limits.jerk),
-        )
-        for error, value, limit in breaks:
-            if (np.abs(value) > limit * (1 + LIMIT_SLACK)).any():
-                self._abort(error)
+        for signal, span in (*earlier, (dq, periods)):
+            if not self._accept(signal, span):
                 return
         if finished and (np.abs(dq) > REST_VELOCITY).any():
             self._abort("joint_motion_generator_velocity_discontinuity")
             return
-        self._dq_c, self.dq_d, self.ddq_d = dq, dq, ddq
+        self.dq_d = dq
         self._generate()
         if finished and self.moving:
             self.end("finished", mode=Mode.Idle)
@@ -209,6 +212,25 @@ class FrankaMotion:
         """A reflex: the motion ends, ``error`` flagged."""
         self.errors = self.last_motion_errors = frozenset({error})
         self.end("reflex", mode=Mode.Reflex)
+
+    def _accept(self, dq: np.ndarray, periods: int) -> bool:
+        """Check the commanded signal's next value ``dq``, ``periods`` periods after the
+        previous one, against the limits: the generator's reflex if it breaks one (False),
+        else it is the signal's newest value (True)."""
+        span = (periods if self._commanded else 1) * self.arm.period
+        ddq = (dq - self._dq_c) / span
+        jerk = (ddq - self.ddq_d) / span
+        breaks = (
+            ("joint_motion_generator_velocity_limits_violation", dq, self.limits.velocity),
+            ("joint_motion_generator_velocity_discontinuity", ddq, self.limits.acceleration),
+            ("joint_motion_generator_acceleration_discontinuity", jerk, self.limits.jerk),
+        )
+        for error, value, limit in breaks:
+            if (np.abs(value) > limit * (1 + LIMIT_SLACK)).any():
+                self._abort(error)
+                return False
+        self._dq_c, self.ddq_d, self._commanded = dq, ddq, True
+        return True
 
     def _generate(self) -> None:
         """A period of the velocity motion generator: the desired position advances by the

@@ -12,13 +12,12 @@ import pytest
 
 from robostack.cli.main import main
 from robostack.core.model import RigidBodyModel
-from robostack.core.paths import CHECKPOINTS, LAUNCH_FILES
 from robostack.core.robots import get_robot
 from robostack.hardware.rehearsal.virtual.fci import STATE
 from robostack.hardware.rehearsal.virtual.process import inject, virtual_controller
 from tests.conftest import loopback
-from tests.hardware.helpers import for_a_loaded_machine, read_summary
-from tests.hardware.rehearsal.helpers import inject_once_moving
+from tests.hardware.helpers import read_summary
+from tests.hardware.rehearsal.helpers import franka_launch_file, inject_once_moving
 
 ADDRESS = loopback(51)
 
@@ -82,24 +81,9 @@ def test_the_hand_moves_homes_and_reports_a_grasp_on_nothing_as_unsuccessful(pan
     assert not hand.read_once().is_grasped and hand.stop()
 
 
-def _launch_file(tmp_path) -> str:
-    """launch/franka_fci.toml but for a fixed seed, the checkpoint's path, the runs folder, no
-    real-time kernel (libfranka's check: ignore) and the bounds of a shared machine
-    (`for_a_loaded_machine`; the virtual controller resumes its schedule after a pause)."""
-    text = (LAUNCH_FILES / "franka_fci.toml").read_text()
-    text = text.replace('task = "reach"', 'task = "reach"\nseed = 3', 1)
-    text = text.replace('checkpoint = "reach"', f'checkpoint = "{CHECKPOINTS / "reach"}"')
-    text = text.replace("enabled = true", f'enabled = true\nruns_dir = "{tmp_path}"')
-    text = for_a_loaded_machine(text)
-    text = text.replace("[connection]\n", '[connection]\nrealtime = "ignore"\n', 1)
-    path = tmp_path / "franka_fci.toml"
-    path.write_text(text)
-    return str(path)
-
-
 def test_preflight_and_a_policy_session_from_the_cli_through_pylibfranka(tmp_path, capsys):
     address = loopback(52)
-    path = _launch_file(tmp_path)
+    path = franka_launch_file(tmp_path)
     with virtual_controller("franka", address):
         assert main(["preflight", "--launch", path, "--address", address, "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["ok"]
@@ -134,5 +118,86 @@ def test_a_joint_faster_than_its_limit_trips_a_reflex(panda):
             control.writeOnce(_torques(tau))
             control.readOnce()
     del control
+    robot.automatic_error_recovery()
+    assert robot.read_once().robot_mode == franka.RobotMode.Idle
+
+
+def _velocities(dq) -> franka.JointVelocities:
+    return franka.JointVelocities([float(v) for v in dq])
+
+
+def _stream(control, commands) -> None:
+    """Send each (7,) velocity command of ``commands`` in its own period."""
+    for dq in commands:
+        control.writeOnce(_velocities(dq))
+        control.readOnce()
+
+
+def test_a_joint_velocity_motion_tracks_its_generator_and_finishes_at_rest(panda):
+    robot = franka.Robot(panda, franka.RealtimeConfig.kIgnore)
+    control = robot.start_joint_velocity_control(franka.ControllerMode.JointImpedance)
+    state, _ = control.readOnce()
+    q0 = np.array(state.q)
+    profile = 0.2 * np.sin(np.pi * np.arange(1, 1001) / 1000) ** 2  # 1 s, 0.1 rad, smooth
+    _stream(control, [np.full(7, v) for v in profile])
+    state, _ = control.readOnce()
+    assert state.robot_mode == franka.RobotMode.Move
+    assert np.allclose(np.array(state.q) - q0, profile.sum() * 1e-3, atol=2e-3)
+    finish = _velocities(np.zeros(7))
+    finish.motion_finished = True
+    control.writeOnce(finish)
+    state = robot.read_once()
+    assert state.robot_mode == franka.RobotMode.Idle and not state.current_errors
+
+
+def _ramp(joint: int, top: float, periods: int) -> list[np.ndarray]:
+    """A velocity ramp of ``joint`` to ``top`` rad/s over ``periods`` ms under the Panda's
+    acceleration and jerk limits (a smoothstep, well within both for the uses below)."""
+    s = np.arange(1, periods + 1) / periods
+    commands = np.zeros((periods, 7))
+    commands[:, joint] = top * (3 * s**2 - 2 * s**3)
+    return list(commands)
+
+
+@pytest.mark.parametrize(
+    ("commands", "finish", "error"),
+    [
+        # joint 1 ramped to 2.1 rad/s, then asked 2.2: past its 2.175
+        (
+            [*_ramp(0, 2.1, 400), np.r_[2.2, np.zeros(6)]],
+            False,
+            "joint_motion_generator_velocity_limits_violation",
+        ),
+        # 0.05 rad/s within 1 ms: 50 rad/s^2, above joint 1's 15
+        ([np.r_[0.05, np.zeros(6)]], False, "joint_motion_generator_velocity_discontinuity"),
+        # 5 mrad/s within 1 ms on joint 2: 5 rad/s^2 (below 7.5) from rest, 5000 rad/s^3 (3750)
+        (
+            [np.r_[0.0, 0.005, np.zeros(5)]],
+            False,
+            "joint_motion_generator_acceleration_discontinuity",
+        ),
+        # finished while joint 1 still moves at 0.1 rad/s
+        (_ramp(0, 0.1, 100), True, "joint_motion_generator_velocity_discontinuity"),
+    ],
+    ids=["velocity", "acceleration", "jerk", "finished-moving"],
+)
+def test_a_velocity_command_beyond_the_limits_trips_the_generator_reflex(
+    panda, commands, finish, error
+):
+    robot = franka.Robot(panda, franka.RealtimeConfig.kIgnore)
+    control = robot.start_joint_velocity_control(franka.ControllerMode.JointImpedance)
+    control.readOnce()
+    with pytest.raises(franka.ControlException, match=error):
+        _stream(control, commands)
+        if finish:
+            last = _velocities(commands[-1])
+            last.motion_finished = True
+            control.writeOnce(last)
+        for _ in range(10):
+            control.readOnce()  # the reflex shows at the next read
+            control.writeOnce(_velocities(commands[-1]))
+    del control
+    errors = robot.read_once().last_motion_errors
+    assert getattr(errors, error), str(errors)
     robot.automatic_error_recovery()
     assert robot.read_once().robot_mode == franka.RobotMode.Idle
