@@ -142,7 +142,9 @@ def test_a_joint_velocity_motion_tracks_its_generator_and_finishes_at_rest(panda
     _stream(control, [np.full(7, v) for v in profile])
     state, _ = control.readOnce()
     assert state.robot_mode == franka.RobotMode.Move
-    assert np.allclose(np.array(state.q) - q0, profile.sum() * 1e-3, atol=2e-3)
+    assert np.abs(np.array(state.q) - np.array(state.q_d)).max() < 1e-3  # tracks its generator
+    # which integrates the commands (a lost period continues the last one: a little more)
+    assert np.allclose(np.array(state.q) - q0, profile.sum() * 1e-3, rtol=0.1)
     finish = _velocities(np.zeros(7))
     finish.motion_finished = True
     control.writeOnce(finish)
