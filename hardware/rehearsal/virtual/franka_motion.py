@@ -12,8 +12,10 @@ period per tick of its 1 kHz clock).
   only. Each period of a torque motion (`command`) applies the commanded torque on top of
   gravity. Each period of a velocity motion (`command_velocity`) feeds the commanded velocity
   to the motion generator, whose desired position (the integral of the commanded velocity from
-  the measured one at the start) the joint servo tracks. A period without a command repeats
-  the last torque, or continues the last velocity at constant acceleration, as FCI does.
+  the measured one at the start) a joint impedance tracks (the hold's gains, scaled by the
+  arm's inertia at the motion's start: a servo cheap enough for every period). A period
+  without a command repeats the last torque, or continues the last velocity at constant
+  acceleration, as FCI does.
 - Any motion is aborted as a reflex, with the error flagged, by `LOST_COMMANDS_LIMIT` periods
   in a row without a command (`command_lost`: ``communication_constraints_violation``), a
   joint faster than its limit (``joint_velocity_violation``) or an external torque above the
@@ -102,6 +104,11 @@ class FrankaMotion:
         self.ddq_d = np.zeros(arm.spec.dof)  # and acceleration, rad/s^2
         self._dq_c = np.zeros(arm.spec.dof)  # the last velocity command received, rad/s
         self._commanded = False  # a velocity command came since the motion started
+        self._inertia = np.eye(arm.spec.dof)  # (dof, dof) at the velocity motion's start
+        self._gains = (
+            np.full(arm.spec.dof, HOLD_GAINS["kp"]),
+            np.full(arm.spec.dof, HOLD_GAINS["kd"]),
+        )
         self._missed = 0
 
     def faults(self) -> None:
@@ -121,6 +128,7 @@ class FrankaMotion:
         self.last_motion_errors = frozenset()
         self.tau, self._missed = np.zeros_like(self.tau), 0
         self.q_d = self.arm.state().q
+        self._inertia = self.model.mass_matrix(self.q_d)
         for signal in (self.dq_d, self.ddq_d, self._dq_c):
             signal[:] = 0.0
         self._commanded = False
@@ -234,10 +242,11 @@ class FrankaMotion:
 
     def _generate(self) -> None:
         """A period of the velocity motion generator: the desired position advances by the
-        desired velocity, the joint servo tracks them."""
+        desired velocity, the joint impedance tracks them (module doc)."""
         self.q_d = self.q_d + self.dq_d * self.arm.period
-        reference = JointReference(self.q_d, self.dq_d, self.ddq_d)
-        self.tau = self.joint_servo.update(self.arm.state(), reference)
+        state, (kp, kd) = self.arm.state(), self._gains
+        pull = self.ddq_d + kp * (self.q_d - state.q) + kd * (self.dq_d - state.dq)
+        self.tau = self._inertia @ pull
         self._run(self.tau)
 
     def _run(self, tau: np.ndarray) -> None:

