@@ -16,8 +16,11 @@ filter's and rounding's last fractions.
 Joint velocity mode (``command_mode = "velocity"``) streams joint velocities to the robot's
 joint velocity motion generator, whose internal joint impedance controller (``joint_impedance``)
 tracks them. The safety monitor keeps the stream within the interface's velocity, acceleration
-and jerk (`robostack.controllers.rate_limit`); the backend limits it once more as the last step
-before the wire, with no event (a command after a monitor's fresh start, the loop's release).
+and jerk (`robostack.controllers.rate_limit`), one period after the previous command; the
+backend limits it once more as the last step before the wire, with no event, one period after
+the generator's desired velocity and acceleration in the state just read, as libfranka's own
+rate limiter does (they include the robot's extrapolation over lost periods, which the monitor
+cannot see; also a command after a monitor's fresh start, the loop's release).
 """
 
 from __future__ import annotations

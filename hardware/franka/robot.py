@@ -69,8 +69,6 @@ class FrankaRobot(Robot):
         self._state = None
         self._fault: RobotFaultError | None = None
         self._tau_sent = np.zeros(self.spec.dof)
-        self._dq_sent = np.zeros(self.spec.dof)  # the last velocity command, rad/s
-        self._ddq_sent = np.zeros(self.spec.dof)  # and its acceleration, rad/s^2
 
     # --- Robot -------------------------------------------------------------------------
 
@@ -128,7 +126,8 @@ class FrankaRobot(Robot):
         with self._faults():
             if self._control is None:
                 self._control = self._start_motion(robot)
-                self._control.readOnce()  # ActiveControl alternates: a read opens each write
+                # ActiveControl alternates: a read opens each write
+                self._state, _ = self._control.readOnce()
             if self.command_mode is CommandMode.VELOCITY:
                 self._send_velocity(values)
             else:
@@ -217,33 +216,36 @@ class FrankaRobot(Robot):
             return robot.start_joint_velocity_control(self._client.ControllerMode.JointImpedance)
         return robot.start_torque_control()
 
+    def _limited(self, dq: np.ndarray):
+        """``dq`` (dof,) rad/s within the interface's limits one period after the generator's
+        desired velocity and acceleration in the last state read (``dq_d``, ``ddq_d``: with
+        the robot's extrapolation over lost periods, as libfranka's rate limiter takes them)."""
+        state = self._state
+        dq_d, ddq_d = np.asarray(state.dq_d, dtype=float), np.asarray(state.ddq_d, dtype=float)
+        return limit_velocity(dq, dq_d, ddq_d, self._velocity_limits, PERIOD)
+
     def _send_velocity(self, dq: np.ndarray, *, finished: bool = False) -> None:
-        """Send ``dq`` (dof,) rad/s within the interface's limits (module doc of
+        """Send ``dq`` (dof,) rad/s within the interface's limits (`_limited`; module doc of
         `robostack.hardware.franka.config`)."""
-        step = limit_velocity(dq, self._dq_sent, self._ddq_sent, self._velocity_limits, PERIOD)
-        command = self._client.JointVelocities(step.dq.tolist())
+        command = self._client.JointVelocities(self._limited(dq).dq.tolist())
         command.motion_finished = finished
         self._control.writeOnce(command)
-        self._dq_sent, self._ddq_sent = step.dq, step.ddq
 
     def _brake_and_finish(self) -> None:
         """Command zero velocity, limited, until a period reaches it within the limits; that
         period's command finishes the motion (after at most `STOP_PERIODS`)."""
         zeros = np.zeros(self.spec.dof)
         for _ in range(STOP_PERIODS):
-            step = limit_velocity(
-                zeros, self._dq_sent, self._ddq_sent, self._velocity_limits, PERIOD
-            )
+            step = self._limited(zeros)
             if not (step.velocity | step.acceleration | step.jerk).any():
                 break
             self._send_velocity(zeros)
-            self._control.readOnce()
+            self._state, _ = self._control.readOnce()
         self._send_velocity(zeros, finished=True)
 
     def _rest(self) -> None:
-        """No motion runs: the next one starts from zero torque and zero velocity."""
+        """No motion runs: the next one starts from zero torque."""
         self._tau_sent[:] = 0.0
-        self._dq_sent, self._ddq_sent = np.zeros(self.spec.dof), np.zeros(self.spec.dof)
 
     def _shape(self, tau: np.ndarray) -> np.ndarray:
         """Low-pass (libfranka's first-order filter), then clamp the torque rate (module doc)."""

@@ -118,6 +118,7 @@ class RobotState:
         arm = motion.arm
         s = arm.state()
         self.q, self.dq = list(s.q), list(s.dq)
+        self.dq_d, self.ddq_d = list(motion.dq_d), list(motion.ddq_d)
         self.tau_J = list(s.tau)
         self.tau_ext_hat_filtered = list(s.tau_ext)
         self.time = Duration(arm.t)

@@ -22,8 +22,9 @@ period per tick of its 1 kHz clock).
   upper collision threshold (``joint_reflex``, once `collision_torque` is set). A torque motion
   also by a torque rate above `MAX_TORQUE_RATE` between commands
   (``controller_torque_discontinuity``; that torque is not applied). A velocity motion also
-  when the commanded signal breaks the robot's limits (`VelocityLimits.of_spec`), over the
-  periods since the previous command: a velocity beyond dq_max
+  when the commanded signal breaks the robot's limits (`VelocityLimits.of_spec`), one period
+  after the generator's desired velocity and acceleration in the state the command answers
+  (as libfranka's rate limiter assumes): a velocity beyond dq_max
   (``joint_motion_generator_velocity_limits_violation``), a change beyond ddq_max per second
   (``joint_motion_generator_velocity_discontinuity``) or a change of that beyond dddq_max per
   second (``joint_motion_generator_acceleration_discontinuity``); and when it is finished while
@@ -102,8 +103,6 @@ class FrankaMotion:
         self.q_d = self.hold_q.copy()  # the velocity motion generator: desired position, rad,
         self.dq_d = np.zeros(arm.spec.dof)  # velocity, rad/s,
         self.ddq_d = np.zeros(arm.spec.dof)  # and acceleration, rad/s^2
-        self._dq_c = np.zeros(arm.spec.dof)  # the last velocity command received, rad/s
-        self._commanded = False  # a velocity command came since the motion started
         self._inertia = np.eye(arm.spec.dof)  # (dof, dof) at the velocity motion's start
         self._gains = (
             np.full(arm.spec.dof, HOLD_GAINS["kp"]),
@@ -129,9 +128,8 @@ class FrankaMotion:
         self.tau, self._missed = np.zeros_like(self.tau), 0
         self.q_d = self.arm.state().q
         self._inertia = self.model.mass_matrix(self.q_d)
-        for signal in (self.dq_d, self.ddq_d, self._dq_c):
+        for signal in (self.dq_d, self.ddq_d):
             signal[:] = 0.0
-        self._commanded = False
         return True
 
     def command(self, tau: np.ndarray, *, periods: int = 1, finished: bool = False) -> None:
@@ -153,24 +151,26 @@ class FrankaMotion:
         self,
         dq: np.ndarray,
         *,
-        periods: int = 1,
         finished: bool = False,
-        earlier: Sequence[tuple[np.ndarray, int]] = (),
+        answers: tuple[np.ndarray, np.ndarray] | None = None,
+        earlier: Sequence[tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = (),
     ) -> None:
-        """One period of the running velocity motion under a new command ``dq`` (dof,) rad/s,
-        sent ``periods`` control periods after the previous one (the first command of a
-        motion follows rest by one period); ``finished`` ends the motion (module doc: the
-        reflexes). ``earlier``: the commands, each (dq, periods), that came in this same
-        period before ``dq``: part of the commanded signal the limits are checked on, though
+        """One period of the running velocity motion under a new command ``dq`` (dof,) rad/s;
+        ``finished`` ends the motion (module doc: the reflexes). The command follows, by one
+        period, the generator's desired velocity and acceleration of the state it answers
+        (``answers``; default: the generator's now). ``earlier``: the commands, each (dq,
+        answers), that came in this same period before ``dq``: checked the same way, though
         only the newest drives the generator."""
         self._missed = 0
-        for signal, span in (*earlier, (dq, periods)):
-            if not self._accept(signal, span):
+        now = (self.dq_d, self.ddq_d)
+        for signal, after in (*earlier, (dq, answers or now)):
+            ddq = self._accepted(signal, *after)
+            if ddq is None:
                 return
         if finished and (np.abs(dq) > REST_VELOCITY).any():
             self._abort("joint_motion_generator_velocity_discontinuity")
             return
-        self.dq_d = dq
+        self.dq_d, self.ddq_d = dq, ddq
         self._generate()
         if finished and self.moving:
             self.end("finished", mode=Mode.Idle)
@@ -221,13 +221,12 @@ class FrankaMotion:
         self.errors = self.last_motion_errors = frozenset({error})
         self.end("reflex", mode=Mode.Reflex)
 
-    def _accept(self, dq: np.ndarray, periods: int) -> bool:
-        """Check the commanded signal's next value ``dq``, ``periods`` periods after the
-        previous one, against the limits: the generator's reflex if it breaks one (False),
-        else it is the signal's newest value (True)."""
-        span = (periods if self._commanded else 1) * self.arm.period
-        ddq = (dq - self._dq_c) / span
-        jerk = (ddq - self.ddq_d) / span
+    def _accepted(self, dq: np.ndarray, dq_d: np.ndarray, ddq_d: np.ndarray):
+        """The acceleration (dof,) rad/s^2 of the command ``dq`` one period after the
+        generator's ``dq_d`` and ``ddq_d``, or None after the generator's reflex when it breaks
+        a limit."""
+        ddq = (dq - dq_d) / self.arm.period
+        jerk = (ddq - ddq_d) / self.arm.period
         breaks = (
             ("joint_motion_generator_velocity_limits_violation", dq, self.limits.velocity),
             ("joint_motion_generator_velocity_discontinuity", ddq, self.limits.acceleration),
@@ -236,9 +235,8 @@ class FrankaMotion:
         for error, value, limit in breaks:
             if (np.abs(value) > limit * (1 + LIMIT_SLACK)).any():
                 self._abort(error)
-                return False
-        self._dq_c, self.ddq_d, self._commanded = dq, ddq, True
-        return True
+                return None
+        return ddq
 
     def _generate(self) -> None:
         """A period of the velocity motion generator: the desired position advances by the
