@@ -164,18 +164,18 @@ class VirtualFrankaController(VirtualController):
         if not received:
             self.motion.command_lost()
             return
-        newest, periods = received[-1]
+        newest = received[-1][0]
         if self.motion.velocity:
+            desired = self._desired
             known = [
-                (c.dq, self._desired[c.message_id])
+                (c.dq, desired[c.message_id], c.motion_finished)
                 for c, _ in received
-                if c.message_id in self._desired
+                if c.message_id in desired
             ]
             if not known:  # answers to states too old to matter
                 self.motion.command_lost()
                 return
-            (dq, answers), earlier = known[-1], known[:-1]
-            finished = newest.motion_finished
+            (dq, answers, finished), earlier = known[-1], known[:-1]
             self.motion.command_velocity(dq, finished=finished, answers=answers, earlier=earlier)
         else:
             periods = sum(n for _, n in received)  # since the torque in force

@@ -153,26 +153,28 @@ class FrankaMotion:
         *,
         finished: bool = False,
         answers: tuple[np.ndarray, np.ndarray] | None = None,
-        earlier: Sequence[tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = (),
+        earlier: Sequence[tuple[np.ndarray, tuple[np.ndarray, np.ndarray], bool]] = (),
     ) -> None:
         """One period of the running velocity motion under a new command ``dq`` (dof,) rad/s;
         ``finished`` ends the motion (module doc: the reflexes). The command follows, by one
         period, the generator's desired velocity and acceleration of the state it answers
         (``answers``; default: the generator's now). ``earlier``: the commands, each (dq,
-        answers), that came in this same period before ``dq``: checked the same way, though
-        only the newest drives the generator."""
+        answers, finished), that came in this same period before ``dq``: checked the same
+        way, in order; the first finished one ends the motion, else the newest drives it."""
         self._missed = 0
         now = (self.dq_d, self.ddq_d)
-        for signal, after in (*earlier, (dq, answers or now)):
+        for signal, after, done in (*earlier, (dq, answers or now, finished)):
             ddq = self._accepted(signal, *after)
             if ddq is None:
                 return
-        if finished and (np.abs(dq) > REST_VELOCITY).any():
+            if done:
+                break
+        if done and (np.abs(signal) > REST_VELOCITY).any():
             self._abort("joint_motion_generator_velocity_discontinuity")
             return
-        self.dq_d, self.ddq_d = dq, ddq
+        self.dq_d, self.ddq_d = signal, ddq
         self._generate()
-        if finished and self.moving:
+        if done and self.moving:
             self.end("finished", mode=Mode.Idle)
 
     def command_lost(self) -> None:

@@ -11,6 +11,7 @@ import pylibfranka as franka
 import pytest
 
 from robostack.cli.main import main
+from robostack.controllers.rate_limit import VelocityLimits, limit_velocity
 from robostack.core.model import RigidBodyModel
 from robostack.core.robots import get_robot
 from robostack.hardware.rehearsal.virtual.fci import STATE
@@ -152,54 +153,66 @@ def test_a_joint_velocity_motion_tracks_its_generator_and_finishes_at_rest(panda
     assert state.robot_mode == franka.RobotMode.Idle and not state.current_errors
 
 
-def _ramp(joint: int, top: float, periods: int) -> list[np.ndarray]:
-    """A velocity ramp of ``joint`` to ``top`` rad/s over ``periods`` ms under the Panda's
-    acceleration and jerk limits (a smoothstep, well within both for the uses below)."""
-    s = np.arange(1, periods + 1) / periods
-    commands = np.zeros((periods, 7))
-    commands[:, joint] = top * (3 * s**2 - 2 * s**3)
-    return list(commands)
+def _towards(control, target, periods: int, *, velocity_limit: np.ndarray) -> np.ndarray:
+    """Stream ``periods`` commands towards ``target`` (7,) rad/s, each limited as the backend
+    limits it (one period after the generator's signal in the state just read) but to
+    ``velocity_limit``; the last command sent."""
+    spec = get_robot("panda").spec
+    interface = VelocityLimits.for_interface(spec)
+    limits = VelocityLimits(velocity_limit, interface.acceleration, interface.jerk)
+    state, _ = control.readOnce()
+    command = np.zeros(7)
+    for _ in range(periods):
+        dq_d, ddq_d = np.array(state.dq_d), np.array(state.ddq_d)
+        command = limit_velocity(target, dq_d, ddq_d, limits, spec.dt).dq
+        control.writeOnce(_velocities(command))
+        state, _ = control.readOnce()
+    return command
+
+
+ABOVE = np.full(7, 3.0)  # a velocity bound above every joint's limit
 
 
 @pytest.mark.parametrize(
-    ("commands", "finish", "error"),
+    ("target", "periods", "finish", "error"),
     [
-        # joint 1 ramped to 2.1 rad/s, then asked 2.2: past its 2.175
+        # joint 1 to 2.1 rad/s within the acceleration and jerk limits, then 2.2: past its 2.175
+        (np.r_[2.1, np.zeros(6)], 300, False, "joint_motion_generator_velocity_limits_violation"),
+        # 0.05 rad/s within 1 ms: 50 rad/s^2, above joint 1's 15 (sent raw)
+        (np.r_[0.05, np.zeros(6)], 0, False, "joint_motion_generator_velocity_discontinuity"),
+        # 5 mrad/s within 1 ms on joint 2 (raw): 5 rad/s^2 (< 7.5) from rest, 5000 rad/s^3
         (
-            [*_ramp(0, 2.1, 400), np.r_[2.2, np.zeros(6)]],
-            False,
-            "joint_motion_generator_velocity_limits_violation",
-        ),
-        # 0.05 rad/s within 1 ms: 50 rad/s^2, above joint 1's 15
-        ([np.r_[0.05, np.zeros(6)]], False, "joint_motion_generator_velocity_discontinuity"),
-        # 5 mrad/s within 1 ms on joint 2: 5 rad/s^2 (below 7.5) from rest, 5000 rad/s^3 (3750)
-        (
-            [np.r_[0.0, 0.005, np.zeros(5)]],
+            np.r_[0, 0.005, np.zeros(5)],
+            0,
             False,
             "joint_motion_generator_acceleration_discontinuity",
         ),
         # finished while joint 1 still moves at 0.1 rad/s
-        (_ramp(0, 0.1, 100), True, "joint_motion_generator_velocity_discontinuity"),
+        (np.r_[0.1, np.zeros(6)], 200, True, "joint_motion_generator_velocity_discontinuity"),
     ],
     ids=["velocity", "acceleration", "jerk", "finished-moving"],
 )
 def test_a_velocity_command_beyond_the_limits_trips_the_generator_reflex(
-    panda, commands, finish, error
+    panda, target, periods, finish, error
 ):
     robot = franka.Robot(panda, franka.RealtimeConfig.kIgnore)
     control = robot.start_joint_velocity_control(franka.ControllerMode.JointImpedance)
-    control.readOnce()
-    with pytest.raises(franka.ControlException, match=error):
-        _stream(control, commands)
-        if finish:
-            last = _velocities(commands[-1])
-            last.motion_finished = True
-            control.writeOnce(last)
-        for _ in range(10):
-            control.readOnce()  # the reflex shows at the next read
-            control.writeOnce(_velocities(commands[-1]))
-    del control
-    errors = robot.read_once().last_motion_errors
-    assert getattr(errors, error), str(errors)
-    robot.automatic_error_recovery()
+    try:
+        with pytest.raises(franka.ControlException, match=error):
+            last = _towards(control, target, periods, velocity_limit=ABOVE) if periods else target
+            if not periods:
+                control.readOnce()
+            elif not finish:
+                last = last + np.r_[0.1, np.zeros(6)]  # the step past the limit
+            command = _velocities(last)
+            command.motion_finished = finish
+            control.writeOnce(command)
+            for _ in range(10):
+                control.readOnce()  # the reflex shows at the next read
+                control.writeOnce(_velocities(last))
+        del control
+        errors = robot.read_once().last_motion_errors
+        assert getattr(errors, error), str(errors)
+    finally:
+        robot.automatic_error_recovery()  # the next test starts Idle even when this one failed
     assert robot.read_once().robot_mode == franka.RobotMode.Idle
