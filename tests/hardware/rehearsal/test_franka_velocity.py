@@ -129,7 +129,7 @@ def test_a_velocity_session_from_the_launch_file_tracks_and_a_reflex_stops_it_re
         assert out["preflight"]["ok"] and episode["outcome"] == "completed", events
         # paced by the 1 kHz FCI (a virtual controller on a loaded machine catches up after
         # a pause, in shorter periods)
-        assert 0.5 < episode["timing"]["period_ms"]["median"] < 1.5
+        assert 0.5 < episode["timing"]["period_ms"]["median"] < 2.0
         summary = read_summary(episode["recording"])
         assert max(summary["rms_error_rad"]) < 0.02  # tracked through the velocity generator
         with inject_once_moving(address, "reflex", start=PANDA.q_home):  # in the episode
