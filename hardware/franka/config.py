@@ -12,14 +12,26 @@ does it itself, as the last step before the wire: a first-order low-pass at
 at ``torque_rate_limit`` (just under FCI's 1000 Nm/s, as libfranka's limiter does). The safety
 monitor already limits the rate to the robot spec's 1000 Nm/s; this clamp only catches the
 filter's and rounding's last fractions.
+
+Joint velocity mode (``command_mode = "velocity"``) streams joint velocities to the robot's
+joint velocity motion generator, whose internal joint impedance controller (``joint_impedance``)
+tracks them. The safety monitor keeps the stream within the interface's velocity, acceleration
+and jerk (`robostack.controllers.rate_limit`), one period after the previous command; the
+backend limits it once more as the last step before the wire, with no event, one period after
+the generator's desired velocity and acceleration in the state just read, as libfranka's own
+rate limiter does (they include the robot's extrapolation over lost periods, which the monitor
+cannot see; also a command after a monitor's fresh start, the loop's release).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from robostack.core.types import CommandMode
+
 REALTIME = ("enforce", "ignore")
 HAND_WIDTH_MAX, HAND_SPEED_MAX, HAND_FORCE_MAX = 0.08, 0.1, 70.0  # m, m/s, N (continuous)
+COMMAND_MODES = {"torque": CommandMode.TORQUE, "velocity": CommandMode.VELOCITY}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,10 +39,12 @@ class FrankaConfig:
     """Settings of a Franka session (keyword-only; every field has the default above).
 
     Attributes:
+        command_mode: ``torque`` (torque control, the default) or ``velocity`` (the joint
+            velocity motion generator).
         collision_torque_lower, collision_torque_upper: (7,) contact / reflex thresholds, Nm.
         collision_force_lower, collision_force_upper: (6,) Cartesian thresholds, N and Nm.
         joint_impedance: (7,) stiffness of the robot's internal joint controller, Nm/rad
-            (used by its own motions and brakes-off holding, not by torque control).
+            (used by its own motions, velocity mode and holding, not by torque control).
         load_mass: payload beyond the hand, kg.  load_com: (3,) its centre of mass in the
             flange frame, m.  load_inertia: (9,) its inertia, column-major, kg m^2.
         lowpass_cutoff_hz: torque low-pass cutoff, Hz, or None for none.
@@ -52,6 +66,7 @@ class FrankaConfig:
             continuous maximum is 70).
     """
 
+    command_mode: str = "torque"
     collision_torque_lower: tuple[float, ...] = (20.0, 20.0, 18.0, 18.0, 16.0, 14.0, 12.0)
     collision_torque_upper: tuple[float, ...] = (20.0, 20.0, 18.0, 18.0, 16.0, 14.0, 12.0)
     collision_force_lower: tuple[float, ...] = (20.0, 20.0, 20.0, 25.0, 25.0, 25.0)
@@ -86,6 +101,8 @@ class FrankaConfig:
         for name, n in lengths.items():
             if len(getattr(self, name)) != n:
                 raise ValueError(f"FrankaConfig.{name} needs {n} values")
+        if self.command_mode not in COMMAND_MODES:
+            raise ValueError(f"FrankaConfig.command_mode must be one of {', '.join(COMMAND_MODES)}")
         if self.realtime not in REALTIME:
             raise ValueError(f"FrankaConfig.realtime must be one of {REALTIME}")
         if self.lowpass_cutoff_hz is not None and not 0 < self.lowpass_cutoff_hz <= 1000:
@@ -107,3 +124,7 @@ class FrankaConfig:
                 f"grasp epsilons >= 0 m, grasp_speed in (0, {HAND_SPEED_MAX}] m/s, grasp_force "
                 f"in (0, {HAND_FORCE_MAX}] N"
             )
+
+    @property
+    def mode(self) -> CommandMode:
+        return COMMAND_MODES[self.command_mode]

@@ -1,9 +1,11 @@
 """`FrankaRobot`: the `Robot` interface on a Franka arm over FCI, through pylibfranka.
 
-Torque control at 1 kHz through pylibfranka's ActiveControl API: the first `write` starts
-torque control (``start_torque_control``); from then on `read` is ``readOnce``, which blocks
-until the robot's next 1 ms state (so the robot paces the loop), and `write` is ``writeOnce``,
-until `end_motion` finishes the motion (between loop runs).
+Torque control, or joint velocity control (`FrankaConfig.command_mode`), at 1 kHz through
+pylibfranka's ActiveControl API: the first `write` starts the motion (``start_torque_control``,
+or ``start_joint_velocity_control`` with the robot's joint impedance controller tracking the
+velocity motion generator); from then on `read` is ``readOnce``, which blocks until the robot's
+next 1 ms state (so the robot paces the loop), and `write` is ``writeOnce``, until `end_motion`
+finishes the motion (between loop runs).
 FCI adds gravity compensation itself, which is the torque semantics of the `Robot` interface
 (docs/architecture.md).
 
@@ -23,6 +25,7 @@ from types import ModuleType
 
 import numpy as np
 
+from robostack.controllers.rate_limit import VelocityLimits, limit_velocity
 from robostack.core.errors import (
     GraspFailedError,
     RobostackError,
@@ -37,10 +40,11 @@ from robostack.hardware.franka.hand_process import HandProcess
 from robostack.hardware.vendor import import_vendor, lost_periods
 
 PERIOD = 0.001  # FCI's control period, s
+STOP_PERIODS = 1000  # end_motion brakes a velocity motion for at most this many periods
 
 
 class FrankaRobot(Robot):
-    """A Franka arm at ``address``, torque controlled over FCI.
+    """A Franka arm at ``address``, torque or joint velocity controlled over FCI.
 
     Args:
         address: the robot's IP address or host name (the Control box's FCI interface).
@@ -51,7 +55,6 @@ class FrankaRobot(Robot):
     """
 
     paces_itself = True
-    command_mode = CommandMode.TORQUE
 
     def __init__(
         self,
@@ -62,6 +65,8 @@ class FrankaRobot(Robot):
     ):
         self.address, self.config = address, config or FrankaConfig()
         self.spec = get_robot("panda").spec
+        self.command_mode = self.config.mode
+        self._velocity_limits = VelocityLimits.for_interface(self.spec)
         self.lost_packets = 0
         self._client = client
         self._open_hand = HandProcess if client is None else client.Gripper
@@ -115,33 +120,47 @@ class FrankaRobot(Robot):
 
     def write(self, command: JointCommand) -> None:
         robot = self._require()
-        if command.mode is not CommandMode.TORQUE:
-            raise RobostackError(f"the Franka backend takes torque commands, got {command.mode}")
+        if command.mode is not self.command_mode:
+            raise RobostackError(
+                f"this Franka session takes {self.command_mode.value} commands "
+                f"({self.config.command_mode}), got {command.mode.value}"
+            )
         if self._fault is not None:
             raise self._fault
-        tau = self._shape(np.asarray(command.values, dtype=float))
+        values = np.asarray(command.values, dtype=float)
         with self._faults():
             if self._control is None:
-                self._control = robot.start_torque_control()
-                self._control.readOnce()  # ActiveControl alternates: a read opens each write
-            self._control.writeOnce(self._client.Torques(tau.tolist()))
-        self._tau_sent = tau
+                self._control = self._start_motion(robot)
+                # ActiveControl alternates: a read opens each write
+                self._state, _ = self._control.readOnce()
+            if self.command_mode is CommandMode.VELOCITY:
+                self._send_velocity(values)
+            else:
+                tau = self._shape(values)
+                self._control.writeOnce(self._client.Torques(tau.tolist()))
+                self._tau_sent = tau
         if self._gripper is not None:
             self._gripper.request(command.gripper)
 
     def end_motion(self) -> None:
-        """Finish the torque-control motion (``motion_finished``); the next `write` starts
-        another. The robot's own controller holds the arm meanwhile. The finishing command
+        """Finish the motion (``motion_finished``); the next `write` starts another. The
+        robot's own controller holds the arm meanwhile. A torque motion's finishing command
         repeats the last torque sent: a jump to zero would exceed FCI's 1000 Nm/s and end in a
-        ``controller_torque_discontinuity`` reflex."""
+        ``controller_torque_discontinuity`` reflex. A velocity motion first brakes the commanded
+        velocity to zero within the interface's acceleration and jerk (a few periods after a
+        HOLD or STOP has slowed the arm), then finishes at rest, as the motion generator
+        requires."""
         if self._control is None or self._fault is not None:
             return
-        finish = self._client.Torques(self._tau_sent.tolist())
-        finish.motion_finished = True
         with self._faults():
-            self._control.writeOnce(finish)
+            if self.command_mode is CommandMode.VELOCITY:
+                self._brake_and_finish()
+            else:
+                finish = self._client.Torques(self._tau_sent.tolist())
+                finish.motion_finished = True
+                self._control.writeOnce(finish)
         self._control = None
-        self._tau_sent[:] = 0.0
+        self._rest()
 
     def close(self) -> None:
         """End the motion, stop the robot and the gripper, disconnect; each step is attempted
@@ -167,7 +186,7 @@ class FrankaRobot(Robot):
             robot.automatic_error_recovery()
         self._fault = None
         self._control = None
-        self._tau_sent[:] = 0.0
+        self._rest()
 
     def dynamics_model(self) -> FrankaModel:
         """The robot's own dynamics model (pylibfranka ``Model``) at the last measured state."""
@@ -190,10 +209,48 @@ class FrankaRobot(Robot):
             "client": f"pylibfranka {getattr(self._client, '__version__', 'unknown')}",
             "firmware": "accepted at connect (libfranka refuses an incompatible FCI server)",
             "gripper": None if self._gripper is None else self._gripper.version,
+            "command_mode": self.config.command_mode,
             "ready": state.robot_mode.name == "Idle" and not state.current_errors,
         }
 
     # --- helpers -----------------------------------------------------------------------
+
+    def _start_motion(self, robot):
+        """Start the configured motion; its ActiveControl."""
+        if self.command_mode is CommandMode.VELOCITY:
+            return robot.start_joint_velocity_control(self._client.ControllerMode.JointImpedance)
+        return robot.start_torque_control()
+
+    def _limited(self, dq: np.ndarray):
+        """``dq`` (dof,) rad/s within the interface's limits one period after the generator's
+        desired velocity and acceleration in the last state read (``dq_d``, ``ddq_d``: with
+        the robot's extrapolation over lost periods, as libfranka's rate limiter takes them)."""
+        state = self._state
+        dq_d, ddq_d = np.asarray(state.dq_d, dtype=float), np.asarray(state.ddq_d, dtype=float)
+        return limit_velocity(dq, dq_d, ddq_d, self._velocity_limits, PERIOD)
+
+    def _send_velocity(self, dq: np.ndarray, *, finished: bool = False) -> None:
+        """Send ``dq`` (dof,) rad/s within the interface's limits (`_limited`; module doc of
+        `robostack.hardware.franka.config`)."""
+        command = self._client.JointVelocities(self._limited(dq).dq.tolist())
+        command.motion_finished = finished
+        self._control.writeOnce(command)
+
+    def _brake_and_finish(self) -> None:
+        """Command zero velocity, limited, until a period reaches it within the limits; that
+        period's command finishes the motion (after at most `STOP_PERIODS`)."""
+        zeros = np.zeros(self.spec.dof)
+        for _ in range(STOP_PERIODS):
+            step = self._limited(zeros)
+            if not (step.velocity | step.acceleration | step.jerk).any():
+                break
+            self._send_velocity(zeros)
+            self._state, _ = self._control.readOnce()
+        self._send_velocity(zeros, finished=True)
+
+    def _rest(self) -> None:
+        """No motion runs: the next one starts from zero torque."""
+        self._tau_sent[:] = 0.0
 
     def _shape(self, tau: np.ndarray) -> np.ndarray:
         """Low-pass (libfranka's first-order filter), then clamp the torque rate (module doc)."""

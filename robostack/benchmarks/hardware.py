@@ -3,7 +3,8 @@
 Each case connects a backend (`robostack.hardware.franka`, `robostack.hardware.ur`) to its stand-in,
 whose virtual controller releases one state per control period in wall time, runs a move through the
 loop paced by the robot, and reports the tick period (median, p99, jitter as ratios to the nominal
-period), late ticks and lost packets. Then it injects a stop (a Franka reflex, a UR protective
+period), late ticks and lost packets; the Franka in torque control and in joint velocity control
+(its velocity motion generator). Then it injects a stop (a Franka reflex, a UR protective
 stop) and reports the control periods from the stop to the safety monitor's STOP event (0:
 the first read after the stop raised it).
 """
@@ -28,6 +29,7 @@ from robostack.runtime.safety import SafetyConfig
 # (name, backend, robot, backend options, the stop injected)
 CASES = (
     ("franka", "franka_fci", "panda", {}, "reflex"),
+    ("franka velocity", "franka_fci", "panda", {"command_mode": "velocity"}, "reflex"),
     ("ur5e servoj", "ur_rtde", "ur5e", {"command_mode": "servoj"}, "protective_stop"),
     ("ur5e torque", "ur_rtde", "ur5e", {"command_mode": "torque"}, "protective_stop"),
     ("ur5 speedj", "ur_rtde", "ur5", {"command_mode": "speedj"}, "protective_stop"),

@@ -274,7 +274,7 @@ def run_hardware(args: argparse.Namespace) -> int:
     against = "virtual controllers, through the vendors' clients" if args.virtual else "stand-ins"
     print(f"robostack bench hardware: backends against their {against}, paced in real time")
     print(
-        f"  {'case':<14}{'rate':>7}{'median':>10}{'p99':>10}{'jitter':>9}{'late':>6}"
+        f"  {'case':<16}{'rate':>7}{'median':>10}{'p99':>10}{'jitter':>9}{'late':>6}"
         f"{'lost':>6}   {'stop':<16}{'ticks to STOP':>14}"
     )
     for r in results:
@@ -283,11 +283,11 @@ def run_hardware(args: argparse.Namespace) -> int:
             "MISSED" if r.reaction_ticks is None else f"{r.reaction_ticks} ({r.reaction_ms:.0f} ms)"
         )
         print(
-            f"  {r.name:<14}{r.rate_hz:>5.0f}Hz{p['median']:>7.3f} ms{p['p99']:>7.3f} ms"
+            f"  {r.name:<16}{r.rate_hz:>5.0f}Hz{p['median']:>7.3f} ms{p['p99']:>7.3f} ms"
             f"{p['jitter']:>6.3f} ms{r.timing['late_ticks']:>6}{r.timing['lost_packets']:>6}   "
             f"{r.stop:<16}{ticks:>14}"
         )
-        print(f"  {'':<14}{'':>7}{r.median_ratio:>8.3f} x{r.p99_ratio:>8.3f} x  (of the period)")
+        print(f"  {'':<16}{'':>7}{r.median_ratio:>8.3f} x{r.p99_ratio:>8.3f} x  (of the period)")
     return 0 if caught else 1
 
 

@@ -14,7 +14,8 @@ out-of-range values with `LaunchFileError`, which names the file, the key and th
 [safety]      profile (simulation | real_robot), velocity_scale, tracking_error_max,
               collision_torque_fraction, stale_reference_s, read_timeout_s
 [recording]   enabled, runs_dir, episodes (record the first N of a multi-episode launch)
-[connection]  real robots only: address, command_mode (UR: servoj | speedj | torque),
+[connection]  real robots only: address, command_mode (UR: servoj | speedj | torque;
+              Franka: torque | velocity),
               payload_kg, realtime (Franka: enforce | ignore), gripper (Franka)
 [ipc]         split (run the policy in its own process), shared (the shared channels instead
               of the session's own), url, prefix, session_tag, status_decimation,
@@ -52,6 +53,7 @@ else:  # pragma: no cover - Python 3.10
 PROFILES = ("simulation", "real_robot")
 REAL_ROBOT_VELOCITY_SCALE = 0.25  # the real_robot profile's default share of dq_max
 FROM_GOAL = "from_goal"
+COMMAND_MODES = {"franka_fci": ("torque", "velocity"), "ur_rtde": ("servoj", "speedj", "torque")}
 
 
 class LaunchFileError(RobostackError):
@@ -157,7 +159,9 @@ class RecordingSection:
 class ConnectionSection:
     """address: the robot's IP address or host name; a real-robot launch also needs it on the
     command line (``--address``), and the two must agree when both are given.
-    command_mode: how the UR is commanded (`robostack.hardware.ur.config`); empty for the Franka.
+    command_mode: how the arm is commanded; empty for the backend's default. UR
+    (`robostack.hardware.ur.config`): servoj, speedj or torque; Franka
+    (`robostack.hardware.franka.config`): torque or velocity (the joint velocity generator).
     payload_kg: the payload beyond the flange (Franka: beyond the hand). The Franka backend
     sets it; on a UR it must match the controller's setting (preflight checks both).
     realtime, gripper (Franka only): libfranka's real-time check (``enforce``: refuse without a
@@ -166,7 +170,9 @@ class ConnectionSection:
     (RTDE watchdog); 0 = the default (`robostack.hardware.ur.config.URConfig`: 50 Hz, 20 ms)."""
 
     address: str = ""
-    command_mode: str = field(default="", metadata=_one_of(("", "servoj", "speedj", "torque")))
+    command_mode: str = field(
+        default="", metadata=_one_of(("", "servoj", "speedj", "torque", "velocity"))
+    )
     payload_kg: float = field(default=0.0, metadata=_within(0.0, 20.0))
     watchdog_hz: float = field(default=0.0, metadata=_within(0.0, 1000.0))
     realtime: str = field(default="enforce", metadata=_one_of(("enforce", "ignore")))
@@ -175,11 +181,12 @@ class ConnectionSection:
     def backend_options(self, backend: str) -> dict:
         """The backend config fields this section sets (`robostack.runtime.backends.make_robot`)."""
         if backend == "franka_fci":
-            return {
+            options = {
                 "load_mass": self.payload_kg,
                 "realtime": self.realtime,
                 "gripper": self.gripper,
             }
+            return options | ({"command_mode": self.command_mode} if self.command_mode else {})
         options = {"command_mode": self.command_mode, "watchdog_hz": self.watchdog_hz}
         return {key: value for key, value in options.items() if value}
 
@@ -377,8 +384,10 @@ def _check_consistency(launch: LaunchFile) -> None:
             )
         if launch.connection is None:
             raise LaunchFileError(path, "[connection]", f"{robot.backend} needs a connection table")
-        if launch.connection.command_mode and robot.backend != "ur_rtde":
-            raise LaunchFileError(path, "[connection] command_mode", "only for ur_rtde")
+        mode, modes = launch.connection.command_mode, COMMAND_MODES[robot.backend]
+        if mode and mode not in modes:
+            reason = f"{robot.backend} takes {', '.join(modes)}, not {mode}"
+            raise LaunchFileError(path, "[connection] command_mode", reason)
     elif launch.connection is not None:
         raise LaunchFileError(path, "[connection]", "only for real robots (franka_fci, ur_rtde)")
     if launch.cameras and not robot.real:

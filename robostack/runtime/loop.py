@@ -16,7 +16,8 @@ whose compute ends after its deadline is an overrun.
 
 The controller's torque goes to torque-controlled robots; robots that servo themselves
 (`Robot.command_mode`: UR's servoJ and speedJ) get the safety-filtered reference instead
-(`command_for`), so the monitor's STOP and HOLD references drive them too.
+(`command_for`), so the monitor's STOP and HOLD references drive them too; a streamed
+velocity passes the monitor's interface limits last (`SafetyMonitor.limit_command`).
 
 A gripper that failed to grasp (`GraspFailedError`, raised by `Robot.write` after the tick's
 command went out) HOLDs the arm: the episode cannot succeed, the robot works on.
@@ -371,8 +372,11 @@ class ControlLoop:
                 reference = interpolator.sample(state.t)
                 tau = controller.update(state, reference)
                 reference, tau = safety.filter(tick, state, reference, tau)
+                command = safety.limit_command(
+                    tick, state.t, command_for(mode, state, reference, tau)
+                )
                 try:
-                    robot.write(command_for(mode, state, reference, tau))
+                    robot.write(command)
                 except GraspFailedError as error:  # the command went out; the grasp is lost
                     safety.hold(
                         tick,

@@ -7,9 +7,10 @@ import time
 import numpy as np
 import pytest
 
-from robostack.core.errors import RobotConnectionError, RobotFaultError
+from robostack.core.errors import RobostackError, RobotConnectionError, RobotFaultError
 from robostack.core.model import RigidBodyModel
 from robostack.core.robots import get_robot
+from robostack.core.types import CommandMode, JointCommand
 from robostack.hardware.franka import FrankaConfig, FrankaRobot
 from robostack.hardware.rehearsal.standins import rehearsal
 from robostack.hardware.rehearsal.virtual.franka_motion import MAX_TORQUE_RATE
@@ -58,6 +59,24 @@ def test_torque_control_tracks_a_move_and_ends_the_motion_cleanly(franka):
     robot.end_motion()
     assert robot._control is None and robot._robot.motion.mode.name == "Idle"
     assert run_session(robot, seconds=0.2).outcome == "completed"  # a new motion starts
+
+
+def test_velocity_control_tracks_a_move_and_ends_the_motion_at_rest():
+    config = FrankaConfig(command_mode="velocity")
+    with (
+        rehearsal("franka_fci", "panda", ADDRESS, realtime=False) as (client, _),
+        FrankaRobot(address=ADDRESS, client=client, config=config) as robot,
+    ):
+        assert robot.command_mode is CommandMode.VELOCITY
+        result = run_session(robot, seconds=2.5, offset=0.2)
+        assert result.outcome == "completed" and not result.events
+        assert result.error_max.max() < 0.01
+        motion = robot._robot.motion
+        assert motion.velocity and np.abs(motion.q_d - robot.read().q).max() < 1e-3
+        robot.end_motion()  # brakes the command to rest, then finishes: no generator reflex
+        assert robot._control is None and motion.mode.name == "Idle" and not motion.errors
+        with pytest.raises(RobostackError, match="takes velocity commands"):
+            robot.write(JointCommand.torque(np.zeros(7)))
 
 
 def test_connection_refused_is_a_clear_error_and_a_failed_preflight():
@@ -124,8 +143,6 @@ def test_the_backend_low_pass_and_rate_limit_keep_fci_s_torque_rate(franka):
 
 def test_the_gripper_follows_the_gripper_channel(franka):
     robot, _ = franka
-    from robostack.core.types import JointCommand
-
     robot.read()
     robot.write(JointCommand.torque(np.zeros(7), gripper=0.02))
     deadline = time.monotonic() + 5.0  # the gripper's worker thread needs the interpreter

@@ -58,6 +58,19 @@ def test_the_shipped_launch_files_load(name):
             "needs a connection",
         ),
         ("[connection]\naddress = '10.0.0.2'\n", "[connection]", "only for real robots"),
+        (
+            "[robot]\nbackend = 'franka_fci'\n[safety]\nprofile = 'real_robot'\n"
+            "[connection]\ncommand_mode = 'speedj'\n",
+            "[connection] command_mode",
+            "franka_fci takes torque, velocity, not speedj",
+        ),
+        (
+            "[robot]\nname = 'ur5e'\nbackend = 'ur_rtde'\n[safety]\nprofile = 'real_robot'\n"
+            "[connection]\ncommand_mode = 'velocity'\n",
+            "[connection] command_mode",
+            "ur_rtde takes servoj, speedj, torque, not velocity",
+        ),
+        ("[connection]\ncommand_mode = 'joint'\n", "[connection] command_mode", "must be one of"),
         ("[ipc]\nsplit = 1\n", "[ipc] split", "must be true or false"),
         ("[ipc]\nprefix = 'my session'\n", "[ipc]", "letters, digits and _"),
         ("[ipc]\npolicy_timeout_s = 0\n", "[ipc]", "policy_timeout_s must be in (0, 10] s"),
@@ -90,3 +103,17 @@ def test_connection_keys_reach_the_backend_config(tmp_path):
     from robostack.hardware.ur.config import URConfig
 
     assert URConfig(**options).watchdog_hz == 10.0
+
+
+def test_the_franka_command_mode_reaches_the_backend_config(tmp_path):
+    path = tmp_path / "franka.toml"
+    path.write_text(
+        '[robot]\nbackend = "franka_fci"\n[safety]\nprofile = "real_robot"\n'
+        '[connection]\ncommand_mode = "velocity"\n'
+    )
+    options = load_launch_file(path).connection.backend_options("franka_fci")
+    assert options["command_mode"] == "velocity"
+    from robostack.core.types import CommandMode
+    from robostack.hardware.franka.config import FrankaConfig
+
+    assert FrankaConfig(**options).mode is CommandMode.VELOCITY

@@ -5,10 +5,11 @@ Semantics followed (pylibfranka's docstrings, libfranka's documentation):
 - ``Robot(address, realtime_config)`` connects or raises `NetworkException`.
 - Outside a motion, ``read_once`` returns the state; inside one it raises
   `InvalidOperationException` (the motion owns the connection).
-- ``start_torque_control()`` returns an `ActiveControlBase`; its ``readOnce`` blocks until the
-  next 1 ms state and returns ``(RobotState, Duration)``, the Duration being the time since
-  the previous read (0 at the first; more than 1 ms means lost packets);
-  ``writeOnce(Torques)`` sends the torque for that millisecond. FCI adds gravity itself.
+- ``start_torque_control()`` (and ``start_joint_velocity_control(ControllerMode)``) return an
+  `ActiveControlBase`; its ``readOnce`` blocks until the next 1 ms state and returns
+  ``(RobotState, Duration)``, the Duration being the time since the previous read (0 at the
+  first; more than 1 ms means lost packets); ``writeOnce(Torques)`` sends the torque for that
+  millisecond (``writeOnce(JointVelocities)`` the joint velocities). FCI adds gravity itself.
 - When the robot aborts a motion (a reflex, a pressed user stop) the next ``readOnce`` raises
   `ControlException`; ``automatic_error_recovery`` clears a reflex, not a pressed user stop.
   What the robot does is the virtual controller's model (`FrankaMotion`: one per arm, each
@@ -77,6 +78,11 @@ class RobotMode(enum.Enum):
     AutomaticErrorRecovery = 6
 
 
+class ControllerMode(enum.Enum):
+    JointImpedance = 0
+    CartesianImpedance = 1
+
+
 class Duration:
     def __init__(self, seconds: float):
         self._s = seconds
@@ -90,6 +96,9 @@ class Errors:
 
     NAMES = (
         "controller_torque_discontinuity",
+        "joint_motion_generator_velocity_limits_violation",
+        "joint_motion_generator_velocity_discontinuity",
+        "joint_motion_generator_acceleration_discontinuity",
         "joint_velocity_violation",
         "joint_reflex",
         "communication_constraints_violation",
@@ -113,6 +122,7 @@ class RobotState:
         arm = motion.arm
         s = arm.state()
         self.q, self.dq = list(s.q), list(s.dq)
+        self.dq_d, self.ddq_d = list(motion.dq_d), list(motion.ddq_d)
         self.tau_J = list(s.tau)
         self.tau_ext_hat_filtered = list(s.tau_ext)
         self.time = Duration(arm.t)
@@ -126,6 +136,12 @@ class RobotState:
 class Torques:
     def __init__(self, tau_J):
         self.tau_J = list(tau_J)
+        self.motion_finished = False
+
+
+class JointVelocities:
+    def __init__(self, dq):
+        self.dq = list(dq)
         self.motion_finished = False
 
 
@@ -178,11 +194,19 @@ class Robot:
         return Model(RigidBodyModel(get_robot("panda")))
 
     def start_torque_control(self) -> ActiveControlBase:
+        return self._start()
+
+    def start_joint_velocity_control(self, control_type: ControllerMode) -> ActiveControlBase:
+        if control_type is not ControllerMode.JointImpedance:
+            raise CommandException("libfranka: the stand-in serves joint impedance only")
+        return self._start(velocity=True)
+
+    def _start(self, *, velocity: bool = False) -> ActiveControlBase:
         self._check_connected()
         if self._control is not None and not self._control.finished:
             raise InvalidOperationException("libfranka: a motion is already running")
         self.motion.faults()
-        if not self.motion.start():
+        if not self.motion.start(velocity=velocity):
             raise ControlException(
                 f"libfranka: Move command rejected: robot mode is {self.motion.mode.name}"
             )
@@ -224,15 +248,23 @@ class ActiveControlBase:
         self._last_read_t = arm.t
         return state, Duration(waited)
 
-    def writeOnce(self, command: Torques) -> None:
+    def writeOnce(self, command: Torques | JointVelocities) -> None:
         if self.finished:
             raise ControlException("libfranka: writeOnce must not be called after the motion ended")
-        tau = np.array(command.tau_J, dtype=float)
-        if not np.isfinite(tau).all():
-            raise CommandException("libfranka: commanded torque is not finite")
+        velocity = isinstance(command, JointVelocities)
+        values = np.array(command.dq if velocity else command.tau_J, dtype=float)
+        if not np.isfinite(values).all():
+            raise CommandException("libfranka: commanded value is not finite")
+        motion = self._robot.motion
         self.finished = command.motion_finished
-        if self._robot.motion.moving:
-            self._robot.motion.command(tau, finished=command.motion_finished)
+        if not motion.moving:
+            return
+        if velocity is not motion.velocity:
+            raise CommandException("libfranka: the command does not fit the running motion")
+        if velocity:
+            motion.command_velocity(values, finished=command.motion_finished)
+        else:
+            motion.command(values, finished=command.motion_finished)
 
 
 _MOTIONS: dict[int, FrankaMotion] = {}

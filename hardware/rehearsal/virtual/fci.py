@@ -30,9 +30,11 @@ RECOVERY_EMERGENCY_ABORTED = 5
 
 # robot_mode, motion_generator_mode and controller_mode values in the state
 MODE_IDLE, MODE_MOVE, MODE_REFLEX, MODE_USER_STOPPED = 1, 2, 4, 5
-GENERATOR_IDLE, GENERATOR_NONE = 0, 5
-CONTROLLER_EXTERNAL, CONTROLLER_OTHER = 2, 3
-EXTERNAL_CONTROLLER, NO_GENERATOR = 2, 4  # what a torque-control Move request asks for
+GENERATOR_IDLE, GENERATOR_JOINT_VELOCITY, GENERATOR_NONE = 0, 2, 5
+CONTROLLER_JOINT_IMPEDANCE, CONTROLLER_EXTERNAL, CONTROLLER_OTHER = 0, 2, 3
+# (controller, motion generator) of a Move request: torque control, joint velocity control
+TORQUE_MOVE = (2, 4)  # external controller, no motion generator
+VELOCITY_MOVE = (0, 1)  # joint impedance, joint velocity generator
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -125,10 +127,14 @@ def _flags(names: frozenset[str]) -> bytes:
 
 @dataclass(frozen=True)
 class RobotCommand:
-    """The torque-control part of a command datagram: the state it answers, the desired
-    torque ``tau`` (7,) Nm on top of gravity (``tau_J_d``), whether the motion is finished."""
+    """What a command datagram carries for torque and joint velocity control: the state it
+    answers, the commanded joint velocity ``dq`` (7,) rad/s (``dq_c``) and whether the motion
+    generator is finished, the desired torque ``tau`` (7,) Nm on top of gravity (``tau_J_d``)
+    and whether the torque command is finished."""
 
     message_id: int
+    dq: np.ndarray
+    motion_finished: bool
     tau: np.ndarray
     finished: bool
 
@@ -137,4 +143,10 @@ class RobotCommand:
         if len(data) != COMMAND.size:
             raise ValueError(f"a command is {COMMAND.size} bytes, got {len(data)}")
         values = COMMAND.unpack(data)
-        return cls(int(values[0]), np.array(values[-8:-1]), bool(values[-1]))
+        return cls(
+            message_id=int(values[0]),
+            dq=np.array(values[8:15]),
+            motion_finished=bool(values[-9]),
+            tau=np.array(values[-8:-1]),
+            finished=bool(values[-1]),
+        )

@@ -11,10 +11,11 @@ What the robot side does, as the real arm does it:
   project's Panda description renamed as libfranka expects (``joint1``..``joint7``,
   ``link0``..``link8``, each joint with position-based velocity limits; the hand fixed).
 - Setters (collision behaviour, impedances, load, frames) are accepted, not modelled.
-- A torque-control Move switches the state to Move / external controller and answers "motion
+- A torque-control Move switches the state to Move / external controller, a joint velocity
+  Move (joint impedance controller) to Move / joint velocity generator, and answers "motion
   started"; each period the newest command drives the arm (one answering a state from before
-  the Move is stale), a period without one repeats the last torque. The controller's
-  behaviour (reflexes and their error flags, the idle hold, recovery, the user stop) is
+  the Move is stale). The controller's behaviour (the velocity motion generator, reflexes and
+  their error flags, a period without a command, the idle hold, recovery, the user stop) is
   `FrankaMotion`'s (`robostack.hardware.rehearsal.virtual.franka_motion`); the Move's answer
   says how the motion ended. Other motion types are refused.
 - ``automatic_error_recovery`` is answered once a state showing its result has been sent (a
@@ -43,6 +44,7 @@ from robostack.hardware.rehearsal.virtual.franka_motion import FrankaMotion
 from robostack.hardware.rehearsal.virtual.grasp_scene import GraspScene
 from robostack.hardware.rehearsal.virtual.server import FramedClient, VirtualController
 
+DESIRED_KEPT = 100  # states whose generator signal a late command is still checked against
 # how a Move ended (`FrankaMotion.on_end`) -> the Move command's final status
 MOVE_ENDINGS = {
     "finished": fci.SUCCESS,
@@ -113,6 +115,8 @@ class VirtualFrankaController(VirtualController):
         self._move_id: int | None = None  # the running Move's command_id
         self._tau_t = 0  # the message_id the last command answered (or the Move began at)
         self._after_state: list[tuple[FramedClient, int, int, bytes]] = []  # replies due
+        # the velocity generator's (dq_d, ddq_d) in each recent state as sent, by message_id
+        self._desired: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     # --- lifetime -----------------------------------------------------------------------
 
@@ -138,6 +142,9 @@ class VirtualFrankaController(VirtualController):
         else:
             self.motion.hold()
         self.message_id += 1
+        sent = (self.motion.dq_d, self.motion.ddq_d)  # as the state carries them: float32
+        self._desired[self.message_id] = tuple(v.astype(np.float32).astype(float) for v in sent)
+        self._desired.pop(self.message_id - DESIRED_KEPT, None)
         self.hand.tick(self._width(), self.arm.t, self.message_id, self._udp)
         if self._client is not None:
             with contextlib.suppress(OSError):
@@ -151,21 +158,38 @@ class VirtualFrankaController(VirtualController):
         return float(self.arm.sim.read().gripper_width)
 
     def _control(self) -> None:
-        """This period of the motion: the newest command received, if any (module doc)."""
-        newest = None
+        """This period of the motion: the commands received since the last period (each with
+        the periods since the one before), the newest driving it (module doc)."""
+        received: list[tuple[fci.RobotCommand, int]] = []
         while True:
             try:
                 data = self._udp.recv(1024)
             except BlockingIOError:
                 break
             with contextlib.suppress(ValueError):
-                newest = fci.RobotCommand.unpack(data)
-        if newest is None or newest.message_id <= self._tau_t:
+                command = fci.RobotCommand.unpack(data)
+                if command.message_id > self._tau_t:  # else it answers an older state
+                    received.append((command, command.message_id - self._tau_t))
+                    self._tau_t = command.message_id
+        if not received:
             self.motion.command_lost()
             return
-        periods = newest.message_id - self._tau_t
-        self._tau_t = newest.message_id
-        self.motion.command(newest.tau, periods=periods, finished=newest.finished)
+        newest = received[-1][0]
+        if self.motion.velocity:
+            desired = self._desired
+            known = [
+                (c.dq, desired[c.message_id], c.motion_finished)
+                for c, _ in received
+                if c.message_id in desired
+            ]
+            if not known:  # answers to states too old to matter
+                self.motion.command_lost()
+                return
+            (dq, answers, finished), earlier = known[-1], known[:-1]
+            self.motion.command_velocity(dq, finished=finished, answers=answers, earlier=earlier)
+        else:
+            periods = sum(n for _, n in received)  # since the torque in force
+            self.motion.command(newest.tau, periods=periods, finished=newest.finished)
 
     def _motion_ended(self, how: str) -> None:
         """Answer the running Move with how it ended."""
@@ -179,8 +203,15 @@ class VirtualFrankaController(VirtualController):
         position, rotation = motion.model.tool_pose(state.q)
         pose = np.eye(4)
         pose[:3, :3], pose[:3, 3] = rotation, position
-        moving = motion.moving
-        desired_q = state.q if moving else motion.hold_q
+        moving, velocity = motion.moving, motion.velocity
+        desired_q = motion.q_d if velocity else state.q if moving else motion.hold_q
+        zeros = np.zeros_like(state.q)
+        if moving and velocity:
+            generator, controller = fci.GENERATOR_JOINT_VELOCITY, fci.CONTROLLER_JOINT_IMPEDANCE
+        elif moving:
+            generator, controller = fci.GENERATOR_NONE, fci.CONTROLLER_EXTERNAL
+        else:
+            generator, controller = fci.GENERATOR_IDLE, fci.CONTROLLER_OTHER
         return fci.RobotState(
             message_id=self.message_id,
             floats={
@@ -190,6 +221,8 @@ class VirtualFrankaController(VirtualController):
                 "q": state.q,
                 "q_d": desired_q,
                 "dq": state.dq,
+                "dq_d": motion.dq_d if velocity else zeros,
+                "ddq_d": motion.ddq_d if velocity else zeros,
                 "theta": state.q,
                 "dtheta": state.dq,
                 "tau_J": self.arm.tau,
@@ -197,8 +230,8 @@ class VirtualFrankaController(VirtualController):
                 "O_ddP_O": np.array([0.0, 0.0, -9.81]),
             },
             robot_mode=motion.mode,
-            motion_generator_mode=fci.GENERATOR_NONE if moving else fci.GENERATOR_IDLE,
-            controller_mode=fci.CONTROLLER_EXTERNAL if moving else fci.CONTROLLER_OTHER,
+            motion_generator_mode=generator,
+            controller_mode=controller,
             errors=motion.errors,
             reflex_reason=motion.last_motion_errors,
         )
@@ -240,9 +273,9 @@ class VirtualFrankaController(VirtualController):
             client.reply(command, command_id, bytes((1,)))  # command not possible
 
     def _move(self, client: FramedClient, command_id: int, payload: bytes) -> None:
-        controller, generator = struct.unpack("<II", payload[:8])
-        torque = (controller, generator) == (fci.EXTERNAL_CONTROLLER, fci.NO_GENERATOR)
-        if not torque or not self.motion.start():
+        kind = struct.unpack("<II", payload[:8])
+        known = kind in (fci.TORQUE_MOVE, fci.VELOCITY_MOVE)
+        if not known or not self.motion.start(velocity=kind == fci.VELOCITY_MOVE):
             client.reply(fci.MOVE, command_id, bytes((fci.MOVE_NOT_POSSIBLE,)))
             return
         self._move_id, self._tau_t = command_id, self.message_id  # older commands are stale

@@ -1,5 +1,5 @@
-"""`FrankaMotion`: how a Franka controller runs its arm: modes, torque motions, reflexes, the
-idle hold and error recovery.
+"""`FrankaMotion`: how a Franka controller runs its arm: modes, torque and joint velocity
+motions, reflexes, the idle hold and error recovery.
 
 The one model of the controller's behaviour, driven by the pylibfranka stand-in
 (`robostack.hardware.rehearsal.standins.pylibfranka`: a period per ``writeOnce``) and by the
@@ -8,14 +8,29 @@ period per tick of its 1 kHz clock).
 
 - Idle, or after a reflex or a user stop, the controller's joint servo holds the arm where the
   last motion ended (`hold`).
-- `start` begins a torque motion, from Idle only. Each period (`command`) applies the commanded
-  torque on top of gravity. The motion is aborted as a reflex, with the error flagged, by a
-  torque rate above `MAX_TORQUE_RATE` between commands (``controller_torque_discontinuity``;
-  that torque is not applied), `LOST_COMMANDS_LIMIT` periods in a row without a command
-  (`command_lost`: ``communication_constraints_violation``), a joint faster than its limit
-  (``joint_velocity_violation``) or an external torque above the upper collision threshold
-  (``joint_reflex``, once `collision_torque` is set). A command marked finished ends the motion
-  after its period (Idle); `stop` ends it at once.
+- `start` begins a torque motion, or with ``velocity`` a joint velocity motion, from Idle
+  only. Each period of a torque motion (`command`) applies the commanded torque on top of
+  gravity. Each period of a velocity motion (`command_velocity`) feeds the commanded velocity
+  to the motion generator, whose desired position (the integral of the commanded velocity from
+  the measured one at the start) a joint impedance tracks (the hold's gains, scaled by the
+  arm's inertia at the motion's start: a servo cheap enough for every period). A period
+  without a command repeats the last torque, or continues the last velocity at constant
+  acceleration, as FCI does.
+- Any motion is aborted as a reflex, with the error flagged, by `LOST_COMMANDS_LIMIT` periods
+  in a row without a command (`command_lost`: ``communication_constraints_violation``), a
+  joint faster than its limit (``joint_velocity_violation``) or an external torque above the
+  upper collision threshold (``joint_reflex``, once `collision_torque` is set). A torque motion
+  also by a torque rate above `MAX_TORQUE_RATE` between commands
+  (``controller_torque_discontinuity``; that torque is not applied). A velocity motion also
+  when the commanded signal breaks the robot's limits (`VelocityLimits.of_spec`), one period
+  after the generator's desired velocity and acceleration in the state the command answers
+  (as libfranka's rate limiter assumes): a velocity beyond dq_max
+  (``joint_motion_generator_velocity_limits_violation``), a change beyond ddq_max per second
+  (``joint_motion_generator_velocity_discontinuity``) or a change of that beyond dddq_max per
+  second (``joint_motion_generator_acceleration_discontinuity``); and when it is finished while
+  not at rest (``joint_motion_generator_velocity_discontinuity``: the generator ends standing
+  still). A command marked finished ends the motion after its period (Idle); `stop` ends it at
+  once.
 - Injected faults (`faults`): ``reflex`` aborts as a joint reflex; ``emergency_stop`` (the user
   stop) ends any motion in UserStopped, which `recover` cannot clear.
 - `recover` (automatic error recovery) clears the current errors and returns to Idle.
@@ -27,11 +42,12 @@ aborted the last motion (until the next one starts).
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from robostack.controllers import ComputedTorque
+from robostack.controllers.rate_limit import VelocityLimits
 from robostack.core.model import RigidBodyModel
 from robostack.core.robots import get_robot
 from robostack.core.types import JointReference
@@ -40,7 +56,9 @@ from robostack.hardware.rehearsal.virtual.arm import VirtualArm
 
 MAX_TORQUE_RATE = 1000.0  # Nm/s, FCI's limit on the commanded torque's rate
 LOST_COMMANDS_LIMIT = 20  # periods in a row without a command abort the motion
-HOLD_GAINS = {"kp": 400.0, "kd": 40.0}  # the idle hold's joint servo, 1/s^2 and 1/s
+HOLD_GAINS = {"kp": 400.0, "kd": 40.0}  # the joint servo (idle hold, velocity), 1/s^2, 1/s
+LIMIT_SLACK = 1e-6  # relative rounding allowed on the commanded signal's limits
+REST_VELOCITY = 1e-6  # rad/s: a velocity motion finishes at rest, every joint below this
 
 
 class Mode(enum.IntEnum):
@@ -74,12 +92,22 @@ class FrankaMotion:
         gains = {k: np.full(arm.spec.dof, v) for k, v in HOLD_GAINS.items()}
         self.joint_servo = ComputedTorque(model=self.model, **gains)
         self.mode = Mode.Idle
-        self.moving = False  # a torque motion runs
+        self.moving = False  # a motion runs
+        self.velocity = False  # ... and it is a joint velocity motion
+        self.limits = VelocityLimits.of_spec(arm.spec)
         self.errors: frozenset[str] = frozenset()
         self.last_motion_errors: frozenset[str] = frozenset()
         self.collision_torque: np.ndarray | None = None  # (dof,) upper thresholds, Nm
         self.tau = np.zeros(arm.spec.dof)  # the torque in force, Nm
         self.hold_q = arm.state().q  # where the idle hold keeps the arm, rad
+        self.q_d = self.hold_q.copy()  # the velocity motion generator: desired position, rad,
+        self.dq_d = np.zeros(arm.spec.dof)  # velocity, rad/s,
+        self.ddq_d = np.zeros(arm.spec.dof)  # and acceleration, rad/s^2
+        self._inertia = np.eye(arm.spec.dof)  # (dof, dof) at the velocity motion's start
+        self._gains = (
+            np.full(arm.spec.dof, HOLD_GAINS["kp"]),
+            np.full(arm.spec.dof, HOLD_GAINS["kd"]),
+        )
         self._missed = 0
 
     def faults(self) -> None:
@@ -90,13 +118,18 @@ class FrankaMotion:
             self.arm.clear("reflex")
             self._abort("joint_reflex")
 
-    def start(self) -> bool:
-        """Start a torque motion; False (nothing changes) unless Idle with no motion running."""
+    def start(self, *, velocity: bool = False) -> bool:
+        """Start a torque motion (a joint velocity motion with ``velocity``, from the measured
+        position at rest); False (nothing changes) unless Idle with no motion running."""
         if self.mode is not Mode.Idle or self.moving:
             return False
-        self.mode, self.moving = Mode.Move, True
+        self.mode, self.moving, self.velocity = Mode.Move, True, velocity
         self.last_motion_errors = frozenset()
         self.tau, self._missed = np.zeros_like(self.tau), 0
+        self.q_d = self.arm.state().q
+        self._inertia = self.model.mass_matrix(self.q_d)
+        for signal in (self.dq_d, self.ddq_d):
+            signal[:] = 0.0
         return True
 
     def command(self, tau: np.ndarray, *, periods: int = 1, finished: bool = False) -> None:
@@ -114,11 +147,46 @@ class FrankaMotion:
             return
         self._run(tau)
 
+    def command_velocity(
+        self,
+        dq: np.ndarray,
+        *,
+        finished: bool = False,
+        answers: tuple[np.ndarray, np.ndarray] | None = None,
+        earlier: Sequence[tuple[np.ndarray, tuple[np.ndarray, np.ndarray], bool]] = (),
+    ) -> None:
+        """One period of the running velocity motion under a new command ``dq`` (dof,) rad/s;
+        ``finished`` ends the motion (module doc: the reflexes). The command follows, by one
+        period, the generator's desired velocity and acceleration of the state it answers
+        (``answers``; default: the generator's now). ``earlier``: the commands, each (dq,
+        answers, finished), that came in this same period before ``dq``: checked the same
+        way, in order; the first finished one ends the motion, else the newest drives it."""
+        self._missed = 0
+        now = (self.dq_d, self.ddq_d)
+        for signal, after, done in (*earlier, (dq, answers or now, finished)):
+            ddq = self._accepted(signal, *after)
+            if ddq is None:
+                return
+            if done:
+                break
+        if done and (np.abs(signal) > REST_VELOCITY).any():
+            self._abort("joint_motion_generator_velocity_discontinuity")
+            return
+        self.dq_d, self.ddq_d = signal, ddq
+        self._generate()
+        if done and self.moving:
+            self.end("finished", mode=Mode.Idle)
+
     def command_lost(self) -> None:
-        """One period of the running motion without a new command: the last torque again."""
+        """One period of the running motion without a new command: the last torque again, or
+        the last velocity command continued at its acceleration."""
         self._missed += 1
         if self._missed >= LOST_COMMANDS_LIMIT:
             self._abort("communication_constraints_violation")
+            return
+        if self.velocity:
+            self.dq_d = self.dq_d + self.ddq_d * self.arm.period
+            self._generate()
             return
         self._run(self.tau)
 
@@ -146,7 +214,7 @@ class FrankaMotion:
             self.mode = mode
         self.hold_q = self.arm.state().q
         self.tau = np.zeros_like(self.tau)
-        was_moving, self.moving = self.moving, False
+        was_moving, self.moving, self.velocity = self.moving, False, False
         if was_moving:
             self.on_end(how)
 
@@ -154,6 +222,32 @@ class FrankaMotion:
         """A reflex: the motion ends, ``error`` flagged."""
         self.errors = self.last_motion_errors = frozenset({error})
         self.end("reflex", mode=Mode.Reflex)
+
+    def _accepted(self, dq: np.ndarray, dq_d: np.ndarray, ddq_d: np.ndarray):
+        """The acceleration (dof,) rad/s^2 of the command ``dq`` one period after the
+        generator's ``dq_d`` and ``ddq_d``, or None after the generator's reflex when it breaks
+        a limit."""
+        ddq = (dq - dq_d) / self.arm.period
+        jerk = (ddq - ddq_d) / self.arm.period
+        breaks = (
+            ("joint_motion_generator_velocity_limits_violation", dq, self.limits.velocity),
+            ("joint_motion_generator_velocity_discontinuity", ddq, self.limits.acceleration),
+            ("joint_motion_generator_acceleration_discontinuity", jerk, self.limits.jerk),
+        )
+        for error, value, limit in breaks:
+            if (np.abs(value) > limit * (1 + LIMIT_SLACK)).any():
+                self._abort(error)
+                return None
+        return ddq
+
+    def _generate(self) -> None:
+        """A period of the velocity motion generator: the desired position advances by the
+        desired velocity, the joint impedance tracks them (module doc)."""
+        self.q_d = self.q_d + self.dq_d * self.arm.period
+        state, (kp, kd) = self.arm.state(), self._gains
+        pull = self.ddq_d + kp * (self.q_d - state.q) + kd * (self.dq_d - state.dq)
+        self.tau = self._inertia @ pull
+        self._run(self.tau)
 
     def _run(self, tau: np.ndarray) -> None:
         """A period of ``tau``, then the reflexes on the state it leaves."""

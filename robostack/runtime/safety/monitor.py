@@ -3,7 +3,8 @@
 `SafetyMonitor.filter` takes the tick's state, reference and controller torque and returns
 the reference and torque that may actually be sent. It owns the reactions:
 
-- CLAMP: the torque and its rate of change are limited; the session continues.
+- CLAMP: the torque and its rate of change are limited, and a streamed joint velocity command
+  is kept within the robot's velocity interface (`limit_command`); the session continues.
 - HOLD: the interpolator is told to stop smoothly within the acceleration limits, and a joint
   impedance controller holds the arm there. Chunks are ignored from then on. When the hold is
   caused by a bad reference, the stop starts from the last good reference instead.
@@ -15,7 +16,8 @@ Chunks are checked on arrival (`accept_chunk`: finite, inside the joint limits; 
 Checks and reactions: non-finite state (STOP), reference, or command (HOLD); joint position
 soft zone (HOLD) and hard zone (STOP); joint velocity (STOP); torque and torque rate (CLAMP);
 reference limits and jumps beyond velocity, acceleration or jerk limits (HOLD); tracking error
-(STOP); collision by external torque (STOP); tool outside the workspace box (HOLD); no fresh
+(STOP); velocity command beyond the interface's velocity, acceleration or jerk (CLAMP);
+collision by external torque (STOP); tool outside the workspace box (HOLD); no fresh
 chunk (HOLD); backend read failure or timeout (STOP); operator stop (STOP). Messages refused
 by the process link (`robostack.transport`) are recorded as DROP events and change nothing.
 
@@ -36,8 +38,15 @@ import numpy as np
 
 from robostack.controllers.base import Controller
 from robostack.controllers.interpolation import ChunkInterpolator, ChunkSpline
+from robostack.controllers.rate_limit import VelocityLimits, limit_velocity
 from robostack.core.model import RigidBodyModel
-from robostack.core.types import JointReference, JointState, TrajectoryChunk
+from robostack.core.types import (
+    CommandMode,
+    JointCommand,
+    JointReference,
+    JointState,
+    TrajectoryChunk,
+)
 from robostack.runtime.safety.config import SafetyConfig
 from robostack.runtime.safety.envelope import Envelope
 from robostack.runtime.safety.events import Reaction, SafetyEvent
@@ -109,6 +118,7 @@ class SafetyMonitor:
         self._dtau_step = spec.dtau_max * self.dt
         self._dtau_max = np.full(spec.dof, spec.dtau_max)
         self._envelope = Envelope(config)
+        self._command_limits = VelocityLimits.for_interface(spec)
         self.events: list[SafetyEvent] = []
         self.event_errors: list[str] = []  # listener failures (events are still in .events)
         self.dropped: dict[str, int] = {}  # refused messages per check (message_dropped)
@@ -128,6 +138,8 @@ class SafetyMonitor:
         self._fired: set[tuple[str, str | None]] = set()
         self._clamping: set[tuple[str, int]] = set()
         self._prev_tau = np.zeros(self.spec.dof)  # the arm starts at zero command
+        self._sent_dq = np.zeros(self.spec.dof)  # the last velocity command and its
+        self._sent_ddq = np.zeros(self.spec.dof)  # acceleration: the arm starts at rest
         self._prev_ref: JointReference | None = None
         self._prev_ref_t = 0.0  # robot time of _prev_ref, s
         self._last_good: JointReference | None = None
@@ -211,6 +223,32 @@ class SafetyMonitor:
         tau = self._limit_torque(tick, t, tau)
         self._prev_tau = tau
         return reference, tau
+
+    def limit_command(self, tick: int, t: float, command: JointCommand) -> JointCommand:
+        """The tick's command as it may go on the wire: a joint velocity command within the
+        robot's velocity interface (`VelocityLimits.for_interface`: velocity, acceleration and
+        jerk of the commanded signal, so that the robot's motion generator reflexes never
+        fire), each joint a limit changed a CLAMP event; a non-finite velocity asks for zero
+        (the arm was already stopped for the cause); torque and position commands as they
+        are."""
+        if command.mode is not CommandMode.VELOCITY:
+            return command
+        dq, last_dq, last_ddq = command.values, self._sent_dq, self._sent_ddq
+        if not _finite(dq):
+            dq = np.where(np.isfinite(dq), dq, 0.0)
+        limited = limit_velocity(dq, last_dq, last_ddq, self._command_limits, self.dt)
+        touched = limited.velocity | limited.acceleration | limited.jerk
+        if touched.any() or self._clamping:
+            ddq, limits = (dq - last_dq) / self.dt, self._command_limits
+            asked = (
+                ("command_velocity", limited.velocity, dq, limits.velocity),
+                ("command_acceleration", limited.acceleration, ddq, limits.acceleration),
+                ("command_jerk", limited.jerk, (ddq - last_ddq) / self.dt, limits.jerk),
+            )
+            for check, hit, value, limit in asked:
+                self._clamp(tick, t, check, hit, value, limit)
+        self._sent_dq, self._sent_ddq = limited.dq, limited.ddq
+        return JointCommand(command.mode, limited.dq, command.gripper)
 
     def _fast_path_clear(
         self, tick: int, state: JointState, reference: JointReference, tau: np.ndarray

@@ -8,9 +8,11 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from robostack.core.paths import CHECKPOINTS, LAUNCH_FILES
 from robostack.hardware.rehearsal.virtual.process import inject
 from robostack.hardware.rehearsal.virtual.server import request
 from tests.conftest import in_background
+from tests.hardware.helpers import for_a_loaded_machine
 
 
 @contextmanager
@@ -34,3 +36,22 @@ def inject_once_moving(address: str, fault: str, *, moved: float = 0.05, start=N
 
     with in_background(watch):
         yield
+
+
+def franka_launch_file(tmp_path, *, command_mode: str | None = None) -> str:
+    """launch/franka_fci.toml but for a fixed seed, the checkpoint's path, the runs folder, no
+    real-time kernel (libfranka's check: ignore), the bounds of a shared machine
+    (`for_a_loaded_machine`; the virtual controller resumes its schedule after a pause) and,
+    given one, the ``command_mode``; written to ``tmp_path``, its path."""
+    text = (LAUNCH_FILES / "franka_fci.toml").read_text()
+    text = text.replace('task = "reach"', 'task = "reach"\nseed = 3', 1)
+    text = text.replace('checkpoint = "reach"', f'checkpoint = "{CHECKPOINTS / "reach"}"')
+    text = text.replace("enabled = true", f'enabled = true\nruns_dir = "{tmp_path}"')
+    text = for_a_loaded_machine(text)
+    connection = 'realtime = "ignore"\n'
+    if command_mode is not None:
+        connection += f'command_mode = "{command_mode}"\n'
+    text = text.replace("[connection]\n", f"[connection]\n{connection}", 1)
+    path = tmp_path / "franka_fci.toml"
+    path.write_text(text)
+    return str(path)

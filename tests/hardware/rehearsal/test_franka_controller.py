@@ -15,9 +15,9 @@ import pylibfranka as franka
 import pytest
 
 from robostack.cli.main import main
+from robostack.controllers.rate_limit import VelocityLimits, limit_velocity
 from robostack.core.errors import SessionFailedError
 from robostack.core.model import RigidBodyModel
-from robostack.core.paths import CHECKPOINTS, LAUNCH_FILES
 from robostack.core.robots import get_robot
 from robostack.hardware.franka import FrankaConfig, FrankaRobot
 from robostack.hardware.franka.hand_process import HandProcess
@@ -30,11 +30,10 @@ from tests.conftest import in_background, loopback
 from tests.hardware.helpers import (
     checks,
     close_the_hand,
-    for_a_loaded_machine,
     loaded_overrides,
     read_summary,
 )
-from tests.hardware.rehearsal.helpers import inject_once_moving
+from tests.hardware.rehearsal.helpers import franka_launch_file, inject_once_moving
 
 ADDRESS = loopback(51)
 CUBE_EDGE = 0.05  # m
@@ -164,24 +163,9 @@ def test_a_session_closing_the_hand_on_nothing_records_the_failed_grasp(panda, t
     assert any("grasp_failed" in text for _, _, text in text_log(run_dir / RRD))
 
 
-def _launch_file(tmp_path) -> str:
-    """launch/franka_fci.toml but for a fixed seed, the checkpoint's path, the runs folder, no
-    real-time kernel (libfranka's check: ignore) and the bounds of a shared machine
-    (`for_a_loaded_machine`; the virtual controller resumes its schedule after a pause)."""
-    text = (LAUNCH_FILES / "franka_fci.toml").read_text()
-    text = text.replace('task = "reach"', 'task = "reach"\nseed = 3', 1)
-    text = text.replace('checkpoint = "reach"', f'checkpoint = "{CHECKPOINTS / "reach"}"')
-    text = text.replace("enabled = true", f'enabled = true\nruns_dir = "{tmp_path}"')
-    text = for_a_loaded_machine(text)
-    text = text.replace("[connection]\n", '[connection]\nrealtime = "ignore"\n', 1)
-    path = tmp_path / "franka_fci.toml"
-    path.write_text(text)
-    return str(path)
-
-
 def test_preflight_and_a_policy_session_from_the_cli_through_pylibfranka(tmp_path, capsys):
     address = loopback(52)
-    path = _launch_file(tmp_path)
+    path = franka_launch_file(tmp_path)
     with virtual_controller("franka", address):
         assert main(["preflight", "--launch", path, "--address", address, "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["ok"]
@@ -259,4 +243,99 @@ def test_a_joint_faster_than_its_limit_trips_a_reflex(panda):
             control.readOnce()
     del control
     robot.automatic_error_recovery()
+    assert robot.read_once().robot_mode == franka.RobotMode.Idle
+
+
+def _velocities(dq) -> franka.JointVelocities:
+    return franka.JointVelocities([float(v) for v in dq])
+
+
+def _stream(control, commands) -> None:
+    """Send each (7,) velocity command of ``commands`` in its own period."""
+    for dq in commands:
+        control.writeOnce(_velocities(dq))
+        control.readOnce()
+
+
+def test_a_joint_velocity_motion_tracks_its_generator_and_finishes_at_rest(panda):
+    robot = franka.Robot(panda, franka.RealtimeConfig.kIgnore)
+    control = robot.start_joint_velocity_control(franka.ControllerMode.JointImpedance)
+    state, _ = control.readOnce()
+    q0 = np.array(state.q)
+    profile = 0.2 * np.sin(np.pi * np.arange(1, 1001) / 1000) ** 2  # 1 s, 0.1 rad, smooth
+    _stream(control, [np.full(7, v) for v in profile])
+    state, _ = control.readOnce()
+    assert state.robot_mode == franka.RobotMode.Move
+    assert np.abs(np.array(state.q) - np.array(state.q_d)).max() < 1e-3  # tracks its generator
+    # which integrates the commands (a lost period continues the last one: a little more)
+    assert np.allclose(np.array(state.q) - q0, profile.sum() * 1e-3, rtol=0.1)
+    finish = _velocities(np.zeros(7))
+    finish.motion_finished = True
+    control.writeOnce(finish)
+    state = robot.read_once()
+    assert state.robot_mode == franka.RobotMode.Idle and not state.current_errors
+
+
+def _towards(control, target, periods: int, *, velocity_limit: np.ndarray) -> np.ndarray:
+    """Stream ``periods`` commands towards ``target`` (7,) rad/s, each limited as the backend
+    limits it (one period after the generator's signal in the state just read) but to
+    ``velocity_limit``; the last command sent."""
+    spec = get_robot("panda").spec
+    interface = VelocityLimits.for_interface(spec)
+    limits = VelocityLimits(velocity_limit, interface.acceleration, interface.jerk)
+    state, _ = control.readOnce()
+    command = np.zeros(7)
+    for _ in range(periods):
+        dq_d, ddq_d = np.array(state.dq_d), np.array(state.ddq_d)
+        command = limit_velocity(target, dq_d, ddq_d, limits, spec.dt).dq
+        control.writeOnce(_velocities(command))
+        state, _ = control.readOnce()
+    return command
+
+
+ABOVE = np.full(7, 3.0)  # a velocity bound above every joint's limit
+
+
+@pytest.mark.parametrize(
+    ("target", "periods", "finish", "error"),
+    [
+        # joint 1 to 2.1 rad/s within the acceleration and jerk limits, then 2.2: past its 2.175
+        (np.r_[2.1, np.zeros(6)], 300, False, "joint_motion_generator_velocity_limits_violation"),
+        # 0.05 rad/s within 1 ms: 50 rad/s^2, above joint 1's 15 (sent raw)
+        (np.r_[0.05, np.zeros(6)], 0, False, "joint_motion_generator_velocity_discontinuity"),
+        # 5 mrad/s within 1 ms on joint 2 (raw): 5 rad/s^2 (< 7.5) from rest, 5000 rad/s^3
+        (
+            np.r_[0, 0.005, np.zeros(5)],
+            0,
+            False,
+            "joint_motion_generator_acceleration_discontinuity",
+        ),
+        # finished while joint 1 still moves at 0.1 rad/s
+        (np.r_[0.1, np.zeros(6)], 200, True, "joint_motion_generator_velocity_discontinuity"),
+    ],
+    ids=["velocity", "acceleration", "jerk", "finished-moving"],
+)
+def test_a_velocity_command_beyond_the_limits_trips_the_generator_reflex(
+    panda, target, periods, finish, error
+):
+    robot = franka.Robot(panda, franka.RealtimeConfig.kIgnore)
+    control = robot.start_joint_velocity_control(franka.ControllerMode.JointImpedance)
+    try:
+        with pytest.raises(franka.ControlException, match=error):
+            last = _towards(control, target, periods, velocity_limit=ABOVE) if periods else target
+            if not periods:
+                control.readOnce()
+            elif not finish:
+                last = last + np.r_[0.1, np.zeros(6)]  # the step past the limit
+            command = _velocities(last)
+            command.motion_finished = finish
+            control.writeOnce(command)
+            for _ in range(10):
+                control.readOnce()  # the reflex shows at the next read
+                control.writeOnce(_velocities(last))
+        del control
+        errors = robot.read_once().last_motion_errors
+        assert getattr(errors, error), str(errors)
+    finally:
+        robot.automatic_error_recovery()  # the next test starts Idle even when this one failed
     assert robot.read_once().robot_mode == franka.RobotMode.Idle

@@ -7,7 +7,13 @@ import pytest
 
 from robostack.controllers import ChunkInterpolator, make_controller
 from robostack.core.robots import get_robot
-from robostack.core.types import JointReference, JointState, TrajectoryChunk
+from robostack.core.types import (
+    CommandMode,
+    JointCommand,
+    JointReference,
+    JointState,
+    TrajectoryChunk,
+)
 from robostack.runtime.safety import Mode, Reaction, SafetyConfig, SafetyMonitor
 from tests.conftest import model_of
 
@@ -260,3 +266,22 @@ def test_scalar_thresholds_broadcast_per_joint():
     m = monitor(collision_torque=5.0, stop_damping=10.0)
     m.filter(0, state(tau_ext=np.array([0, 0, 0, 0, 0, 0, 6.0])), ref(), np.zeros(7))
     assert m.events[0].check == "collision" and m.events[0].limit == 5.0
+
+
+def test_a_velocity_command_is_kept_within_the_interface_each_limit_an_event():
+    m = monitor()
+    torque = JointCommand.torque(np.full(7, 80.0))
+    assert m.limit_command(0, 0.0, torque) is torque  # torque and position: untouched
+    step = np.r_[0.5, np.zeros(6)]
+    sent = [
+        m.limit_command(tick, tick * SPEC.dt, JointCommand(CommandMode.VELOCITY, step)).values
+        for tick in range(200)
+    ]
+    assert sent[0][0] == pytest.approx(SPEC.dddq_max[0] * SPEC.dt**2, rel=1e-3)  # jerk-bound
+    assert sent[-1][0] == 0.5 and not np.any(np.array(sent)[:, 1:])  # arrived; others still
+    clamps = [(e.check, e.joint, e.reaction) for e in m.events]
+    assert ("command_jerk", "panda_joint1", Reaction.CLAMP) in clamps
+    assert ("command_acceleration", "panda_joint1", Reaction.CLAMP) in clamps
+    assert m.mode is Mode.RUNNING  # a CLAMP: the session goes on
+    nan = m.limit_command(200, 0.2, JointCommand(CommandMode.VELOCITY, np.full(7, np.nan)))
+    assert np.isfinite(nan.values).all() and nan.values[0] < 0.5  # braking towards zero
