@@ -18,8 +18,9 @@ STOP            operator_stop_t     anyone -> control (``robostack stop``): STOP
 
 Modules: `config` (URL, channels, limits, watchdogs), `lcmtypes` (written by lcm-gen from the
 .lcm files beside them: `generate`), `codec` (checked decoding), `bus` (opening and handling
-the LCM bus), `images` (camera frames in messages), `stats` (latency summaries). The ends that use them live above:
-`robostack.runtime.control_link` and `robostack.runtime.remote_source` (the control process),
-`robostack.sessions.policy_server` (the policy process) and `robostack.launcher.supervisor`
-(both processes for ``robostack launch --split``).
+the LCM bus), `images` (camera frames in messages), `stats` (latency summaries). The ends
+that use them live above: `robostack.runtime.control_link` and
+`robostack.runtime.remote_source` (the control process), `robostack.sessions.policy_server`
+(the policy process) and `robostack.launcher.supervisor` (both processes for ``robostack
+launch --split``).
 """
