@@ -4,10 +4,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from robostack.cli.main import main
+from robostack.core.paths import LAUNCH_FILES
+from tests.transport.helpers import private_config
 
 TINY = ["--set", "d_model=32", "--set", "n_layers=1", "--set", "n_obs_layers=1"]
 TINY += ["--set", "image_width=8", "--set", "keypoints=4"]
@@ -53,3 +58,35 @@ def test_training_from_a_camera_the_dataset_lacks_is_refused(pixel_dataset, tmp_
     assert main(argv) == 2
     error = json.loads(capsys.readouterr().out)["error"]
     assert "camera 'overhead'" in error and "lacks (it has: front, wrist)" in error
+
+
+def test_a_split_launch_runs_a_pixel_checkpoint(pixel_dataset, tmp_path):
+    """`robostack launch --split` with a DiT from pixels: the control process renders its
+    cameras at the policy rate and sends them with each observation; the policy server decodes
+    them for the policy. Untrained, the policy need not succeed; it must act from the frames."""
+    out = tmp_path / "dit"
+    argv = ["train", "--dataset", str(pixel_dataset), "--out", str(out), "--steps", "3"]
+    assert main([*argv, "--batch-size", "4", "--cameras", "front,wrist", *TINY, "--json"]) == 0
+    config = private_config()
+    text = (LAUNCH_FILES / "panda_mujoco.toml").read_text()
+    text = text.replace('checkpoint = ""', f'checkpoint = "{out / "checkpoint"}"')
+    text = text.replace('runs_dir = "runs"', f'runs_dir = "{tmp_path / "runs"}"')
+    text = text.replace("stale_reference_s = 1.0", "stale_reference_s = 3.0")  # a loaded machine
+    launch = tmp_path / "pixels.toml"
+    launch.write_text(text + f'\n[ipc]\nurl = "{config.url}"\npolicy_timeout_s = 3.0\n')
+    argv = ["launch", "reach the red marker", "--launch", str(launch), "--split", "--json"]
+    done = subprocess.run(
+        [sys.executable, "-m", "robostack.cli.main", *argv],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    (episode,) = report["results"]
+    assert episode["outcome"] == "completed", episode["events"]
+    assert episode["ipc"]["observations"] >= 20 and episode["ipc"]["chunks"] >= 3
+    served = report["processes"]["policy_server"]["report"]
+    assert served["dropped"] == {} and served["observations"] >= episode["ipc"]["observations"] - 2
+    summary = json.loads((Path(episode["recording"]) / "summary.json").read_text())
+    assert summary["task"] == "reach"
