@@ -112,6 +112,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cameras.add_argument("--frames", type=int, default=30, help="timed frames per camera")
     add_json(cameras)
     cameras.set_defaults(run=run_cameras)
+    images = benches.add_parser(
+        "images",
+        help="camera frames over LCM: raw RGB against JPEG, bytes, time and pixel error",
+        description="Renders the front and wrist cameras of a task's scene in MuJoCo through an "
+        "expert episode at each size and sends every frame as a split session would (an "
+        "image_t, encoded and decoded with its checks): raw RGB and JPEG at quality 50, 75, 90 "
+        "and 95. Prints bytes per frame and per second per camera at 10 Hz, encode + decode "
+        "time, and the decoded frame's error (mean absolute, PSNR).",
+    )
+    images.add_argument("--task", default="push")
+    images.add_argument("--size", type=int, nargs="+", default=[96, 224], help="square, px")
+    images.add_argument("--frames", type=int, default=10, help="frames per camera")
+    add_json(images)
+    images.set_defaults(run=run_images)
     rollout = benches.add_parser(
         "rollout",
         help="batched rollouts: episodes per minute at N = 1, 4, 16 episodes at once",
@@ -388,6 +402,28 @@ def run_cameras(args: argparse.Namespace) -> int:
         print(
             f"  {r['simulator']:<10}{r['camera']:<10}{r['width']:>4}x{r['height']:<4}"
             f"{r['median_ms']:>8.2f}ms{r['p99_ms']:>8.2f}ms{r['vs_mujoco']:>10.2f}x{share}"
+        )
+    return 0
+
+
+def run_images(args: argparse.Namespace) -> int:
+    from robostack.benchmarks.images import bench_images
+    from robostack.core.errors import RobostackError
+
+    if args.frames < 1 or min(args.size) < 8:
+        raise RobostackError("--frames must be >= 1 and every --size >= 8")
+    rows = bench_images(task=args.task, sizes=tuple(args.size), frames=args.frames)
+    if args.json:
+        print(json.dumps({"ok": True, "task": args.task, "rows": rows}))
+        return 0
+    print(f"robostack bench images: {args.task} scene, front and wrist, {args.frames} frames each")
+    print(f"  {'size':<9}{'encoding':<10}{'bytes':>9}{'per camera':>14}{'enc+dec':>10}{'error':>8}")
+    for r in rows:
+        kind = r["encoding"] + (f" {r['quality']}" if r["quality"] else "")
+        print(
+            f"  {r['width']:>3}x{r['height']:<5}{kind:<10}{r['bytes']:>9.0f}"
+            f"{r['bytes_per_s'] / 1e3:>9.1f} kB/s{r['encode_decode_ms']:>7.2f} ms"
+            f"{r['mean_abs_error']:>8.2f}  ({r['psnr_db']:.1f} dB)"
         )
     return 0
 
