@@ -154,6 +154,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ipc.add_argument("goal", nargs="?", default="reach the blue marker behind the wall")
     ipc.add_argument("--seconds", type=float, default=20.0, help="robot time per placement")
     ipc.add_argument("--launch", type=Path, default=LAUNCH_FILES / "panda_mujoco.toml")
+    ipc.add_argument(
+        "--images",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="add a row: this DiT from pixels (for GOAL's task) in a policy server, its cameras' "
+        "frames sent with each observation as the launch file's [ipc] says (default: no such row)",
+    )
     add_json(ipc)
     ipc.set_defaults(run=run_ipc)
 
@@ -317,7 +324,7 @@ def run_ipc(args: argparse.Namespace) -> int:
         raise RobostackError(f"bench ipc runs in simulation; {args.launch} drives a real robot")
     plan = make_plan(args.goal, launch, split=True)
     say = None if args.json else lambda p: print(f"  measuring: policy {p} ...", flush=True)
-    report = bench_ipc(plan, seconds=args.seconds, progress=say)
+    report = bench_ipc(plan, seconds=args.seconds, progress=say, pixels=args.images)
     if args.json:
         print(json.dumps({"ok": True, **report}))
         return 0
@@ -327,20 +334,25 @@ def run_ipc(args: argparse.Namespace) -> int:
     )
     print(
         f"  {'policy':<9}{'ticks':>7}{'median':>10}{'p99':>10}{'max':>10}{'jitter':>10}"
-        f"{'late':>7}{'obs->chunk p50':>16}{'p99':>9}{'success':>9}"
+        f"{'late':>7}{'obs->chunk p50':>16}{'p99':>9}{'inference p50':>15}{'success':>9}"
     )
     for r in report["rows"]:
-        p, lat = r["period_ms"], r["latency_ms"]
+        p, lat, inf = r["period_ms"], r["latency_ms"], r["inference_ms"]
         print(
             f"  {r['placement']:<9}{r['ticks']:>7}{p['median']:>7.3f} ms{p['p99']:>7.3f} ms"
             f"{p['max']:>7.2f} ms{p['jitter']:>7.3f} ms{r['late_ticks']:>7}{lat['p50']:>13.1f} ms"
-            f"{lat['p99']:>6.1f} ms{r['successes']:>5}/{r['episodes']}"
+            f"{lat['p99']:>6.1f} ms{inf['p50']:>12.1f} ms{r['successes']:>5}/{r['episodes']}"
         )
+    for r in report["rows"]:
+        for name, rate in r["camera_bytes_per_s"].items():
+            print(f"  {r['placement']}: camera {name} {rate / 1e3:.1f} kB/s")
 
     def times(ratio: float | None, digits: int) -> str:
         return "-" if ratio is None else f"{ratio:.{digits}f}x"
 
-    for r in report["rows"][:-1]:
+    for r in report["rows"]:
+        if r["placement"] == "process":
+            continue
         v = r["vs_process"]
         print(
             f"  {r['placement']} vs process: late ticks {times(v['late_ticks'], 1)}, jitter "

@@ -98,6 +98,7 @@ class RemotePolicySource:
         self.last_index = -1  # the observation of the last chunk taken
         self.latency_ms: list[float] = []  # observation published -> chunk handed to the loop
         self.inference_ms: list[float] = []  # as the server reported it
+        self.image_bytes: dict[str, list[int]] = {}  # camera -> each frame's encoded size
         self._last_message: lcmtypes.observation_t | None = None
 
     def next_chunk(self, state: JointState) -> TrajectoryChunk | None:
@@ -145,17 +146,18 @@ class RemotePolicySource:
 
     def _frames(self, taken_utime: int) -> list[lcmtypes.image_t]:
         """The policy's cameras rendered now, encoded as the link's config says."""
-        config, images = self.link.config, self.images()
-        return [
-            encode_frame(
+        config, images, frames = self.link.config, self.images(), []
+        for name, _, _ in self.features.cameras:
+            frame = encode_frame(
                 name,
                 images[name],
                 utime=taken_utime,
                 encoding=config.image_encoding,
                 quality=config.jpeg_quality,
             )
-            for name, _, _ in self.features.cameras
-        ]
+            self.image_bytes.setdefault(name, []).append(frame.size)
+            frames.append(frame)
+        return frames
 
     def _wait_for_first_chunk(self, state: JointState) -> TrajectoryChunk | None:
         config = self.link.config

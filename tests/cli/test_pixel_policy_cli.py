@@ -60,29 +60,45 @@ def test_training_from_a_camera_the_dataset_lacks_is_refused(pixel_dataset, tmp_
     assert "camera 'overhead'" in error and "lacks (it has: front, wrist)" in error
 
 
-def test_a_split_launch_runs_a_pixel_checkpoint(pixel_dataset, tmp_path):
-    """`robostack launch --split` with a DiT from pixels: the control process renders its
-    cameras at the policy rate and sends them with each observation; the policy server decodes
-    them for the policy. Untrained, the policy need not succeed; it must act from the frames."""
-    out = tmp_path / "dit"
+@pytest.fixture(scope="module")
+def pixel_checkpoint(pixel_dataset) -> Path:
+    """A tiny DiT from the front and wrist cameras, trained for 3 steps."""
+    out = pixel_dataset.parent / "pixel-dit"
     argv = ["train", "--dataset", str(pixel_dataset), "--out", str(out), "--steps", "3"]
     assert main([*argv, "--batch-size", "4", "--cameras", "front,wrist", *TINY, "--json"]) == 0
+    return out / "checkpoint"
+
+
+def _split_launch_file(tmp_path: Path, checkpoint: Path | str = "") -> Path:
+    """panda_mujoco.toml with ``checkpoint`` (default: the task's), on a private LCM port,
+    with watchdogs that hold on a loaded machine."""
     config = private_config()
     text = (LAUNCH_FILES / "panda_mujoco.toml").read_text()
-    text = text.replace('checkpoint = ""', f'checkpoint = "{out / "checkpoint"}"')
+    text = text.replace('checkpoint = ""', f'checkpoint = "{checkpoint}"')
     text = text.replace('runs_dir = "runs"', f'runs_dir = "{tmp_path / "runs"}"')
-    text = text.replace("stale_reference_s = 1.0", "stale_reference_s = 3.0")  # a loaded machine
+    text = text.replace("stale_reference_s = 1.0", "stale_reference_s = 3.0")
     launch = tmp_path / "pixels.toml"
     launch.write_text(text + f'\n[ipc]\nurl = "{config.url}"\npolicy_timeout_s = 3.0\n')
-    argv = ["launch", "reach the red marker", "--launch", str(launch), "--split", "--json"]
+    return launch
+
+
+def _robostack(*argv: str) -> tuple[subprocess.CompletedProcess, dict]:
     done = subprocess.run(
-        [sys.executable, "-m", "robostack.cli.main", *argv],
+        [sys.executable, "-m", "robostack.cli.main", *argv, "--json"],
         capture_output=True,
         text=True,
         timeout=600,
     )
-    report = json.loads(done.stdout.strip().splitlines()[-1])
     assert done.returncode in (0, 1), done.stderr[-2000:]
+    return done, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_split_launch_runs_a_pixel_checkpoint(pixel_checkpoint, tmp_path):
+    """`robostack launch --split` with a DiT from pixels: the control process renders its
+    cameras at the policy rate and sends them with each observation; the policy server decodes
+    them for the policy. Untrained, the policy need not succeed; it must act from the frames."""
+    launch = _split_launch_file(tmp_path, pixel_checkpoint)
+    _, report = _robostack("launch", "reach the red marker", "--launch", str(launch), "--split")
     (episode,) = report["results"]
     assert episode["outcome"] == "completed", episode["events"]
     assert episode["ipc"]["observations"] >= 20 and episode["ipc"]["chunks"] >= 3
@@ -90,3 +106,18 @@ def test_a_split_launch_runs_a_pixel_checkpoint(pixel_dataset, tmp_path):
     assert served["dropped"] == {} and served["observations"] >= episode["ipc"]["observations"] - 2
     summary = json.loads((Path(episode["recording"]) / "summary.json").read_text())
     assert summary["task"] == "reach"
+
+
+def test_bench_ipc_measures_a_pixel_policy_over_lcm(pixel_checkpoint, tmp_path):
+    launch = _split_launch_file(tmp_path)  # the shipped reach DiT, from the object state
+    argv = ["bench", "ipc", "reach the red marker", "--seconds", "2", "--launch", str(launch)]
+    _, report = _robostack(*argv, "--images", str(pixel_checkpoint))
+    rows = {r["placement"]: r for r in report["rows"]}
+    assert list(rows) == ["inline", "thread", "process", "images"]
+    assert rows["process"]["camera_bytes_per_s"] == {}
+    sent = rows["images"]["camera_bytes_per_s"]
+    assert set(sent) == {"front", "wrist"}
+    # 32 x 32 frames, JPEG at 10 Hz: well under their raw 30.7 kB/s each
+    assert all(1e3 < rate < 32 * 32 * 3 * 10 for rate in sent.values()), sent
+    for row in (rows["process"], rows["images"]):
+        assert row["latency_ms"]["p50"] >= row["inference_ms"]["p50"] > 0
