@@ -41,6 +41,7 @@ from robostack.hardware.rehearsal.virtual.franka_hand import PORT as HAND_PORT
 from robostack.hardware.rehearsal.virtual.franka_hand import VirtualHand
 from robostack.hardware.rehearsal.virtual.franka_motion import FrankaMotion
 from robostack.hardware.rehearsal.virtual.server import FramedClient, VirtualController
+from robostack.sim.mujoco import SceneConfig
 
 # how a Move ended (`FrankaMotion.on_end`) -> the Move command's final status
 MOVE_ENDINGS = {
@@ -86,13 +87,20 @@ class VirtualFrankaController(VirtualController):
     Args:
         address: the loopback address to listen on.
         q0: (7,) start configuration, rad (default home).
+        scene: the arm's MuJoCo scene (a task's objects, cameras served on
+            `robostack.hardware.rehearsal.virtual.camera.CAMERA_PORT`); default an empty table.
     """
 
-    def __init__(self, *, address: str = "127.0.0.1", q0: np.ndarray | None = None):
+    def __init__(
+        self,
+        *,
+        address: str = "127.0.0.1",
+        q0: np.ndarray | None = None,
+        scene: SceneConfig | None = None,
+    ):
         period, self.firmware = CONTROLLERS["panda"]
-        super().__init__(
-            address=address, arm=VirtualArm(robot="panda", period=period, q0=q0, realtime=True)
-        )
+        arm = VirtualArm(robot="panda", period=period, scene=scene, q0=q0, realtime=True)
+        super().__init__(address=address, arm=arm)
         self.hand = VirtualHand(width_max=self.arm.spec.gripper_width_max, width=self._width())
         self.motion = FrankaMotion(
             self.arm, gripper=lambda: self.hand.target, on_end=self._motion_ended
