@@ -6,6 +6,9 @@ Each frame is sent as `robostack.transport.images` would: raw RGB and JPEG at ea
 size and encoding: bytes per frame (and bytes/s per camera at the policy rate), encode + decode
 time (median, ms) through the message's own encode and checked decode, and the pixel error of
 the decoded frame against the rendered one (mean absolute error in levels of 255, and PSNR, dB).
+
+`policy_effect` gives what that error does to a DiT from pixels: its chunk from frames sent as
+JPEG against its chunk from the rendered frames, the same observations and sampler noise.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import time
 
 import numpy as np
 
+from robostack.policies.base import Policy
+from robostack.policies.runner import PolicyRunner
 from robostack.sessions.episodes import FPS, EpisodeSpec, run_episode
-from robostack.sim.cameras import CAMERAS
+from robostack.sim.cameras import CAMERAS, cameras_at
 from robostack.transport import lcmtypes
 from robostack.transport.images import decode_frame, encode_frame
 
@@ -72,3 +77,46 @@ def _frames(task: str, size: int, count: int) -> list[np.ndarray]:
         picked = np.linspace(0, len(video) - 1, count).round().astype(int)
         images += [video[i] for i in picked]
     return images
+
+
+def policy_effect(policy: Policy, *, task: str, moments: int = 10) -> list[dict]:
+    """Rows {encoding, quality, action_error_rad}: at ``moments`` observations of an expert
+    episode of ``task`` (seed 0) with ``policy``'s cameras, its chunk (DDIM-10, the same noise)
+    from frames sent as JPEG at each quality against its chunk from the rendered frames: the
+    largest joint difference over the chunk, rad, averaged over the moments."""
+    from robostack.policies.language import embed_sentences
+
+    f = policy.features
+    episode = run_episode(
+        EpisodeSpec(task=task, seed=0), frames=True, cameras=cameras_at(f.cameras)
+    )
+    language = embed_sentences([episode.description])[0]
+    states = episode.frames["observation.state"]
+    picked = np.linspace(0, len(states) - 1, moments).round().astype(int)
+
+    def chunks(encoding: str, quality: int) -> np.ndarray:
+        out = []
+        for i in picked:
+            runner = PolicyRunner(
+                policy, language=language, options={"sampler": "ddim", "steps": 10}
+            )
+            images = {}
+            for name, _, _ in f.cameras:
+                image = episode.frames[f"observation.images.{name}"][i]
+                sent = encode_frame(name, image, utime=0, encoding=encoding, quality=quality)
+                images[name] = decode_frame(sent)
+            runner.observe(states[i], None, images=images)
+            out.append(runner.predict()[:, :-1])
+        return np.stack(out)
+
+    rendered = chunks("rgb8", 90)
+    return [
+        {
+            "encoding": "jpeg",
+            "quality": quality,
+            "action_error_rad": float(
+                np.abs(chunks("jpeg", quality) - rendered).max(axis=(1, 2)).mean()
+            ),
+        }
+        for quality in QUALITIES
+    ]

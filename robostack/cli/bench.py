@@ -124,6 +124,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     images.add_argument("--task", default="push")
     images.add_argument("--size", type=int, nargs="+", default=[96, 224], help="square, px")
     images.add_argument("--frames", type=int, default=10, help="frames per camera")
+    images.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="also: this DiT from pixels' chunks from JPEG frames against those from the "
+        "rendered ones, in --task's episode (default: none)",
+    )
     add_json(images)
     images.set_defaults(run=run_images)
     rollout = benches.add_parser(
@@ -425,8 +431,17 @@ def run_images(args: argparse.Namespace) -> int:
     if args.frames < 1 or min(args.size) < 8:
         raise RobostackError("--frames must be >= 1 and every --size >= 8")
     rows = bench_images(task=args.task, sizes=tuple(args.size), frames=args.frames)
+    effect = None
+    if args.checkpoint is not None:
+        from robostack.benchmarks.images import policy_effect
+        from robostack.policies.checkpoint import load_policy
+
+        policy = load_policy(args.checkpoint)
+        if not policy.features.cameras:
+            raise RobostackError(f"{args.checkpoint} sees no cameras: not a DiT from pixels")
+        effect = policy_effect(policy, task=args.task, moments=args.frames)
     if args.json:
-        print(json.dumps({"ok": True, "task": args.task, "rows": rows}))
+        print(json.dumps({"ok": True, "task": args.task, "rows": rows, "policy": effect}))
         return 0
     print(f"robostack bench images: {args.task} scene, front and wrist, {args.frames} frames each")
     print(f"  {'size':<9}{'encoding':<10}{'bytes':>9}{'per camera':>14}{'enc+dec':>10}{'error':>8}")
@@ -436,6 +451,11 @@ def run_images(args: argparse.Namespace) -> int:
             f"  {r['width']:>3}x{r['height']:<5}{kind:<10}{r['bytes']:>9.0f}"
             f"{r['bytes_per_s'] / 1e3:>9.1f} kB/s{r['encode_decode_ms']:>7.2f} ms"
             f"{r['mean_abs_error']:>8.2f}  ({r['psnr_db']:.1f} dB)"
+        )
+    for r in effect or ():
+        print(
+            f"  {args.checkpoint}: chunk from JPEG {r['quality']} frames off by "
+            f"{r['action_error_rad']:.2e} rad (largest joint, mean over {args.frames} moments)"
         )
     return 0
 

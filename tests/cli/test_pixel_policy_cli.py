@@ -121,3 +121,20 @@ def test_bench_ipc_measures_a_pixel_policy_over_lcm(pixel_checkpoint, tmp_path):
     assert all(1e3 < rate < 32 * 32 * 3 * 10 for rate in sent.values()), sent
     for row in (rows["process"], rows["images"]):
         assert row["latency_ms"]["p50"] >= row["inference_ms"]["p50"] > 0
+
+
+def test_bench_images_weighs_jpeg_against_raw_frames(pixel_checkpoint):
+    argv = ["bench", "images", "--task", "reach", "--size", "32", "--frames", "2"]
+    _, report = _robostack(*argv, "--checkpoint", str(pixel_checkpoint))
+    rows = {(r["encoding"], r["quality"]): r for r in report["rows"]}
+    raw = rows[("rgb8", None)]
+    assert raw["bytes"] == 32 * 32 * 3 and raw["mean_abs_error"] == 0
+    jpeg = [rows[("jpeg", q)] for q in (50, 75, 90, 95)]
+    assert all(0 < r["bytes"] < raw["bytes"] and r["mean_abs_error"] > 0 for r in jpeg)
+    # a higher quality costs bytes and buys accuracy
+    assert [r["bytes"] for r in jpeg] == sorted(r["bytes"] for r in jpeg)
+    assert [r["mean_abs_error"] for r in jpeg] == sorted(
+        (r["mean_abs_error"] for r in jpeg), reverse=True
+    )
+    assert [r["quality"] for r in report["policy"]] == [50, 75, 90, 95]
+    assert all(0 <= r["action_error_rad"] < 1 for r in report["policy"])
