@@ -11,8 +11,9 @@ The plan's task runs in real time in MuJoCo, episode after episode (seeds ``plan
   control process rendering the checkpoint's cameras at the policy rate and sending them with
   each observation (`robostack.transport.images`, as the launch file's ``[ipc]`` says: JPEG by
   default). Its row adds the bytes per second per camera; its latency includes the pixel
-  DiT's image encoder, so the server's inference time is given beside it for every row over
-  LCM (latency - inference: what the transport and the waiting cost).
+  DiT's image encoder, so every row gives the inference time beside it, and the rows over LCM
+  ``transport_ms``: per chunk, the latency less the server's inference time (encoding,
+  sending, decoding and waiting).
 
 For each it gathers the loop's tick periods (median, p99, max, jitter = standard deviation,
 late ticks over 1.5 control periods) and the observation-to-chunk latency: wall time from the
@@ -88,7 +89,8 @@ def _measure(plan: LaunchPlan, placement: str, seconds: float) -> dict:
             if placement == "thread":
                 stack.enter_context(responsive_threads())
             sources = local_sources(plan, thread=placement == "thread")
-        periods, latencies, inference, successes, robot_time, i = [], [], [], 0, 0.0, 0
+        periods, latencies, inference, transport = [], [], [], []
+        successes, robot_time, i = 0, 0.0, 0
         image_bytes: dict[str, list[int]] = {}
         while robot_time < seconds:
             factory = sources(plan.seed + i)
@@ -101,8 +103,9 @@ def _measure(plan: LaunchPlan, placement: str, seconds: float) -> dict:
             latencies += source.latency_ms
             if link is None:
                 inference += [1e3 * s for s in source.inference_s]
-            else:  # as the server reported it
+            else:  # as the server reported it, chunk by chunk with the latency
                 inference += source.inference_ms
+                transport += list(np.subtract(source.latency_ms, source.inference_ms))
                 for name, sizes in source.image_bytes.items():
                     image_bytes.setdefault(name, []).extend(sizes)
             fps = source.features.fps
@@ -118,6 +121,7 @@ def _measure(plan: LaunchPlan, placement: str, seconds: float) -> dict:
         **period_timing(periods, dt),
         "latency_ms": percentiles(latencies),
         "inference_ms": percentiles(inference),
+        "transport_ms": percentiles(transport),
         "camera_bytes_per_s": {
             name: float(np.mean(sizes)) * fps for name, sizes in image_bytes.items()
         },

@@ -350,6 +350,12 @@ def run_ipc(args: argparse.Namespace) -> int:
             f"{lat['p99']:>6.1f} ms{inf['p50']:>12.1f} ms{r['successes']:>5}/{r['episodes']}"
         )
     for r in report["rows"]:
+        if r["transport_ms"] is not None:
+            over = r["transport_ms"]
+            print(
+                f"  {r['placement']}: obs->chunk less the server's inference p50 "
+                f"{over['p50']:.1f} ms, p99 {over['p99']:.1f} ms"
+            )
         for name, rate in r["camera_bytes_per_s"].items():
             print(f"  {r['placement']}: camera {name} {rate / 1e3:.1f} kB/s")
 
