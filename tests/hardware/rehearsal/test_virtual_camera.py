@@ -47,7 +47,9 @@ def test_frames_come_at_the_camera_rate_with_their_capture_time(controller):
     assert [f.index for f in frames] == list(range(6))
     assert all(f.image.shape == (48, 64, 3) and f.image.dtype == np.uint8 for f in frames)
     gaps = np.diff([f.t for f in frames])
-    assert np.allclose(gaps, 0.1, atol=0.05), gaps  # 10 Hz, on time.monotonic()'s clock
+    # 10 Hz on time.monotonic()'s clock: never faster (no catch-up bursts), late only when
+    # a loaded machine delays a render
+    assert gaps.min() > 0.09 and np.median(gaps) < 0.15, gaps
     assert 0 <= got - frames[-1].t < 0.5
     # rendering runs outside the controller's lock: its 1 kHz clock kept going (a loaded
     # machine may drop some ticks, not the ~0.5 s of frames)
