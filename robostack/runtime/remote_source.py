@@ -94,9 +94,10 @@ class RemotePolicySource:
         self.next_observation_t: float | None = None
         self.published = 0  # observations published; the next one's index
         self.observed: OrderedDict[int, tuple[JointState, int]] = OrderedDict()  # index ->
-        # (the state observed, when it was published, ns)
+        # (the state observed, when the observation was made, ns)
         self.last_index = -1  # the observation of the last chunk taken
-        self.latency_ms: list[float] = []  # observation published -> chunk handed to the loop
+        self.latency_ms: list[float] = []  # observation made (its frames rendered, not yet
+        # encoded or sent) -> chunk handed to the loop
         self.inference_ms: list[float] = []  # as the server reported it
         self.image_bytes: dict[str, list[int]] = {}  # camera -> each frame's encoded size
         self._last_message: lcmtypes.observation_t | None = None
@@ -126,27 +127,30 @@ class RemotePolicySource:
         f = self.features
         robot = np.asarray(self.robot_state(state), np.float32)
         environment = np.asarray(self.environment_state() if f.environment_dim else [], np.float32)
+        images = self.images() if f.cameras else {}
+        taken_ns = time.perf_counter_ns()  # the observation is made: from here on, latency
         msg = lcmtypes.observation_t()
         msg.utime, msg.session = utime(state.t), self.link.session
         msg.episode, msg.seed, msg.index = self.episode, self.seed, self.published
         msg.task = self.description
         msg.state_dim, msg.state = robot.size, robot.tolist()
         msg.environment_dim, msg.environment_state = environment.size, environment.tolist()
-        msg.images = self._frames(msg.utime) if f.cameras else []
+        msg.images = self._frames(images, msg.utime)
         msg.num_images = len(msg.images)
         self.link.publish("OBSERVATION", msg)
         seen = JointState(
             t=state.t, q=state.q.copy(), dq=state.dq.copy(), gripper_width=state.gripper_width
         )
-        self.observed[self.published] = (seen, time.perf_counter_ns())
+        self.observed[self.published] = (seen, taken_ns)
         if len(self.observed) > self.remembered:
             self.observed.popitem(last=False)
         self.published += 1
         self._last_message = msg
 
-    def _frames(self, taken_utime: int) -> list[lcmtypes.image_t]:
-        """The policy's cameras rendered now, encoded as the link's config says."""
-        config, images, frames = self.link.config, self.images(), []
+    def _frames(self, images: dict[str, np.ndarray], taken_utime: int) -> list[lcmtypes.image_t]:
+        """The policy's cameras' ``images``, taken at ``taken_utime``, encoded as the link's
+        config says."""
+        config, frames = self.link.config, []
         for name, _, _ in self.features.cameras:
             frame = encode_frame(
                 name,
@@ -193,8 +197,8 @@ class RemotePolicySource:
                 self.link.drop("CHUNK", error)
         if newest is None:
             return None
-        observed, published_ns = self.observed[newest.index]
-        self.latency_ms.append((time.perf_counter_ns() - published_ns) / 1e6)
+        observed, taken_ns = self.observed[newest.index]
+        self.latency_ms.append((time.perf_counter_ns() - taken_ns) / 1e6)
         self.inference_ms.append(newest.inference_ms)
         held = observed.gripper_width or 0.0  # none sent: keep it as it was
         gripper = newest.gripper if newest.num_gripper else [held] * newest.num_waypoints

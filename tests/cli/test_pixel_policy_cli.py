@@ -103,7 +103,9 @@ def test_a_split_launch_runs_a_pixel_checkpoint(pixel_checkpoint, tmp_path):
     assert episode["outcome"] == "completed", episode["events"]
     assert episode["ipc"]["observations"] >= 20 and episode["ipc"]["chunks"] >= 3
     served = report["processes"]["policy_server"]["report"]
-    assert served["dropped"] == {} and served["observations"] >= episode["ipc"]["observations"] - 2
+    # only repeats of observation 0, sent again while its chunk was awaited, may be dropped
+    assert set(served["dropped"]) <= {"ipc_out_of_order"}
+    assert served["observations"] >= episode["ipc"]["observations"] - 2
     summary = json.loads((Path(episode["recording"]) / "summary.json").read_text())
     assert summary["task"] == "reach"
 

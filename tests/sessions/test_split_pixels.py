@@ -88,7 +88,9 @@ def test_the_servers_policy_sees_the_frames_the_control_side_rendered(encoding, 
         serving.join()
     assert result.result.outcome == "completed", result.result.events
     stats = factory.sources[0].stats()
-    assert stats["chunks"] >= 2 and server.stats()["dropped"] == {}
+    # observation 0 goes out again every 0.5 s until its chunk comes: a slow first chunk
+    # makes repeats the server drops as out of order, and nothing else
+    assert stats["chunks"] >= 2 and set(server.stats()["dropped"]) <= {"ipc_out_of_order"}
     # one render per observation, at the policy rate
     assert len(rendered) == stats["observations"]
     assert abs(len(rendered) - result.duration_s * FPS) <= 1
