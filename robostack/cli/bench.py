@@ -113,6 +113,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cameras.add_argument("--frames", type=int, default=30, help="timed frames per camera")
     add_json(cameras)
     cameras.set_defaults(run=run_cameras)
+    images = benches.add_parser(
+        "images",
+        help="camera frames over LCM: raw RGB against JPEG, bytes, time and pixel error",
+        description="Renders the front and wrist cameras of a task's scene in MuJoCo through an "
+        "expert episode at each size and sends every frame as a split session would (an "
+        "image_t, encoded and decoded with its checks): raw RGB and JPEG at quality 50, 75, 90 "
+        "and 95. Prints bytes per frame and per second per camera at 10 Hz, encode + decode "
+        "time, and the decoded frame's error (mean absolute, PSNR).",
+    )
+    images.add_argument("--task", default="push")
+    images.add_argument("--size", type=int, nargs="+", default=[96, 224], help="square, px")
+    images.add_argument("--frames", type=int, default=10, help="frames per camera")
+    images.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="also: this DiT from pixels' chunks from JPEG frames against those from the "
+        "rendered ones, in --task's episode (default: none)",
+    )
+    add_json(images)
+    images.set_defaults(run=run_images)
     rollout = benches.add_parser(
         "rollout",
         help="batched rollouts: episodes per minute at N = 1, 4, 16 episodes at once",
@@ -141,6 +161,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ipc.add_argument("goal", nargs="?", default="reach the blue marker behind the wall")
     ipc.add_argument("--seconds", type=float, default=20.0, help="robot time per placement")
     ipc.add_argument("--launch", type=Path, default=LAUNCH_FILES / "panda_mujoco.toml")
+    ipc.add_argument(
+        "--images",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="add a row: this DiT from pixels (for GOAL's task) in a policy server, its cameras' "
+        "frames sent with each observation as the launch file's [ipc] says (default: no such row)",
+    )
     add_json(ipc)
     ipc.set_defaults(run=run_ipc)
 
@@ -304,7 +331,7 @@ def run_ipc(args: argparse.Namespace) -> int:
         raise RobostackError(f"bench ipc runs in simulation; {args.launch} drives a real robot")
     plan = make_plan(args.goal, launch, split=True)
     say = None if args.json else lambda p: print(f"  measuring: policy {p} ...", flush=True)
-    report = bench_ipc(plan, seconds=args.seconds, progress=say)
+    report = bench_ipc(plan, seconds=args.seconds, progress=say, pixels=args.images)
     if args.json:
         print(json.dumps({"ok": True, **report}))
         return 0
@@ -314,20 +341,31 @@ def run_ipc(args: argparse.Namespace) -> int:
     )
     print(
         f"  {'policy':<9}{'ticks':>7}{'median':>10}{'p99':>10}{'max':>10}{'jitter':>10}"
-        f"{'late':>7}{'obs->chunk p50':>16}{'p99':>9}{'success':>9}"
+        f"{'late':>7}{'obs->chunk p50':>16}{'p99':>9}{'inference p50':>15}{'success':>9}"
     )
     for r in report["rows"]:
-        p, lat = r["period_ms"], r["latency_ms"]
+        p, lat, inf = r["period_ms"], r["latency_ms"], r["inference_ms"]
         print(
             f"  {r['placement']:<9}{r['ticks']:>7}{p['median']:>7.3f} ms{p['p99']:>7.3f} ms"
             f"{p['max']:>7.2f} ms{p['jitter']:>7.3f} ms{r['late_ticks']:>7}{lat['p50']:>13.1f} ms"
-            f"{lat['p99']:>6.1f} ms{r['successes']:>5}/{r['episodes']}"
+            f"{lat['p99']:>6.1f} ms{inf['p50']:>12.1f} ms{r['successes']:>5}/{r['episodes']}"
         )
+    for r in report["rows"]:
+        if r["transport_ms"] is not None:
+            over = r["transport_ms"]
+            print(
+                f"  {r['placement']}: obs->chunk less the server's inference p50 "
+                f"{over['p50']:.1f} ms, p99 {over['p99']:.1f} ms"
+            )
+        for name, rate in r["camera_bytes_per_s"].items():
+            print(f"  {r['placement']}: camera {name} {rate / 1e3:.1f} kB/s")
 
     def times(ratio: float | None, digits: int) -> str:
         return "-" if ratio is None else f"{ratio:.{digits}f}x"
 
-    for r in report["rows"][:-1]:
+    for r in report["rows"]:
+        if r["placement"] == "process":
+            continue
         v = r["vs_process"]
         print(
             f"  {r['placement']} vs process: late ticks {times(v['late_ticks'], 1)}, jitter "
@@ -389,6 +427,42 @@ def run_cameras(args: argparse.Namespace) -> int:
         print(
             f"  {r['simulator']:<10}{r['camera']:<10}{r['width']:>4}x{r['height']:<4}"
             f"{r['median_ms']:>8.2f}ms{r['p99_ms']:>8.2f}ms{r['vs_mujoco']:>10.2f}x{share}"
+        )
+    return 0
+
+
+def run_images(args: argparse.Namespace) -> int:
+    from robostack.benchmarks.images import bench_images
+    from robostack.core.errors import RobostackError
+
+    if args.frames < 1 or min(args.size) < 8:
+        raise RobostackError("--frames must be >= 1 and every --size >= 8")
+    rows = bench_images(task=args.task, sizes=tuple(args.size), frames=args.frames)
+    effect = None
+    if args.checkpoint is not None:
+        from robostack.benchmarks.images import policy_effect
+        from robostack.policies.checkpoint import load_policy
+
+        policy = load_policy(args.checkpoint)
+        if not policy.features.cameras:
+            raise RobostackError(f"{args.checkpoint} sees no cameras: not a DiT from pixels")
+        effect = policy_effect(policy, task=args.task, moments=args.frames)
+    if args.json:
+        print(json.dumps({"ok": True, "task": args.task, "rows": rows, "policy": effect}))
+        return 0
+    print(f"robostack bench images: {args.task} scene, front and wrist, {args.frames} frames each")
+    print(f"  {'size':<9}{'encoding':<10}{'bytes':>9}{'per camera':>14}{'enc+dec':>10}{'error':>8}")
+    for r in rows:
+        kind = r["encoding"] + (f" {r['quality']}" if r["quality"] else "")
+        print(
+            f"  {r['width']:>3}x{r['height']:<5}{kind:<10}{r['bytes']:>9.0f}"
+            f"{r['bytes_per_s'] / 1e3:>9.1f} kB/s{r['encode_decode_ms']:>7.2f} ms"
+            f"{r['mean_abs_error']:>8.2f}  ({r['psnr_db']:.1f} dB)"
+        )
+    for r in effect or ():
+        print(
+            f"  {args.checkpoint}: chunk from JPEG {r['quality']} frames off by "
+            f"{r['action_error_rad']:.2e} rad (largest joint, mean over {args.frames} moments)"
         )
     return 0
 

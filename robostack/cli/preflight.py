@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
             )
         finally:
             robot.close()
-    report.checks.extend(preflight_cameras(launch.camera_configs()) if launch.cameras else [])
+    if launch.cameras:
+        report.checks.extend(preflight_cameras(launch.camera_configs(), address=args.address))
     if args.json:
         print(json.dumps(report.to_dict()))
     else:

@@ -5,7 +5,10 @@ real-robot launch file runs against it unchanged except for the address. The ven
 use fixed ports (RTDE 30004, dashboard 29999, script 30003; FCI 1337), so instances are told
 apart by their loopback address (any of 127.0.0.0/8), not by ports. Faults are injected over
 the simulation port (`robostack.hardware.rehearsal.virtual.server`), e.g.
-``robostack virtual-robot --inject protective_stop``.
+``robostack virtual-robot --inject protective_stop``. With ``--task``, the arm's scene holds the
+task's objects, placed as its ``--seed`` draws them; with ``--cameras``, the scene's cameras
+are rendered at 10 Hz and served (`robostack.hardware.rehearsal.virtual.camera`), for
+`VirtualCamera` devices to read.
 """
 
 from __future__ import annotations
@@ -48,6 +51,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="franka: a cube of EDGE m on the table between the Hand's open fingers, the arm "
         "posed over it (to rehearse grasps; default: no object)",
     )
+    p.add_argument("--task", help="the scene holds this task's objects (default: none)")
+    p.add_argument("--seed", type=int, default=0, help="with --task: draws where they are")
+    p.add_argument(
+        "--cameras",
+        help="serve these scene cameras' frames at 10 Hz on port 29991, e.g. front,wrist "
+        "(default: none)",
+    )
+    p.add_argument("--image-size", type=int, default=96, help="with --cameras: square, px")
     add_json(p)
     p.set_defaults(run=run)
 
@@ -72,13 +83,21 @@ def serve(args: argparse.Namespace) -> int:
 
     if args.cube is not None and (args.robot != "franka" or not 0.005 <= args.cube <= 0.075):
         raise RobostackError("--cube takes the franka's cube edge, in [0.005, 0.075] m")
+    if args.cube is not None and args.task is not None:
+        raise RobostackError("--cube and --task are two scenes: give one")
+    scene, task = _scene(args)
+    if args.robot == "franka":
+        controller = VirtualFrankaController(address=args.address, scene=scene, cube=args.cube)
+    else:
+        controller = VirtualURController(
+            robot=args.robot, address=args.address, firmware=args.firmware, scene=scene
+        )
+    if task is not None:
+        import numpy as np
+
+        task.reset(controller.arm.sim, np.random.default_rng(args.seed))
     try:
-        if args.robot == "franka":
-            controller = VirtualFrankaController(address=args.address, cube=args.cube).start()
-        else:
-            controller = VirtualURController(
-                robot=args.robot, address=args.address, firmware=args.firmware
-            ).start()
+        controller.start()
     except OSError as error:
         raise RobostackError(f"cannot serve on {args.address}: {error}") from None
     from robostack.launcher.supervisor import follow_supervisor
@@ -96,3 +115,28 @@ def serve(args: argparse.Namespace) -> int:
     summary = {"ok": True, "ticks": controller.ticks, "controller_time_s": controller.arm.t}
     print(json.dumps(summary) if args.json else f"stopped after {controller.arm.t:.1f} s")
     return 0
+
+
+def _scene(args: argparse.Namespace):
+    """The arm's `SceneConfig` (the task's objects, the cameras) and the task, or (None,
+    None) for an empty table."""
+    from robostack.sim.cameras import cameras_named
+    from robostack.sim.mujoco import SceneConfig
+    from robostack.sim.tasks import make_task
+
+    if args.image_size < 8:
+        raise RobostackError(f"--image-size must be >= 8, got {args.image_size}")
+    robot = "panda" if args.robot == "franka" else args.robot
+    task = None if args.task is None else make_task(args.task)
+    if task is not None and robot not in task.robots:
+        raise RobostackError(
+            f"task {args.task!r} is made for {', '.join(task.robots)}, not {robot}"
+        )
+    cameras = tuple(
+        c.resized(args.image_size, args.image_size)
+        for c in (cameras_named(args.cameras) if args.cameras else ())
+    )
+    if task is None and not cameras:
+        return None, None
+    objects = () if task is None else task.scene_objects()
+    return SceneConfig(objects=objects, cameras=cameras), task

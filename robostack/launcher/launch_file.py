@@ -21,9 +21,10 @@ out-of-range values with `LaunchFileError`, which names the file, the key and th
               of the session's own), url, prefix, session_tag, status_decimation,
               max_chunk_age_s, policy_timeout_s, startup_timeout_s (`robostack.transport.IpcConfig`)
 [cameras.<name>]  real robots only, one table per camera the policy sees: backend (opencv |
-              realsense), device (OpenCV: index, device path or video file) or serial
-              (RealSense), width, height, fps, fx, fy, cx, cy, mount (world | wrist), position,
-              look_at and up, or quaternion, max_age_s, loop
+              realsense | virtual), device (OpenCV: index, device path or video file;
+              virtual: the virtual robot's scene camera) or serial (RealSense), width,
+              height, fps, fx, fy, cx, cy, mount (world | wrist), position, look_at and up, or
+              quaternion, max_age_s, loop
               (`robostack.runtime.cameras.CameraConfig`)
 ```
 """
@@ -244,11 +245,11 @@ class LaunchFile:
         return tables
 
     def camera_configs(self) -> dict[str, CameraConfig]:
-        """The ``[cameras]`` with each device path or video file resolved from the file's
-        folder (an absolute one stays)."""
+        """The ``[cameras]`` with each OpenCV device path or video file resolved from the
+        file's folder (an absolute one stays)."""
         return {
             name: dataclasses.replace(c, device=str(self.resolve(c.device)))
-            if isinstance(c.device, str) and not c.device.isdigit()
+            if c.backend == "opencv" and isinstance(c.device, str) and not c.device.isdigit()
             else c
             for name, c in self.cameras.items()
         }

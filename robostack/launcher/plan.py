@@ -210,7 +210,7 @@ def make_plan(
     split = launch.ipc.split if split is None else split
     if task_name != FROM_GOAL:  # a launch file for one task names its checkpoint up front
         if launch.robot.real:
-            _check_cameras(launch, task_name, split=split)
+            _check_cameras(launch, task_name)
         _checkpoint(launch, task_name)
     check_wording(goal)
     # the checks above need no sentence model: a refusal comes before it loads
@@ -276,7 +276,7 @@ def _checked(
         )
     task.check_slots(reading.slots)
     if robot.real:
-        _check_cameras(launch, reading.task, split=split)
+        _check_cameras(launch, reading.task)
     checkpoint = _checkpoint(launch, reading.task)
     address = _check_run(launch, episodes=episodes, address=address, speed=velocity_scale)
     safety = launch.safety
@@ -382,7 +382,7 @@ def _checkpoint(launch: LaunchFile, task: str) -> Path:
     return path
 
 
-def _check_cameras(launch: LaunchFile, task: str, *, split: bool) -> None:
+def _check_cameras(launch: LaunchFile, task: str) -> None:
     """On a real robot: the checkpoint's cameras are in the launch file's ``[cameras]`` at
     their resolution, and a ``task`` that moves objects has a checkpoint from cameras that
     reads no object state (nothing on a real robot gives it). A checkpoint that is missing or
@@ -414,11 +414,6 @@ def _check_cameras(launch: LaunchFile, task: str, *, split: bool) -> None:
         return
     provided = {name: camera.size for name, camera in launch.cameras.items()}
     check_cameras(cameras, provided, where=f"{launch.path} [cameras]")
-    if split:
-        raise RobostackError(
-            f"checkpoint {checkpoint} sees cameras, whose images do not cross the policy / "
-            f"control process split: run {launch.path} without [ipc] split"
-        )
 
 
 def _check_gains(launch: LaunchFile) -> None:

@@ -86,7 +86,8 @@ def run_on_robot(
         stack.enter_context(robot)
         cameras = None
         if launch.cameras:
-            cameras = stack.enter_context(RealCameras(launch.camera_configs()))
+            cameras = RealCameras(launch.camera_configs(), address=plan.address)
+            stack.enter_context(cameras)
         stack.enter_context(responsive_threads())
         report = check_robot(
             robot,

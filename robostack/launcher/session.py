@@ -6,7 +6,9 @@ has held or its time limit; the first ``recording.episodes`` are recorded. On a 
 episodes run there instead (`robostack.launcher.real_session`). The policy runs in this process,
 or, given the control process's link of a split session, in a policy server reached over LCM
 (`robostack.transport`). An operator stop, or a policy server gone silent, ends the session: no
-further episode starts.
+further episode starts. A checkpoint trained from cameras gets them in simulation: the scene's
+cameras of its names and resolutions, rendered at the policy rate (in the control process of
+a split session, which sends their frames with each observation).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from robostack.launcher.plan import LaunchPlan
 from robostack.runtime.preflight import PreflightReport
 from robostack.sessions.episodes import EpisodeResult, run_episode, run_robot_episode
 from robostack.sessions.evaluation.metrics import wilson_interval
+from robostack.sim.cameras import Camera, cameras_at
 
 if TYPE_CHECKING:
     from robostack.runtime.control_link import ControlLink
@@ -110,11 +113,14 @@ def run_plan(
     elif launch.robot.twin:  # a simulator behind a bridge: its robot, judged by the twin
         results = _on_bridge(plan, source_for, progress, link)
     else:
-        results = []
+        results, cameras = [], checkpoint_cameras(plan)
         for i in range(plan.episodes):
             source = source_for(plan.seed + i)
+            spec = plan.episode(i)
             results.append(
-                run_episode(plan.episode(i), source=source, simulator=plan.simulator, link=link)
+                run_episode(
+                    spec, source=source, simulator=plan.simulator, link=link, cameras=cameras
+                )
             )
             if progress is not None:
                 progress(i + 1, plan.episodes)
@@ -144,6 +150,15 @@ def _on_bridge(plan: LaunchPlan, source_for, progress, link) -> list[EpisodeResu
             if results[-1].ends_session:
                 break
     return results
+
+
+def checkpoint_cameras(plan: LaunchPlan) -> tuple[Camera, ...]:
+    """The scene's cameras ``plan``'s checkpoint was trained from (none for a policy of the
+    object state), at its resolutions."""
+    from robostack.policies.checkpoint import read_checkpoint_config
+
+    features = read_checkpoint_config(plan.checkpoint).get("config", {}).get("features", {})
+    return cameras_at(tuple(features.get("cameras", ())))
 
 
 def local_sources(plan: LaunchPlan, thread: bool) -> Callable:

@@ -26,7 +26,13 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from robostack.core.errors import ObservationError, RobostackError
-from robostack.hardware.cameras import CAMERA_BACKENDS, Frame, FrameReader, open_camera
+from robostack.hardware.cameras import (
+    CAMERA_BACKENDS,
+    CameraDevice,
+    Frame,
+    FrameReader,
+    open_camera,
+)
 from robostack.sim.cameras import MOUNTS, Camera, pose_matrix
 
 DEFAULT_FOVY_DEG = Camera.fovy_deg  # assumed when neither the launch file nor the device says
@@ -38,14 +44,19 @@ class StaleFrameError(ObservationError):
     """A camera's newest frame is older than its bound: the policy must not act on it."""
 
 
+BACKENDS = (*CAMERA_BACKENDS, "virtual")
+
+
 @dataclass(frozen=True, kw_only=True)
 class CameraConfig:
     """One real camera (module doc for the geometry).
 
     Attributes:
-        backend: ``opencv`` or ``realsense``.  device: OpenCV's device index, device path or a
-            video file (relative paths are the caller's to resolve).  serial: the RealSense's
-            serial number ("": the one connected).
+        backend: ``opencv``, ``realsense`` or ``virtual`` (a virtual controller's scene
+            camera, for rehearsal: `robostack.hardware.rehearsal.virtual.camera`).
+            device: OpenCV's device index, device path or a video file (relative paths are the
+            caller's to resolve); for ``virtual`` the scene camera's name ("": the table's).
+            serial: the RealSense's serial number ("": the one connected).
         width, height: the resolution it must deliver, pixels.  fps: its frame rate, Hz.
         fx, fy, cx, cy: intrinsics, pixels (all four, or none: 0).
         mount: ``world`` or ``wrist``.  position: (3,) m.  look_at: (3,) m, or quaternion:
@@ -74,7 +85,7 @@ class CameraConfig:
 
     def __post_init__(self) -> None:
         problems = [
-            (self.backend not in CAMERA_BACKENDS, f"backend must be one of {CAMERA_BACKENDS}"),
+            (self.backend not in BACKENDS, f"backend must be one of {BACKENDS}"),
             (self.mount not in MOUNTS, f"mount must be one of {MOUNTS}"),
             (
                 not (1 <= self.width <= 8192 and 1 <= self.height <= 8192),
@@ -146,25 +157,27 @@ class CameraConfig:
         return Camera("", self.mount, position=position, look_at=look_at, up=up)
 
 
+def _device(name: str, c: CameraConfig, address: str) -> CameraDevice:
+    """The unopened device of camera ``name`` (``address``: the robot's, for ``virtual``)."""
+    if c.backend == "virtual":
+        from robostack.hardware.rehearsal.virtual.camera import VirtualCamera
+
+        return VirtualCamera(address, str(c.device or name))
+    device = c.serial if c.backend == "realsense" else c.device
+    return open_camera(
+        c.backend, device=device, width=c.width, height=c.height, fps=c.fps, loop=c.loop
+    )
+
+
 class RealCameras:
     """The named real cameras of ``configs``, each read in its own thread once `open`
     (a context manager: open on entry, closed on every exit). ``configs`` {name: CameraConfig}
-    with their devices resolved."""
+    with their devices resolved; ``address``: the robot's (a ``virtual`` camera's server)."""
 
-    def __init__(self, configs: dict[str, CameraConfig]):
+    def __init__(self, configs: dict[str, CameraConfig], *, address: str = ""):
         self.configs = dict(configs)
         self.readers = {
-            name: FrameReader(
-                open_camera(
-                    c.backend,
-                    device=c.serial if c.backend == "realsense" else c.device,
-                    width=c.width,
-                    height=c.height,
-                    fps=c.fps,
-                    loop=c.loop,
-                )
-            )
-            for name, c in self.configs.items()
+            name: FrameReader(_device(name, c, address)) for name, c in self.configs.items()
         }
         self._started: list[FrameReader] = []
 

@@ -160,11 +160,11 @@ def check_cameras(cameras: RealCameras, *, window_s: float = CAMERA_WINDOW_S) ->
     return checks
 
 
-def preflight_cameras(configs: dict[str, CameraConfig]) -> list[Check]:
-    """Open the cameras of ``configs``, `check_cameras` them, close them; a camera that does
-    not open is a failed check."""
+def preflight_cameras(configs: dict[str, CameraConfig], *, address: str = "") -> list[Check]:
+    """Open the cameras of ``configs`` (``address``: the robot's, as for `RealCameras`),
+    `check_cameras` them, close them; a camera that does not open is a failed check."""
     try:
-        with RealCameras(configs) as cameras:
+        with RealCameras(configs, address=address) as cameras:
             return check_cameras(cameras)
     except RobostackError as error:
         return [Check("cameras", False, str(error))]

@@ -5,7 +5,10 @@ server's heartbeat, 10 Hz) and turns the chunks the server answers with into the
 (`robostack.runtime.policy_source.chunk_from_actions`: led by the position observed at the
 observation's time, slowed to the motion limits). A chunk is aligned to the observation it was
 computed from, not to its arrival: the interpolator joins it where it is by then, so a late
-chunk is stitched in, not jumped to.
+chunk is stitched in, not jumped to. For a policy with cameras (announced in the heartbeat) each
+observation carries their frames, rendered when it is taken (at the policy rate, never at the
+control rate) and encoded as the link's config says (`robostack.transport.images`: JPEG by
+default); the object state goes only to a policy that takes it.
 
 Before anything moves (the loop's first call) it waits for the chunk of observation 0,
 publishing the observation again every `REPEAT_S` (the first copy may have been missed); no
@@ -39,6 +42,7 @@ from robostack.runtime.policy_source import chunk_from_actions, motion_limits
 from robostack.transport import lcmtypes
 from robostack.transport.codec import MessageError, decode
 from robostack.transport.config import max_bytes, utime
+from robostack.transport.images import encode_frame
 from robostack.transport.stats import percentiles
 
 if TYPE_CHECKING:
@@ -61,6 +65,8 @@ class RemotePolicySource:
         features: the served policy's layout (`features_of` its heartbeat).
         dt: the control period, s: the loop asks every tick, so a chunk takes effect at the
             tick after it arrives.
+        images: renders the scene's cameras now, {name: (H, W, 3) uint8} (a policy with
+            cameras: called once per observation).
     """
 
     def __init__(
@@ -75,8 +81,12 @@ class RemotePolicySource:
         limits: tuple[np.ndarray, np.ndarray, np.ndarray],
         features: PolicyFeatures,
         dt: float,
+        images: Callable[[], dict[str, np.ndarray]] | None = None,
     ):
+        if features.cameras and images is None:
+            raise ValueError("a policy with cameras needs their images")
         self.link, self.episode, self.seed, self.description = link, episode, seed, description
+        self.images = images
         self.robot_state, self.environment_state = robot_state, environment_state
         self.limits, self.features, self.period = limits, features, dt
         # observations kept to match chunks with: as many as a chunk may be old, and a chunk's
@@ -84,10 +94,12 @@ class RemotePolicySource:
         self.next_observation_t: float | None = None
         self.published = 0  # observations published; the next one's index
         self.observed: OrderedDict[int, tuple[JointState, int]] = OrderedDict()  # index ->
-        # (the state observed, when it was published, ns)
+        # (the state observed, when the observation was made, ns)
         self.last_index = -1  # the observation of the last chunk taken
-        self.latency_ms: list[float] = []  # observation published -> chunk handed to the loop
+        self.latency_ms: list[float] = []  # observation made (its frames rendered, not yet
+        # encoded or sent) -> chunk handed to the loop
         self.inference_ms: list[float] = []  # as the server reported it
+        self.image_bytes: dict[str, list[int]] = {}  # camera -> each frame's encoded size
         self._last_message: lcmtypes.observation_t | None = None
 
     def next_chunk(self, state: JointState) -> TrajectoryChunk | None:
@@ -112,23 +124,44 @@ class RemotePolicySource:
     # --- observations out ---------------------------------------------------------------
 
     def _publish(self, state: JointState) -> None:
+        f = self.features
         robot = np.asarray(self.robot_state(state), np.float32)
-        environment = np.asarray(self.environment_state(), np.float32)
+        environment = np.asarray(self.environment_state() if f.environment_dim else [], np.float32)
+        images = self.images() if f.cameras else {}
+        taken_ns = time.perf_counter_ns()  # the observation is made: from here on, latency
         msg = lcmtypes.observation_t()
         msg.utime, msg.session = utime(state.t), self.link.session
         msg.episode, msg.seed, msg.index = self.episode, self.seed, self.published
         msg.task = self.description
         msg.state_dim, msg.state = robot.size, robot.tolist()
         msg.environment_dim, msg.environment_state = environment.size, environment.tolist()
+        msg.images = self._frames(images, msg.utime)
+        msg.num_images = len(msg.images)
         self.link.publish("OBSERVATION", msg)
         seen = JointState(
             t=state.t, q=state.q.copy(), dq=state.dq.copy(), gripper_width=state.gripper_width
         )
-        self.observed[self.published] = (seen, time.perf_counter_ns())
+        self.observed[self.published] = (seen, taken_ns)
         if len(self.observed) > self.remembered:
             self.observed.popitem(last=False)
         self.published += 1
         self._last_message = msg
+
+    def _frames(self, images: dict[str, np.ndarray], taken_utime: int) -> list[lcmtypes.image_t]:
+        """The policy's cameras' ``images``, taken at ``taken_utime``, encoded as the link's
+        config says."""
+        config, frames = self.link.config, []
+        for name, _, _ in self.features.cameras:
+            frame = encode_frame(
+                name,
+                images[name],
+                utime=taken_utime,
+                encoding=config.image_encoding,
+                quality=config.jpeg_quality,
+            )
+            self.image_bytes.setdefault(name, []).append(frame.size)
+            frames.append(frame)
+        return frames
 
     def _wait_for_first_chunk(self, state: JointState) -> TrajectoryChunk | None:
         config = self.link.config
@@ -164,8 +197,8 @@ class RemotePolicySource:
                 self.link.drop("CHUNK", error)
         if newest is None:
             return None
-        observed, published_ns = self.observed[newest.index]
-        self.latency_ms.append((time.perf_counter_ns() - published_ns) / 1e6)
+        observed, taken_ns = self.observed[newest.index]
+        self.latency_ms.append((time.perf_counter_ns() - taken_ns) / 1e6)
         self.inference_ms.append(newest.inference_ms)
         held = observed.gripper_width or 0.0  # none sent: keep it as it was
         gripper = newest.gripper if newest.num_gripper else [held] * newest.num_waypoints
@@ -243,6 +276,14 @@ def _check_served(
             horizon=heartbeat.horizon,
             executed=heartbeat.executed,
             fps=heartbeat.fps,
+            cameras=tuple(
+                zip(
+                    heartbeat.cameras,
+                    heartbeat.camera_height,
+                    heartbeat.camera_width,
+                    strict=True,
+                )
+            ),
         )
     except ValueError as error:
         raise PolicyServerError(f"{served}, with an unusable layout: {error}") from None
@@ -268,14 +309,17 @@ def remote_source_factory(
     """``source`` for `robostack.sessions.episodes.run_episode`: a `RemotePolicySource` for the
     episode. Checks here, and again as the episode starts, that a policy server is up and
     serves ``task`` on ``robot`` (``spec``: its `RobotSpec`) (else `PolicyServerError`):
-    build the factory before the start move and nothing moves for a wrong server. The
-    sources are kept in ``sources``."""
+    build the factory before the start move and nothing moves for a wrong server. A served
+    policy whose cameras the scene lacks (or has at another resolution) is refused
+    (`CameraMismatchError`) as the episode starts, before the loop. The sources are kept in
+    ``sources``."""
     motion_limits(None, velocity_scale)  # a bad scale is refused before any episode
     _check_served(link.wait_for_policy(), spec, task=task, robot=robot)
 
     def make_source(context: EpisodeContext) -> RemotePolicySource:
         heartbeat = link.wait_for_policy()
         features = _check_served(heartbeat, context.spec, task=task, robot=robot)
+        features.check_cameras(context.cameras, where="the scene")
         link.use_server(heartbeat.server)
         source = RemotePolicySource(
             link,
@@ -287,6 +331,7 @@ def remote_source_factory(
             limits=motion_limits(context.spec, velocity_scale),
             features=features,
             dt=context.spec.dt,
+            images=context.images,
         )
         make_source.sources.append(source)
         return source

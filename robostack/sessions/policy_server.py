@@ -10,8 +10,12 @@ computed from and the server. When it falls behind, it takes every observation t
 into the history and answers each episode's newest: a late chunk is better than a queue of
 stale ones. A chunk that cannot be sent is counted (``send_failed``), never fatal.
 
+A policy with cameras gets their frames from the observation (`robostack.transport.images`:
+raw or JPEG, decoded here), one per camera it announces in its heartbeat.
+
 An observation is dropped (counted per check, reported in `stats`) when it cannot be decoded
-or is too large (`robostack.transport.codec`), has the wrong sizes or non-finite numbers
+or is too large (`robostack.transport.codec`), has the wrong sizes or non-finite numbers, or
+lacks a camera's frame, or has one of another size or that does not decode
 (``ipc_malformed``), is not newer than the last one of its episode (``ipc_out_of_order``), or
 belongs to an episode older than one already served (``ipc_stale``).
 """
@@ -28,11 +32,13 @@ from pathlib import Path
 import numpy as np
 
 from robostack.policies.base import Policy
+from robostack.policies.features import CameraMismatchError
 from robostack.policies.runner import PolicyRunner
 from robostack.transport import lcmtypes
 from robostack.transport.bus import connect, drain, handle
 from robostack.transport.codec import MessageError, decode
 from robostack.transport.config import HEARTBEAT_HZ, IpcConfig, max_bytes, new_id, utime
+from robostack.transport.images import decode_frame
 from robostack.transport.stats import percentiles
 
 EPISODES_KEPT = 4  # runners kept (several control sessions may share a server)
@@ -140,6 +146,7 @@ class PolicyServer:
             raise MessageError("ipc_malformed", "an observation with NaN, Inf or no task")
         if msg.seed < 0 or msg.index < 0:
             raise MessageError("ipc_malformed", f"seed {msg.seed}, index {msg.index}: below 0")
+        images = self._images(msg)
         key = (msg.session, msg.episode)
         if key not in self.runners:
             if any(s == msg.session and e > msg.episode for s, e in self.runners):
@@ -160,7 +167,25 @@ class PolicyServer:
             )
         self.runners[key] = (runner, msg.index)
         self.observations += 1
-        return runner, runner.observe(state, environment, index=msg.index)
+        return runner, runner.observe(state, environment, images=images, index=msg.index)
+
+    def _images(self, msg: lcmtypes.observation_t) -> dict[str, np.ndarray] | None:
+        """The policy's camera frames in ``msg``, decoded and checked (None for a policy
+        without cameras), or `MessageError`."""
+        f = self.features
+        if not f.cameras:
+            return None
+        frames = {image.camera: image for image in msg.images}
+        if len(frames) != len(msg.images):
+            raise MessageError("ipc_malformed", "an observation with a camera's frame twice")
+        try:
+            f.check_cameras(
+                {name: (image.height, image.width) for name, image in frames.items()},
+                where="the observation",
+            )
+        except CameraMismatchError as error:
+            raise MessageError("ipc_malformed", str(error)) from None
+        return {name: decode_frame(frames[name]) for name, _, _ in f.cameras}
 
     def _language(self, task: str) -> np.ndarray:
         if task not in self.languages:
@@ -220,6 +245,10 @@ class PolicyServer:
             f.action_dim,
         )
         msg.horizon, msg.executed, msg.fps = f.horizon, f.executed, f.fps
+        msg.num_cameras = len(f.cameras)
+        msg.cameras = [name for name, _, _ in f.cameras]
+        msg.camera_height = [height for _, height, _ in f.cameras]
+        msg.camera_width = [width for _, _, width in f.cameras]
         msg.observations, msg.chunks = self.observations, self.chunks
         msg.dropped = sum(self.dropped.values())
         msg.inference_ms = self.inference_ms[-1] if self.inference_ms else math.nan

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from robostack.core.errors import RobostackError
+from robostack.transport.images import check_encoding
 
 DEFAULT_URL = "udpm://239.255.76.67:7667?ttl=0"  # LCM's multicast group; ttl=0: this machine
 HEARTBEAT_HZ = 10.0  # the policy server's policy_status_t rate
@@ -13,7 +14,7 @@ HEARTBEAT_HZ = 10.0  # the policy server's policy_status_t rate
 # channel -> (message type name, the most bytes a message on it may have)
 CHANNELS = {
     "STATUS": ("robot_status_t", 4096),
-    "OBSERVATION": ("observation_t", 16384),
+    "OBSERVATION": ("observation_t", 1 << 22),  # with its camera frames: four raw 640 x 480
     "CHUNK": ("trajectory_chunk_t", 16384),
     "SAFETY": ("safety_event_t", 4096),
     "STOP": ("operator_stop_t", 2048),  # a stop's texts are cut to fit (`operator_stop`)
@@ -51,6 +52,10 @@ class IpcConfig:
             s (the watchdog; its heartbeat comes at `HEARTBEAT_HZ`).
         startup_timeout_s: how long the control process waits for the policy server (its
             heartbeat, then the first chunk) before giving up with nothing moved, s.
+        image_encoding: how an observation carries a policy's camera frames: "jpeg" (the
+            default: one datagram per observation) or "rgb8" (raw, exact, fragmented by LCM
+            above about 64 kB) (`robostack.transport.images`).
+        jpeg_quality: with "jpeg", the encoder's quality, 1-95.
     """
 
     url: str = DEFAULT_URL
@@ -60,6 +65,8 @@ class IpcConfig:
     max_chunk_age_s: float = 0.5
     policy_timeout_s: float = 0.5
     startup_timeout_s: float = 60.0
+    image_encoding: str = "jpeg"
+    jpeg_quality: int = 90
 
     def __post_init__(self) -> None:
         if not self.prefix.replace("_", "").isalnum():
@@ -75,6 +82,7 @@ class IpcConfig:
                 raise RobostackError(
                     f"{name} must be in (0, {most:g}] s, got {getattr(self, name)}"
                 )
+        check_encoding(self.image_encoding, self.jpeg_quality)
 
     def channel(self, name: str) -> str:
         """The LCM channel of ``name`` (a key of `CHANNELS`)."""

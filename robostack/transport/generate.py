@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 LCMTYPES = Path(__file__).resolve().parent / "lcmtypes"
+PREFIX = "robostack.transport"  # the .lcm files' package, lcmtypes, lives in this one
 
 
 def lcm_gen() -> Path:
@@ -26,12 +27,14 @@ def lcm_gen() -> Path:
 
 def generate(out: Path = LCMTYPES.parent) -> list[Path]:
     """Run lcm-gen on every .lcm file, into ``out``/lcmtypes; return the Python files written.
-    lcm-gen appends to an ``__init__.py`` it finds, so it writes into a fresh folder first."""
+    lcm-gen appends to an ``__init__.py`` it finds, so it writes into a fresh folder first. The
+    package prefix makes a message that nests another (observation_t's image_t) import it from
+    `robostack.transport.lcmtypes`; it changes no fingerprint."""
     sources = sorted(LCMTYPES.glob("*.lcm"))
     with tempfile.TemporaryDirectory() as fresh:
-        command = [str(lcm_gen()), "--python", "--ppath", fresh, *map(str, sources)]
-        subprocess.run(command, check=True)
-        written = sorted((Path(fresh) / "lcmtypes").glob("*.py"))
+        command = [str(lcm_gen()), "--python", "--ppath", fresh, "--package-prefix", PREFIX]
+        subprocess.run([*command, *map(str, sources)], check=True)
+        written = sorted(Path(fresh, *PREFIX.split("."), "lcmtypes").glob("*.py"))
         (out / "lcmtypes").mkdir(parents=True, exist_ok=True)
         for path in written:
             shutil.copyfile(path, out / "lcmtypes" / path.name)

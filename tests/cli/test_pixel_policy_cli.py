@@ -5,10 +5,15 @@ refused with a one-line error."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from robostack.cli.main import main
+from robostack.core.paths import LAUNCH_FILES
+from tests.transport.helpers import private_config
 
 TINY = ["--set", "d_model=32", "--set", "n_layers=1", "--set", "n_obs_layers=1"]
 TINY += ["--set", "image_width=8", "--set", "keypoints=4"]
@@ -62,3 +67,86 @@ def test_training_from_a_camera_the_dataset_lacks_is_refused(pixel_dataset, tmp_
     assert main(argv) == 2
     error = json.loads(capsys.readouterr().out)["error"]
     assert "camera 'overhead'" in error and "lacks (it has: front, wrist)" in error
+
+
+@pytest.fixture(scope="module")
+def pixel_checkpoint(pixel_dataset) -> Path:
+    """A tiny DiT from the front and wrist cameras, trained for 3 steps."""
+    out = pixel_dataset.parent / "pixel-dit"
+    argv = ["train", "--dataset", str(pixel_dataset), "--out", str(out), "--steps", "3"]
+    assert main([*argv, "--batch-size", "4", "--cameras", "front,wrist", *TINY, "--json"]) == 0
+    return out / "checkpoint"
+
+
+def _split_launch_file(tmp_path: Path, checkpoint: Path | str = "") -> Path:
+    """panda_mujoco.toml with ``checkpoint`` (default: the task's), on a private LCM port,
+    with watchdogs that hold on a loaded machine."""
+    config = private_config()
+    text = (LAUNCH_FILES / "panda_mujoco.toml").read_text()
+    text = text.replace('checkpoint = ""', f'checkpoint = "{checkpoint}"')
+    text = text.replace('runs_dir = "runs"', f'runs_dir = "{tmp_path / "runs"}"')
+    text = text.replace("stale_reference_s = 1.0", "stale_reference_s = 3.0")
+    launch = tmp_path / "pixels.toml"
+    launch.write_text(text + f'\n[ipc]\nurl = "{config.url}"\npolicy_timeout_s = 3.0\n')
+    return launch
+
+
+def _robostack(*argv: str) -> tuple[subprocess.CompletedProcess, dict]:
+    done = subprocess.run(
+        [sys.executable, "-m", "robostack.cli.main", *argv, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    return done, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_split_launch_runs_a_pixel_checkpoint(pixel_checkpoint, tmp_path):
+    """`robostack launch --split` with a DiT from pixels: the control process renders its
+    cameras at the policy rate and sends them with each observation; the policy server decodes
+    them for the policy. Untrained, the policy need not succeed; it must act from the frames."""
+    launch = _split_launch_file(tmp_path, pixel_checkpoint)
+    _, report = _robostack("launch", "reach the red marker", "--launch", str(launch), "--split")
+    (episode,) = report["results"]
+    assert episode["outcome"] == "completed", episode["events"]
+    assert episode["ipc"]["observations"] >= 20 and episode["ipc"]["chunks"] >= 3
+    served = report["processes"]["policy_server"]["report"]
+    # only repeats of observation 0, sent again while its chunk was awaited, may be dropped
+    assert set(served["dropped"]) <= {"ipc_out_of_order"}
+    assert served["observations"] >= episode["ipc"]["observations"] - 2
+    summary = json.loads((Path(episode["recording"]) / "summary.json").read_text())
+    assert summary["task"] == "reach"
+
+
+def test_bench_ipc_measures_a_pixel_policy_over_lcm(pixel_checkpoint, tmp_path):
+    launch = _split_launch_file(tmp_path)  # the shipped reach DiT, from the object state
+    argv = ["bench", "ipc", "reach the red marker", "--seconds", "2", "--launch", str(launch)]
+    _, report = _robostack(*argv, "--images", str(pixel_checkpoint))
+    rows = {r["placement"]: r for r in report["rows"]}
+    assert list(rows) == ["inline", "thread", "process", "images"]
+    assert rows["process"]["camera_bytes_per_s"] == {}
+    sent = rows["images"]["camera_bytes_per_s"]
+    assert set(sent) == {"front", "wrist"}
+    # 32 x 32 frames, JPEG at 10 Hz: well under their raw 30.7 kB/s each
+    assert all(1e3 < rate < 32 * 32 * 3 * 10 for rate in sent.values()), sent
+    for row in (rows["process"], rows["images"]):
+        assert row["inference_ms"]["p50"] > 0 and row["transport_ms"]["p50"] > 0
+    assert rows["inline"]["transport_ms"] is None  # no transport in the loop's own process
+
+
+def test_bench_images_weighs_jpeg_against_raw_frames(pixel_checkpoint):
+    argv = ["bench", "images", "--task", "reach", "--size", "32", "--frames", "2"]
+    _, report = _robostack(*argv, "--checkpoint", str(pixel_checkpoint))
+    rows = {(r["encoding"], r["quality"]): r for r in report["rows"]}
+    raw = rows[("rgb8", None)]
+    assert raw["bytes"] == 32 * 32 * 3 and raw["mean_abs_error"] == 0
+    jpeg = [rows[("jpeg", q)] for q in (50, 75, 90, 95)]
+    assert all(0 < r["bytes"] < raw["bytes"] and r["mean_abs_error"] > 0 for r in jpeg)
+    # a higher quality costs bytes and buys accuracy
+    assert [r["bytes"] for r in jpeg] == sorted(r["bytes"] for r in jpeg)
+    assert [r["mean_abs_error"] for r in jpeg] == sorted(
+        (r["mean_abs_error"] for r in jpeg), reverse=True
+    )
+    assert [r["quality"] for r in report["policy"]] == [50, 75, 90, 95]
+    assert all(0 <= r["action_error_rad"] < 1 for r in report["policy"])

@@ -137,10 +137,10 @@ def test_a_checkpoints_cameras_missing_from_the_launch_file_are_refused(
     assert "\n" not in capsys.readouterr().err.strip()
 
 
-def test_a_split_session_cannot_carry_the_images(tmp_path, pixels):
+def test_a_split_session_carries_the_images(tmp_path, pixels):
     path = _franka(tmp_path, task="push", checkpoint=str(pixels), cameras=FRONT, split=True)
-    with pytest.raises(RobostackError, match=r"images do not cross the policy / control"):
-        make_plan(PUSH, load_launch_file(path), address=ADDRESS)
+    plan = make_plan(PUSH, load_launch_file(path), address=ADDRESS)
+    assert plan.split and plan.checkpoint == pixels
 
 
 def test_push_on_a_real_arm_is_planned_from_matching_cameras(tmp_path, capsys, pixels):

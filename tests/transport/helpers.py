@@ -102,7 +102,9 @@ def observation_message(
     state_dim: int = 5,
     environment_dim: int = 3,
     task: str = "reach the red marker",
+    images: tuple = (),
 ):
+    """An observation; ``images``: its frames (`lcmtypes.image_t`)."""
     msg = lcmtypes.observation_t()
     msg.utime, msg.session, msg.episode, msg.seed, msg.index = (
         index * 100_000,
@@ -114,4 +116,5 @@ def observation_message(
     msg.task = task
     msg.state_dim, msg.state = state_dim, [0.1 * index] * state_dim
     msg.environment_dim, msg.environment_state = environment_dim, [0.2] * environment_dim
+    msg.num_images, msg.images = len(images), list(images)
     return msg

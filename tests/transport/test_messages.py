@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 import struct
 
+import numpy as np
 import pytest
 
 from robostack.transport import lcmtypes
 from robostack.transport.codec import MAX_DIMENSION, MessageError, decode
 from robostack.transport.config import CHANNELS, max_bytes
 from robostack.transport.generate import LCMTYPES, generate
+from robostack.transport.images import encode_frame
 from tests.transport.helpers import chunk_message, observation_message
 
 
@@ -36,9 +38,11 @@ def _filled() -> dict:
     heartbeat.num_tasks, heartbeat.tasks = 2, ["reach", "push"]
     heartbeat.state_dim, heartbeat.environment_dim, heartbeat.action_dim = 18, 6, 8
     heartbeat.horizon, heartbeat.executed, heartbeat.fps, heartbeat.inference_ms = 16, 8, 10, 14.5
+    heartbeat.num_cameras, heartbeat.cameras = 2, ["front", "wrist"]
+    heartbeat.camera_height, heartbeat.camera_width = [96, 64], [96, 80]
     return {
         "robot_status_t": status,
-        "observation_t": observation_message(index=3),
+        "observation_t": observation_message(index=3, images=_frames()),
         "trajectory_chunk_t": chunk_message(session=42, index=8, obs_utime=800_000),
         "safety_event_t": event,
         "operator_stop_t": stop,
@@ -46,7 +50,18 @@ def _filled() -> dict:
     }
 
 
+def _frames() -> tuple:
+    """A JPEG and a raw frame of noise (what compresses worst)."""
+    noise = np.random.default_rng(0).integers(0, 256, (48, 64, 3), np.uint8)
+    return (
+        encode_frame("front", noise, utime=300_000, encoding="jpeg", quality=80),
+        encode_frame("wrist", noise[:32], utime=300_000, encoding="rgb8"),
+    )
+
+
 def _same(a, b) -> bool:
+    if isinstance(a, lcmtypes.image_t):
+        return all(_same(getattr(a, f), getattr(b, f)) for f in type(a).__slots__)
     if isinstance(a, float) and math.isnan(a):
         return isinstance(b, float) and math.isnan(b)
     if isinstance(a, list | tuple):
@@ -78,10 +93,12 @@ def _patched(data: bytes, offset: int, value: int) -> bytes:
 
 def _refusals():
     obs = observation_message().encode()
+    raw = encode_frame("front", np.zeros((1, 1, 3), np.uint8), utime=0, encoding="rgb8")
+    with_image = observation_message(images=(raw,)).encode()  # ends: size (4), data (3)
     # observation_t: fingerprint 8, utime 8, session 8, episode 4, seed 4, index 4, task (4 + n)
     task_end = 8 + 8 + 8 + 4 + 4 + 4 + 4 + len("reach the red marker") + 1
     return {
-        "oversized": (obs + bytes(20_000), "ipc_oversized", "at most"),
+        "oversized": (obs + bytes(max_bytes("OBSERVATION")), "ipc_oversized", "at most"),
         "another type": (chunk_message(session=1).encode(), "ipc_malformed", "fingerprint"),
         "truncated": (obs[:-3], "ipc_malformed", "truncated"),
         "trailing bytes": (obs + b"\0\0", "ipc_malformed", "past the end"),
@@ -93,6 +110,23 @@ def _refusals():
             "truncated",
         ),
         "garbage": (b"\x01\x02\x03", "ipc_malformed", "fingerprint"),
+        # its last four bytes: num_images = 0
+        "too many images": (
+            _patched(obs, len(obs) - 4, MAX_DIMENSION + 1),
+            "ipc_malformed",
+            "num_images",
+        ),
+        "an image claims more bytes than it has": (
+            _patched(with_image, len(with_image) - 3 - 4, 4),
+            "ipc_malformed",
+            "truncated",
+        ),
+        "an image claims more than the message": (
+            _patched(with_image, len(with_image) - 3 - 4, 2**31 - 1),
+            "ipc_malformed",
+            "truncated",
+        ),
+        "an image's bytes past the end": (with_image + b"\0", "ipc_malformed", "past the end"),
     }
 
 

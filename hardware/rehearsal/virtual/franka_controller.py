@@ -43,6 +43,7 @@ from robostack.hardware.rehearsal.virtual.franka_hand import VirtualHand
 from robostack.hardware.rehearsal.virtual.franka_motion import FrankaMotion
 from robostack.hardware.rehearsal.virtual.grasp_scene import GraspScene
 from robostack.hardware.rehearsal.virtual.server import FramedClient, VirtualController
+from robostack.sim.mujoco import SceneConfig
 
 DESIRED_KEPT = 100  # states whose generator signal a late command is still checked against
 # how a Move ended (`FrankaMotion.on_end`) -> the Move command's final status
@@ -89,16 +90,25 @@ class VirtualFrankaController(VirtualController):
     Args:
         address: the loopback address to listen on.
         q0: (7,) start configuration, rad (default home).
+        scene: the arm's MuJoCo scene (a task's objects, cameras served on
+            `robostack.hardware.rehearsal.virtual.camera.CAMERA_PORT`); default an empty table.
         cube: for a grasp rehearsal, the edge of a cube standing between the Hand's open
-            fingers, m (`GraspScene`; the arm starts posed over it instead of at ``q0``).
+            fingers, m (`GraspScene`: it replaces ``scene``, and the arm starts posed over the
+            cube instead of at ``q0``).
     """
 
     def __init__(
-        self, *, address: str = "127.0.0.1", q0: np.ndarray | None = None, cube: float | None = None
+        self,
+        *,
+        address: str = "127.0.0.1",
+        q0: np.ndarray | None = None,
+        scene: SceneConfig | None = None,
+        cube: float | None = None,
     ):
         period, self.firmware = CONTROLLERS["panda"]
         grasp = None if cube is None else GraspScene.cube(cube)
-        scene, q0 = (None, q0) if grasp is None else (grasp.scene, grasp.q0)
+        if grasp is not None:
+            scene, q0 = grasp.scene, grasp.q0
         arm = VirtualArm(robot="panda", period=period, q0=q0, scene=scene, realtime=True)
         super().__init__(address=address, arm=arm)
         if grasp is not None:

@@ -23,13 +23,13 @@ READY_S = 60.0  # s for the controller to say it is ready
 
 @contextmanager
 def virtual_controller(
-    robot: str, address: str, *, firmware: str | None = None, cube: float | None = None
+    robot: str, address: str, *, firmware: str | None = None, extra: tuple[str, ...] = ()
 ) -> Iterator[None]:
-    """Serve a virtual ``robot`` controller at ``address`` while the block runs (``cube``:
-    the Franka's grasp rehearsal, ``virtual-robot --cube``)."""
+    """Serve a virtual ``robot`` controller at ``address`` while the block runs; ``extra``:
+    more of ``robostack virtual-robot``'s options (a task's scene, cameras)."""
     command = [sys.executable, "-m", "robostack.cli.main", "virtual-robot", "--robot", robot]
-    command += ["--address", address, "--json"] + (["--firmware", firmware] if firmware else [])
-    command += [] if cube is None else ["--cube", str(cube)]
+    command += ["--address", address, "--json", *extra]
+    command += ["--firmware", firmware] if firmware else []
     # its own session: a Ctrl-C in the terminal reaches the session using it, as on a real
     # controller, not the controller itself
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True)

@@ -27,6 +27,7 @@ from robostack.core.errors import RobostackError
 from robostack.hardware.rehearsal.virtual.arm import VirtualArm
 
 SIM_PORT = 29990
+CAMERA_FPS = 10.0  # frames per second of a scene's cameras: the policy rate
 MAX_CLIENTS = 8  # per listener: a vendor client opens one or two connections per service
 
 
@@ -200,7 +201,9 @@ class VirtualController:
     """The lifetime both virtual controllers share (keyword-only; a context manager, or
     `start` / `close`): listeners on the subclass's `services` and the simulation port, and a
     clock thread that, once per control period in wall time, runs `tick` under `lock`, then
-    `after_tick` outside it.
+    `after_tick` outside it. When the arm's scene has cameras, a
+    `robostack.hardware.rehearsal.virtual.camera.CameraServer` serves their frames at
+    `CAMERA_FPS`.
 
     Args:
         address: the loopback address to listen on (`require_loopback`).
@@ -216,6 +219,7 @@ class VirtualController:
         self._listeners: list[Listener] = []
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
+        self._cameras = None  # the CameraServer, with cameras in the scene
 
     def services(self) -> dict[int, Callable[[socket.socket], None]]:
         """The vendor's TCP services: port -> connection handler (may open other sockets)."""
@@ -234,6 +238,11 @@ class VirtualController:
             services = {**self.services(), SIM_PORT: simulation_port(self.arm, self.lock)}
             for port, handle in services.items():
                 self._listeners.append(Listener(self.address, port, handle))
+            if self.arm.sim.scene_config.cameras:
+                from robostack.hardware.rehearsal.virtual.camera import CameraServer
+
+                self._cameras = CameraServer(self.arm, self.lock, fps=CAMERA_FPS)
+                self._cameras.start(self.address)
         except OSError:
             self.close()
             raise
@@ -249,6 +258,9 @@ class VirtualController:
         for listener in self._listeners:
             listener.close()
         self._listeners.clear()
+        if self._cameras is not None:
+            self._cameras.close()
+            self._cameras = None
 
     def __enter__(self):
         return self.start()

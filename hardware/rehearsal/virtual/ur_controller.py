@@ -35,6 +35,7 @@ from robostack.hardware.rehearsal.virtual.arm import CONTROLLERS, VirtualArm
 from robostack.hardware.rehearsal.virtual.server import VirtualController, read_lines
 from robostack.hardware.rehearsal.virtual.ur_motion import URMotion
 from robostack.hardware.rehearsal.virtual.ur_script import ControlScript
+from robostack.sim.mujoco import SceneConfig
 
 DASHBOARD_PORT, PRIMARY_PORT, SCRIPT_PORT, RTDE_PORT = 29999, 30002, 30003, 30004
 ROBOT_MODE_RUNNING, JOINT_MODE_RUNNING = 7, 253
@@ -51,6 +52,8 @@ class VirtualURController(VirtualController):
         firmware: the software version it reports, e.g. ``"5.26.0"`` (default per robot:
             `robostack.hardware.rehearsal.virtual.arm.CONTROLLERS`).
         q0: (6,) start configuration, rad (default home).
+        scene: the arm's MuJoCo scene (a task's objects, cameras served on
+            `robostack.hardware.rehearsal.virtual.camera.CAMERA_PORT`); default an empty table.
     """
 
     def __init__(
@@ -60,13 +63,16 @@ class VirtualURController(VirtualController):
         address: str = "127.0.0.1",
         firmware: str | None = None,
         q0: np.ndarray | None = None,
+        scene: SceneConfig | None = None,
     ):
         if robot not in ("ur5e", "ur5"):
             raise ValueError(f"a virtual UR controller plays ur5e or ur5, not {robot!r}")
         period, default_firmware = CONTROLLERS[robot]
         self.firmware = firmware or default_firmware
         self.version = tuple(int(p) for p in self.firmware.split("."))
-        arm = VirtualArm(robot=robot, period=period, q0=q0, realtime=True, firmware=self.firmware)
+        arm = VirtualArm(
+            robot=robot, period=period, scene=scene, q0=q0, realtime=True, firmware=self.firmware
+        )
         super().__init__(address=address, arm=arm)
         self.motion = URMotion(self.arm)
         self.script = ControlScript(self.motion, direct_torque=self.version[:2] >= (5, 26))

@@ -4,6 +4,7 @@ DO NOT MODIFY BY HAND!!!!
 lcm-gen 1.5.3
 """
 
+from .image_t import image_t as image_t
 from .joint_command_t import joint_command_t as joint_command_t
 from .observation_t import observation_t as observation_t
 from .operator_stop_ack_t import operator_stop_ack_t as operator_stop_ack_t

@@ -7,14 +7,16 @@ DO NOT MODIFY BY HAND!!!!
 from io import BytesIO
 import struct
 
+import robostack.transport.lcmtypes
+
 class observation_t(object):
     """ What the policy sees, published by the control process at the policy rate (10 Hz). """
 
-    __slots__ = ["utime", "session", "episode", "seed", "index", "task", "state_dim", "state", "environment_dim", "environment_state"]
+    __slots__ = ["utime", "session", "episode", "seed", "index", "task", "state_dim", "state", "environment_dim", "environment_state", "num_images", "images"]
 
-    __typenames__ = ["int64_t", "int64_t", "int32_t", "int32_t", "int32_t", "string", "int32_t", "float", "int32_t", "float"]
+    __typenames__ = ["int64_t", "int64_t", "int32_t", "int32_t", "int32_t", "string", "int32_t", "float", "int32_t", "float", "int32_t", "robostack.transport.lcmtypes.image_t"]
 
-    __dimensions__ = [None, None, None, None, None, None, None, ["state_dim"], None, ["environment_dim"]]
+    __dimensions__ = [None, None, None, None, None, None, None, ["state_dim"], None, ["environment_dim"], None, ["num_images"]]
 
     def __init__(self):
         self.utime = 0
@@ -69,6 +71,14 @@ class observation_t(object):
         LCM Type: float[environment_dim]
         """
 
+        self.num_images = 0
+        """
+        the policy's cameras at the observation's time (none for a policy without cameras)
+        LCM Type: int32_t
+        """
+
+        self.images = []
+        """ LCM Type: robostack.transport.lcmtypes.image_t[num_images] """
 
     def encode(self):
         buf = BytesIO()
@@ -86,6 +96,10 @@ class observation_t(object):
         buf.write(struct.pack('>%df' % self.state_dim, *self.state[:self.state_dim]))
         buf.write(struct.pack(">i", self.environment_dim))
         buf.write(struct.pack('>%df' % self.environment_dim, *self.environment_state[:self.environment_dim]))
+        buf.write(struct.pack(">i", self.num_images))
+        for i0 in range(self.num_images):
+            assert self.images[i0]._get_packed_fingerprint() == robostack.transport.lcmtypes.image_t._get_packed_fingerprint()
+            self.images[i0]._encode_one(buf)
 
     @staticmethod
     def decode(data: bytes):
@@ -107,12 +121,17 @@ class observation_t(object):
         self.state = struct.unpack('>%df' % self.state_dim, buf.read(self.state_dim * 4))
         self.environment_dim = struct.unpack(">i", buf.read(4))[0]
         self.environment_state = struct.unpack('>%df' % self.environment_dim, buf.read(self.environment_dim * 4))
+        self.num_images = struct.unpack(">i", buf.read(4))[0]
+        self.images = []
+        for i0 in range(self.num_images):
+            self.images.append(robostack.transport.lcmtypes.image_t._decode_one(buf))
         return self
 
     @staticmethod
     def _get_hash_recursive(parents):
         if observation_t in parents: return 0
-        tmphash = (0xc14140dede064cd5) & 0xffffffffffffffff
+        newparents = parents + [observation_t]
+        tmphash = (0x702a5a70f21e1a2e+ robostack.transport.lcmtypes.image_t._get_hash_recursive(newparents)) & 0xffffffffffffffff
         tmphash  = (((tmphash<<1)&0xffffffffffffffff) + (tmphash>>63)) & 0xffffffffffffffff
         return tmphash
     _packed_fingerprint = None

@@ -14,11 +14,11 @@ class policy_status_t(object):
     stops coming.
     """
 
-    __slots__ = ["utime", "server", "checkpoint", "policy", "robot", "num_tasks", "tasks", "state_dim", "environment_dim", "action_dim", "horizon", "executed", "fps", "observations", "chunks", "dropped", "inference_ms"]
+    __slots__ = ["utime", "server", "checkpoint", "policy", "robot", "num_tasks", "tasks", "state_dim", "environment_dim", "action_dim", "horizon", "executed", "fps", "num_cameras", "cameras", "camera_height", "camera_width", "observations", "chunks", "dropped", "inference_ms"]
 
-    __typenames__ = ["int64_t", "int64_t", "string", "string", "string", "int32_t", "string", "int32_t", "int32_t", "int32_t", "int32_t", "int32_t", "int32_t", "int64_t", "int64_t", "int64_t", "float"]
+    __typenames__ = ["int64_t", "int64_t", "string", "string", "string", "int32_t", "string", "int32_t", "int32_t", "int32_t", "int32_t", "int32_t", "int32_t", "int32_t", "string", "int32_t", "int32_t", "int64_t", "int64_t", "int64_t", "float"]
 
-    __dimensions__ = [None, None, None, None, None, None, ["num_tasks"], None, None, None, None, None, None, None, None, None, None]
+    __dimensions__ = [None, None, None, None, None, None, ["num_tasks"], None, None, None, None, None, None, None, ["num_cameras"], ["num_cameras"], ["num_cameras"], None, None, None, None]
 
     def __init__(self):
         self.utime = 0
@@ -79,6 +79,22 @@ class policy_status_t(object):
         LCM Type: int32_t
         """
 
+        self.num_cameras = 0
+        """
+        the cameras the policy sees, in its token order: each observation carries their frames
+        LCM Type: int32_t
+        """
+
+        self.cameras = []
+        """ LCM Type: string[num_cameras] """
+        self.camera_height = []
+        """
+        pixels
+        LCM Type: int32_t[num_cameras]
+        """
+
+        self.camera_width = []
+        """ LCM Type: int32_t[num_cameras] """
         self.observations = 0
         """
         observations taken
@@ -130,7 +146,15 @@ class policy_status_t(object):
             buf.write(struct.pack('>I', len(__tasks_encoded)+1))
             buf.write(__tasks_encoded)
             buf.write(b"\0")
-        buf.write(struct.pack(">iiiiiiqqqf", self.state_dim, self.environment_dim, self.action_dim, self.horizon, self.executed, self.fps, self.observations, self.chunks, self.dropped, self.inference_ms))
+        buf.write(struct.pack(">iiiiiii", self.state_dim, self.environment_dim, self.action_dim, self.horizon, self.executed, self.fps, self.num_cameras))
+        for i0 in range(self.num_cameras):
+            __cameras_encoded = self.cameras[i0].encode('utf-8')
+            buf.write(struct.pack('>I', len(__cameras_encoded)+1))
+            buf.write(__cameras_encoded)
+            buf.write(b"\0")
+        buf.write(struct.pack('>%di' % self.num_cameras, *self.camera_height[:self.num_cameras]))
+        buf.write(struct.pack('>%di' % self.num_cameras, *self.camera_width[:self.num_cameras]))
+        buf.write(struct.pack(">qqqf", self.observations, self.chunks, self.dropped, self.inference_ms))
 
     @staticmethod
     def decode(data: bytes):
@@ -157,13 +181,20 @@ class policy_status_t(object):
         for i0 in range(self.num_tasks):
             __tasks_len = struct.unpack('>I', buf.read(4))[0]
             self.tasks.append(buf.read(__tasks_len)[:-1].decode('utf-8', 'replace'))
-        self.state_dim, self.environment_dim, self.action_dim, self.horizon, self.executed, self.fps, self.observations, self.chunks, self.dropped, self.inference_ms = struct.unpack(">iiiiiiqqqf", buf.read(52))
+        self.state_dim, self.environment_dim, self.action_dim, self.horizon, self.executed, self.fps, self.num_cameras = struct.unpack(">iiiiiii", buf.read(28))
+        self.cameras = []
+        for i0 in range(self.num_cameras):
+            __cameras_len = struct.unpack('>I', buf.read(4))[0]
+            self.cameras.append(buf.read(__cameras_len)[:-1].decode('utf-8', 'replace'))
+        self.camera_height = struct.unpack('>%di' % self.num_cameras, buf.read(self.num_cameras * 4))
+        self.camera_width = struct.unpack('>%di' % self.num_cameras, buf.read(self.num_cameras * 4))
+        self.observations, self.chunks, self.dropped, self.inference_ms = struct.unpack(">qqqf", buf.read(28))
         return self
 
     @staticmethod
     def _get_hash_recursive(parents):
         if policy_status_t in parents: return 0
-        tmphash = (0x172f529040e4a5b6) & 0xffffffffffffffff
+        tmphash = (0xc6b547d76cfe2af0) & 0xffffffffffffffff
         tmphash  = (((tmphash<<1)&0xffffffffffffffff) + (tmphash>>63)) & 0xffffffffffffffff
         return tmphash
     _packed_fingerprint = None

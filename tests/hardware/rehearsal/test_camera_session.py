@@ -91,3 +91,40 @@ def test_push_from_a_video_camera_on_the_virtual_franka_holds_when_the_video_end
     assert any(n.startswith("Pinhole:image_from_camera") for n in columns)
     assert any(n.startswith("Transform3D:translation") for n in columns)
     assert image.shape == (48, 64, 3) and np.abs(image[24, 32].astype(int) - RED).max() < 30
+
+
+def test_push_rehearsed_on_the_virtual_franka_from_its_own_scene_across_the_split(tmp_path, capsys):
+    """The whole real path: the virtual Franka serves push's scene (the objects its seed
+    places) and renders its front camera; the launch file names that camera (backend
+    ``virtual``) and keeps the shipped split, so the frames cross LCM to the policy server."""
+    address = loopback(56)
+    checkpoint = pixel_checkpoint(
+        tmp_path / "pixels", tasks=("push",), cameras=(("front", 48, 48),)
+    )
+    text = (LAUNCH_FILES / "franka_fci.toml").read_text()
+    text = text.replace('task = "reach"', 'task = "push"', 1)
+    text = text.replace('checkpoint = "reach"', f'checkpoint = "{checkpoint}"')
+    text = text.replace("enabled = true", f'enabled = true\nruns_dir = "{tmp_path / "runs"}"')
+    text = for_a_loaded_machine(text).replace(
+        "[connection]\n", '[connection]\nrealtime = "ignore"\n', 1
+    )
+    text += "\n" + camera_table("front", "front", fps=10, width=48, height=48).replace(
+        'backend = "opencv"', 'backend = "virtual"'
+    )
+    assert "split = true" in text
+    path = tmp_path / "franka_fci.toml"
+    path.write_text(text)
+    scene = ("--task", "push", "--seed", "0", "--cameras", "front", "--image-size", "48")
+    argv = ["launch", PUSH, "--launch", str(path), "--address", address, "--yes", "--speed", "1"]
+    with virtual_controller("franka", address, extra=scene):
+        assert main([*argv, "--json"]) == 1  # not a success: an object task is not judged
+    out = json.loads(capsys.readouterr().out)
+    checks = {c["name"]: c for c in out["preflight"]["checks"]}
+    assert checks["camera front"]["ok"] and "48x48 pixels" in checks["camera front"]["detail"]
+    episode = out["results"][0]
+    assert episode["outcome"] in ("completed", "held") and not episode["judged"], episode
+    assert "camera_stale" not in [e["check"] for e in episode["events"]], episode["events"]
+    columns, image = _camera_rows(f"{episode['recording']}/session.rrd")
+    blobs = [n for n in columns if n.startswith("EncodedImage:blob")]
+    assert blobs and abs(columns[blobs[0]] - 10 * episode["duration_s"]) <= 5, columns
+    assert image.shape == (48, 48, 3) and image.std() > 5  # the virtual robot's scene

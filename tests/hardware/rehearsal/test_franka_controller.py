@@ -104,7 +104,7 @@ def test_the_hand_moves_homes_and_a_grasp_on_nothing_closes_fully_and_fails(pand
 def panda_over_a_cube():
     """A virtual Franka posed over a 5 cm cube standing between the Hand's open fingers."""
     address = loopback(53)
-    with virtual_controller("franka", address, cube=CUBE_EDGE):
+    with virtual_controller("franka", address, extra=("--cube", str(CUBE_EDGE))):
         yield address
 
 
