@@ -19,7 +19,8 @@ out-of-range values with `LaunchFileError`, which names the file, the key and th
               payload_kg, realtime (Franka: enforce | ignore), gripper (Franka)
 [ipc]         split (run the policy in its own process), shared (the shared channels instead
               of the session's own), url, prefix, session_tag, status_decimation,
-              max_chunk_age_s, policy_timeout_s, startup_timeout_s (`robostack.transport.IpcConfig`)
+              max_chunk_age_s, policy_timeout_s, startup_timeout_s, image_encoding (jpeg |
+              rgb8), jpeg_quality (`robostack.transport.IpcConfig`)
 [cameras.<name>]  real robots only, one table per camera the policy sees: backend (opencv |
               realsense | virtual), device (OpenCV: index, device path or video file;
               virtual: the virtual robot's scene camera) or serial (RealSense), width,
