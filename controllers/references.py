@@ -314,7 +314,8 @@ class ReferenceChunker:
         chunk_dt: waypoint spacing, s (the policy's step).
         horizon: waypoints per chunk (Tp).
         executed: waypoints executed before the next chunk (Ta).
-        t_offset: robot time at which the reference starts, s.
+        t_offset: robot time at which the reference starts, s (None: the time of the first
+            state asked about, so that the time before a loop's first tick never counts).
     """
 
     def __init__(
@@ -324,7 +325,7 @@ class ReferenceChunker:
         chunk_dt: float = 0.1,
         horizon: int = 16,
         executed: int = 8,
-        t_offset: float = 0.0,
+        t_offset: float | None = 0.0,
     ):
         if not 1 <= executed < horizon:
             raise RobostackError(f"executed steps must be in [1, {horizon}), got {executed}")
@@ -340,6 +341,8 @@ class ReferenceChunker:
     def next_chunk(self, state: JointState) -> TrajectoryChunk:
         """Chunk starting at ``state.t``; after the reference's end, chunks hold its last point
         (a source that keeps talking, so the stale-reference watchdog stays quiet)."""
+        if self.t_offset is None:
+            self.t_offset = state.t
         times = state.t - self.t_offset + self._steps
         return TrajectoryChunk(
             t0=state.t,

@@ -18,9 +18,10 @@ joint velocity motion generator, whose internal joint impedance controller (``jo
 tracks them. The safety monitor keeps the stream within the interface's velocity, acceleration
 and jerk (`robostack.controllers.rate_limit`), one period after the previous command; the
 backend limits it once more as the last step before the wire, with no event, one period after
-the generator's desired velocity and acceleration in the state just read, as libfranka's own
-rate limiter does (they include the robot's extrapolation over lost periods, which the monitor
-cannot see; also a command after a monitor's fresh start, the loop's release).
+the last command it sent and that one's acceleration: the robot's motion generator checks each
+command against the one it received before it (ActiveControl sends velocities unlimited). This
+catches a command the monitor did not shape: one after a monitor's fresh start, the loop's
+release, the braking of `FrankaRobot.end_motion`.
 """
 
 from __future__ import annotations

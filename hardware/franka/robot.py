@@ -74,6 +74,8 @@ class FrankaRobot(Robot):
         self._state = None
         self._fault: RobotFaultError | None = None
         self._tau_sent = np.zeros(self.spec.dof)
+        self._dq_sent = np.zeros(self.spec.dof)  # the last velocity command, rad/s,
+        self._ddq_sent = np.zeros(self.spec.dof)  # and its acceleration, rad/s^2
 
     # --- Robot -------------------------------------------------------------------------
 
@@ -222,19 +224,19 @@ class FrankaRobot(Robot):
         return robot.start_torque_control()
 
     def _limited(self, dq: np.ndarray):
-        """``dq`` (dof,) rad/s within the interface's limits one period after the generator's
-        desired velocity and acceleration in the last state read (``dq_d``, ``ddq_d``: with
-        the robot's extrapolation over lost periods, as libfranka's rate limiter takes them)."""
-        state = self._state
-        dq_d, ddq_d = np.asarray(state.dq_d, dtype=float), np.asarray(state.ddq_d, dtype=float)
-        return limit_velocity(dq, dq_d, ddq_d, self._velocity_limits, PERIOD)
+        """``dq`` (dof,) rad/s within the interface's limits one period after the last command
+        sent and its acceleration: the robot's motion generator checks each command against
+        the one before it."""
+        return limit_velocity(dq, self._dq_sent, self._ddq_sent, self._velocity_limits, PERIOD)
 
     def _send_velocity(self, dq: np.ndarray, *, finished: bool = False) -> None:
         """Send ``dq`` (dof,) rad/s within the interface's limits (`_limited`; module doc of
         `robostack.hardware.franka.config`)."""
-        command = self._client.JointVelocities(self._limited(dq).dq.tolist())
+        limited = self._limited(dq)
+        command = self._client.JointVelocities(limited.dq.tolist())
         command.motion_finished = finished
         self._control.writeOnce(command)
+        self._dq_sent, self._ddq_sent = limited.dq, limited.ddq
 
     def _brake_and_finish(self) -> None:
         """Command zero velocity, limited, until a period reaches it within the limits; that
@@ -249,8 +251,9 @@ class FrankaRobot(Robot):
         self._send_velocity(zeros, finished=True)
 
     def _rest(self) -> None:
-        """No motion runs: the next one starts from zero torque."""
-        self._tau_sent[:] = 0.0
+        """No motion runs: the next one starts from zero torque, or from rest."""
+        for sent in (self._tau_sent, self._dq_sent, self._ddq_sent):
+            sent[:] = 0.0
 
     def _shape(self, tau: np.ndarray) -> np.ndarray:
         """Low-pass (libfranka's first-order filter), then clamp the torque rate (module doc)."""

@@ -86,7 +86,7 @@ def move_to_start(
     loop = make_loop(
         robot=robot,
         model=model,
-        source=ReferenceChunker(move, t_offset=state.t),
+        source=ReferenceChunker(move, t_offset=None),  # from the loop's first tick
         controller=controller,
         realtime=True,
         safety_config=SafetyConfig.for_robot(robot.spec)

@@ -86,6 +86,6 @@ def close_the_hand(robot: Robot, *, runs_dir: Path) -> tuple[LoopResult, Path]:
     )
     with recording(loop, runs_dir=runs_dir, name="close", description=description) as rec:
         result = loop.run(ticks=round(CLOSE_THE_HAND_S * robot.spec.control_rate_hz))
+        robot.end_motion()  # at once: the robot aborts a motion left without commands
         rec.summary = {"outcome": result.outcome}
-    robot.end_motion()
     return result, rec.run_dir

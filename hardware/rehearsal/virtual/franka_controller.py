@@ -45,7 +45,6 @@ from robostack.hardware.rehearsal.virtual.grasp_scene import GraspScene
 from robostack.hardware.rehearsal.virtual.server import FramedClient, VirtualController
 from robostack.sim.mujoco import SceneConfig
 
-DESIRED_KEPT = 100  # states whose generator signal a late command is still checked against
 # how a Move ended (`FrankaMotion.on_end`) -> the Move command's final status
 MOVE_ENDINGS = {
     "finished": fci.SUCCESS,
@@ -125,8 +124,6 @@ class VirtualFrankaController(VirtualController):
         self._move_id: int | None = None  # the running Move's command_id
         self._tau_t = 0  # the message_id the last command answered (or the Move began at)
         self._after_state: list[tuple[FramedClient, int, int, bytes]] = []  # replies due
-        # the velocity generator's (dq_d, ddq_d) in each recent state as sent, by message_id
-        self._desired: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     # --- lifetime -----------------------------------------------------------------------
 
@@ -152,9 +149,6 @@ class VirtualFrankaController(VirtualController):
         else:
             self.motion.hold()
         self.message_id += 1
-        sent = (self.motion.dq_d, self.motion.ddq_d)  # as the state carries them: float32
-        self._desired[self.message_id] = tuple(v.astype(np.float32).astype(float) for v in sent)
-        self._desired.pop(self.message_id - DESIRED_KEPT, None)
         self.hand.tick(self._width(), self.arm.t, self.message_id, self._udp)
         if self._client is not None:
             with contextlib.suppress(OSError):
@@ -186,17 +180,9 @@ class VirtualFrankaController(VirtualController):
             return
         newest = received[-1][0]
         if self.motion.velocity:
-            desired = self._desired
-            known = [
-                (c.dq, desired[c.message_id], c.motion_finished)
-                for c, _ in received
-                if c.message_id in desired
-            ]
-            if not known:  # answers to states too old to matter
-                self.motion.command_lost()
-                return
-            (dq, answers, finished), earlier = known[-1], known[:-1]
-            self.motion.command_velocity(dq, finished=finished, answers=answers, earlier=earlier)
+            commands = [(c.dq, c.motion_finished) for c, _ in received]
+            (dq, finished), earlier = commands[-1], commands[:-1]
+            self.motion.command_velocity(dq, finished=finished, earlier=earlier)
         else:
             periods = sum(n for _, n in received)  # since the torque in force
             self.motion.command(newest.tau, periods=periods, finished=newest.finished)

@@ -22,9 +22,10 @@ period per tick of its 1 kHz clock).
   upper collision threshold (``joint_reflex``, once `collision_torque` is set). A torque motion
   also by a torque rate above `MAX_TORQUE_RATE` between commands
   (``controller_torque_discontinuity``; that torque is not applied). A velocity motion also
-  when the commanded signal breaks the robot's limits (`VelocityLimits.of_spec`), one period
-  after the generator's desired velocity and acceleration in the state the command answers
-  (as libfranka's rate limiter assumes): a velocity beyond dq_max
+  when the commanded signal breaks the robot's limits (`VelocityLimits.of_spec`), each command
+  taken one period after the command received before it and that one's acceleration (the
+  robot compares consecutive commanded values; a period without a command changes neither):
+  a velocity beyond dq_max
   (``joint_motion_generator_velocity_limits_violation``), a change beyond ddq_max per second
   (``joint_motion_generator_velocity_discontinuity``) or a change of that beyond dddq_max per
   second (``joint_motion_generator_acceleration_discontinuity``); and when it is finished while
@@ -103,6 +104,8 @@ class FrankaMotion:
         self.q_d = self.hold_q.copy()  # the velocity motion generator: desired position, rad,
         self.dq_d = np.zeros(arm.spec.dof)  # velocity, rad/s,
         self.ddq_d = np.zeros(arm.spec.dof)  # and acceleration, rad/s^2
+        self.dq_c = np.zeros(arm.spec.dof)  # the last velocity command received, rad/s,
+        self.ddq_c = np.zeros(arm.spec.dof)  # and its acceleration, rad/s^2
         self._inertia = np.eye(arm.spec.dof)  # (dof, dof) at the velocity motion's start
         self._gains = (
             np.full(arm.spec.dof, HOLD_GAINS["kp"]),
@@ -128,7 +131,7 @@ class FrankaMotion:
         self.tau, self._missed = np.zeros_like(self.tau), 0
         self.q_d = self.arm.state().q
         self._inertia = self.model.mass_matrix(self.q_d)
-        for signal in (self.dq_d, self.ddq_d):
+        for signal in (self.dq_d, self.ddq_d, self.dq_c, self.ddq_c):
             signal[:] = 0.0
         return True
 
@@ -152,19 +155,16 @@ class FrankaMotion:
         dq: np.ndarray,
         *,
         finished: bool = False,
-        answers: tuple[np.ndarray, np.ndarray] | None = None,
-        earlier: Sequence[tuple[np.ndarray, tuple[np.ndarray, np.ndarray], bool]] = (),
+        earlier: Sequence[tuple[np.ndarray, bool]] = (),
     ) -> None:
         """One period of the running velocity motion under a new command ``dq`` (dof,) rad/s;
-        ``finished`` ends the motion (module doc: the reflexes). The command follows, by one
-        period, the generator's desired velocity and acceleration of the state it answers
-        (``answers``; default: the generator's now). ``earlier``: the commands, each (dq,
-        answers, finished), that came in this same period before ``dq``: checked the same
-        way, in order; the first finished one ends the motion, else the newest drives it."""
+        ``finished`` ends the motion (module doc: the reflexes, each command checked against
+        the one received before it). ``earlier``: the commands, each (dq, finished), that came
+        in this same period before ``dq``: checked the same way, in order; the first finished
+        one ends the motion, else the newest drives it."""
         self._missed = 0
-        now = (self.dq_d, self.ddq_d)
-        for signal, after, done in (*earlier, (dq, answers or now, finished)):
-            ddq = self._accepted(signal, *after)
+        for signal, done in (*earlier, (dq, finished)):
+            ddq = self._accepted(signal)
             if ddq is None:
                 return
             if done:
@@ -223,12 +223,12 @@ class FrankaMotion:
         self.errors = self.last_motion_errors = frozenset({error})
         self.end("reflex", mode=Mode.Reflex)
 
-    def _accepted(self, dq: np.ndarray, dq_d: np.ndarray, ddq_d: np.ndarray):
-        """The acceleration (dof,) rad/s^2 of the command ``dq`` one period after the
-        generator's ``dq_d`` and ``ddq_d``, or None after the generator's reflex when it breaks
-        a limit."""
-        ddq = (dq - dq_d) / self.arm.period
-        jerk = (ddq - ddq_d) / self.arm.period
+    def _accepted(self, dq: np.ndarray):
+        """The acceleration (dof,) rad/s^2 of the command ``dq`` one period after the last
+        command received (``dq_c``, ``ddq_c``, which it becomes), or None after the generator's
+        reflex when it breaks a limit."""
+        ddq = (dq - self.dq_c) / self.arm.period
+        jerk = (ddq - self.ddq_c) / self.arm.period
         breaks = (
             ("joint_motion_generator_velocity_limits_violation", dq, self.limits.velocity),
             ("joint_motion_generator_velocity_discontinuity", ddq, self.limits.acceleration),
@@ -238,6 +238,7 @@ class FrankaMotion:
             if (np.abs(value) > limit * (1 + LIMIT_SLACK)).any():
                 self._abort(error)
                 return None
+        self.dq_c, self.ddq_c = dq, ddq
         return ddq
 
     def _generate(self) -> None:

@@ -278,18 +278,18 @@ def test_a_joint_velocity_motion_tracks_its_generator_and_finishes_at_rest(panda
 
 def _towards(control, target, periods: int, *, velocity_limit: np.ndarray) -> np.ndarray:
     """Stream ``periods`` commands towards ``target`` (7,) rad/s, each limited as the backend
-    limits it (one period after the generator's signal in the state just read) but to
-    ``velocity_limit``; the last command sent."""
+    limits it (one period after the command before it) but to ``velocity_limit``; the last
+    command sent."""
     spec = get_robot("panda").spec
     interface = VelocityLimits.for_interface(spec)
     limits = VelocityLimits(velocity_limit, interface.acceleration, interface.jerk)
-    state, _ = control.readOnce()
-    command = np.zeros(7)
+    control.readOnce()
+    command, acceleration = np.zeros(7), np.zeros(7)
     for _ in range(periods):
-        dq_d, ddq_d = np.array(state.dq_d), np.array(state.ddq_d)
-        command = limit_velocity(target, dq_d, ddq_d, limits, spec.dt).dq
+        step = limit_velocity(target, command, acceleration, limits, spec.dt)
+        command, acceleration = step.dq, step.ddq
         control.writeOnce(_velocities(command))
-        state, _ = control.readOnce()
+        control.readOnce()
     return command
 
 
