@@ -40,7 +40,7 @@ CUBE_EDGE = 0.05  # m
 LET_GO_AFTER_S = 0.5  # the session has read the grasp back by then
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # one virtual controller at a time: each spins a 1 kHz clock
 def panda():
     with virtual_controller("franka", ADDRESS):
         yield ADDRESS
@@ -100,7 +100,7 @@ def test_the_hand_moves_homes_and_a_grasp_on_nothing_closes_fully_and_fails(pand
     assert not state.is_grasped and state.width < 1e-3 and hand.stop()  # to the minimum width
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def panda_over_a_cube():
     """A virtual Franka posed over a 5 cm cube standing between the Hand's open fingers."""
     address = loopback(53)

@@ -34,7 +34,7 @@ PANDA = get_robot("panda")
 GENERATOR_REFLEXES = ("joint_motion_generator", "franka_reflex")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # one virtual controller at a time: each spins a 1 kHz clock
 def panda():
     with virtual_controller("franka", ADDRESS):
         yield ADDRESS

@@ -32,7 +32,7 @@ ADDRESS = loopback(41)
 GOAL = "reach the red marker"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # one virtual controller at a time: each spins a 1 kHz clock
 def ur5e():
     with virtual_controller("ur5e", ADDRESS):
         yield ADDRESS
