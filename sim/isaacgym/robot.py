@@ -136,7 +136,7 @@ class IsaacGymRobot(SimRobot):
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        if self.bus is not None:
+        if self.bus is not None and self._subscription is not None:
             self.bus.unsubscribe(self._subscription)
         if self._log is not None:
             self._log.close()
