@@ -356,14 +356,7 @@ class ControlLoop:
                     try:
                         chunk = self.source.next_chunk(state)
                     except ObservationError as error:  # e.g. a stale camera frame: HOLD
-                        safety.hold(
-                            tick,
-                            state.t,
-                            check=error.check,
-                            value=error.value,
-                            limit=error.limit,
-                            message=str(error),
-                        )
+                        _hold(safety, tick, state.t, error, value=error.value)
                         chunk = None
                     if chunk is not None and safety.accept_chunk(tick, state.t, chunk):
                         interpolator.add_chunk(chunk, state.t)
@@ -378,14 +371,7 @@ class ControlLoop:
                 try:
                     robot.write(command)
                 except GraspFailedError as error:  # the command went out; the grasp is lost
-                    safety.hold(
-                        tick,
-                        state.t,
-                        check=error.check,
-                        value=error.width,
-                        limit=error.limit,
-                        message=str(error),
-                    )
+                    _hold(safety, tick, state.t, error, value=error.width)
                 except Exception as error:
                     check = getattr(error, "check", "backend_write")
                     safety.backend_failed(
@@ -478,3 +464,15 @@ class ControlLoop:
             if self.recorder is not None:
                 self.recorder.record_chunk(0, state.t, chunk)
         return state
+
+
+def _hold(
+    safety: SafetyMonitor,
+    tick: int,
+    t: float,
+    error: ObservationError | GraspFailedError,
+    *,
+    value: float,
+) -> None:
+    """HOLD the arm for ``error`` (its ``check`` and ``limit``; ``value`` in the same units)."""
+    safety.hold(tick, t, check=error.check, value=value, limit=error.limit, message=str(error))
