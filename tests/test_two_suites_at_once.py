@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SUBSET = (
     "tests/launcher/test_split_session.py::"
     "test_a_split_launch_on_the_default_url_keeps_to_channels_of_its_own",
-    "tests/hardware/rehearsal/test_ur_controller.py::test_the_client_calls_the_backend_makes_work",
+    "tests/hardware/rehearsal/test_ur_controller.py::"
+    "test_the_controller_answers_the_client_on_its_own_address",
 )
 SUITE_TIMEOUT_S = 900
 

@@ -16,8 +16,10 @@ from tests.conftest import in_background
 
 
 def private_config(**overrides) -> IpcConfig:
-    """An `IpcConfig` on a random port, so that tests never hear each other."""
-    port = random.randint(20000, 60000)
+    """An `IpcConfig` on a random port, so that tests never hear each other. The port is below
+    Linux's ephemeral range (32768-60999), where any UDP socket that sends without binding
+    (LCM's own sender, the virtual Franka's) may already hold it."""
+    port = random.randint(20000, 32000)
     return IpcConfig(url=f"udpm://239.255.76.67:{port}?ttl=0", **overrides)
 
 

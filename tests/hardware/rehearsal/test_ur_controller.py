@@ -9,6 +9,7 @@ import json
 import time
 
 import dashboard_client
+import numpy as np
 import pytest
 import rtde_control
 import rtde_receive
@@ -66,6 +67,33 @@ def _within(seconds: float, condition) -> bool:
     return True
 
 
+def _controller_state(receive, control) -> str:
+    """What the client sees of the controller, for a failed call's message."""
+    return (
+        f"runtime state {receive.getRuntimeState()}, robot mode {receive.getRobotMode()}, "
+        f"safety bits {receive.getSafetyStatusBits()}, program running "
+        f"{control.isProgramRunning()}, connected {control.isConnected()}"
+    )
+
+
+def test_the_controller_answers_the_client_on_its_own_address(ur5e):
+    """Dashboard, RTDE and the script port on this suite's loopback address: another suite's
+    controller on the same ports at another address neither clashes nor answers here."""
+    dashboard = dashboard_client.DashboardClient(ur5e)
+    dashboard.connect()
+    receive = rtde_receive.RTDEReceiveInterface(ur5e)
+    control = rtde_control.RTDEControlInterface(ur5e)
+    try:
+        assert dashboard.polyscopeVersion().startswith("5.26.0")
+        assert np.allclose(receive.getActualQ(), get_robot("ur5e").q_home, atol=1e-3)
+        assert _within(SCRIPT_START_S, control.isProgramRunning)
+        assert control.isConnected() and receive.isConnected()
+    finally:
+        control.disconnect()
+        receive.disconnect()
+        dashboard.disconnect()
+
+
 def test_the_client_calls_the_backend_makes_work(ur5e):
     dashboard = dashboard_client.DashboardClient(ur5e)
     dashboard.connect()
@@ -93,7 +121,7 @@ def test_the_client_calls_the_backend_makes_work(ur5e):
         assert control.servoStop(10.0)
         assert control.speedJ([0.05, 0, 0, 0, 0, 0], 1.0, 0.002)
         assert control.speedStop(10.0)
-        assert control.directTorque([0.0] * 6)
+        assert control.directTorque([0.0] * 6), _controller_state(receive, control)
         control.stopJ(2.0)
         assert control.setWatchdog(LOADED_WATCHDOG_HZ) and control.kickWatchdog()
         control.stopScript()
