@@ -18,9 +18,11 @@ from robostack.sim.tasks.reach import Reach
 CAMERAS = (("front", 48, 64), ("wrist", 48, 48))
 
 
-def pixel_dit(cameras: tuple[tuple[str, int, int], ...] = CAMERAS) -> DiTPolicy:
+def pixel_dit(
+    cameras: tuple[tuple[str, int, int], ...] = CAMERAS, *, spread: float = 0.05
+) -> DiTPolicy:
     """An untrained pixel DiT for the Panda from ``cameras`` ((name, height, width), ...)
-    whose actions stay within 5 cm (rad) of home."""
+    whose actions stay within ``spread`` m (rad) below home and 5 mm (mrad) above it."""
     panda = get_robot("panda")
     dof = panda.spec.dof
     features = PolicyFeatures(
@@ -30,7 +32,7 @@ def pixel_dit(cameras: tuple[tuple[str, int, int], ...] = CAMERAS) -> DiTPolicy:
     stats = {
         "state": {"min": [-3.0] * features.state_dim, "max": [3.0] * features.state_dim},
         "language": {"min": [-0.3] * 384, "max": [0.3] * 384},
-        "action": {"min": (home - 0.05).tolist(), "max": (home + 0.005).tolist()},
+        "action": {"min": (home - spread).tolist(), "max": (home + 0.005).tolist()},
     }
     for name, _, _ in cameras:
         stats[f"images.{name}"] = {"mean": [0.5] * 3, "std": [0.25] * 3}

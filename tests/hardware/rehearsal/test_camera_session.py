@@ -77,7 +77,8 @@ def test_push_from_a_video_camera_on_the_virtual_franka_holds_when_the_video_end
     checks = {c["name"]: c for c in out["preflight"]["checks"]}
     assert out["preflight"]["ok"] and "48x64 pixels" in checks["camera front"]["detail"]
     episode = out["results"][0]
-    assert episode["outcome"] == "held" and not episode["judged"] and not episode["success"]
+    assert episode["outcome"] == "held", episode["events"]
+    assert not episode["judged"] and not episode["success"]
     stale = [e for e in episode["events"] if e["check"] == "camera_stale"]
     assert [e["reaction"] for e in stale] == ["HOLD"], episode["events"]
     assert stale[0]["value"] > stale[0]["limit"] == 0.3  # 3 periods at 10 Hz
@@ -123,8 +124,7 @@ def test_push_rehearsed_on_the_virtual_franka_from_its_own_scene_across_the_spli
     checks = {c["name"]: c for c in out["preflight"]["checks"]}
     assert checks["camera front"]["ok"] and "48x48 pixels" in checks["camera front"]["detail"]
     episode = out["results"][0]
-    # an untrained policy: the monitor may hold or stop the arm it swings; never the camera
-    assert not episode["judged"] and episode["duration_s"] > 1.0, episode
+    assert episode["outcome"] == "completed" and not episode["judged"], episode["events"]
     assert "camera_stale" not in [e["check"] for e in episode["events"]], episode["events"]
     columns, image = _camera_rows(f"{episode['recording']}/session.rrd")
     blobs = [n for n in columns if n.startswith("EncodedImage:blob")]
