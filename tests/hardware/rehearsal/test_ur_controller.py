@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dashboard_client
 import numpy as np
@@ -67,6 +69,22 @@ def _within(seconds: float, condition) -> bool:
     return True
 
 
+@contextmanager
+def _clients(address: str) -> Iterator[tuple]:
+    """ur_rtde's dashboard, receive and control clients connected to ``address``, and
+    disconnected when the block ends."""
+    dashboard = dashboard_client.DashboardClient(address)
+    dashboard.connect()
+    receive = rtde_receive.RTDEReceiveInterface(address)
+    control = rtde_control.RTDEControlInterface(address)
+    try:
+        yield dashboard, receive, control
+    finally:
+        control.disconnect()
+        receive.disconnect()
+        dashboard.disconnect()
+
+
 def _controller_state(receive, control) -> str:
     """What the client sees of the controller, for a failed call's message."""
     return (
@@ -79,27 +97,15 @@ def _controller_state(receive, control) -> str:
 def test_the_controller_answers_the_client_on_its_own_address(ur5e):
     """Dashboard, RTDE and the script port on this suite's loopback address: another suite's
     controller on the same ports at another address neither clashes nor answers here."""
-    dashboard = dashboard_client.DashboardClient(ur5e)
-    dashboard.connect()
-    receive = rtde_receive.RTDEReceiveInterface(ur5e)
-    control = rtde_control.RTDEControlInterface(ur5e)
-    try:
+    with _clients(ur5e) as (dashboard, receive, control):
         assert dashboard.polyscopeVersion().startswith("5.26.0")
         assert np.allclose(receive.getActualQ(), get_robot("ur5e").q_home, atol=1e-3)
         assert _within(SCRIPT_START_S, control.isProgramRunning)
         assert control.isConnected() and receive.isConnected()
-    finally:
-        control.disconnect()
-        receive.disconnect()
-        dashboard.disconnect()
 
 
 def test_the_client_calls_the_backend_makes_work(ur5e):
-    dashboard = dashboard_client.DashboardClient(ur5e)
-    dashboard.connect()
-    receive = rtde_receive.RTDEReceiveInterface(ur5e)
-    control = rtde_control.RTDEControlInterface(ur5e)
-    try:
+    with _clients(ur5e) as (dashboard, receive, control):
         assert dashboard.polyscopeVersion().startswith("5.26.0")
         assert "RUNNING" in dashboard.robotmode() and "NORMAL" in dashboard.safetystatus()
         # the script runs once the controller reports it, as the backend waits for it
@@ -129,10 +135,6 @@ def test_the_client_calls_the_backend_makes_work(ur5e):
         assert not control.isProgramRunning()
         assert control.reuploadScript()
         assert _within(SCRIPT_START_S, control.isProgramRunning)  # the controller reports it
-    finally:
-        control.disconnect()
-        receive.disconnect()
-        dashboard.disconnect()
 
 
 def test_preflight_and_a_policy_session_from_the_cli_through_the_real_client(
