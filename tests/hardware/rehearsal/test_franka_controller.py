@@ -261,14 +261,19 @@ def test_a_joint_velocity_motion_tracks_its_generator_and_finishes_at_rest(panda
     robot = franka.Robot(panda, franka.RealtimeConfig.kIgnore)
     control = robot.start_joint_velocity_control(franka.ControllerMode.JointImpedance)
     state, _ = control.readOnce()
-    q0 = np.array(state.q)
+    q0, t0 = np.array(state.q), state.time.to_sec()
     profile = 0.2 * np.sin(np.pi * np.arange(1, 1001) / 1000) ** 2  # 1 s, 0.1 rad, smooth
     _stream(control, [np.full(7, v) for v in profile])
     state, _ = control.readOnce()
     assert state.robot_mode == franka.RobotMode.Move
     assert np.abs(np.array(state.q) - np.array(state.q_d)).max() < 1e-3  # tracks its generator
-    # which integrates the commands (a lost period continues the last one: a little more)
-    assert np.allclose(np.array(state.q) - q0, profile.sum() * 1e-3, rtol=0.1)
+    # which integrates the commands: each period the controller ran without one (a client late
+    # on a busy machine) continues the last command, at most 0.2 rad/s for 1 ms, a little more
+    moved = np.array(state.q) - q0
+    lost = round((state.time.to_sec() - t0) * 1000) - profile.size - 1
+    assert np.ptp(moved) < 1e-3  # every joint the same commands
+    assert profile.sum() * 1e-3 * 0.95 < moved.min()
+    assert moved.max() < profile.sum() * 1e-3 * 1.05 + max(lost, 0) * 0.2e-3
     finish = _velocities(np.zeros(7))
     finish.motion_finished = True
     control.writeOnce(finish)
