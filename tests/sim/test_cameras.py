@@ -161,7 +161,7 @@ def test_a_moved_camera_sees_each_cube_shifted_by_the_pixels_its_move_predicts()
                 assert np.linalg.norm((after - before) - predicted) < MOVE_BOUND, (name, cube)
 
 
-def test_a_render_process_draws_a_snapshot_as_the_simulation_renders_it_then_ends():
+def test_a_render_process_draws_a_snapshot_as_the_simulation_renders_it_then_ends(monkeypatch):
     """`RenderWorker`: the frames of a snapshot taken after the task placed and coloured its
     cubes and the arm moved are the simulation's own frames, pixel for pixel; the scene's
     later motion does not reach a snapshot taken before; close ends the process."""
@@ -169,6 +169,10 @@ def test_a_render_process_draws_a_snapshot_as_the_simulation_renders_it_then_end
 
     from robostack.core.types import CommandMode, JointCommand
     from robostack.sim.frames import RenderWorker
+
+    # the process ends by itself when asked: given the time a loaded machine may take to tear
+    # it down, rather than killed after the product's few seconds
+    monkeypatch.setattr("robostack.sim.frames.CLOSE_TIMEOUT_S", 120.0)
 
     sim, _ = _push_scene("mujoco", seed=4)
     try:
