@@ -11,11 +11,22 @@ from robostack.core.robots import get_robot
 from robostack.policies.dit import DiTConfig, DiTPolicy
 from robostack.policies.features import CameraMismatchError, PolicyFeatures
 from robostack.runtime.policy_source import policy_source_factory
+from robostack.runtime.safety import SafetyConfig
+from robostack.runtime.safety.overrides import SafetyOverrides
 from robostack.sessions.episodes import FPS, EpisodeSpec, run_episode
 from robostack.sim.cameras import cameras_at
 from robostack.sim.tasks.reach import Reach
 
 CAMERAS = (("front", 48, 64), ("wrist", 48, 48))
+PANDA = SafetyConfig.for_robot(get_robot("panda").spec)
+# a chunk comes every 0.8 s plus the inference time, which in a thread of the loop's own process
+# on a loaded machine can pass the 0.2 s the default 1 s stale-reference watchdog leaves
+PATIENT = SafetyOverrides(
+    velocity_fraction=PANDA.velocity_fraction,
+    tracking_error_max=PANDA.tracking_error_max,
+    collision_torque=tuple(PANDA.collision_torque),
+    stale_reference_s=3.0,
+)
 
 
 def pixel_dit(
@@ -93,6 +104,34 @@ LATE_SHARE_BOUND = 0.5
 OBSERVING_TICK_MS = 5.0  # median work of an observing tick (rendering two cameras in it: 11-15 ms)
 
 
+def _render_ms(rounds: int = 9) -> float:
+    """What rendering each of `CAMERAS` once costs in this process, on this machine as loaded
+    as it is now, ms: the median of ``rounds`` (after a first render that makes the contexts)."""
+    import time
+
+    from robostack.sim import make_simulation
+    from robostack.sim.tasks import make_task
+
+    sim = make_simulation(
+        "mujoco",
+        robot="panda",
+        objects=make_task("reach").scene_objects(),
+        cameras=cameras_at(CAMERAS),
+    )
+    sim.connect()
+    try:
+        sim.reset(seed=3)
+        costs = []
+        for _ in range(rounds + 1):
+            began = time.perf_counter()
+            for name, _, _ in CAMERAS:
+                sim.render(name)
+            costs.append(time.perf_counter() - began)
+        return 1e3 * float(np.median(costs[1:]))
+    finally:
+        sim.close()
+
+
 def test_a_real_time_session_renders_off_the_control_tick_and_the_policy_sees_10_hz(
     tmp_path, monkeypatch
 ):
@@ -110,7 +149,9 @@ def test_a_real_time_session_renders_off_the_control_tick_and_the_policy_sees_10
 
     monkeypatch.setattr(MujocoCameras, "render", spied)
     source = policy_source_factory(pixel_dit(), seed=0, background=True)
-    spec = EpisodeSpec(task="reach", seed=3, realtime=True, record=True, runs_dir=tmp_path)
+    spec = EpisodeSpec(
+        task="reach", seed=3, realtime=True, record=True, runs_dir=tmp_path, safety=PATIENT
+    )
     result = run_episode(spec, source=source, cameras=cameras_at(CAMERAS))
     assert result.result.outcome == "completed", result.result.events
     assert rendered_here == []
@@ -122,7 +163,10 @@ def test_a_real_time_session_renders_off_the_control_tick_and_the_policy_sees_10
     assert first["images.front"].shape == (1, 2, 3, 48, 64)
     assert float(first["images.front"].std()) > 0.05  # a scene, not a blank frame
     observing = result.result.compute_ns[:: 1000 // FPS] / 1e6  # ticks 0, 100, ...: observe
-    assert np.median(observing) < OBSERVING_TICK_MS, np.percentile(observing, [50, 90])
+    # a loaded machine stretches every tick's work, renders too: a tick that rendered would
+    # cost at least the render as this process does it now
+    bound = max(OBSERVING_TICK_MS, _render_ms() / 2)
+    assert np.median(observing) < bound, (np.percentile(observing, [50, 90]), bound)
     timing = result.result.timing(get_robot("panda").spec.dt)
     assert timing["late_ticks"] <= LATE_SHARE_BOUND * result.result.ticks, timing
     _check_recorded_frames(result, late=2)
