@@ -72,8 +72,9 @@ def _refusal(*argv: str) -> tuple[int, str, bool]:
         "import sys; from robostack.cli.main import main; code = main(sys.argv[1:]); "
         "print('torch' in sys.modules, file=sys.stderr); sys.exit(code)"
     )
+    # a refusal that loads the sentence model imports torch: 10-40 s on a loaded machine
     done = subprocess.run(
-        [sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=600
     )
     *lines, torch = done.stderr.strip().splitlines()
     return done.returncode, "\n".join(lines), torch == "True"
