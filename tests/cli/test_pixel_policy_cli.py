@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from robostack.cli.main import main
-from robostack.core.paths import LAUNCH_FILES
-from tests.transport.helpers import private_config
+from tests.launcher.test_split_session import _launch_file, patient_config
 
 TINY = ["--set", "d_model=32", "--set", "n_layers=1", "--set", "n_obs_layers=1"]
 TINY += ["--set", "image_width=8", "--set", "keypoints=4"]
@@ -78,19 +77,6 @@ def pixel_checkpoint(pixel_dataset) -> Path:
     return out / "checkpoint"
 
 
-def _split_launch_file(tmp_path: Path, checkpoint: Path | str = "") -> Path:
-    """panda_mujoco.toml with ``checkpoint`` (default: the task's), on a private LCM port,
-    with watchdogs that hold on a loaded machine."""
-    config = private_config()
-    text = (LAUNCH_FILES / "panda_mujoco.toml").read_text()
-    text = text.replace('checkpoint = ""', f'checkpoint = "{checkpoint}"')
-    text = text.replace('runs_dir = "runs"', f'runs_dir = "{tmp_path / "runs"}"')
-    text = text.replace("stale_reference_s = 1.0", "stale_reference_s = 3.0")
-    launch = tmp_path / "pixels.toml"
-    launch.write_text(text + f'\n[ipc]\nurl = "{config.url}"\npolicy_timeout_s = 3.0\n')
-    return launch
-
-
 def _robostack(*argv: str) -> tuple[subprocess.CompletedProcess, dict]:
     done = subprocess.run(
         [sys.executable, "-m", "robostack.cli.main", *argv, "--json"],
@@ -106,7 +92,7 @@ def test_a_split_launch_runs_a_pixel_checkpoint(pixel_checkpoint, tmp_path):
     """`robostack launch --split` with a DiT from pixels: the control process renders its
     cameras at the policy rate and sends them with each observation; the policy server decodes
     them for the policy. Untrained, the policy need not succeed; it must act from the frames."""
-    launch = _split_launch_file(tmp_path, pixel_checkpoint)
+    launch = _launch_file(tmp_path, patient_config(), checkpoint=pixel_checkpoint)
     _, report = _robostack("launch", "reach the red marker", "--launch", str(launch), "--split")
     (episode,) = report["results"]
     assert episode["outcome"] == "completed", episode["events"]
@@ -120,7 +106,7 @@ def test_a_split_launch_runs_a_pixel_checkpoint(pixel_checkpoint, tmp_path):
 
 
 def test_bench_ipc_measures_a_pixel_policy_over_lcm(pixel_checkpoint, tmp_path):
-    launch = _split_launch_file(tmp_path)  # the shipped reach DiT, from the object state
+    launch = _launch_file(tmp_path, patient_config())  # the shipped reach DiT, from the state
     argv = ["bench", "ipc", "reach the red marker", "--seconds", "2", "--launch", str(launch)]
     _, report = _robostack(*argv, "--images", str(pixel_checkpoint))
     rows = {r["placement"]: r for r in report["rows"]}
