@@ -2,7 +2,8 @@
 
 `soak` starts a policy server (`robostack.launcher.supervisor.serving`) and, in this process as the
 control process, runs the plan's task episode after episode (seeds ``plan.seed``, +1, ...) in
-real time in MuJoCo with the policy acting, every episode recorded, until the time is up.
+real time in MuJoCo with the policy acting, every episode recorded, until the time is up (counted
+from the server's first heartbeat: its start-up is no part of the soak).
 After each episode it measures
 
 - tick timing: late ticks (a period over 1.5 control periods), the worst second (the most late
@@ -59,6 +60,7 @@ def soak(
     first = latest = None  # recordings read back at the end; the others are deleted
     with serving(plan) as server, ControlLink(config=plan.launch.ipc) as link:
         sources = remote_sources(plan, link)
+        link.wait_for_policy()  # the server's start-up (torch's import) is no part of the soak
         began = time.monotonic()
         while time.monotonic() - began < minutes * 60 and server.poll() is None:
             i = len(episodes)
