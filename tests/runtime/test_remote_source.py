@@ -72,7 +72,7 @@ def test_observations_go_out_at_the_policy_rate_and_chunks_align_to_them(link):
     assert observations[0].task == "reach the red marker"
     assert np.allclose(observations[0].environment_state, [0.5, 0.25])
     late = chunk_message(session=link.session, index=1, obs_utime=100_000, value=0.2)
-    server.publish("CHUNK", late.encode())
+    server.deliver("CHUNK", late.encode())
     link.wait(0.2)
     chunk = source.next_chunk(_at(0.3))  # 0.2 s late: stitched in at its observation's time
     assert chunk.obs_time == pytest.approx(0.1) and chunk.t0 == pytest.approx(0.1)
@@ -99,9 +99,8 @@ def test_unusable_chunks_are_dropped_with_an_event_and_never_reach_the_loop(link
         "spacing": chunk_message(**good, index=8, obs_utime=800_000, dt=0.05).encode(),
         "too old": chunk_message(**good, index=3, obs_utime=300_000).encode(),
     }
-    for data in bad.values():
-        server.publish("CHUNK", data)
-    server.publish("CHUNK", chunk_message(**good, index=8, obs_utime=800_000, value=0.3).encode())
+    last = chunk_message(**good, index=8, obs_utime=800_000, value=0.3).encode()
+    server.deliver("CHUNK", *bad.values(), last)
     link.wait(0.2)
     chunk = source.next_chunk(_at(0.801))
     assert chunk is not None and np.allclose(chunk.q[1:], 0.3)  # only the good one
@@ -126,7 +125,7 @@ def test_no_chunk_for_the_first_observation_is_refused_before_anything_moves(lin
 
 
 def test_a_stop_while_waiting_for_the_first_chunk_ends_the_wait_with_nothing_moved(link):
-    Listener(link.config).publish("STOP", lcmtypes.operator_stop_t().encode())
+    Listener(link.config).deliver("STOP", lcmtypes.operator_stop_t().encode())
     assert _source(link).next_chunk(_at(0.0)) is None  # the loop then STOPs at its first tick
 
 
