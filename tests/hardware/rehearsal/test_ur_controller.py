@@ -33,6 +33,9 @@ from tests.hardware.rehearsal.helpers import inject_once_moving
 
 ADDRESS = loopback(41)
 GOAL = "reach the red marker"
+STOPS_WITHIN_S = (
+    30.0  # a stopped script shows in the next state: at once, unless the machine is loaded
+)
 
 
 @pytest.fixture  # one virtual controller at a time: each spins a 1 kHz clock
@@ -131,7 +134,7 @@ def test_the_client_calls_the_backend_makes_work(ur5e):
         control.stopJ(2.0)
         assert control.setWatchdog(LOADED_WATCHDOG_HZ) and control.kickWatchdog()
         control.stopScript()
-        assert _within(1.0, lambda: receive.getRuntimeState() == 1)
+        assert _within(STOPS_WITHIN_S, lambda: receive.getRuntimeState() == 1)
         assert not control.isProgramRunning()
         assert control.reuploadScript()
         assert _within(SCRIPT_START_S, control.isProgramRunning)  # the controller reports it
