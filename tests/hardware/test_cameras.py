@@ -13,20 +13,11 @@ import pytest
 from robostack.core.errors import ObservationError, RobostackError
 from robostack.hardware.cameras import FrameReader, open_camera
 from robostack.runtime.cameras import CameraConfig, RealCameras, StaleFrameError
+from tests.conftest import within
 from tests.hardware.camera_helpers import RED, marker, write_video
 
 FPS = 20.0
 WITHIN_S = 30.0  # for what takes a second at most: a loaded machine's reader waits for a core
-
-
-def _until(condition) -> bool:
-    """Whether ``condition()`` holds within `WITHIN_S`, polled every 10 ms."""
-    deadline = time.monotonic() + WITHIN_S
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def _camera(path, *, loop: bool):
@@ -56,7 +47,7 @@ def test_the_reader_keeps_the_newest_frame_and_drops_the_rest(tmp_path):
     with FrameReader(_camera(video, loop=True)) as reader:
         reader.wait_first(WITHIN_S)
         # the file looped (10 frames, 0.5 s at 20 Hz) and the reader kept only the newest
-        assert _until(lambda: reader.newest().index >= 10)
+        assert within(WITHIN_S, lambda: reader.newest().index >= 10)
         newest = reader.newest()
         age = time.monotonic() - newest.t
         times = reader.capture_times()
@@ -79,7 +70,9 @@ def test_a_camera_whose_frames_stop_gives_a_stale_frame_error(tmp_path):
     with RealCameras({"front": config}) as cameras:
         images = cameras.images()  # the first frame: fresh
         assert images["front"].shape == (48, 64, 3)
-        assert _until(lambda: cameras.readers["front"].ended)  # the file has ended (0.3 s)
+        assert within(
+            WITHIN_S, lambda: cameras.readers["front"].ended
+        )  # the file has ended (0.3 s)
         time.sleep(config.max_age + 0.1)  # and its last frame has aged past the bound
         with pytest.raises(StaleFrameError, match=r"camera 'front': the newest frame is") as err:
             cameras.images()

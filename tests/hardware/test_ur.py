@@ -44,7 +44,11 @@ def test_each_command_mode_tracks_a_move_at_the_controller_rate(robot, mode):
         result = run_session(ur, seconds=2.5, offset=0.2)
         assert result.outcome == "completed" and not result.events
         assert result.error_max.max() < 0.02
-        assert arm.steps == pytest.approx(2.5 * ur.spec.control_rate_hz, abs=2)  # waitPeriod
+        # waitPeriod: one controller period per tick, and one for the read after the loop (the
+        # loop's start may read once more, when its first chunk took longer than a period)
+        assert result.ticks == round(2.5 * ur.spec.control_rate_hz)
+        assert result.duration == pytest.approx((result.ticks + 1) * ur.spec.dt, abs=1e-9)
+        assert arm.t >= result.duration
         ur.end_motion()
         assert not standin._controller(ADDRESS).running  # the script is stopped between runs
         assert run_session(ur, seconds=0.2).outcome == "completed"  # and re-uploaded after
