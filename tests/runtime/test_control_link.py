@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import time
 
 import numpy as np
@@ -16,6 +17,7 @@ from robostack.transport.config import max_bytes
 from robostack.transport.operator_stop import MAX_STOP_BYTES, stop_message
 from tests.runtime.safety.test_monitor import HOME, monitor, state
 from tests.transport.helpers import (
+    DELIVERY_S,
     Listener,
     beating,
     observation_message,
@@ -48,14 +50,32 @@ def _poll(link: ControlLink, ticks: int = 1, start: int = 0) -> None:
         link.poll(tick, state(t=tick * 1e-3), reference, np.zeros(7))
 
 
+def _poll_until(link: ControlLink, arrived, start: int = 0) -> int:
+    """Poll ticks from ``start`` until ``arrived()``, within `DELIVERY_S`; the next tick. (LCM
+    hands a message over from a receive thread of its own, which a loaded machine delays.)"""
+    deadline = time.monotonic() + DELIVERY_S
+    tick = start
+    while not arrived():
+        assert time.monotonic() < deadline, f"nothing arrived within {DELIVERY_S} s"
+        _poll(link, 1, start=tick)
+        tick += 1
+        time.sleep(0.001)
+    return tick
+
+
+def _acks(listener: Listener, count: int):
+    """Whether ``listener`` has heard ``count`` stop acknowledgements (pumping it 10 ms)."""
+    return lambda: len(listener.wait_for("STOP_ACK", count, timeout_s=0.01)) >= count
+
+
 def test_an_operator_stop_over_lcm_stops_the_arm(link):
     other = Listener(link.config)
     stop = lcmtypes.operator_stop_t()
     stop.source, stop.reason = "test bench", "hand in the workspace"
     other.deliver("STOP", stop.encode())
-    _poll(link)
+    tick = _poll_until(link, lambda: link.stop_requests)
     link.safety.filter(
-        1, state(t=1e-3), JointReference(HOME, np.zeros(7), np.zeros(7)), np.zeros(7)
+        tick, state(t=tick * 1e-3), JointReference(HOME, np.zeros(7), np.zeros(7)), np.zeros(7)
     )
     event = link.safety.events[0]
     assert event.check == "operator_stop" and event.reaction is Reaction.STOP
@@ -65,7 +85,7 @@ def test_an_operator_stop_over_lcm_stops_the_arm(link):
 
 def test_a_stop_between_episodes_stops_the_next_one(link):
     Listener(link.config).deliver("STOP", lcmtypes.operator_stop_t().encode())
-    _poll(link)
+    _poll_until(link, lambda: link.stop_requests)
     fresh = monitor()
     link.bind(fresh)
     fresh.filter(0, state(), JointReference(HOME, np.zeros(7), np.zeros(7)), np.zeros(7))
@@ -77,7 +97,7 @@ def test_a_stop_is_obeyed_whatever_its_payload_and_acknowledged(link):
     oversized = lcmtypes.operator_stop_t()
     oversized.utime, oversized.source, oversized.reason = 5, "someone", "停" * 3000
     other.deliver("STOP", *[oversized.encode()] * 2)  # two copies: one stop, acknowledged twice
-    _poll(link)
+    _poll_until(link, _acks(other, 2))
     assert link.safety.stop_requested  # STOPs at the next tick
     (request,) = link.stop_requests
     assert "unreadable operator stop" in request and "at most 2048" in request
@@ -101,10 +121,11 @@ def test_the_sender_cuts_a_stop_far_inside_the_channel_limit():
 def test_malformed_messages_on_the_control_channels_change_nothing(link, channel):
     other = Listener(link.config)
     other.deliver(channel, b"garbage", lcmtypes.policy_status_t().encode()[:-2], bytes(9000))
-    _poll(link)
     if channel == "CHUNK":  # queued raw for the chunk source, which checks them
+        _poll_until(link, lambda: len(link.chunks) >= 3)
         assert len(link.chunks) == 3
         return
+    _poll_until(link, lambda: sum(link.safety.dropped.values()) >= 3)
     drops = [e for e in link.safety.events if e.reaction is Reaction.DROP]
     assert {e.check for e in drops} == {"ipc_malformed", "ipc_oversized"}
     assert all(link.config.channel(channel) in e.message for e in drops)
@@ -115,13 +136,12 @@ def test_malformed_messages_on_the_control_channels_change_nothing(link, channel
 def test_the_policy_watchdog_holds_the_arm_once_the_policy_is_in_use(link):
     other = Listener(link.config)
     other.deliver("POLICY_STATUS", lcmtypes.policy_status_t().encode())
-    _poll(link, 1)
-    assert link.heartbeats
+    tick = _poll_until(link, lambda: link.heartbeats)
     time.sleep(0.25)  # longer than policy_timeout_s without a heartbeat
-    _poll(link, 1, start=1)
+    _poll(link, 1, start=tick)
     assert link.safety.mode is Mode.RUNNING  # not asked anything yet: a start move, say
     link.publish("OBSERVATION", observation_message())
-    _poll(link, 1, start=2)
+    _poll(link, 1, start=tick + 1)
     event = link.safety.events[-1]
     assert event.check == "policy_lost" and event.reaction is Reaction.HOLD
     assert event.value > link.config.policy_timeout_s == event.limit
@@ -153,11 +173,11 @@ def test_status_every_decimation_ticks_and_every_safety_event_go_out(link):
 
 
 def test_copies_of_one_stop_count_once_and_a_failed_send_never_reaches_the_loop(link):
-    other = Listener(link.config)
+    other = Listener(link.config, "STOP_ACK")
     stop = lcmtypes.operator_stop_t()
     stop.utime, stop.source, stop.reason = 42, "robostack stop", "test"
     other.deliver("STOP", *[stop.encode()] * 3)
-    _poll(link)
+    _poll_until(link, _acks(other, 3))  # each copy acknowledged
     assert len(link.stop_requests) == 1
 
     class Unreachable:  # the bus, but every send fails as on a network that went away
@@ -184,6 +204,8 @@ def test_heartbeats_queued_while_busy_do_not_pass_for_a_live_server(link):
     beat = lcmtypes.policy_status_t()
     beat.server = 42
     other.deliver("POLICY_STATUS", *[beat.encode()] * 5)
+    readable, _, _ = select.select([link.lcm.fileno()], [], [], DELIVERY_S)
+    assert readable  # waiting for the link (LCM's receive thread has queued them)
     with pytest.raises(PolicyServerError, match="no policy server"):
         link.wait_for_policy()
 
@@ -218,10 +240,7 @@ def test_a_tagged_session_hears_only_its_own_server_and_stops_on_either_stop_cha
             stop = lcmtypes.operator_stop_t()
             stop.source = source
             Listener(config).deliver("STOP", stop.encode())
-        for tick in range(100):  # behind the heartbeats still queued, 8 messages a tick
-            _poll(link, 1, start=tick)
-            if len(link.stop_requests) == 2:
-                break
+        _poll_until(link, lambda: len(link.stop_requests) >= 2)  # behind queued heartbeats
         assert [r.split(":")[0] for r in link.stop_requests] == [
             "over LCM from its own",
             "over LCM from everyone's",

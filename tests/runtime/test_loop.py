@@ -194,17 +194,20 @@ SLOW_READ_S = 2 * READ_TIMEOUT_S
 
 
 class _SlowRead(RobotWrapper):
-    """A robot (wrapping the simulation) whose read takes `SLOW_READ_S` once, at tick ``at``."""
+    """A robot (wrapping the simulation) whose read takes `SLOW_READ_S` once, at tick ``at``:
+    the first read of the state ``at`` periods after the one it starts at (the loop's start
+    may read that one twice, when its first chunk took longer than a period)."""
 
     def __init__(self, robot, at):
         super().__init__(robot)
-        self.at, self.calls = at, 0
+        self.slow_t, self.slowed = robot.read().t + at * robot.spec.dt, False
 
     def read(self):
-        self.calls += 1
-        if self.calls == self.at + 2:  # +1: the loop's start read
+        state = self.robot.read()
+        if not self.slowed and state.t >= self.slow_t - 1e-9:
+            self.slowed = True
             time.sleep(SLOW_READ_S)
-        return self.robot.read()
+        return state
 
 
 def test_a_slow_read_on_a_robot_paced_clock_stops_the_session():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,7 @@ from robostack.transport.config import max_bytes
 from tests.policies.helpers import FEATURES
 from tests.runtime.safety.test_monitor import monitor
 from tests.transport.helpers import (
+    DELIVERY_S,
     SERVER,
     Listener,
     beating,
@@ -53,6 +56,15 @@ def _at(t: float, q: float = 0.0) -> JointState:
     return JointState(t=t, q=np.full(DOF, q), dq=np.zeros(DOF))
 
 
+def _take(link: ControlLink, count: int) -> None:
+    """Wait (within `DELIVERY_S`) until ``count`` chunks have reached the link: LCM hands them
+    over from a receive thread of its own, which a loaded machine delays."""
+    deadline = time.monotonic() + DELIVERY_S
+    while len(link.chunks) < count:
+        assert time.monotonic() < deadline, f"{len(link.chunks)} of {count} chunks arrived"
+        link.wait(0.05)
+
+
 def test_observations_go_out_at_the_policy_rate_and_chunks_align_to_them(link):
     server = Listener(link.config, "OBSERVATION")
     source = _source(link)
@@ -73,7 +85,7 @@ def test_observations_go_out_at_the_policy_rate_and_chunks_align_to_them(link):
     assert np.allclose(observations[0].environment_state, [0.5, 0.25])
     late = chunk_message(session=link.session, index=1, obs_utime=100_000, value=0.2)
     server.deliver("CHUNK", late.encode())
-    link.wait(0.2)
+    _take(link, 1)
     chunk = source.next_chunk(_at(0.3))  # 0.2 s late: stitched in at its observation's time
     assert chunk.obs_time == pytest.approx(0.1) and chunk.t0 == pytest.approx(0.1)
     assert source.stats()["chunks"] == 2 and source.stats()["observations"] == 3  # and at 0.3 s
@@ -101,7 +113,7 @@ def test_unusable_chunks_are_dropped_with_an_event_and_never_reach_the_loop(link
     }
     last = chunk_message(**good, index=8, obs_utime=800_000, value=0.3).encode()
     server.deliver("CHUNK", *bad.values(), last)
-    link.wait(0.2)
+    _take(link, len(bad) + 1)
     chunk = source.next_chunk(_at(0.801))
     assert chunk is not None and np.allclose(chunk.q[1:], 0.3)  # only the good one
     safety = link.safety
