@@ -48,7 +48,8 @@ class Listener:
     def deliver(self, name: str, *messages: bytes) -> None:
         """Publish ``messages`` on ``name`` and return once this listener has heard them all
         (within `DELIVERY_S`). The kernel hands a multicast datagram to every socket of the
-        group in one pass, so every other subscriber on the port has them waiting by then."""
+        group in one pass, so they are in every other subscriber's socket by then (its LCM
+        receive thread may still be handing them over)."""
         if name not in self.got:
             self._subscribe(name)
         expected = len(self.got[name]) + len(messages)
