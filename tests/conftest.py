@@ -134,6 +134,16 @@ def reach_dataset(tmp_path_factory):
     return root / "reach"
 
 
+def within(seconds: float, condition: Callable[[], bool], *, poll_s: float = 0.01) -> bool:
+    """Whether ``condition()`` holds within ``seconds``, polled every ``poll_s``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll_s)
+    return True
+
+
 @contextmanager
 def in_background(work: Callable[[threading.Event], None]) -> Iterator[None]:
     """Run ``work(done)`` in a thread while the block runs; ``done`` is set as it ends."""

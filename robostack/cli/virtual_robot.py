@@ -51,6 +51,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="franka: a cube of EDGE m on the table between the Hand's open fingers, the arm "
         "posed over it (to rehearse grasps; default: no object)",
     )
+    p.add_argument(
+        "--lost-commands",
+        type=int,
+        metavar="N",
+        help="franka: periods in a row without a command that abort a motion "
+        "(communication_constraints_violation; default FCI's 20); more for a client on a "
+        "machine without a real-time kernel, which now and then waits for a core",
+    )
     p.add_argument("--task", help="the scene holds this task's objects (default: none)")
     p.add_argument("--seed", type=int, default=0, help="with --task: draws where they are")
     p.add_argument(
@@ -79,15 +87,23 @@ def run(args: argparse.Namespace) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     from robostack.hardware.rehearsal.virtual.franka_controller import VirtualFrankaController
+    from robostack.hardware.rehearsal.virtual.franka_motion import LOST_COMMANDS_LIMIT
     from robostack.hardware.rehearsal.virtual.ur_controller import VirtualURController
 
     if args.cube is not None and (args.robot != "franka" or not 0.005 <= args.cube <= 0.075):
         raise RobostackError("--cube takes the franka's cube edge, in [0.005, 0.075] m")
     if args.cube is not None and args.task is not None:
         raise RobostackError("--cube and --task are two scenes: give one")
+    if args.lost_commands is not None and (args.robot != "franka" or args.lost_commands < 1):
+        raise RobostackError("--lost-commands takes the franka's limit, a whole number >= 1")
     scene, task = _scene(args)
     if args.robot == "franka":
-        controller = VirtualFrankaController(address=args.address, scene=scene, cube=args.cube)
+        controller = VirtualFrankaController(
+            address=args.address,
+            scene=scene,
+            cube=args.cube,
+            lost_commands_limit=args.lost_commands or LOST_COMMANDS_LIMIT,
+        )
     else:
         controller = VirtualURController(
             robot=args.robot, address=args.address, firmware=args.firmware, scene=scene

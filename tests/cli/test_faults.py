@@ -276,6 +276,16 @@ def test_a_grasp_cube_is_the_franka_s_and_fits_its_hand(robot, edge):
     assert "--cube takes the franka's cube edge" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(("robot", "limit"), [("franka", "0"), ("ur5e", "250")])
+def test_a_lost_command_limit_is_the_franka_s_and_at_least_one(robot, limit):
+    done = robostack(
+        "virtual-robot", "--robot", robot, "--lost-commands", limit, "--address", "127.0.0.1"
+    )
+    assert done.returncode == 2, done.stderr
+    assert "--lost-commands takes the franka's limit" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_a_virtual_controller_listener_caps_its_clients():
     import select
     import socket

@@ -24,6 +24,9 @@ from robostack.runtime.safety.overrides import SafetyOverrides
 LOADED_READ_TIMEOUT_S = 0.25
 LOADED_STALE_REFERENCE_S = 3.0  # a starved loop takes longer for the 100 ticks between chunks
 LOADED_WATCHDOG_HZ = 10.0  # UR: the controller stops the script after 0.1 s without input
+# Franka: periods in a row without a command before the virtual FCI aborts the motion
+# (FCI's 20 there: a client that waits 20 ms for a core trips it); as long as a read may take
+LOADED_LOST_COMMANDS = round(LOADED_READ_TIMEOUT_S * 1e3)
 CLOSE_THE_HAND_S = 4.0  # a grasp on nothing closes the Hand fully in under 2 s
 
 

@@ -13,9 +13,11 @@ import pytest
 from robostack.core.errors import ObservationError, RobostackError
 from robostack.hardware.cameras import FrameReader, open_camera
 from robostack.runtime.cameras import CameraConfig, RealCameras, StaleFrameError
+from tests.conftest import within
 from tests.hardware.camera_helpers import RED, marker, write_video
 
 FPS = 20.0
+WITHIN_S = 30.0  # for what takes a second at most: a loaded machine's reader waits for a core
 
 
 def _camera(path, *, loop: bool):
@@ -43,14 +45,14 @@ def test_a_video_file_plays_through_opencv_at_its_rate_in_rgb(tmp_path):
 def test_the_reader_keeps_the_newest_frame_and_drops_the_rest(tmp_path):
     video = write_video(tmp_path / "front.avi", frames=10, fps=FPS)
     with FrameReader(_camera(video, loop=True)) as reader:
-        reader.wait_first(5.0)
-        time.sleep(0.8)  # 16 frames at 20 Hz, the 10-frame file looping
+        reader.wait_first(WITHIN_S)
+        # the file looped (10 frames, 0.5 s at 20 Hz) and the reader kept only the newest
+        assert within(WITHIN_S, lambda: reader.newest().index >= 10)
         newest = reader.newest()
         age = time.monotonic() - newest.t
         times = reader.capture_times()
-    assert newest.index >= 10  # the file looped and the reader kept only the newest
     assert marker(newest.image) == newest.index % 10
-    assert age < 3 / FPS + 0.2
+    assert age < 1.0  # fresh: less than two turns of the file, however late the reader ran
     assert len(times) == newest.index + 1 and np.all(np.diff(times) > 0)
 
 
@@ -68,12 +70,14 @@ def test_a_camera_whose_frames_stop_gives_a_stale_frame_error(tmp_path):
     with RealCameras({"front": config}) as cameras:
         images = cameras.images()  # the first frame: fresh
         assert images["front"].shape == (48, 64, 3)
-        time.sleep(6 / FPS + config.max_age + 0.1)  # the file has ended, the last frame aged
+        assert within(
+            WITHIN_S, lambda: cameras.readers["front"].ended
+        )  # the file has ended (0.3 s)
+        time.sleep(config.max_age + 0.1)  # and its last frame has aged past the bound
         with pytest.raises(StaleFrameError, match=r"camera 'front': the newest frame is") as err:
             cameras.images()
     assert isinstance(err.value, ObservationError) and err.value.check == "camera_stale"
     assert err.value.value > err.value.limit == pytest.approx(3 / FPS)
-    assert cameras.readers["front"].ended
 
 
 def test_a_missing_device_or_vendor_library_is_one_clear_error(tmp_path, monkeypatch):

@@ -145,7 +145,7 @@ def test_the_gripper_follows_the_gripper_channel(franka):
     robot, _ = franka
     robot.read()
     robot.write(JointCommand.torque(np.zeros(7), gripper=0.02))
-    deadline = time.monotonic() + 5.0  # the gripper's worker thread needs the interpreter
+    deadline = time.monotonic() + 30.0  # the gripper's worker thread needs the interpreter
     while robot._gripper._sent != 0.02 and time.monotonic() < deadline:
         robot.write(JointCommand.torque(np.zeros(7)))
         robot.read()

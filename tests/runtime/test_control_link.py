@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import time
 
 import numpy as np
@@ -16,17 +17,29 @@ from robostack.transport.config import max_bytes
 from robostack.transport.operator_stop import MAX_STOP_BYTES, stop_message
 from tests.runtime.safety.test_monitor import HOME, monitor, state
 from tests.transport.helpers import (
+    DELIVERY_S,
     Listener,
     beating,
     observation_message,
     private_config,
 )
 
+# short: the watchdog and the refusals wait them out
+SHORT = {"policy_timeout_s": 0.2, "startup_timeout_s": 0.3}
+# for a server that does answer: a beating thread on a loaded machine may wait for a core
+PATIENT = {"policy_timeout_s": 5.0, "startup_timeout_s": 30.0}
+
 
 @pytest.fixture
 def link():
-    config = private_config(policy_timeout_s=0.2, startup_timeout_s=0.3)
-    with ControlLink(config=config) as link:
+    with ControlLink(config=private_config(**SHORT)) as link:
+        link.bind(monitor())
+        yield link
+
+
+@pytest.fixture
+def patient_link():
+    with ControlLink(config=private_config(**PATIENT)) as link:
         link.bind(monitor())
         yield link
 
@@ -37,20 +50,32 @@ def _poll(link: ControlLink, ticks: int = 1, start: int = 0) -> None:
         link.poll(tick, state(t=tick * 1e-3), reference, np.zeros(7))
 
 
-def _arrive(link: ControlLink) -> None:
-    """Let what was published reach the link's socket."""
-    time.sleep(0.05)
+def _poll_until(link: ControlLink, arrived, start: int = 0) -> int:
+    """Poll ticks from ``start`` until ``arrived()``, within `DELIVERY_S`; the next tick. (LCM
+    hands a message over from a receive thread of its own, which a loaded machine delays.)"""
+    deadline = time.monotonic() + DELIVERY_S
+    tick = start
+    while not arrived():
+        assert time.monotonic() < deadline, f"nothing arrived within {DELIVERY_S} s"
+        _poll(link, 1, start=tick)
+        tick += 1
+        time.sleep(0.001)
+    return tick
+
+
+def _acks(listener: Listener, count: int):
+    """Whether ``listener`` has heard ``count`` stop acknowledgements (pumping it 10 ms)."""
+    return lambda: len(listener.wait_for("STOP_ACK", count, timeout_s=0.01)) >= count
 
 
 def test_an_operator_stop_over_lcm_stops_the_arm(link):
     other = Listener(link.config)
     stop = lcmtypes.operator_stop_t()
     stop.source, stop.reason = "test bench", "hand in the workspace"
-    other.publish("STOP", stop.encode())
-    _arrive(link)
-    _poll(link)
+    other.deliver("STOP", stop.encode())
+    tick = _poll_until(link, lambda: link.stop_requests)
     link.safety.filter(
-        1, state(t=1e-3), JointReference(HOME, np.zeros(7), np.zeros(7)), np.zeros(7)
+        tick, state(t=tick * 1e-3), JointReference(HOME, np.zeros(7), np.zeros(7)), np.zeros(7)
     )
     event = link.safety.events[0]
     assert event.check == "operator_stop" and event.reaction is Reaction.STOP
@@ -59,9 +84,8 @@ def test_an_operator_stop_over_lcm_stops_the_arm(link):
 
 
 def test_a_stop_between_episodes_stops_the_next_one(link):
-    Listener(link.config).publish("STOP", lcmtypes.operator_stop_t().encode())
-    _arrive(link)
-    _poll(link)
+    Listener(link.config).deliver("STOP", lcmtypes.operator_stop_t().encode())
+    _poll_until(link, lambda: link.stop_requests)
     fresh = monitor()
     link.bind(fresh)
     fresh.filter(0, state(), JointReference(HOME, np.zeros(7), np.zeros(7)), np.zeros(7))
@@ -72,10 +96,8 @@ def test_a_stop_is_obeyed_whatever_its_payload_and_acknowledged(link):
     other = Listener(link.config, "STOP_ACK")
     oversized = lcmtypes.operator_stop_t()
     oversized.utime, oversized.source, oversized.reason = 5, "someone", "停" * 3000
-    for _ in range(2):  # two copies: one stop, acknowledged each time
-        other.publish("STOP", oversized.encode())
-    _arrive(link)
-    _poll(link)
+    other.deliver("STOP", *[oversized.encode()] * 2)  # two copies: one stop, acknowledged twice
+    _poll_until(link, _acks(other, 2))
     assert link.safety.stop_requested  # STOPs at the next tick
     (request,) = link.stop_requests
     assert "unreadable operator stop" in request and "at most 2048" in request
@@ -98,13 +120,12 @@ def test_the_sender_cuts_a_stop_far_inside_the_channel_limit():
 @pytest.mark.parametrize("channel", ["STOP", "POLICY_STATUS", "CHUNK"])
 def test_malformed_messages_on_the_control_channels_change_nothing(link, channel):
     other = Listener(link.config)
-    for data in (b"garbage", lcmtypes.policy_status_t().encode()[:-2], bytes(9000)):
-        other.publish(channel, data)
-    _arrive(link)
-    _poll(link)
+    other.deliver(channel, b"garbage", lcmtypes.policy_status_t().encode()[:-2], bytes(9000))
     if channel == "CHUNK":  # queued raw for the chunk source, which checks them
+        _poll_until(link, lambda: len(link.chunks) >= 3)
         assert len(link.chunks) == 3
         return
+    _poll_until(link, lambda: sum(link.safety.dropped.values()) >= 3)
     drops = [e for e in link.safety.events if e.reaction is Reaction.DROP]
     assert {e.check for e in drops} == {"ipc_malformed", "ipc_oversized"}
     assert all(link.config.channel(channel) in e.message for e in drops)
@@ -114,15 +135,13 @@ def test_malformed_messages_on_the_control_channels_change_nothing(link, channel
 
 def test_the_policy_watchdog_holds_the_arm_once_the_policy_is_in_use(link):
     other = Listener(link.config)
-    other.publish("POLICY_STATUS", lcmtypes.policy_status_t().encode())
-    _arrive(link)
-    _poll(link, 1)
-    assert link.heartbeats
+    other.deliver("POLICY_STATUS", lcmtypes.policy_status_t().encode())
+    tick = _poll_until(link, lambda: link.heartbeats)
     time.sleep(0.25)  # longer than policy_timeout_s without a heartbeat
-    _poll(link, 1, start=1)
+    _poll(link, 1, start=tick)
     assert link.safety.mode is Mode.RUNNING  # not asked anything yet: a start move, say
     link.publish("OBSERVATION", observation_message())
-    _poll(link, 1, start=2)
+    _poll(link, 1, start=tick + 1)
     event = link.safety.events[-1]
     assert event.check == "policy_lost" and event.reaction is Reaction.HOLD
     assert event.value > link.config.policy_timeout_s == event.limit
@@ -154,13 +173,11 @@ def test_status_every_decimation_ticks_and_every_safety_event_go_out(link):
 
 
 def test_copies_of_one_stop_count_once_and_a_failed_send_never_reaches_the_loop(link):
-    other = Listener(link.config)
+    other = Listener(link.config, "STOP_ACK")
     stop = lcmtypes.operator_stop_t()
     stop.utime, stop.source, stop.reason = 42, "robostack stop", "test"
-    for _ in range(3):
-        other.publish("STOP", stop.encode())
-    _arrive(link)
-    _poll(link)
+    other.deliver("STOP", *[stop.encode()] * 3)
+    _poll_until(link, _acks(other, 3))  # each copy acknowledged
     assert len(link.stop_requests) == 1
 
     class Unreachable:  # the bus, but every send fails as on a network that went away
@@ -186,24 +203,27 @@ def test_heartbeats_queued_while_busy_do_not_pass_for_a_live_server(link):
     other = Listener(link.config)
     beat = lcmtypes.policy_status_t()
     beat.server = 42
-    for _ in range(5):
-        other.publish("POLICY_STATUS", beat.encode())
-    _arrive(link)
+    other.deliver("POLICY_STATUS", *[beat.encode()] * 5)
+    readable, _, _ = select.select([link.lcm.fileno()], [], [], DELIVERY_S)
+    assert readable  # waiting for the link (LCM's receive thread has queued them)
     with pytest.raises(PolicyServerError, match="no policy server"):
         link.wait_for_policy()
 
 
-def test_two_policy_servers_on_one_prefix_are_refused_before_anything_moves(link):
+def test_two_policy_servers_on_one_prefix_are_refused_before_anything_moves(patient_link):
     beats = [lcmtypes.policy_status_t() for _ in range(2)]
     beats[0].server, beats[1].server = 1, 2
-    with beating(link.config, *beats), pytest.raises(PolicyServerError, match="2 policy servers"):
-        link.wait_for_policy()
+    with (
+        beating(patient_link.config, *beats),
+        pytest.raises(PolicyServerError, match="2 policy servers"),
+    ):
+        patient_link.wait_for_policy()
 
 
 def test_a_tagged_session_hears_only_its_own_server_and_stops_on_either_stop_channel():
     from dataclasses import replace
 
-    shared = private_config(policy_timeout_s=0.2, startup_timeout_s=0.3)
+    shared = private_config(**PATIENT)
     own = replace(shared, session_tag="A1B2C3D4")
     assert own.channel("CHUNK") == "ROBOSTACK_A1B2C3D4_CHUNK"
     assert own.stop_channels() == ("ROBOSTACK_A1B2C3D4_STOP", "ROBOSTACK_STOP")
@@ -219,9 +239,8 @@ def test_a_tagged_session_hears_only_its_own_server_and_stops_on_either_stop_cha
         for config, source in ((own, "its own"), (shared, "everyone's")):
             stop = lcmtypes.operator_stop_t()
             stop.source = source
-            Listener(config).publish("STOP", stop.encode())
-        _arrive(link)
-        _poll(link)
+            Listener(config).deliver("STOP", stop.encode())
+        _poll_until(link, lambda: len(link.stop_requests) >= 2)  # behind queued heartbeats
         assert [r.split(":")[0] for r in link.stop_requests] == [
             "over LCM from its own",
             "over LCM from everyone's",

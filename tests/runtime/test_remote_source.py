@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,7 @@ from robostack.transport.config import max_bytes
 from tests.policies.helpers import FEATURES
 from tests.runtime.safety.test_monitor import monitor
 from tests.transport.helpers import (
+    DELIVERY_S,
     SERVER,
     Listener,
     beating,
@@ -53,6 +56,15 @@ def _at(t: float, q: float = 0.0) -> JointState:
     return JointState(t=t, q=np.full(DOF, q), dq=np.zeros(DOF))
 
 
+def _take(link: ControlLink, count: int) -> None:
+    """Wait (within `DELIVERY_S`) until ``count`` chunks have reached the link: LCM hands them
+    over from a receive thread of its own, which a loaded machine delays."""
+    deadline = time.monotonic() + DELIVERY_S
+    while len(link.chunks) < count:
+        assert time.monotonic() < deadline, f"{len(link.chunks)} of {count} chunks arrived"
+        link.wait(0.05)
+
+
 def test_observations_go_out_at_the_policy_rate_and_chunks_align_to_them(link):
     server = Listener(link.config, "OBSERVATION")
     source = _source(link)
@@ -72,8 +84,8 @@ def test_observations_go_out_at_the_policy_rate_and_chunks_align_to_them(link):
     assert observations[0].task == "reach the red marker"
     assert np.allclose(observations[0].environment_state, [0.5, 0.25])
     late = chunk_message(session=link.session, index=1, obs_utime=100_000, value=0.2)
-    server.publish("CHUNK", late.encode())
-    link.wait(0.2)
+    server.deliver("CHUNK", late.encode())
+    _take(link, 1)
     chunk = source.next_chunk(_at(0.3))  # 0.2 s late: stitched in at its observation's time
     assert chunk.obs_time == pytest.approx(0.1) and chunk.t0 == pytest.approx(0.1)
     assert source.stats()["chunks"] == 2 and source.stats()["observations"] == 3  # and at 0.3 s
@@ -99,10 +111,9 @@ def test_unusable_chunks_are_dropped_with_an_event_and_never_reach_the_loop(link
         "spacing": chunk_message(**good, index=8, obs_utime=800_000, dt=0.05).encode(),
         "too old": chunk_message(**good, index=3, obs_utime=300_000).encode(),
     }
-    for data in bad.values():
-        server.publish("CHUNK", data)
-    server.publish("CHUNK", chunk_message(**good, index=8, obs_utime=800_000, value=0.3).encode())
-    link.wait(0.2)
+    last = chunk_message(**good, index=8, obs_utime=800_000, value=0.3).encode()
+    server.deliver("CHUNK", *bad.values(), last)
+    _take(link, len(bad) + 1)
     chunk = source.next_chunk(_at(0.801))
     assert chunk is not None and np.allclose(chunk.q[1:], 0.3)  # only the good one
     safety = link.safety
@@ -126,7 +137,7 @@ def test_no_chunk_for_the_first_observation_is_refused_before_anything_moves(lin
 
 
 def test_a_stop_while_waiting_for_the_first_chunk_ends_the_wait_with_nothing_moved(link):
-    Listener(link.config).publish("STOP", lcmtypes.operator_stop_t().encode())
+    Listener(link.config).deliver("STOP", lcmtypes.operator_stop_t().encode())
     assert _source(link).next_chunk(_at(0.0)) is None  # the loop then STOPs at its first tick
 
 

@@ -14,6 +14,8 @@ from robostack.transport import lcmtypes
 from robostack.transport.config import IpcConfig
 from tests.conftest import in_background
 
+DELIVERY_S = 30.0  # for a message to cross loopback: instant, but a loaded machine waits
+
 
 def private_config(**overrides) -> IpcConfig:
     """An `IpcConfig` on a random port, so that tests never hear each other. The port is below
@@ -29,22 +31,39 @@ class Listener:
     def __init__(self, config: IpcConfig, *names: str):
         self.bus = lcm.LCM(config.url)
         self.config = config
-        self.got: dict[str, list[tuple[float, bytes]]] = {name: [] for name in names}
+        self.got: dict[str, list[tuple[float, bytes]]] = {}
         for name in names:
-            self.bus.subscribe(
-                config.channel(name),
-                lambda _, data, name=name: self.got[name].append((time.monotonic(), data)),
-            )
+            self._subscribe(name)
+
+    def _subscribe(self, name: str) -> None:
+        self.got[name] = []
+        self.bus.subscribe(
+            self.config.channel(name),
+            lambda _, data: self.got[name].append((time.monotonic(), data)),
+        )
 
     def publish(self, name: str, data: bytes) -> None:
         self.bus.publish(self.config.channel(name), data)
+
+    def deliver(self, name: str, *messages: bytes) -> None:
+        """Publish ``messages`` on ``name`` and return once this listener has heard them all
+        (within `DELIVERY_S`). The kernel hands a multicast datagram to every socket of the
+        group in one pass, so they are in every other subscriber's socket by then (its LCM
+        receive thread may still be handing them over)."""
+        if name not in self.got:
+            self._subscribe(name)
+        expected = len(self.got[name]) + len(messages)
+        for data in messages:
+            self.publish(name, data)
+        heard = len(self.wait_for(name, expected, timeout_s=DELIVERY_S))
+        assert heard == expected, f"{heard} of {expected} messages on {name} within {DELIVERY_S} s"
 
     def pump(self, seconds: float) -> None:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             self.bus.handle_timeout(10)
 
-    def wait_for(self, name: str, count: int = 1, timeout_s: float = 5.0) -> list:
+    def wait_for(self, name: str, count: int = 1, timeout_s: float = DELIVERY_S) -> list:
         end = time.monotonic() + timeout_s
         while len(self.got[name]) < count and time.monotonic() < end:
             self.bus.handle_timeout(10)

@@ -40,7 +40,7 @@ from robostack.hardware.rehearsal.virtual import fci
 from robostack.hardware.rehearsal.virtual.arm import CONTROLLERS, VirtualArm
 from robostack.hardware.rehearsal.virtual.franka_hand import PORT as HAND_PORT
 from robostack.hardware.rehearsal.virtual.franka_hand import VirtualHand
-from robostack.hardware.rehearsal.virtual.franka_motion import FrankaMotion
+from robostack.hardware.rehearsal.virtual.franka_motion import LOST_COMMANDS_LIMIT, FrankaMotion
 from robostack.hardware.rehearsal.virtual.grasp_scene import GraspScene
 from robostack.hardware.rehearsal.virtual.server import FramedClient, VirtualController
 from robostack.sim.mujoco import SceneConfig
@@ -94,6 +94,9 @@ class VirtualFrankaController(VirtualController):
         cube: for a grasp rehearsal, the edge of a cube standing between the Hand's open
             fingers, m (`GraspScene`: it replaces ``scene``, and the arm starts posed over the
             cube instead of at ``q0``).
+        lost_commands_limit: periods in a row without a command that abort a motion
+            (``communication_constraints_violation``); default FCI's 20. More for a client
+            on a machine without a real-time kernel, which now and then waits for a core.
     """
 
     def __init__(
@@ -103,6 +106,7 @@ class VirtualFrankaController(VirtualController):
         q0: np.ndarray | None = None,
         scene: SceneConfig | None = None,
         cube: float | None = None,
+        lost_commands_limit: int = LOST_COMMANDS_LIMIT,
     ):
         period, self.firmware = CONTROLLERS["panda"]
         grasp = None if cube is None else GraspScene.cube(cube)
@@ -116,7 +120,10 @@ class VirtualFrankaController(VirtualController):
             width_max=self.arm.spec.gripper_width_max, width=self._width(), period=period
         )
         self.motion = FrankaMotion(
-            self.arm, gripper=lambda: self.hand.target, on_end=self._motion_ended
+            self.arm,
+            gripper=lambda: self.hand.target,
+            on_end=self._motion_ended,
+            lost_commands_limit=lost_commands_limit,
         )
         self.urdf = served_urdf()
         self.message_id = 0

@@ -16,7 +16,7 @@ period per tick of its 1 kHz clock).
   arm's inertia at the motion's start: a servo cheap enough for every period). A period
   without a command repeats the last torque, or continues the last velocity at constant
   acceleration, as FCI does.
-- Any motion is aborted as a reflex, with the error flagged, by `LOST_COMMANDS_LIMIT` periods
+- Any motion is aborted as a reflex, with the error flagged, by ``lost_commands_limit`` periods
   in a row without a command (`command_lost`: ``communication_constraints_violation``), a
   joint faster than its limit (``joint_velocity_violation``) or an external torque above the
   upper collision threshold (``joint_reflex``, once `collision_torque` is set). A torque motion
@@ -56,7 +56,7 @@ from robostack.hardware.rehearsal.virtual import fci
 from robostack.hardware.rehearsal.virtual.arm import VirtualArm
 
 MAX_TORQUE_RATE = 1000.0  # Nm/s, FCI's limit on the commanded torque's rate
-LOST_COMMANDS_LIMIT = 20  # periods in a row without a command abort the motion
+LOST_COMMANDS_LIMIT = 20  # FCI's: periods in a row without a command abort the motion
 HOLD_GAINS = {"kp": 400.0, "kd": 40.0}  # the joint servo (idle hold, velocity), 1/s^2, 1/s
 LIMIT_SLACK = 1e-6  # relative rounding allowed on the commanded signal's limits
 REST_VELOCITY = 1e-6  # rad/s: a velocity motion finishes at rest, every joint below this
@@ -79,6 +79,8 @@ class FrankaMotion:
         gripper: the Hand's target width now, m (None: the fingers are not driven).
         on_end: called with how a running motion ended: ``finished``, ``reflex``,
             ``user_stop`` or ``stopped``.
+        lost_commands_limit: periods in a row without a command that abort a motion (default
+            FCI's `LOST_COMMANDS_LIMIT`).
     """
 
     def __init__(
@@ -87,8 +89,12 @@ class FrankaMotion:
         *,
         gripper: Callable[[], float | None] = lambda: None,
         on_end: Callable[[str], None] = lambda how: None,
+        lost_commands_limit: int = LOST_COMMANDS_LIMIT,
     ):
+        if lost_commands_limit < 1:
+            raise ValueError(f"lost_commands_limit must be >= 1, got {lost_commands_limit}")
         self.arm, self.gripper, self.on_end = arm, gripper, on_end
+        self.lost_commands_limit = lost_commands_limit
         self.model = RigidBodyModel(get_robot(arm.spec.name))
         gains = {k: np.full(arm.spec.dof, v) for k, v in HOLD_GAINS.items()}
         self.joint_servo = ComputedTorque(model=self.model, **gains)
@@ -181,7 +187,7 @@ class FrankaMotion:
         """One period of the running motion without a new command: the last torque again, or
         the last velocity command continued at its acceleration."""
         self._missed += 1
-        if self._missed >= LOST_COMMANDS_LIMIT:
+        if self._missed >= self.lost_commands_limit:
             self._abort("communication_constraints_violation")
             return
         if self.velocity:

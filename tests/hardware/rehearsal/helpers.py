@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
 
 from robostack.core.paths import CHECKPOINTS, LAUNCH_FILES
-from robostack.hardware.rehearsal.virtual.process import inject
+from robostack.hardware.rehearsal.virtual.process import inject, virtual_controller
 from robostack.hardware.rehearsal.virtual.server import request
 from tests.conftest import in_background
-from tests.hardware.helpers import for_a_loaded_machine
+from tests.hardware.helpers import LOADED_LOST_COMMANDS, for_a_loaded_machine
+
+
+@contextmanager
+def virtual_franka(address: str, *, extra: tuple[str, ...] = ()) -> Iterator[str]:
+    """A virtual Franka (its own process) serving ``address`` while the block runs, with
+    `LOADED_LOST_COMMANDS` (the bounds of a shared machine); ``extra``: more of
+    ``robostack virtual-robot``'s options. Yields ``address``."""
+    lost = ("--lost-commands", str(LOADED_LOST_COMMANDS))
+    with virtual_controller("franka", address, extra=(*lost, *extra)):
+        yield address
 
 
 @contextmanager

@@ -13,10 +13,10 @@ import rerun as rr
 
 from robostack.cli.main import main
 from robostack.core.paths import LAUNCH_FILES
-from robostack.hardware.rehearsal.virtual.process import virtual_controller
 from tests.conftest import loopback
 from tests.hardware.camera_helpers import RED, camera_table, pixel_checkpoint, write_video
 from tests.hardware.helpers import for_a_loaded_machine, read_summary
+from tests.hardware.rehearsal.helpers import virtual_franka
 
 PUSH = "push the red cube onto the green square"
 VIDEO_S = 10.0  # the camera's video: preflight (1 s), the start move, then the episode's start
@@ -68,7 +68,7 @@ def test_push_from_a_video_camera_on_the_virtual_franka_holds_when_the_video_end
     address = loopback(53)
     path = _launch_file(tmp_path)
     argv = ["launch", PUSH, "--launch", path, "--address", address, "--yes", "--speed", "1"]
-    with virtual_controller("franka", address):
+    with virtual_franka(address):
         assert main(["preflight", "--launch", path, "--address", address, "--json"]) == 0
         report = json.loads(capsys.readouterr().out)
         assert report["ok"] and "camera front" in [c["name"] for c in report["checks"]]
@@ -118,7 +118,7 @@ def test_push_rehearsed_on_the_virtual_franka_from_its_own_scene_across_the_spli
     path.write_text(text)
     scene = ("--task", "push", "--seed", "0", "--cameras", "front", "--image-size", "48")
     argv = ["launch", PUSH, "--launch", str(path), "--address", address, "--yes", "--speed", "1"]
-    with virtual_controller("franka", address, extra=scene):
+    with virtual_franka(address, extra=scene):
         assert main([*argv, "--json"]) == 1  # not a success: an object task is not judged
     out = json.loads(capsys.readouterr().out)
     checks = {c["name"]: c for c in out["preflight"]["checks"]}

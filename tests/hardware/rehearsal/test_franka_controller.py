@@ -22,7 +22,7 @@ from robostack.core.robots import get_robot
 from robostack.hardware.franka import FrankaConfig, FrankaRobot
 from robostack.hardware.franka.hand_process import HandProcess
 from robostack.hardware.rehearsal.virtual.fci import STATE
-from robostack.hardware.rehearsal.virtual.process import inject, virtual_controller
+from robostack.hardware.rehearsal.virtual.process import inject
 from robostack.runtime.recording import EVENTS, RRD
 from robostack.runtime.recording.reader import joint_signal, text_log
 from robostack.sessions.episodes import EpisodeSpec, run_robot_episode
@@ -33,7 +33,11 @@ from tests.hardware.helpers import (
     loaded_overrides,
     read_summary,
 )
-from tests.hardware.rehearsal.helpers import franka_launch_file, inject_once_moving
+from tests.hardware.rehearsal.helpers import (
+    franka_launch_file,
+    inject_once_moving,
+    virtual_franka,
+)
 
 ADDRESS = loopback(51)
 CUBE_EDGE = 0.05  # m
@@ -42,7 +46,7 @@ LET_GO_AFTER_S = 0.5  # the session has read the grasp back by then
 
 @pytest.fixture  # one virtual controller at a time: each spins a 1 kHz clock
 def panda():
-    with virtual_controller("franka", ADDRESS):
+    with virtual_franka(ADDRESS):
         yield ADDRESS
 
 
@@ -104,7 +108,7 @@ def test_the_hand_moves_homes_and_a_grasp_on_nothing_closes_fully_and_fails(pand
 def panda_over_a_cube():
     """A virtual Franka posed over a 5 cm cube standing between the Hand's open fingers."""
     address = loopback(53)
-    with virtual_controller("franka", address, extra=("--cube", str(CUBE_EDGE))):
+    with virtual_franka(address, extra=("--cube", str(CUBE_EDGE))):
         yield address
 
 
@@ -166,7 +170,7 @@ def test_a_session_closing_the_hand_on_nothing_records_the_failed_grasp(panda, t
 def test_preflight_and_a_policy_session_from_the_cli_through_pylibfranka(tmp_path, capsys):
     address = loopback(52)
     path = franka_launch_file(tmp_path)
-    with virtual_controller("franka", address):
+    with virtual_franka(address):
         assert main(["preflight", "--launch", path, "--address", address, "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["ok"]
         argv = ["launch", "reach the red marker", "--launch", path, "--address", address]
@@ -204,7 +208,7 @@ def _assert_one_recording_of_start_move_then_episode(run: Path) -> None:
 def test_a_start_move_tripping_the_monitor_leaves_its_events_and_a_whole_recording(tmp_path):
     address = loopback(54)
     spec = EpisodeSpec(task="reach", seed=3, controller="impedance", record=True, runs_dir=tmp_path)
-    with virtual_controller("franka", address):
+    with virtual_franka(address):
         config = FrankaConfig(realtime="ignore", gripper=False)
         with FrankaRobot(address=address, config=config) as robot:
             spec = dataclasses.replace(spec, safety=loaded_overrides(robot))

@@ -20,14 +20,17 @@ from robostack.core.model import RigidBodyModel
 from robostack.core.robots import get_robot
 from robostack.core.types import CommandMode, JointCommand
 from robostack.hardware.franka import FrankaConfig, FrankaRobot
-from robostack.hardware.rehearsal.virtual.process import virtual_controller
 from robostack.runtime.assembly import make_loop
 from robostack.runtime.recording import EVENTS
 from robostack.runtime.safety import SafetyConfig, SafetyMonitor
 from robostack.runtime.safety.events import Reaction
 from tests.conftest import loopback
 from tests.hardware.helpers import LOADED_READ_TIMEOUT_S, checks, read_summary
-from tests.hardware.rehearsal.helpers import franka_launch_file, inject_once_moving
+from tests.hardware.rehearsal.helpers import (
+    franka_launch_file,
+    inject_once_moving,
+    virtual_franka,
+)
 
 ADDRESS = loopback(53)
 PANDA = get_robot("panda")
@@ -36,7 +39,7 @@ GENERATOR_REFLEXES = ("joint_motion_generator", "franka_reflex")
 
 @pytest.fixture  # one virtual controller at a time: each spins a 1 kHz clock
 def panda():
-    with virtual_controller("franka", ADDRESS):
+    with virtual_franka(ADDRESS):
         yield ADDRESS
 
 
@@ -120,7 +123,7 @@ def test_a_velocity_session_from_the_launch_file_tracks_and_a_reflex_stops_it_re
     address = loopback(54)
     path = franka_launch_file(tmp_path, command_mode="velocity")
     argv = ["launch", "reach the red marker", "--launch", path, "--address", address]
-    with virtual_controller("franka", address):
+    with virtual_franka(address):
         assert main([*argv, "--yes", "--speed", "1", "--json"]) in (0, 1)
         out = json.loads(capsys.readouterr().out)
         episode = out["results"][0]

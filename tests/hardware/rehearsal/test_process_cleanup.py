@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.conftest import loopback
 
-ENDED_WITHIN_S = 15.0
+ENDED_WITHIN_S = 60.0  # a second or two, longer on a loaded machine
 
 
 def _serving(address: str) -> list[int]:

@@ -14,11 +14,11 @@ import pytest
 from robostack.core.errors import RobostackError
 from robostack.hardware.rehearsal.virtual.camera import VirtualCamera
 from robostack.hardware.rehearsal.virtual.franka_controller import VirtualFrankaController
-from robostack.hardware.rehearsal.virtual.process import virtual_controller
 from robostack.sim.cameras import CAMERAS
 from robostack.sim.mujoco import SceneConfig
 from robostack.sim.tasks import make_task
 from tests.conftest import loopback
+from tests.hardware.rehearsal.helpers import virtual_franka
 
 FRONT = CAMERAS["front"].resized(64, 48)
 WRIST = CAMERAS["wrist"].resized(32, 32)
@@ -77,7 +77,7 @@ def test_robostack_virtual_robot_serves_a_tasks_scene_cameras():
     address = loopback(72)
     command = ["--task", "push", "--seed", "1", "--cameras", "front", "--image-size", "40"]
     with (
-        virtual_controller("franka", address, extra=tuple(command)),
+        virtual_franka(address, extra=tuple(command)),
         VirtualCamera(address, "front") as camera,
     ):
         frame = camera.read()
