@@ -60,8 +60,8 @@ def _free_port() -> int:
 
 
 @pytest.mark.parametrize("any_port", [False, True])
-def test_view_web_serves_on_localhost_only(runs_dir, any_port):
-    """On the port given, or with --port 0 on the free port it prints."""
+def test_view_web_serves_on_localhost_only(runs_dir, any_port, tmp_path):
+    """On the port given, or with --port 0 on the free port it prints (its log in tmp_path)."""
     (run,) = runs_dir.iterdir()
     port = 0 if any_port else _free_port()
     viewer = subprocess.Popen(
@@ -79,6 +79,7 @@ def test_view_web_serves_on_localhost_only(runs_dir, any_port):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group: everything it starts is ours to end
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # the viewer's log goes to the temp folder
     )
     try:
         first = viewer.stdout.readline()  # the viewer's URL, once it serves
