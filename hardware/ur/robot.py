@@ -21,8 +21,10 @@ thread meets a disconnect from another. Once the connection is found lost (eithe
 says so, or a call fails on it) the backend makes no further call on the control interface but
 its disconnect: ur_rtde's own receive thread tears the RTDE socket down and tries to reconnect
 when the controller closes it, and a command sent meanwhile writes to a socket being replaced
-(a segmentation fault in ``kickWatchdog``). Each command is sent only after both interfaces
-say they are connected.
+(a segmentation fault in ur_rtde's send). Each command is sent only after both interfaces say
+they are connected, and one package goes out per period: the command itself, which also feeds
+the armed RTDE watchdog (ur_rtde's control script watches ``input_int_register_0``, which every
+command package writes), so no separate ``kickWatchdog`` is sent.
 """
 
 from __future__ import annotations
@@ -174,7 +176,6 @@ class URRobot(Robot):
             if not self._moving:
                 self._start_motion()
                 self._check_connected()
-            control.kickWatchdog()
             if self.command_mode is CommandMode.POSITION:
                 c = self.config
                 sent = control.servoJ(values, 0.0, 0.0, self.spec.dt, c.lookahead_s, c.gain)

@@ -169,11 +169,11 @@ def test_client_calls_and_close_from_two_threads_never_overlap():
     order = []
 
     class Slow(standin.RTDEControlInterface):
-        def kickWatchdog(self) -> bool:  # noqa: N802 (ur_rtde's name)
+        def servoJ(self, *args) -> bool:  # noqa: N802 (ur_rtde's name)
             inside.set()
             release.wait(WAIT_S)
-            order.append("kick")
-            return super().kickWatchdog()
+            order.append("servoJ")
+            return super().servoJ(*args)
 
         def disconnect(self) -> None:
             order.append("disconnect")
@@ -191,10 +191,10 @@ def test_client_calls_and_close_from_two_threads_never_overlap():
         closer = threading.Thread(target=ur.close)
         closer.start()
         closer.join(0.2)
-        assert closer.is_alive()  # waits for the kick under way
+        assert closer.is_alive()  # waits for the command under way
         release.set()
         writer.join(WAIT_S)
         closer.join(WAIT_S)
-        assert order == ["kick", "disconnect"]
+        assert order == ["servoJ", "disconnect"]
         with pytest.raises(RobostackError, match="not connected"):
             ur.write(_hold(ur, q))

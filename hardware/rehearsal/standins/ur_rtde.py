@@ -12,8 +12,9 @@ one module holds their three classes. Semantics followed (ur_rtde's API document
   accelerates to a joint speed; ``directTorque(tau, viscous_scale, coulomb_scale)`` applies
   torque on top of the controller's gravity compensation and needs PolyScope 5.26 (ur_rtde's
   announcement); on an older controller it raises ``RuntimeError``.
-- ``setWatchdog(min_frequency)`` arms a watchdog: if ``kickWatchdog`` is not called at least
-  that often, the control script stops, the arm decelerates, commands return False.
+- ``setWatchdog(min_frequency)`` arms a watchdog: if no command (``kickWatchdog`` or any
+  other: each writes the register the script's watchdog watches) arrives at least that often,
+  the control script stops, the arm decelerates, commands return False.
   ``stopScript`` ends the script (and its watchdog); ``reuploadScript`` starts it again.
 - A protective or emergency stop stops the script and brakes the arm; the receive interface
   shows it in ``getSafetyStatusBits`` (bit 2 protective stop, bits 5-7 emergency stops),
@@ -140,7 +141,7 @@ class RTDEControlInterface:
             raise RuntimeError("servoJ: lookahead_time must be in [0.03, 0.2], gain in [100, 2000]")
         if not self._c.accept():
             return False
-        if not self._c.inputs_arrive():
+        if not self._arrives():
             return True
         c = self._c
         q = np.asarray(q, dtype=float)
@@ -150,7 +151,7 @@ class RTDEControlInterface:
     def speedJ(self, qd, acceleration: float = 0.5, time: float = 0.0) -> bool:
         if not self._c.accept():
             return False
-        if not self._c.inputs_arrive():
+        if not self._arrives():
             return True
         self._c.speed(qd, acceleration)
         return True
@@ -163,7 +164,7 @@ class RTDEControlInterface:
             )
         if not self._c.accept():
             return False
-        if not self._c.inputs_arrive():
+        if not self._arrives():
             return True
         self._c.torque(torque)
         return True
@@ -178,7 +179,7 @@ class RTDEControlInterface:
         self._stop()
 
     def _stop(self) -> bool:
-        if self._c.inputs_arrive():
+        if self._arrives():
             self._c.stop()
         return self._c.running
 
@@ -188,9 +189,16 @@ class RTDEControlInterface:
         return True
 
     def kickWatchdog(self) -> bool:
-        if self._c.inputs_arrive():
-            self._c.kick()
+        self._arrives()
         return self._c.running
+
+    def _arrives(self) -> bool:
+        """Whether a command's package reaches the controller (not under a ``stall``); one
+        that does writes ``input_int_register_0``, which feeds an armed watchdog."""
+        if not self._c.inputs_arrive():
+            return False
+        self._c.kick()
+        return True
 
     def isProgramRunning(self) -> bool:
         return self._c.running
