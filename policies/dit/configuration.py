@@ -8,6 +8,7 @@ from typing import ClassVar
 from robostack.policies.features import PolicyFeatures, check_parameter_budget, check_ranges
 
 SAMPLERS = ("ddpm", "ddim", "dpmsolver")
+PROPRIOCEPTION = ("full", "positions")
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ class DiTConfig:
         keypoints: spatial-softmax keypoints per camera.
         crop_ratio: side of the image crop the encoder sees (random in training, centred in
             inference), a share of the image side, in (0, 1].
+        proprioception: what the state token reads of ``state``: "full" (q, dq, gripper, tool
+            position) or "positions" (without the joint velocities dq). A policy from cameras
+            takes "positions": with the arm's velocity in view it learns to continue the
+            expert's motion, and the goal, which only the images show, goes unread.
     """
 
     features: PolicyFeatures
@@ -52,6 +57,7 @@ class DiTConfig:
     image_width: int = 16
     keypoints: int = 32
     crop_ratio: float = 0.9
+    proprioception: str = "full"
 
     RANGES: ClassVar[dict[str, tuple[float, float]]] = {
         "d_model": (1, 4096),
@@ -75,6 +81,10 @@ class DiTConfig:
             )
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
+        if self.proprioception not in PROPRIOCEPTION:
+            raise ValueError(
+                f"proprioception must be one of {PROPRIOCEPTION}, got {self.proprioception!r}"
+            )
         if self.sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
         if not 1 <= self.sampling_steps <= self.train_timesteps:

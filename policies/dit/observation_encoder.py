@@ -1,11 +1,11 @@
 """Observation tokens -> one pooled conditioning vector (run once per chunk, not per step).
 
-Tokens: one per observation step for proprioception, one per step for the task/object state
-(values and their padding mask; none where the policy takes no object state), one for the
-language-goal embedding, and one per camera and step from that camera's `ImageEncoder` (images
-cropped first: `robostack.policies.dit.image_encoder.crop`). Each gets a modality embedding (one
-per camera) and a step embedding; a small transformer mixes them and their mean is the
-observation embedding (B, d_model).
+Tokens: one per observation step for proprioception (with or without the joint velocities), one per
+step for the task/object state (values and their padding mask; none where the policy takes no object
+state), one for the language-goal embedding, and one per camera and step from that camera's
+`ImageEncoder` (images cropped first: `robostack.policies.dit.image_encoder.crop`). Each gets a
+modality embedding (one per camera) and a step embedding; a small transformer mixes them and their
+mean is the observation embedding (B, d_model).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ class ObservationEncoder(nn.Module):
         image_width: the image trunk's first-stage channels (64: ResNet-18).
         keypoints: spatial-softmax keypoints per camera.
         crop_ratio: the side of the crop an image encoder sees, a share of the image's.
+        velocities: whether the state token reads the joint velocities dq (False: q, gripper
+            width and tool position only).
     """
 
     def __init__(
@@ -37,10 +39,14 @@ class ObservationEncoder(nn.Module):
         image_width: int = 64,
         keypoints: int = 32,
         crop_ratio: float = 1.0,
+        velocities: bool = True,
     ):
         super().__init__()
         f = features
-        self.state = nn.Linear(f.state_dim, d_model)
+        dof = f.action_dim - 1  # state: q (dof), dq (dof), gripper width, tool position (3)
+        read = [i for i in range(f.state_dim) if velocities or not dof <= i < 2 * dof]
+        self.register_buffer("state_columns", torch.tensor(read), persistent=False)
+        self.state = nn.Linear(len(read), d_model)
         # values and mask; no token without object state
         self.environment = nn.Linear(2 * f.environment_dim, d_model) if f.environment_dim else None
         self.language = nn.Linear(f.language_dim, d_model)
@@ -73,7 +79,9 @@ class ObservationEncoder(nn.Module):
         encoding their images again."""
         frame_tokens = frame_tokens or {}
         tokens = [
-            self.state(obs["state"]) + self.modality[0] + self.step,
+            self.state(obs["state"].index_select(-1, self.state_columns))
+            + self.modality[0]
+            + self.step,
             (self.language(obs["language"]) + self.modality[2])[:, None, :],
         ]
         if self.environment is not None:

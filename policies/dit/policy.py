@@ -41,6 +41,7 @@ class DiTPolicy(Policy):
             image_width=config.image_width,
             keypoints=config.keypoints,
             crop_ratio=config.crop_ratio,
+            velocities=config.proprioception == "full",
         )
         self.null_condition = nn.Parameter(torch.zeros(config.d_model))
         self.net = DiTNoiseNet(

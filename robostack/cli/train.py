@@ -45,7 +45,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--cameras",
         help="train from these cameras of the datasets (e.g. front,wrist) with proprioception "
-        "and language, and without the object state (default: none, from the object state)",
+        "and language, and without the object state (default: none, from the object state); "
+        "the DiT then reads no joint velocities (--set proprioception=full to read them)",
+    )
+    p.add_argument(
+        "--obs-horizon",
+        type=int,
+        default=2,
+        help="observation steps the policy sees, the latest last (default 2)",
     )
     p.add_argument(
         "--set",
@@ -66,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     from robostack.policies.registry import policy_class
     from robostack.policies.training import TrainConfig, load_training_data, train
 
+    if not 1 <= args.obs_horizon <= 64:
+        raise RobostackError(f"--obs-horizon must be in [1, 64], got {args.obs_horizon}")
     for folder in args.dataset:
         if not folder.is_dir():
             raise RobostackError(f"dataset {folder} does not exist")
@@ -88,12 +97,16 @@ def run(args: argparse.Namespace) -> int:
         embed=embed_sentences,
         task_weights=_task_weights(args.task_weight),
         cameras=cameras,
+        obs_horizon=args.obs_horizon,
     )
     torch.manual_seed(args.seed)
     cls = policy_class(args.policy)
     overrides = _overrides(cls.config_class, args.set)
+    if cameras and "proprioception" in {f.name for f in dataclasses.fields(cls.config_class)}:
+        overrides.setdefault("proprioception", "positions")
     try:
-        policy = cls(cls.config_class(features=data.features(), **overrides), data.stats())
+        features = data.features(obs_horizon=args.obs_horizon)
+        policy = cls(cls.config_class(features=features, **overrides), data.stats())
     except ValueError as error:
         raise RobostackError(str(error)) from error
     evaluate = _evaluator(data, args.eval_episodes) if args.eval_every else None

@@ -31,10 +31,11 @@ def pixel_dataset(tmp_path_factory):
 def test_train_from_cameras_and_eval_with_the_checkpoints_cameras(pixel_dataset, tmp_path, capsys):
     out = tmp_path / "dit"
     argv = ["train", "--dataset", str(pixel_dataset), "--out", str(out), "--steps", "3"]
-    argv += ["--batch-size", "4", "--cameras", "front,wrist", *TINY, "--json"]
-    assert main(argv) == 0
+    argv += ["--batch-size", "4", "--cameras", "front,wrist", "--obs-horizon", "1"]
+    assert main([*argv, *TINY, "--json"]) == 0
     config = json.loads((out / "checkpoint/config.json").read_text())["config"]
-    assert config["features"]["environment_dim"] == 0
+    assert config["features"]["environment_dim"] == 0 and config["features"]["obs_horizon"] == 1
+    assert config["proprioception"] == "positions"  # no joint velocities from cameras
     assert config["features"]["cameras"] == [["front", 32, 32], ["wrist", 32, 32]]
     stats = json.loads((out / "checkpoint/stats.json").read_text())
     assert "environment_state" not in stats and len(stats["images.front"]["mean"]) == 3
@@ -66,6 +67,13 @@ def test_training_from_a_camera_the_dataset_lacks_is_refused(pixel_dataset, tmp_
     assert main(argv) == 2
     error = json.loads(capsys.readouterr().out)["error"]
     assert "camera 'overhead'" in error and "lacks (it has: front, wrist)" in error
+
+
+def test_an_observation_horizon_out_of_range_is_refused(pixel_dataset, tmp_path, capsys):
+    argv = ["train", "--dataset", str(pixel_dataset), "--out", str(tmp_path / "dit")]
+    capsys.readouterr()
+    assert main([*argv, "--steps", "1", "--obs-horizon", "0", "--json"]) == 2
+    assert "--obs-horizon must be in [1, 64], got 0" in json.loads(capsys.readouterr().out)["error"]
 
 
 @pytest.fixture(scope="module")

@@ -146,6 +146,8 @@ def test_config_rejects_bad_values():
         DiTConfig(features=FEATURES, sampling_steps=0)
     with pytest.raises(ValueError, match="divisible"):
         DiTConfig(features=FEATURES, d_model=30, n_heads=4)
+    with pytest.raises(ValueError, match="proprioception"):
+        DiTConfig(features=FEATURES, proprioception="velocities")
 
 
 def test_timestep_embedding_is_sinusoidal():
@@ -174,6 +176,23 @@ def test_a_pixel_policy_takes_proprioception_images_and_language_and_no_object_s
     obs["images.front"] = torch.rand(2, PIXELS.obs_horizon, 3, 32, 32)  # another resolution
     with pytest.raises(ValueError, match=r"images\.front.*expected"):
         policy.encode(obs)
+
+
+def test_a_policy_reading_positions_ignores_the_joint_velocities():
+    # dof 2: state = q (2), dq (2), gripper width, tool position (3)
+    features = dataclasses.replace(PIXELS, state_dim=8)
+    for proprioception, sees_velocities in (("full", True), ("positions", False)):
+        policy = tiny_dit(features=features, image_width=8, proprioception=proprioception)
+        randomize_outputs(policy)
+        policy.eval()
+        obs = observation(batch=2, features=features)
+        before = policy.encode(obs)
+        moving = {**obs, "state": obs["state"].clone()}
+        moving["state"][..., 2:4] += 1.0
+        assert torch.allclose(before, policy.encode(moving)) is not sees_velocities
+        moved = {**obs, "state": obs["state"].clone()}
+        moved["state"][..., [0, 1, 4, 5, 6, 7]] += 1.0
+        assert not torch.allclose(before, policy.encode(moved))
 
 
 def test_training_crops_at_random_and_inference_crops_the_centre():
