@@ -36,6 +36,10 @@ from robostack.runtime.safety.overrides import SafetyOverrides
 from robostack.sessions.episodes import EpisodeSpec
 from robostack.sim.tasks import ARM_ONLY_TASKS, TASKS, make_task
 
+PIXELS_SUFFIX = (
+    "_pixels"  # a shipped checkpoint trained from cameras: assets/checkpoints/<task>_pixels
+)
+
 
 @dataclass(frozen=True)
 class LaunchPlan:
@@ -346,11 +350,23 @@ def _check_types(data: dict, types: dict[str, type | tuple], what: str = "") -> 
 def checkpoint_for(launch: LaunchFile, task: str) -> tuple[str, str, Path]:
     """Which checkpoint ``launch`` runs ``task`` with: the key that names it, the name and
     the folder (not checked): [policy.tasks] override, else [policy] checkpoint, else the
-    shipped one named after the task."""
+    shipped one for the task (`shipped_checkpoint`)."""
     key = f"[policy.tasks] {task}" if task in launch.policy.tasks else "[policy] checkpoint"
-    name = launch.policy.tasks.get(task, launch.policy.checkpoint) or task
+    name = launch.policy.tasks.get(task, launch.policy.checkpoint) or shipped_checkpoint(
+        launch, task
+    )
     path = CHECKPOINTS / name if (CHECKPOINTS / name).is_dir() else launch.resolve(name)
     return key, name, path
+
+
+def shipped_checkpoint(launch: LaunchFile, task: str) -> str:
+    """The shipped checkpoint's name for ``task``: ``<task>_pixels``, trained from MuJoCo's
+    cameras, where it ships and the robot is simulated in MuJoCo; else ``<task>``, trained from
+    the object state (which a real robot's twin scene also gives for the arm-only tasks)."""
+    pixels = f"{task}{PIXELS_SUFFIX}"
+    if launch.robot.backend == "mujoco" and (CHECKPOINTS / pixels).is_dir():
+        return pixels
+    return task
 
 
 def _checkpoint(launch: LaunchFile, task: str) -> Path:

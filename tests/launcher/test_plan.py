@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -10,6 +11,7 @@ from robostack.core.errors import RobostackError
 from robostack.core.paths import LAUNCH_FILES
 from robostack.core.robots import get_robot
 from robostack.launcher import goals
+from robostack.launcher import plan as plan_module
 from robostack.launcher.launch_file import LaunchFileError, load_launch_file
 from robostack.launcher.plan import LaunchPlan, make_plan, read_plan, write_plan
 from robostack.launcher.session import run_plan
@@ -31,6 +33,28 @@ def test_the_default_plan_names_task_slots_checkpoint_and_safety():
     assert d["checkpoint"].endswith("assets/checkpoints/push")
     assert d["robot"] == "panda" and d["backend"] == "mujoco" and not d["real_robot"]
     assert d["velocity_scale"] == 1.0 and d["safety"]["tracking_error_max"] == 0.1
+
+
+@pytest.mark.parametrize(
+    ("launch_file", "backend", "shipped"),
+    [
+        ("panda_mujoco.toml", "mujoco", "reach_pixels"),
+        ("panda_pybullet.toml", "pybullet", "reach"),  # another renderer than the training's
+        ("franka_fci.toml", "franka_fci", "reach"),  # a real arm: its twin gives the marker
+    ],
+)
+def test_the_shipped_checkpoint_from_cameras_is_the_default_in_mujoco(
+    tmp_path, monkeypatch, launch_file, backend, shipped
+):
+    for name in ("reach", "reach_pixels"):
+        (tmp_path / name).mkdir()
+    monkeypatch.setattr(plan_module, "CHECKPOINTS", tmp_path)
+    launch = load_launch_file(LAUNCH_FILES / launch_file)
+    launch = dataclasses.replace(launch, policy=dataclasses.replace(launch.policy, checkpoint=""))
+    assert launch.robot.backend == backend
+    assert plan_module.checkpoint_for(launch, "reach")[1:] == (shipped, tmp_path / shipped)
+    (tmp_path / "reach_pixels").rmdir()  # where none ships, the one from the object state
+    assert plan_module.checkpoint_for(launch, "reach")[1] == "reach"
 
 
 def test_a_checkpoint_not_trained_on_the_task_is_refused(tmp_path):
