@@ -32,6 +32,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--resume", action="store_true", help="continue OUT's training state")
+    p.add_argument(
+        "--init",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="fine-tune: start from this checkpoint's network, weights and normalization (its "
+        "features must be the data's; a fresh optimizer and schedule)",
+    )
     p.add_argument("--eval-every", type=int, default=0, help="steps between evaluations (0: none)")
     p.add_argument("--eval-episodes", type=int, default=5, help="episodes per task per evaluation")
     p.add_argument("--half", action="store_true", help="store the checkpoint in float16")
@@ -106,7 +113,10 @@ def run(args: argparse.Namespace) -> int:
         overrides.setdefault("proprioception", "positions")
     try:
         features = data.features(obs_horizon=args.obs_horizon)
-        policy = cls(cls.config_class(features=features, **overrides), data.stats())
+        if args.init:
+            policy = _initial_policy(args, features)
+        else:
+            policy = cls(cls.config_class(features=features, **overrides), data.stats())
     except ValueError as error:
         raise RobostackError(str(error)) from error
     evaluate = _evaluator(data, args.eval_episodes) if args.eval_every else None
@@ -150,6 +160,26 @@ def run(args: argparse.Namespace) -> int:
             f"  checkpoint: {result.checkpoint}"
         )
     return 0
+
+
+def _initial_policy(args: argparse.Namespace, features):
+    """The policy of checkpoint ``args.init`` in training precision, refused (RobostackError)
+    where its type or features are not what the data and options ask for, or where --set
+    would change its network."""
+    from robostack.policies.checkpoint import load_policy, read_checkpoint_config
+
+    if args.set or args.resume:
+        raise RobostackError("--init takes the checkpoint's network: no --set or --resume with it")
+    kind = read_checkpoint_config(args.init).get("policy")
+    if kind != args.policy:
+        raise RobostackError(f"--init {args.init} is a {kind} checkpoint, not {args.policy}")
+    policy = load_policy(args.init).float()
+    if policy.features != features:
+        raise RobostackError(
+            f"--init {args.init} was trained on other features than these datasets and options "
+            f"give: {policy.features} != {features}"
+        )
+    return policy
 
 
 def _overrides(config_class: type, pairs: list[str]) -> dict:

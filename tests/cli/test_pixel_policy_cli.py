@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from robostack.cli.main import main
 from tests.launcher.test_split_session import _launch_file, patient_config
@@ -83,6 +84,28 @@ def pixel_checkpoint(pixel_dataset) -> Path:
     argv = ["train", "--dataset", str(pixel_dataset), "--out", str(out), "--steps", "3"]
     assert main([*argv, "--batch-size", "4", "--cameras", "front,wrist", *TINY, "--json"]) == 0
     return out / "checkpoint"
+
+
+def test_fine_tuning_starts_from_the_checkpoints_network_and_weights(
+    pixel_dataset, pixel_checkpoint, tmp_path, capsys
+):
+    from safetensors.torch import load_file
+
+    out = tmp_path / "tuned"
+    argv = ["train", "--dataset", str(pixel_dataset), "--out", str(out), "--steps", "1"]
+    argv += ["--batch-size", "4", "--cameras", "front,wrist", "--lr", "1e-12"]
+    assert main([*argv, "--init", str(pixel_checkpoint), "--json"]) == 0
+    config = json.loads((out / "checkpoint/config.json").read_text())["config"]
+    assert config["d_model"] == 32 and config["image_width"] == 8  # the checkpoint's, no --set
+    start = load_file(pixel_checkpoint / "model.safetensors")
+    tuned = load_file(out / "checkpoint/model.safetensors")
+    assert all(torch.allclose(start[k].float(), tuned[k].float(), atol=1e-6) for k in start)
+    capsys.readouterr()
+    argv[4] = str(tmp_path / "other")
+    assert main([*argv, "--init", str(pixel_checkpoint), "--obs-horizon", "1", "--json"]) == 2
+    assert "trained on other features" in json.loads(capsys.readouterr().out)["error"]
+    assert main([*argv, "--init", str(pixel_checkpoint), *TINY[:2], "--json"]) == 2
+    assert "no --set or --resume" in json.loads(capsys.readouterr().out)["error"]
 
 
 def _robostack(*argv: str) -> tuple[subprocess.CompletedProcess, dict]:
