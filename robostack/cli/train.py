@@ -37,7 +37,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=Path,
         metavar="CHECKPOINT",
         help="fine-tune: start from this checkpoint's network, weights and normalization (its "
-        "features must be the data's; a fresh optimizer and schedule)",
+        "features must be the data's; a fresh optimizer and schedule; default: none, a new "
+        "network)",
     )
     p.add_argument("--eval-every", type=int, default=0, help="steps between evaluations (0: none)")
     p.add_argument("--eval-episodes", type=int, default=5, help="episodes per task per evaluation")
@@ -59,7 +60,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--obs-horizon",
         type=int,
         default=2,
-        help="observation steps the policy sees, the latest last (default 2)",
+        help="observation steps the policy sees, the latest last",
     )
     p.add_argument(
         "--set",
