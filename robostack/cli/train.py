@@ -83,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not 1 <= args.obs_horizon <= 64:
         raise RobostackError(f"--obs-horizon must be in [1, 64], got {args.obs_horizon}")
+    if args.init and (args.set or args.resume):
+        raise RobostackError("--init takes the checkpoint's network: no --set or --resume with it")
     for folder in args.dataset:
         if not folder.is_dir():
             raise RobostackError(f"dataset {folder} does not exist")
@@ -165,12 +167,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _initial_policy(args: argparse.Namespace, features):
     """The policy of checkpoint ``args.init`` in training precision, refused (RobostackError)
-    where its type or features are not what the data and options ask for, or where --set
-    would change its network."""
+    where its type or features are not what the data and options ask for."""
     from robostack.policies.checkpoint import load_policy, read_checkpoint_config
 
-    if args.set or args.resume:
-        raise RobostackError("--init takes the checkpoint's network: no --set or --resume with it")
     kind = read_checkpoint_config(args.init).get("policy")
     if kind != args.policy:
         raise RobostackError(f"--init {args.init} is a {kind} checkpoint, not {args.policy}")
