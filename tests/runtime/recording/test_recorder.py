@@ -107,12 +107,16 @@ def test_ring_buffer_never_sends_a_row_twice_or_torn(tmp_path):
 
 
 def test_a_failing_recorder_stops_the_session_with_a_clear_message(tmp_path, monkeypatch):
+    from robostack.runtime.recording import recorder as recorder_module
     from robostack.runtime.recording import rerun_writer
 
     def failing(self, *args):  # the first batch of joint signals fails, whenever it comes
         raise OSError("disk full")
 
     monkeypatch.setattr(rerun_writer.RerunWriter, "joints", failing)
+    # batches every 5 ms, so the first fails while the loop runs (its 6500 ticks take ~0.3 s or
+    # more), not only when the recording is closed after the end
+    monkeypatch.setattr(recorder_module, "FLUSH_PERIOD_S", 0.005)
     report = run_tracking(
         TrackingOptions(robot="ur5e", controller="pid", reference="circle", runs_dir=tmp_path)
     )
