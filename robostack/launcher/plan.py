@@ -36,9 +36,8 @@ from robostack.runtime.safety.overrides import SafetyOverrides
 from robostack.sessions.episodes import EpisodeSpec
 from robostack.sim.tasks import ARM_ONLY_TASKS, TASKS, make_task
 
-PIXELS_SUFFIX = (
-    "_pixels"  # a shipped checkpoint trained from cameras: assets/checkpoints/<task>_pixels
-)
+# a shipped checkpoint trained from cameras: assets/checkpoints/<task>_pixels
+PIXELS_SUFFIX = "_pixels"
 
 
 @dataclass(frozen=True)
