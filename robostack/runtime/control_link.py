@@ -37,7 +37,7 @@ from robostack.runtime.safety import SafetyEvent, SafetyMonitor
 from robostack.transport import lcmtypes
 from robostack.transport.bus import connect, drain, handle
 from robostack.transport.codec import MessageError, decode
-from robostack.transport.config import IpcConfig, max_bytes, new_id, utime
+from robostack.transport.config import HEARTBEAT_HZ, IpcConfig, max_bytes, new_id, utime
 from robostack.transport.operator_stop import ack_message
 
 MAX_MESSAGES_PER_TICK = 8  # a flood waits for later ticks instead of stalling this one
@@ -157,12 +157,13 @@ class ControlLink:
         """The heartbeat of the one policy server alive on the channels, waiting up to
         ``startup_timeout_s`` for it; `PolicyServerError` if none, or several, answer. Only
         heartbeats that arrive after the call count: those queued while this process was busy
-        may come from a server that has died since."""
+        may come from a server that has died since. A pause of this process (a loaded machine)
+        is no silence of the server: its next heartbeat is awaited until the deadline."""
         while drain(self.lcm, MAX_MESSAGES_PER_WAIT) == MAX_MESSAGES_PER_WAIT:
             pass
         since = time.monotonic()
         deadline = since + self.config.startup_timeout_s
-        while not self._alive(since):
+        while not self._heard(since):
             if time.monotonic() > deadline:
                 raise PolicyServerError(
                     f"no policy server on {self.config.url} (channel "
@@ -171,17 +172,22 @@ class ControlLink:
                     f"policy-server`; nothing moved"
                 )
             self.wait(0.05)
-        self.wait(1.5 / 10.0)  # a second server would have beaten by now
-        alive = self._alive(since)
-        if len(alive) != 1:
+        self.wait(1.5 / HEARTBEAT_HZ)  # a second server would have beaten by now
+        heard = self._heard(since)
+        if len(heard) > 1:
             raise PolicyServerError(
-                f"{len(alive)} policy servers answer on {self.config.channel_prefix}_*: stop the "
+                f"{len(heard)} policy servers answer on {self.config.channel_prefix}_*: stop the "
                 f"others, or let `robostack launch` give the session channels of its own; nothing "
                 f"moved"
-                if alive
-                else "the policy server stopped answering as it was checked; nothing moved"
             )
-        return alive[0]
+        (server,) = heard
+        while not self._fresh(server):
+            if time.monotonic() > deadline:
+                raise PolicyServerError(
+                    "the policy server stopped answering as it was checked; nothing moved"
+                )
+            self.wait(0.05)
+        return self.heartbeats[server][0]
 
     def use_server(self, server: int) -> None:
         """The episode uses policy server ``server``: its heartbeat feeds the watchdog, and
@@ -246,11 +252,13 @@ class ControlLink:
 
     # --- in (called from handle_timeout, in this thread) --------------------------------
 
-    def _alive(self, since: float) -> list[lcmtypes.policy_status_t]:
-        """The servers whose last heartbeat came after ``since`` (monotonic s) and within
-        ``policy_timeout_s``."""
-        now, timeout = time.monotonic(), self.config.policy_timeout_s
-        return [m for m, when in self.heartbeats.values() if when > since and now - when <= timeout]
+    def _heard(self, since: float) -> list[int]:
+        """The servers whose last heartbeat came after ``since`` (monotonic s)."""
+        return [server for server, (_, when) in self.heartbeats.items() if when > since]
+
+    def _fresh(self, server: int) -> bool:
+        """``server``'s last heartbeat came within ``policy_timeout_s``."""
+        return time.monotonic() - self.heartbeats[server][1] <= self.config.policy_timeout_s
 
     def _on_chunk(self, channel: str, data: bytes) -> None:
         self.chunks.append(data)

@@ -210,6 +210,24 @@ def test_heartbeats_queued_while_busy_do_not_pass_for_a_live_server(link):
         link.wait_for_policy()
 
 
+def test_a_pause_of_the_control_process_as_it_checks_is_not_a_silent_server(monkeypatch):
+    """This process stalls longer than the watchdog while it checks for a second server (a
+    loaded machine): the server it heard is taken once its next heartbeat comes."""
+    config = private_config(policy_timeout_s=0.2, startup_timeout_s=PATIENT["startup_timeout_s"])
+    beat = lcmtypes.policy_status_t()
+    beat.server = 7
+    with ControlLink(config=config) as link, beating(config, beat):
+        wait = link.wait
+
+        def stalling_wait(timeout_s: float) -> None:
+            wait(timeout_s)
+            if timeout_s > 0.1:  # the window for a second server
+                time.sleep(2 * config.policy_timeout_s)
+
+        monkeypatch.setattr(link, "wait", stalling_wait)
+        assert link.wait_for_policy().server == 7
+
+
 def test_two_policy_servers_on_one_prefix_are_refused_before_anything_moves(patient_link):
     beats = [lcmtypes.policy_status_t() for _ in range(2)]
     beats[0].server, beats[1].server = 1, 2
