@@ -30,6 +30,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(of: front, overhead, wrist; default: none, a dataset without images)",
     )
     p.add_argument("--image-size", type=int, default=96, help="with --cameras: square, px")
+    p.add_argument(
+        "--start-spread",
+        type=float,
+        default=0.0,
+        metavar="RAD",
+        help="each episode starts at home plus a uniform draw in [-RAD, RAD] per joint, from "
+        "its seed (default 0: at home; at most 0.5), so that a policy from cameras cannot tell "
+        "the goal from where the arm is",
+    )
     add_ray(p)
     add_runs_dir(p)
     add_json(p)
@@ -65,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
             progress=update,
             cluster=cluster,
             cameras=cameras,
+            start_spread=args.start_spread,
         )
     summary = {
         "task": report.task,
@@ -78,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         "out": str(report.out),
         "dataset_bytes": report.dataset_bytes,
         "recordings": report.recordings,
+        "start_spread": args.start_spread,
     }
     if args.json:
         print(json.dumps(summary))

@@ -21,6 +21,7 @@ from robostack.sim.cameras import Camera
 from robostack.sim.tasks import make_task
 
 RECORDED_EPISODES = 2  # the first episodes also leave a Rerun recording
+MAX_START_SPREAD = 0.5  # rad: `EpisodeSpec.start_spread` keeps every start near home
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,16 @@ def collect(
     progress: Callable[[int, int], None] | None = None,
     cluster: RayCluster | None = None,
     cameras: tuple[Camera, ...] = (),
+    start_spread: float = 0.0,
 ) -> CollectReport:
     """Roll the expert for seeds ``seed .. seed + episodes - 1``; keep the successful episodes.
     Each of ``cameras`` is rendered at `FPS` and written as a video feature
-    ``observation.images.<name>``.
+    ``observation.images.<name>``. ``start_spread``, rad: each episode starts that far from
+    home at most, per joint (`EpisodeSpec.start_spread`), so that where the arm is does not
+    tell where it is going.
 
-    Bad input (unknown task or robot, episodes <= 0, a non-empty ``out``) is refused first.
+    Bad input (unknown task or robot, episodes <= 0, a spread outside [0, `MAX_START_SPREAD`],
+    a non-empty ``out``) is refused first.
     With a ``cluster`` the episodes run on its workers (`robostack.sessions.distributed`) and come
     back in seed order: the dataset is the one a single process writes.
     """
@@ -69,6 +74,10 @@ def collect(
     if robot not in task.robots:
         raise RobostackError(
             f"task {task_name!r} is made for {', '.join(task.robots)}, not {robot}"
+        )
+    if not 0.0 <= start_spread <= MAX_START_SPREAD:
+        raise RobostackError(
+            f"the start spread must be in [0, {MAX_START_SPREAD}] rad, got {start_spread:g}"
         )
     dof = description.spec.dof
     joints = list(description.arm_joints)
@@ -88,7 +97,14 @@ def collect(
     start = time.perf_counter()
     failed, recordings = [], []
     seeds = list(range(seed, seed + episodes))
-    payload = (task_name, robot, seeds[:RECORDED_EPISODES], runs_dir, tuple(cameras))
+    payload = (
+        task_name,
+        robot,
+        seeds[:RECORDED_EPISODES],
+        runs_dir,
+        tuple(cameras),
+        start_spread,
+    )
     if cluster is None:
         rolled = (_expert_episodes(payload, [s])[0] for s in seeds)
     else:
@@ -135,11 +151,16 @@ class ExpertEpisode:
 
 def _expert_episodes(payload: tuple, seeds: list[int]) -> list[ExpertEpisode]:
     """The expert's episodes for ``seeds`` (recorded if among the payload's recorded seeds)."""
-    task_name, robot, recorded, runs_dir, cameras = payload
+    task_name, robot, recorded, runs_dir, cameras, start_spread = payload
     out = []
     for s in seeds:
         spec = EpisodeSpec(
-            task=task_name, robot=robot, seed=s, record=s in recorded, runs_dir=runs_dir
+            task=task_name,
+            robot=robot,
+            seed=s,
+            record=s in recorded,
+            runs_dir=runs_dir,
+            start_spread=start_spread,
         )
         episode = run_episode(spec, frames=True, cameras=cameras)
         run_dir = None if episode.run_dir is None else str(episode.run_dir)

@@ -31,7 +31,7 @@ from robostack.core.model import RigidBodyModel
 from robostack.core.observations import robot_observation
 from robostack.core.paths import DEFAULT_RUNS_DIR
 from robostack.core.robot import Robot
-from robostack.core.robots import get_robot
+from robostack.core.robots import RobotDescription, get_robot
 from robostack.core.types import JointState, RobotSpec
 from robostack.runtime.assembly import make_loop, record_loop, recording
 from robostack.runtime.cameras import CameraViews, RealCameras
@@ -52,6 +52,7 @@ FPS = 10  # frames per second of recorded episodes: the policy rate
 SESSION_ENDING = ("operator_stop", "policy_lost")  # no episode may follow these events
 SETTLE_S = 0.5  # the expert's reference ends, the arm settles, then success is judged
 OPERATOR_STOPPED = "the operator stopped the arm (Ctrl-C or a stop signal)"
+START_STREAM = 1  # the seed's random stream for the start (`start_configuration`)
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,9 @@ class EpisodeSpec:
         record: record the episode into a new run folder under ``runs_dir``.
         realtime: pace the loop at the control rate (a robot that paces itself always is).
         label: leads the run folder's name (a launch file's ``[session] name``).
+        start_spread: in simulation, the arm starts at the robot's home plus, per joint, a
+            uniform draw in [-start_spread, start_spread] rad (from the seed, apart from the
+            scene's draw); 0: at home.
     """
 
     task: str
@@ -130,6 +134,7 @@ class EpisodeSpec:
     runs_dir: Path = DEFAULT_RUNS_DIR
     realtime: bool = False
     label: str = ""
+    start_spread: float = 0.0
 
     @property
     def name(self) -> str:
@@ -171,7 +176,8 @@ def run_episode(
         views = _CameraViews(sim, cameras, realtime=spec.realtime) if cameras else None
         if views is not None:
             stack.callback(views.close)
-        scene = _Scene(spec, task, sim, sim.reset(seed=spec.seed), views=views)
+        start = sim.reset(seed=spec.seed, q0=start_configuration(spec, description))
+        scene = _Scene(spec, task, sim, start, views=views)
         watch = _Watch(scene)
         if frames:
             watch.sampler = _FrameSampler(scene, sim.spec)
@@ -235,6 +241,15 @@ def run_robot_episode(
     if signalled:
         raise KeyboardInterrupt(OPERATOR_STOPPED)
     return result
+
+
+def start_configuration(spec: EpisodeSpec, description: RobotDescription) -> np.ndarray:
+    """(dof,) rad: where ``spec``'s simulated episode starts (`EpisodeSpec.start_spread`)."""
+    q_home = description.q_home
+    if spec.start_spread == 0.0:
+        return q_home
+    rng = np.random.default_rng([spec.seed, START_STREAM])
+    return q_home + rng.uniform(-spec.start_spread, spec.start_spread, size=q_home.shape)
 
 
 def _recording(

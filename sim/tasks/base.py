@@ -97,7 +97,7 @@ class Task(abc.ABC):
     def reset(
         self, sim: TaskScene, rng: np.random.Generator, slots: Mapping[str, str] | None = None
     ) -> TaskState:
-        """Draw and place a new episode's objects; the arm is already at home. ``slots`` fixes
+        """Draw and place a new episode's objects; the arm is already at its start. ``slots`` fixes
         some of the description's slots (e.g. {"colour": "blue"}) instead of drawing them."""
 
     @abc.abstractmethod
@@ -109,8 +109,8 @@ class Task(abc.ABC):
         """Task/object state for a policy, (n,) float: positions in m."""
 
     @abc.abstractmethod
-    def expert(self, model: RigidBodyModel, q_home: np.ndarray, state: TaskState) -> Reference:
-        """A scripted joint trajectory from ``q_home`` that achieves the task."""
+    def expert(self, model: RigidBodyModel, q_start: np.ndarray, state: TaskState) -> Reference:
+        """A scripted joint trajectory from ``q_start`` that achieves the task."""
 
     def description(self, state: TaskState) -> str:
         return self.template.format(**state.slots)
@@ -124,9 +124,10 @@ class Task(abc.ABC):
 IK_RETRY_STEP = 0.1
 
 
-def tool_down_rotation(model: RigidBodyModel, q_home: np.ndarray) -> np.ndarray:
-    """(3, 3) the home tool orientation, pointing down at the table: every expert keeps it."""
-    return model.tool_pose(q_home)[1]
+def tool_down_rotation(model: RigidBodyModel) -> np.ndarray:
+    """(3, 3) the tool orientation at the robot's home, pointing down at the table: every
+    expert ends its moves in it, wherever the arm starts."""
+    return model.tool_pose(model.description.q_home)[1]
 
 
 def solve(model: RigidBodyModel, position, rotation, q_near: np.ndarray, what: str) -> np.ndarray:

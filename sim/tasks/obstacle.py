@@ -86,7 +86,7 @@ class Obstacle(Task):
             return None
         return "left" if tool_path[beside, 1].mean() > WALL_CENTRE[1] else "right"
 
-    def expert(self, model: RigidBodyModel, q_home: np.ndarray, state: TaskState):
+    def expert(self, model: RigidBodyModel, q_start: np.ndarray, state: TaskState):
         spec = get_robot(model.description.name).spec
         limits = {"dq_max": spec.dq_max, "ddq_max": spec.ddq_max, "dddq_max": spec.dddq_max}
         target = state.positions["marker"]
@@ -94,12 +94,12 @@ class Obstacle(Task):
         # the hand is 20 cm wide (across its fingers, along y) and 5 cm deep: go round in
         # straight legs, out to the side in front of the block, past it, then in behind it
         y = sign * (WALL_HALF[1] + HAND_HALF_WIDTH + SIDE_CLEARANCE)
-        rotation = tool_down_rotation(model, q_home)
+        rotation = tool_down_rotation(model)
         z = TABLE_TOP_Z + TOOL_HEIGHT
         x_front = WALL_CENTRE[0] - WALL_HALF[0] - HAND_HALF_DEPTH - 0.04
         x_behind = WALL_CENTRE[0] + WALL_HALF[0] + HAND_HALF_DEPTH + 0.04
-        q_above = solve(model, [x_front, y, z + 0.15], rotation, q_home, "above the side")
-        over = WaypointReference("over", np.stack([q_home, q_above]), speed=0.4, **limits)
+        q_above = solve(model, [x_front, y, z + 0.15], rotation, q_start, "above the side")
+        over = WaypointReference("over", np.stack([q_start, q_above]), speed=0.4, **limits)
         legs = [
             ("down", [x_front, y, z]),
             ("past", [x_behind, y, z]),

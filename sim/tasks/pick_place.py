@@ -101,17 +101,19 @@ class PickPlace(Task):
             ]
         )
 
-    def expert(self, model: RigidBodyModel, q_home: np.ndarray, state: TaskState):
+    def expert(self, model: RigidBodyModel, q_start: np.ndarray, state: TaskState):
         spec = get_robot(model.description.name).spec
         limits = {"dq_max": spec.dq_max, "ddq_max": spec.ddq_max, "dddq_max": spec.dddq_max}
-        rotation = tool_down_rotation(model, q_home)
+        rotation = tool_down_rotation(model)
         cube, bin_xy = state.positions["cube"], state.positions["bin"][:2]
         grasp_z = TABLE_TOP_Z + CUBE_HALF + 0.005
         release_z = TABLE_TOP_Z + 2 * BIN_WALL[0] + CUBE_HALF + 0.04
         high = TABLE_TOP_Z + CARRY_HEIGHT
-        q_above = solve(model, [*cube[:2], high], rotation, q_home, "above the cube")
+        q_above = solve(model, [*cube[:2], high], rotation, q_start, "above the cube")
         q_over_bin = solve(model, [*bin_xy, high], rotation, q_above, "over the bin")
-        to_cube = WaypointReference("to the cube", np.stack([q_home, q_above]), speed=0.4, **limits)
+        to_cube = WaypointReference(
+            "to the cube", np.stack([q_start, q_above]), speed=0.4, **limits
+        )
         down = CartesianLine("down", model, q_above, np.array([*cube[:2], grasp_z]), duration=1.2)
         grasp = Dwell("grasp", down.q_end, 0.6)
         up = CartesianLine("lift", model, down.q_end, np.array([*cube[:2], high]), duration=1.2)

@@ -109,20 +109,20 @@ class Push(Task):
             ]
         )
 
-    def expert(self, model: RigidBodyModel, q_home: np.ndarray, state: TaskState):
+    def expert(self, model: RigidBodyModel, q_start: np.ndarray, state: TaskState):
         spec = get_robot(model.description.name).spec
         cube, goal = state.positions["cube"][:2], state.positions["goal"][:2]
         direction = (goal - cube) / np.linalg.norm(goal - cube)
-        rotation = tool_down_rotation(model, q_home)
+        rotation = tool_down_rotation(model)
         fingers = float(np.abs(direction @ rotation[:2, :2]) @ FINGERS_HALF)  # along the push
         start = cube - (CUBE_HALF + fingers + TOOL_CLEARANCE) * direction
         end = goal - (CUBE_HALF + fingers) * direction
         low = TABLE_TOP_Z + PUSH_HEIGHT
-        q_above = solve(model, [*start, TABLE_TOP_Z + ABOVE], rotation, q_home, "above the cube")
+        q_above = solve(model, [*start, TABLE_TOP_Z + ABOVE], rotation, q_start, "above the cube")
         q_down = solve(model, [*start, low], rotation, q_above, "behind the cube")
         limits = {"dq_max": spec.dq_max, "ddq_max": spec.ddq_max, "dddq_max": spec.dddq_max}
         approach = WaypointReference(
-            "approach", np.stack([q_home, q_above, q_down]), speed=0.4, **limits
+            "approach", np.stack([q_start, q_above, q_down]), speed=0.4, **limits
         )
         push = CartesianLine(
             "push",

@@ -62,13 +62,13 @@ class Reach(Task):
         other = next(c for c in MARKER_COLOURS if c != state.slots["colour"])
         return np.concatenate([self._target(state), state.positions[f"marker_{other}"]])
 
-    def expert(self, model: RigidBodyModel, q_home: np.ndarray, state: TaskState):
+    def expert(self, model: RigidBodyModel, q_start: np.ndarray, state: TaskState):
         spec = get_robot(model.description.name).spec
-        rotation = tool_down_rotation(model, q_home)
-        q_goal = solve(model, self._target(state), rotation, q_home, "reach target")
+        rotation = tool_down_rotation(model)
+        q_goal = solve(model, self._target(state), rotation, q_start, "reach target")
         move = WaypointReference(
             "reach",
-            np.stack([q_home, q_goal]),
+            np.stack([q_start, q_goal]),
             dq_max=spec.dq_max,
             ddq_max=spec.ddq_max,
             dddq_max=spec.dddq_max,

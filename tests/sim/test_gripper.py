@@ -40,7 +40,7 @@ def test_closing_on_an_off_centre_cube_stays_under_the_collision_threshold(simul
         home = sim.reset(seed=0).q
         centre = np.array([0.45, 0.0, TABLE_TOP_Z + CUBE_HALF])
         off_centre = centre + np.array([0.004, 0.003, 0.005])
-        grasp = solve(model, off_centre, tool_down_rotation(model, home), home, "grasp")
+        grasp = solve(model, off_centre, tool_down_rotation(model), home, "grasp")
         sim.reset(seed=0, q0=grasp)
         sim.place("cube", centre)
         threshold = SafetyConfig.for_robot(PANDA.spec).collision_torque
