@@ -43,7 +43,7 @@ class GraspScene:
         description = get_robot("panda")
         model = RigidBodyModel(description)
         centre = np.array([*CUBE_XY, TABLE_TOP_Z + edge / 2])
-        rotation = tool_down_rotation(model, description.q_home)
+        rotation = tool_down_rotation(model)
         tool = centre + np.array([0.0, 0.0, ABOVE_CENTRE])
         q0 = solve(model, tool, rotation, description.q_home, "the grasp pose over the cube")
         return cls(SceneConfig(objects=(Cube(CUBE, "red", half=edge / 2),)), q0, centre)
