@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable
 
 from robostack.core.errors import RobostackError
+from robostack.core.heap import frozen_heap
 from robostack.hardware.rehearsal.virtual.arm import VirtualArm
 
 SIM_PORT = 29990
@@ -278,9 +279,10 @@ class VirtualController:
                 listener.drop_clients()
 
     def _run(self) -> None:
-        while not self._closed.is_set():
-            self.arm.wait()
-            with self.lock:
-                self.tick()
-            self.after_tick()
-            self.ticks += 1
+        with frozen_heap():  # a full garbage collection would stall the clock
+            while not self._closed.is_set():
+                self.arm.wait()
+                with self.lock:
+                    self.tick()
+                self.after_tick()
+                self.ticks += 1
