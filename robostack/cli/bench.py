@@ -149,6 +149,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_ray(rollout)
     add_json(rollout)
     rollout.set_defaults(run=run_rollout)
+    heap = benches.add_parser(
+        "heap",
+        help="a full garbage collection with and without the frozen heap of real-time loops",
+        description="Adds --objects tracked objects to this process, then times a full garbage "
+        "collection as the heap stands and inside the frozen heap real-time loops run in; "
+        "prints medians, maxima and their ratio, in one run.",
+    )
+    heap.add_argument("--objects", type=int, default=500_000, help="tracked objects to add")
+    heap.add_argument("--times", type=int, default=5, help="collections timed per case")
+    add_json(heap)
+    heap.set_defaults(run=run_heap)
     ipc = benches.add_parser(
         "ipc",
         help="the policy inline, in a thread and in its own process: tick jitter and latency",
@@ -207,6 +218,26 @@ def run_control(args: argparse.Namespace) -> int:
                 f"p99 {rec['tick_us']['p99']:.1f} us; .rrd {rec['rrd_bytes_per_s'] / 1e6:.2f} MB "
                 "per second of robot time"
             )
+    return 0
+
+
+def run_heap(args: argparse.Namespace) -> int:
+    from robostack.benchmarks.heap import bench_heap
+    from robostack.core.errors import RobostackError
+
+    if args.objects < 0 or args.times < 1:
+        raise RobostackError(
+            f"--objects must be >= 0 and --times >= 1, got {args.objects} and {args.times}"
+        )
+    result = bench_heap(objects=args.objects, times=args.times)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    loose, frozen = result["full_collection_ms"], result["frozen_collection_ms"]
+    print(f"robostack bench heap: {result['tracked']} tracked objects")
+    print(f"  full collection:         {loose['median']:8.2f} ms median, {loose['max']:.2f} max")
+    print(f"  in the frozen heap:      {frozen['median']:8.3f} ms median, {frozen['max']:.3f} max")
+    print(f"  ratio (medians):         {result['ratio_median']:8.1f}x")
     return 0
 
 
