@@ -39,6 +39,12 @@ class DiTConfig:
             position) or "positions" (without the joint velocities dq). A policy from cameras
             takes "positions": with the arm's velocity in view it learns to continue the
             expert's motion, and the goal, which only the images show, goes unread.
+        probe_dim: for a policy that takes no object state (from cameras): the width of the
+            object state a linear probe of the observation embedding learns to predict in
+            training (the data's, normalized; `robostack.policies.training.data`), so the
+            embedding is made to locate the objects the images show. Inference never reads
+            it. 0: no probe.
+        probe_weight: the probe's squared error's weight beside the denoising loss.
     """
 
     features: PolicyFeatures
@@ -58,6 +64,8 @@ class DiTConfig:
     keypoints: int = 32
     crop_ratio: float = 0.9
     proprioception: str = "full"
+    probe_dim: int = 0
+    probe_weight: float = 1.0
 
     RANGES: ClassVar[dict[str, tuple[float, float]]] = {
         "d_model": (1, 4096),
@@ -68,6 +76,8 @@ class DiTConfig:
         "dropout": (0.0, 0.99),
         "train_timesteps": (1, 10000),
         "guidance_scale": (0.0, 100.0),
+        "probe_dim": (0, 4096),
+        "probe_weight": (0.0, 100.0),
     }
 
     def __post_init__(self) -> None:
@@ -78,6 +88,11 @@ class DiTConfig:
             raise ValueError(
                 "need image_width >= 4, keypoints >= 1 and crop_ratio in (0, 1], got "
                 f"{self.image_width}, {self.keypoints}, {self.crop_ratio}"
+            )
+        if self.probe_dim and self.features.environment_dim:
+            raise ValueError(
+                "probe_dim is for a policy that takes no object state; this one reads "
+                f"{self.features.environment_dim} numbers of it"
             )
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model {self.d_model} is not divisible by n_heads {self.n_heads}")

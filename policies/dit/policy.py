@@ -4,6 +4,9 @@ Training (`compute_loss`): normalize to [-1, 1], draw a diffusion step k ~ U{0..
 eps, build x_k with `DDPMScheduler.add_noise` (cosine ``squaredcos_cap_v2`` schedule), predict
 eps, MSE. With probability ``condition_drop`` a sample's observation embedding is replaced by a
 learned null embedding, which trains the unconditional model for classifier-free guidance.
+With a probe (``probe_dim``), a linear map of the observation embedding also predicts the
+batch's ``probe_target`` (the object state the policy does not read), and ``probe_weight`` x
+its squared error over the real numbers (``probe_mask``) joins the loss.
 
 Inference (`predict_chunk`): the observation is encoded once; then DDPM (K calls), DDIM or
 DPM-Solver++ (``sampling_steps`` calls) denoise from Gaussian noise (drawn from the generator,
@@ -44,6 +47,7 @@ class DiTPolicy(Policy):
             velocities=config.proprioception == "full",
         )
         self.null_condition = nn.Parameter(torch.zeros(config.d_model))
+        self.probe = nn.Linear(config.d_model, config.probe_dim) if config.probe_dim else None
         self.net = DiTNoiseNet(
             action_dim=f.action_dim,
             horizon=f.horizon,
@@ -83,6 +87,7 @@ class DiTPolicy(Policy):
 
     def compute_loss(self, batch, generator=None) -> torch.Tensor:
         condition = self.encode(batch, generator)
+        probe_loss = self._probe_loss(condition, batch)
         actions = self.normalizers["action"].normalize(batch["action"])
         size = actions.shape[0]
         if self.training:  # at condition_drop 0 too: DDP wants every parameter in the graph
@@ -93,7 +98,26 @@ class DiTPolicy(Policy):
         noise = torch.randn(actions.shape, generator=generator)
         steps = torch.randint(0, self.config.train_timesteps, (size,), generator=generator)
         noisy = self.noise_scheduler.add_noise(actions, noise, steps)
-        return nn.functional.mse_loss(self.net(noisy, steps, condition), noise)
+        return nn.functional.mse_loss(self.net(noisy, steps, condition), noise) + probe_loss
+
+    def _probe_loss(self, condition: torch.Tensor, batch: dict) -> torch.Tensor | float:
+        """``probe_weight`` x the probe's mean squared error over the real numbers of the
+        batch's ``probe_target`` (B, E); 0 without a probe."""
+        if self.probe is None:
+            return 0.0
+        if "probe_target" not in batch:
+            raise ValueError(
+                "this DiT trains a probe of the object state; the batch has none (train from "
+                "cameras on datasets with observation.environment_state)"
+            )
+        target, mask = batch["probe_target"], batch["probe_mask"]
+        if target.shape[-1] != self.config.probe_dim:
+            raise ValueError(
+                f"the probe predicts {self.config.probe_dim} numbers, the batch's object state "
+                f"has {target.shape[-1]}"
+            )
+        error = (self.probe(condition) - target) ** 2 * mask
+        return self.config.probe_weight * error.sum() / mask.sum().clamp_min(1.0)
 
     def make_sampler(self, sampler: str | None = None, steps: int | None = None):
         """A diffusers scheduler reset for one sampling run (``sampler`` and ``steps`` override

@@ -57,6 +57,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "the DiT then reads no joint velocities (--set proprioception=full to read them)",
     )
     p.add_argument(
+        "--probe",
+        type=float,
+        default=0.0,
+        metavar="W",
+        help="with --cameras (DiT): also train a linear probe of the observation embedding to "
+        "predict the datasets' object state, its squared error weighted W in the loss; the "
+        "policy never reads the object state (default: 0, no probe)",
+    )
+    p.add_argument(
         "--obs-horizon",
         type=int,
         default=2,
@@ -102,6 +111,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise RobostackError(str(error)) from error
     cameras = [c.strip() for c in (args.cameras or "").split(",") if c.strip()]
+    if not 0.0 <= args.probe <= 100.0:
+        raise RobostackError(f"--probe must be in [0, 100], got {args.probe}")
+    if args.probe and not (cameras and args.policy == "dit"):
+        raise RobostackError("--probe is for the DiT from cameras: give --cameras")
     data = load_training_data(
         args.dataset,
         embed=embed_sentences,
@@ -114,10 +127,17 @@ def run(args: argparse.Namespace) -> int:
     overrides = _overrides(cls.config_class, args.set)
     if cameras and "proprioception" in {f.name for f in dataclasses.fields(cls.config_class)}:
         overrides.setdefault("proprioception", "positions")
+    if args.probe:
+        width = data.environment_state.shape[1]
+        if not width:
+            raise RobostackError("--probe: the datasets hold no observation.environment_state")
+        overrides.update(probe_dim=width, probe_weight=args.probe)
     try:
         features = data.features(obs_horizon=args.obs_horizon)
         if args.init:
             policy = _initial_policy(args, features)
+            if args.probe:
+                policy = _with_probe(policy, overrides["probe_dim"], args.probe)
         else:
             policy = cls(cls.config_class(features=features, **overrides), data.stats())
     except ValueError as error:
@@ -180,6 +200,20 @@ def _initial_policy(args: argparse.Namespace, features):
             f"give: {policy.features} != {features}"
         )
     return policy
+
+
+def _with_probe(policy, width: int, weight: float):
+    """``policy`` with a probe of ``width`` numbers weighted ``weight``: its weights kept, the
+    probe's too where it has one, else a new probe (ValueError: one of another width)."""
+    if policy.config.probe_dim not in (0, width):
+        raise ValueError(
+            f"the checkpoint's probe predicts {policy.config.probe_dim} numbers, the datasets' "
+            f"object state has {width}"
+        )
+    config = dataclasses.replace(policy.config, probe_dim=width, probe_weight=weight)
+    probed = type(policy)(config, policy.stats())
+    probed.load_state_dict(policy.state_dict(), strict=policy.probe is not None)
+    return probed
 
 
 def _overrides(config_class: type, pairs: list[str]) -> dict:

@@ -108,6 +108,71 @@ def test_fine_tuning_starts_from_the_checkpoints_network_and_weights(
     assert "no --set or --resume" in json.loads(capsys.readouterr().out)["error"]
 
 
+def _probe_error(checkpoint: Path, dataset: Path) -> tuple[float, float]:
+    """The checkpoint's probe's mean squared error over every window of ``dataset``, and that
+    of predicting 0 (the middle of the normalized range)."""
+    from robostack.policies.checkpoint import load_policy
+    from robostack.policies.language import embed_sentences
+    from robostack.policies.training import load_training_data
+
+    policy = load_policy(checkpoint).float().eval()
+    data = load_training_data([dataset], embed=embed_sentences, cameras=["front", "wrist"])
+    batch = data.batch(torch.arange(len(data)))
+    observation = {k: v for k, v in batch.items() if not k.startswith(("probe", "action"))}
+    with torch.no_grad():
+        predicted = policy.probe(policy.encode(observation))
+    target = batch["probe_target"]
+    return float(((predicted - target) ** 2).mean()), float((target**2).mean())
+
+
+def test_a_probe_learns_the_object_state_a_pixel_policy_does_not_read(
+    pixel_dataset, tmp_path, capsys
+):
+    out = tmp_path / "probed"
+    argv = ["train", "--dataset", str(pixel_dataset), "--out", str(out), "--steps", "60"]
+    argv += ["--batch-size", "16", "--cameras", "front,wrist", "--probe", "1"]
+    assert main([*argv, *TINY, "--json"]) == 0
+    config = json.loads((out / "checkpoint/config.json").read_text())["config"]
+    assert config["features"]["environment_dim"] == 0  # the policy reads no object state
+    assert (config["probe_dim"], config["probe_weight"]) == (6, 1.0)  # reach: two markers
+    error, baseline = _probe_error(out / "checkpoint", pixel_dataset)
+    assert error < 0.5 * baseline, (error, baseline)
+
+
+def test_fine_tuning_with_a_probe_adds_one_to_the_checkpoints_network(
+    pixel_dataset, pixel_checkpoint, tmp_path, capsys
+):
+    from safetensors.torch import load_file
+
+    out = tmp_path / "tuned"
+    argv = ["train", "--dataset", str(pixel_dataset), "--out", str(out), "--steps", "1"]
+    argv += ["--batch-size", "4", "--cameras", "front,wrist", "--lr", "1e-12", "--probe", "0.5"]
+    assert main([*argv, "--init", str(pixel_checkpoint), "--json"]) == 0
+    config = json.loads((out / "checkpoint/config.json").read_text())["config"]
+    assert (config["d_model"], config["probe_dim"], config["probe_weight"]) == (32, 6, 0.5)
+    start = load_file(pixel_checkpoint / "model.safetensors")
+    tuned = load_file(out / "checkpoint/model.safetensors")
+    assert set(tuned) - set(start) == {"probe.weight", "probe.bias"}
+    assert all(torch.allclose(start[k].float(), tuned[k].float(), atol=1e-6) for k in start)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--probe", "1"], "--probe is for the DiT from cameras: give --cameras"),
+        (["--probe", "-1", "--cameras", "front"], "--probe must be in [0, 100], got -1.0"),
+    ],
+)
+def test_a_probe_without_cameras_or_out_of_range_is_refused(
+    pixel_dataset, tmp_path, capsys, options, message
+):
+    argv = ["train", "--dataset", str(pixel_dataset), "--out", str(tmp_path / "dit")]
+    capsys.readouterr()
+    assert main([*argv, "--steps", "1", *options, "--json"]) == 2
+    assert message in json.loads(capsys.readouterr().out)["error"]
+    assert not (tmp_path / "dit").exists()
+
+
 def _robostack(*argv: str) -> tuple[subprocess.CompletedProcess, dict]:
     done = subprocess.run(
         [sys.executable, "-m", "robostack.cli.main", *argv, "--json"],
