@@ -5,8 +5,9 @@ eps, build x_k with `DDPMScheduler.add_noise` (cosine ``squaredcos_cap_v2`` sche
 eps, MSE. With probability ``condition_drop`` a sample's observation embedding is replaced by a
 learned null embedding, which trains the unconditional model for classifier-free guidance.
 With a probe (``probe_dim``), a linear map of the observation embedding also predicts the
-batch's ``probe_target`` (the object state the policy does not read), and ``probe_weight`` x
-its squared error over the real numbers (``probe_mask``) joins the loss.
+batch's ``probe_state`` (the object state the policy does not read), normalized to [-1, 1] over
+the training data's range (stats ``probe``, kept in the checkpoint), and ``probe_weight`` x its
+squared error over the real numbers (``probe_mask``) joins the loss.
 
 Inference (`predict_chunk`): the observation is encoded once; then DDPM (K calls), DDIM or
 DPM-Solver++ (``sampling_steps`` calls) denoise from Gaussian noise (drawn from the generator,
@@ -26,6 +27,7 @@ from robostack.policies.base import Policy
 from robostack.policies.dit.configuration import DiTConfig
 from robostack.policies.dit.network import DiTNoiseNet
 from robostack.policies.dit.observation_encoder import ObservationEncoder
+from robostack.policies.normalize import MinMaxNormalizer
 
 
 class DiTPolicy(Policy):
@@ -47,7 +49,10 @@ class DiTPolicy(Policy):
             velocities=config.proprioception == "full",
         )
         self.null_condition = nn.Parameter(torch.zeros(config.d_model))
-        self.probe = nn.Linear(config.d_model, config.probe_dim) if config.probe_dim else None
+        self.probe = self.probe_normalizer = None
+        if config.probe_dim:
+            self.probe = nn.Linear(config.d_model, config.probe_dim)
+            self.probe_normalizer = probe_normalizer(stats, config.probe_dim)
         self.net = DiTNoiseNet(
             action_dim=f.action_dim,
             horizon=f.horizon,
@@ -100,22 +105,29 @@ class DiTPolicy(Policy):
         noisy = self.noise_scheduler.add_noise(actions, noise, steps)
         return nn.functional.mse_loss(self.net(noisy, steps, condition), noise) + probe_loss
 
+    def stats(self) -> dict[str, dict]:
+        stats = super().stats()
+        if self.probe_normalizer is not None:
+            stats["probe"] = self.probe_normalizer.stats()
+        return stats
+
     def _probe_loss(self, condition: torch.Tensor, batch: dict) -> torch.Tensor | float:
-        """``probe_weight`` x the probe's mean squared error over the real numbers of the
-        batch's ``probe_target`` (B, E); 0 without a probe."""
+        """``probe_weight`` x the probe's mean squared error, normalized, over the real numbers
+        of the batch's ``probe_state`` (B, E); 0 without a probe."""
         if self.probe is None:
             return 0.0
-        if "probe_target" not in batch:
+        if "probe_state" not in batch:
             raise ValueError(
                 "this DiT trains a probe of the object state; the batch has none (train from "
                 "cameras on datasets with observation.environment_state)"
             )
-        target, mask = batch["probe_target"], batch["probe_mask"]
-        if target.shape[-1] != self.config.probe_dim:
+        state, mask = batch["probe_state"], batch["probe_mask"]
+        if state.shape[-1] != self.config.probe_dim:
             raise ValueError(
                 f"the probe predicts {self.config.probe_dim} numbers, the batch's object state "
-                f"has {target.shape[-1]}"
+                f"has {state.shape[-1]}"
             )
+        target = self.probe_normalizer.normalize(state)
         error = (self.probe(condition) - target) ** 2 * mask
         return self.config.probe_weight * error.sum() / mask.sum().clamp_min(1.0)
 
@@ -192,3 +204,20 @@ class DiTPolicy(Policy):
                 eps = self.net(x, t.expand(size), condition)
             x = scheduler.step(eps, t, x, generator=generator).prev_sample
         return self.normalizers["action"].unnormalize(x.clamp(-1.0, 1.0))
+
+
+def probe_normalizer(stats: dict[str, dict], width: int) -> MinMaxNormalizer:
+    """The probe's target normalization from ``stats["probe"]`` ({"min", "max"}: the object
+    state's range, ``width`` numbers); ValueError where it is missing or of another width."""
+    if "probe" not in stats:
+        raise ValueError("normalization stats lack 'probe' (the object state's range)")
+    try:
+        normalizer = MinMaxNormalizer.from_stats(stats["probe"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"normalization stats for 'probe': {error}") from error
+    if normalizer.lo.shape != (width,):
+        raise ValueError(
+            f"normalization stats for 'probe' have {normalizer.lo.shape[0]} dimensions, the "
+            f"probe predicts {width}"
+        )
+    return normalizer

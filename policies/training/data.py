@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,6 @@ import torch
 from robostack.core.errors import RobostackError
 from robostack.policies.datasets import Dataset, read_dataset
 from robostack.policies.features import PolicyFeatures, check_cameras, image_key
-from robostack.policies.normalize import MinMaxNormalizer
 
 
 @dataclass(frozen=True)
@@ -44,10 +42,7 @@ class TrainingData:
         robot: the robot every dataset was recorded on.
         tasks: task name -> {"environment_dim": real width, "episodes": n, "sentences": [...]}.
         images: camera name -> (N, 3, H, W) uint8 frames; with cameras the batches, stats and
-            features leave the object state out as an input: batches then hold it as a target
-            instead (``probe_target`` (B, E), the last observation step's, normalized to
-            [-1, 1] over the data's range, padding 0; ``probe_mask`` (B, E)), for a policy that
-            learns to read it from the images (the DiT's ``probe_dim``).
+            features leave the object state out as an input (`batch`).
     """
 
     state: torch.Tensor
@@ -71,7 +66,10 @@ class TrainingData:
 
     def batch(self, windows: torch.Tensor) -> dict[str, torch.Tensor]:
         """Observation and action tensors (`robostack.policies.features` shapes) for window indices
-        (B,)."""
+        (B,). With cameras, the object state is no input; where the data has one it comes as a
+        target for a probe that learns to read it from the images (the DiT's ``probe_dim``):
+        ``probe_state`` (B, E), the last observation step's, m, padding 0, and ``probe_mask``
+        (B, E)."""
         obs = self.obs_index[windows]
         last = obs[:, -1]
         batch = {
@@ -83,36 +81,30 @@ class TrainingData:
             batch["environment_state"] = self.environment_state[obs]
             batch["environment_mask"] = self.environment_mask[last]
         elif self.environment_state.shape[1]:
-            mask = self.environment_mask[last]
-            batch["probe_target"] = (
-                self.environment_normalizer.normalize(self.environment_state[last]) * mask
-            )
-            batch["probe_mask"] = mask
+            batch["probe_state"] = self.environment_state[last]
+            batch["probe_mask"] = self.environment_mask[last]
         for name, frames in self.images.items():
             batch[image_key(name)] = frames[obs].float() / 255.0
         return batch
 
-    @cached_property
-    def environment_normalizer(self) -> MinMaxNormalizer:
-        """The object state's per-dimension range, padding left out (0 to 0 where a dimension
-        is padding in every frame)."""
+    def stats(self) -> dict[str, dict]:
+        """Per-dimension min / max; task-state padding is left out of its dimension's range.
+        With cameras, the object state's range is the probe's (``probe``)."""
         env = self.environment_state.numpy()
         valid = self.environment_mask.numpy() > 0
-        lo = np.where(valid, env, np.inf).min(axis=0, initial=np.inf)
-        hi = np.where(valid, env, -np.inf).max(axis=0, initial=-np.inf)
+        lo = np.where(valid, env, np.inf).min(axis=0)
+        hi = np.where(valid, env, -np.inf).max(axis=0)
         unused = ~valid.any(axis=0)
         lo[unused], hi[unused] = 0.0, 0.0
-        return MinMaxNormalizer(lo, hi)
-
-    def stats(self) -> dict[str, dict]:
-        """Per-dimension min / max; task-state padding is left out of its dimension's range."""
         stats = {
             "state": _range(self.state),
             "language": _range(self.language),
             "action": _range(self.action),
         }
         if not self.images:
-            stats["environment_state"] = self.environment_normalizer.stats()
+            stats["environment_state"] = {"min": lo.tolist(), "max": hi.tolist()}
+        elif env.shape[1]:
+            stats["probe"] = {"min": lo.tolist(), "max": hi.tolist()}
         for name, frames in self.images.items():  # per channel, in [0, 1]
             step = max(1, len(frames) // 2000)  # a spread sample of at most ~2000 frames
             values = frames[::step].float().div(255.0).transpose(0, 1).flatten(1)

@@ -3,7 +3,8 @@
 In one run: the process holds ``objects`` more tracked containers (a large heap, as a policy, a
 simulator and their imports make one); a full (generation 2) collection is timed ``times``
 times as the heap stands, then as much inside `robostack.core.heap.frozen_heap`, where real-time
-loops run. Every thread of the process waits for a collection, the control loop's too.
+loops run, after the block has made ``made`` new containers of its own (what a loop allocates
+and keeps). Every thread of the process waits for a collection, the control loop's too.
 """
 
 from __future__ import annotations
@@ -25,17 +26,19 @@ def _collections_ms(times: int) -> np.ndarray:
     return np.array(durations) * 1e3
 
 
-def bench_heap(*, objects: int = 500_000, times: int = 5) -> dict:
+def bench_heap(*, objects: int = 500_000, made: int = 10_000, times: int = 5) -> dict:
     """Median and worst full-collection time, ms, as the heap stands and frozen, their ratio,
     and how many objects the collector tracks (with the ``objects`` added)."""
     heap = [[i] for i in range(objects)]
     tracked = len(gc.get_objects())
     loose = _collections_ms(times)
     with frozen_heap():
+        new = [[i] for i in range(made)]
         frozen = _collections_ms(times)
-    del heap
+    del heap, new
     return {
         "objects_added": objects,
+        "made_in_the_block": made,
         "tracked": tracked,
         "full_collection_ms": {"median": float(np.median(loose)), "max": float(loose.max())},
         "frozen_collection_ms": {"median": float(np.median(frozen)), "max": float(frozen.max())},

@@ -63,7 +63,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="W",
         help="with --cameras (DiT): also train a linear probe of the observation embedding to "
         "predict the datasets' object state, its squared error weighted W in the loss; the "
-        "policy never reads the object state (default: 0, no probe)",
+        "policy never reads the object state (default: no probe; with --init, the "
+        "checkpoint's own probe trains on)",
     )
     p.add_argument(
         "--obs-horizon",
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.probe <= 100.0:
         raise RobostackError(f"--probe must be in [0, 100], got {args.probe}")
     if args.probe and not (cameras and args.policy == "dit"):
-        raise RobostackError("--probe is for the DiT from cameras: give --cameras")
+        raise RobostackError("--probe is for the DiT from cameras: give --cameras, --policy dit")
     data = load_training_data(
         args.dataset,
         embed=embed_sentences,
@@ -127,19 +128,27 @@ def run(args: argparse.Namespace) -> int:
     overrides = _overrides(cls.config_class, args.set)
     if cameras and "proprioception" in {f.name for f in dataclasses.fields(cls.config_class)}:
         overrides.setdefault("proprioception", "positions")
+    width = data.environment_state.shape[1]  # object-state numbers in the data
     if args.probe:
-        width = data.environment_state.shape[1]
         if not width:
             raise RobostackError("--probe: the datasets hold no observation.environment_state")
+        if {"probe_dim", "probe_weight"} & set(overrides):
+            raise RobostackError("--probe sets probe_dim and probe_weight: no --set of them")
         overrides.update(probe_dim=width, probe_weight=args.probe)
     try:
         features = data.features(obs_horizon=args.obs_horizon)
         if args.init:
             policy = _initial_policy(args, features)
             if args.probe:
-                policy = _with_probe(policy, overrides["probe_dim"], args.probe)
+                policy = _with_probe(policy, width, args.probe, data.stats())
         else:
             policy = cls(cls.config_class(features=features, **overrides), data.stats())
+        probe = getattr(policy.config, "probe_dim", 0)
+        if probe and probe != width:
+            raise ValueError(
+                f"the policy's probe predicts {probe} object-state numbers, the datasets hold "
+                f"{width}"
+            )
     except ValueError as error:
         raise RobostackError(str(error)) from error
     evaluate = _evaluator(data, args.eval_episodes) if args.eval_every else None
@@ -202,17 +211,21 @@ def _initial_policy(args: argparse.Namespace, features):
     return policy
 
 
-def _with_probe(policy, width: int, weight: float):
-    """``policy`` with a probe of ``width`` numbers weighted ``weight``: its weights kept, the
-    probe's too where it has one, else a new probe (ValueError: one of another width)."""
+def _with_probe(policy, width: int, weight: float, stats: dict):
+    """``policy`` with a probe of ``width`` numbers weighted ``weight``: its weights kept, its
+    probe too where it has one, else a new probe normalized over ``stats["probe"]`` (the
+    data's); ValueError where its probe predicts another width."""
     if policy.config.probe_dim not in (0, width):
         raise ValueError(
             f"the checkpoint's probe predicts {policy.config.probe_dim} numbers, the datasets' "
             f"object state has {width}"
         )
     config = dataclasses.replace(policy.config, probe_dim=width, probe_weight=weight)
-    probed = type(policy)(config, policy.stats())
-    probed.load_state_dict(policy.state_dict(), strict=policy.probe is not None)
+    new = policy.probe is None
+    probed = type(policy)(config, {**policy.stats(), **({"probe": stats["probe"]} if new else {})})
+    missing, unexpected = probed.load_state_dict(policy.state_dict(), strict=False)
+    if unexpected or sorted(missing) != (["probe.bias", "probe.weight"] if new else []):
+        raise ValueError(f"the checkpoint's weights do not fit: {unexpected or missing}")
     return probed
 
 

@@ -4,11 +4,13 @@ starts.
 CPython's full (generation 2) collection walks every tracked container while it holds the
 interpreter, so every thread of the process waits. In a process with a large heap (a policy, a
 simulator, cameras: some 0.5 M objects), one pass takes tens of ms on an idle machine and up to
-1.3 s on a loaded 2-core one: longer than a robot-paced read may take (a STOP) and longer than
-FCI waits for a command (the robot aborts the motion). `gc.freeze` moves every tracked object
-into a permanent generation that collections skip, so a collection during the loop walks only
-what the loop allocated; `gc.unfreeze` hands them back once the last frozen block ends.
-Automatic collection stays on: cycles made during the loop are still freed.
+a second on a loaded 2-core one: longer than a robot-paced read may take (a STOP) and longer
+than FCI waits for a command (the robot aborts the motion). `gc.freeze` moves every tracked
+object into a permanent generation that collections skip, so a collection during the loop walks
+only what the loop allocated; `gc.unfreeze` hands them all back (whoever froze them) once the
+last frozen block ends. Automatic collection stays on: cycles made during the loop are still
+freed. Garbage cycles that exist when a block starts are frozen with the rest and wait for the
+last block's end to be freed.
 """
 
 from __future__ import annotations

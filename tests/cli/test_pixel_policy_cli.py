@@ -108,9 +108,19 @@ def test_fine_tuning_starts_from_the_checkpoints_network_and_weights(
     assert "no --set or --resume" in json.loads(capsys.readouterr().out)["error"]
 
 
+@pytest.fixture(scope="module")
+def eight_episodes(tmp_path_factory) -> Path:
+    """Eight reach episodes from the front and wrist cameras: eight placements of the markers."""
+    out = tmp_path_factory.mktemp("probe") / "reach"
+    argv = ["collect", "--task", "reach", "--episodes", "8", "--out", str(out), "--seed", "1000"]
+    argv += ["--cameras", "front,wrist", "--image-size", "32", "--json"]
+    assert main([*argv, "--runs-dir", str(out.parent / "runs")]) == 0
+    return out
+
+
 def _probe_error(checkpoint: Path, dataset: Path) -> tuple[float, float]:
-    """The checkpoint's probe's mean squared error over every window of ``dataset``, and that
-    of predicting 0 (the middle of the normalized range)."""
+    """The probe's mean squared error (normalized) over every window of ``dataset``, and the
+    variance of its target (the error of predicting each number's mean)."""
     from robostack.policies.checkpoint import load_policy
     from robostack.policies.language import embed_sentences
     from robostack.policies.training import load_training_data
@@ -119,24 +129,25 @@ def _probe_error(checkpoint: Path, dataset: Path) -> tuple[float, float]:
     data = load_training_data([dataset], embed=embed_sentences, cameras=["front", "wrist"])
     batch = data.batch(torch.arange(len(data)))
     observation = {k: v for k, v in batch.items() if not k.startswith(("probe", "action"))}
+    target = policy.probe_normalizer.normalize(batch["probe_state"])
     with torch.no_grad():
         predicted = policy.probe(policy.encode(observation))
-    target = batch["probe_target"]
-    return float(((predicted - target) ** 2).mean()), float((target**2).mean())
+    spread = ((target - target.mean(dim=0)) ** 2).mean()
+    return float(((predicted - target) ** 2).mean()), float(spread)
 
 
-def test_a_probe_learns_the_object_state_a_pixel_policy_does_not_read(
-    pixel_dataset, tmp_path, capsys
-):
+def test_a_probe_learns_the_object_state_a_pixel_policy_does_not_read(eight_episodes, tmp_path):
     out = tmp_path / "probed"
-    argv = ["train", "--dataset", str(pixel_dataset), "--out", str(out), "--steps", "60"]
+    argv = ["train", "--dataset", str(eight_episodes), "--out", str(out), "--steps", "150"]
     argv += ["--batch-size", "16", "--cameras", "front,wrist", "--probe", "1"]
     assert main([*argv, *TINY, "--json"]) == 0
     config = json.loads((out / "checkpoint/config.json").read_text())["config"]
     assert config["features"]["environment_dim"] == 0  # the policy reads no object state
     assert (config["probe_dim"], config["probe_weight"]) == (6, 1.0)  # reach: two markers
-    error, baseline = _probe_error(out / "checkpoint", pixel_dataset)
-    assert error < 0.5 * baseline, (error, baseline)
+    stats = json.loads((out / "checkpoint/stats.json").read_text())
+    assert "environment_state" not in stats and len(stats["probe"]["min"]) == 6
+    error, spread = _probe_error(out / "checkpoint", eight_episodes)
+    assert error < 0.6 * spread, (error, spread)
 
 
 def test_fine_tuning_with_a_probe_adds_one_to_the_checkpoints_network(
@@ -154,6 +165,16 @@ def test_fine_tuning_with_a_probe_adds_one_to_the_checkpoints_network(
     tuned = load_file(out / "checkpoint/model.safetensors")
     assert set(tuned) - set(start) == {"probe.weight", "probe.bias"}
     assert all(torch.allclose(start[k].float(), tuned[k].float(), atol=1e-6) for k in start)
+    # from a checkpoint with a probe: the probe, its weights and its normalization carry on
+    argv[4] = str(tmp_path / "again")
+    argv[-1] = "0.25"
+    assert main([*argv, "--init", str(out / "checkpoint"), "--json"]) == 0
+    again = load_file(tmp_path / "again/checkpoint/model.safetensors")
+    assert all(torch.allclose(tuned[k].float(), again[k].float(), atol=1e-6) for k in tuned)
+    stats = [
+        json.loads((d / "checkpoint/stats.json").read_text()) for d in (out, tmp_path / "again")
+    ]
+    assert stats[0]["probe"] == stats[1]["probe"] and len(stats[0]["probe"]["min"]) == 6
 
 
 @pytest.mark.parametrize(
@@ -161,6 +182,14 @@ def test_fine_tuning_with_a_probe_adds_one_to_the_checkpoints_network(
     [
         (["--probe", "1"], "--probe is for the DiT from cameras: give --cameras"),
         (["--probe", "-1", "--cameras", "front"], "--probe must be in [0, 100], got -1.0"),
+        (
+            ["--probe", "1", "--cameras", "front", "--set", "probe_weight=2"],
+            "--probe sets probe_dim and probe_weight: no --set of them",
+        ),
+        (
+            ["--cameras", "front", "--set", "probe_dim=5"],
+            "normalization stats for 'probe' have 6 dimensions, the probe predicts 5",
+        ),
     ],
 )
 def test_a_probe_without_cameras_or_out_of_range_is_refused(

@@ -12,6 +12,7 @@ from tests.policies.helpers import (
     batch_with_actions,
     observation,
     randomize_outputs,
+    stats,
     tiny_dit,
 )
 
@@ -230,3 +231,57 @@ def test_the_image_normalization_is_kept_in_the_checkpoint(tmp_path):
     obs = observation(batch=1, features=PIXELS)
     loaded.eval(), policy.eval()
     assert torch.allclose(loaded.encode(obs), policy.encode(obs))
+
+
+def _probed(width: int = 3) -> DiTPolicy:
+    """A tiny pixel DiT with a probe of ``width`` object-state numbers, each in [-1, 1] m."""
+    torch.manual_seed(0)
+    config = DiTConfig(
+        features=PIXELS, d_model=32, n_layers=1, n_obs_layers=1, image_width=8, keypoints=4
+    )
+    config = dataclasses.replace(config, probe_dim=width)
+    span = {"min": [-1.0] * width, "max": [1.0] * width}
+    return DiTPolicy(config, {**stats(PIXELS), "probe": span})
+
+
+def _probe_batch() -> dict:
+    batch = observation(batch=4, features=PIXELS)
+    batch["action"] = torch.randn(4, PIXELS.horizon, PIXELS.action_dim)
+    batch["probe_state"] = torch.randn(4, 3)
+    batch["probe_mask"] = torch.tensor([1.0, 1.0, 0.0]).expand(4, 3)  # the last is padding
+    return batch
+
+
+def test_the_probe_learns_the_real_object_state_numbers_and_not_the_padding():
+    policy = _probed()
+    randomize_outputs(policy)
+    batch = _probe_batch()
+
+    def loss(batch) -> float:
+        return policy.compute_loss(batch, torch.Generator().manual_seed(0)).item()
+
+    base = loss(batch)
+    padded = {**batch, "probe_state": batch["probe_state"].clone()}
+    padded["probe_state"][:, 2] += 5.0
+    real = {**batch, "probe_state": batch["probe_state"].clone()}
+    real["probe_state"][:, 0] += 5.0
+    assert loss(padded) == base and loss(real) > base
+    with pytest.raises(ValueError, match="the batch has none"):
+        policy.compute_loss({k: v for k, v in batch.items() if not k.startswith("probe")})
+    with pytest.raises(ValueError, match="predicts 3 numbers, the batch's object state has 2"):
+        policy.compute_loss({**batch, "probe_state": batch["probe_state"][:, :2]})
+
+
+def test_the_probe_and_its_normalization_are_kept_in_the_checkpoint(tmp_path):
+    from robostack.policies.checkpoint import load_policy, save_checkpoint
+
+    policy = _probed()
+    randomize_outputs(policy)
+    save_checkpoint(policy, tmp_path / "ckpt")
+    loaded = load_policy(tmp_path / "ckpt")
+    assert loaded.stats()["probe"] == policy.stats()["probe"]
+    assert torch.equal(loaded.probe.weight, policy.probe.weight)
+    with pytest.raises(ValueError, match="stats lack 'probe'"):
+        DiTPolicy(policy.config, stats(PIXELS))
+    with pytest.raises(ValueError, match="probe_dim is for a policy that takes no object state"):
+        tiny_dit(probe_dim=3)  # FEATURES hold 4 object-state numbers as an input
