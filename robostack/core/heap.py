@@ -9,8 +9,9 @@ than FCI waits for a command (the robot aborts the motion). `gc.freeze` moves ev
 object into a permanent generation that collections skip, so a collection during the loop walks
 only what the loop allocated; `gc.unfreeze` hands them all back (whoever froze them) once the
 last frozen block ends. Automatic collection stays on: cycles made during the loop are still
-freed. Garbage cycles that exist when a block starts are frozen with the rest and wait for the
-last block's end to be freed.
+freed. The first block to start collects first (a full collection before the loop's first
+tick, while nothing moves), so no garbage of before waits frozen; objects dropped during the
+loop that it did not make wait for the last block's end.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def frozen_heap() -> Iterator[None]:
     block running beside it) are out of the collector's reach (module doc)."""
     global _blocks
     with _lock:
+        if _blocks == 0:
+            gc.collect()
         _blocks += 1
         gc.freeze()
     try:

@@ -20,19 +20,21 @@ class _Cycle:
         self.freed.append(self.name)
 
 
-def test_a_collection_in_the_block_skips_the_objects_from_before_it_and_frees_new_cycles():
+def test_garbage_of_before_goes_first_and_a_collection_in_the_block_skips_older_objects():
     freed: list[str] = []
-    gc.disable()  # only the collections asked for here run
+    gc.disable()  # only the collections asked for here (and the block's own) run
     try:
-        _Cycle(freed, "before")  # unreachable at once, freed by the next collection of it
+        _Cycle(freed, "garbage")  # unreachable before the block starts
+        older = _Cycle(freed, "older")  # dropped inside the block
         with frozen_heap():
-            assert gc.get_freeze_count() > 0
-            _Cycle(freed, "during")
+            assert freed == ["garbage"] and gc.get_freeze_count() > 0
+            del older
+            _Cycle(freed, "made inside")
             gc.collect()
-            assert freed == ["during"]  # the older cycle was out of the collector's reach
+            assert freed == ["garbage", "made inside"]  # the older one is out of reach
         assert gc.get_freeze_count() == 0
         gc.collect()
-        assert freed == ["during", "before"]
+        assert freed == ["garbage", "made inside", "older"]
     finally:
         gc.enable()
 
