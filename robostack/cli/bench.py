@@ -149,20 +149,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_ray(rollout)
     add_json(rollout)
     rollout.set_defaults(run=run_rollout)
-    heap = benches.add_parser(
-        "heap",
-        help="a full garbage collection with and without the frozen heap of real-time loops",
-        description="Adds --objects tracked objects to this process, then times a full garbage "
-        "collection as the heap stands and inside the frozen heap real-time loops run in (after "
-        "--made objects made there); prints medians, maxima and their ratio, in one run.",
-    )
-    heap.add_argument("--objects", type=int, default=500_000, help="tracked objects to add")
-    heap.add_argument(
-        "--made", type=int, default=10_000, help="objects made in the frozen block first"
-    )
-    heap.add_argument("--times", type=int, default=5, help="collections timed per case")
-    add_json(heap)
-    heap.set_defaults(run=run_heap)
     ipc = benches.add_parser(
         "ipc",
         help="the policy inline, in a thread and in its own process: tick jitter and latency",
@@ -221,30 +207,6 @@ def run_control(args: argparse.Namespace) -> int:
                 f"p99 {rec['tick_us']['p99']:.1f} us; .rrd {rec['rrd_bytes_per_s'] / 1e6:.2f} MB "
                 "per second of robot time"
             )
-    return 0
-
-
-def run_heap(args: argparse.Namespace) -> int:
-    from robostack.benchmarks.heap import bench_heap
-    from robostack.core.errors import RobostackError
-
-    if min(args.objects, args.made) < 0 or args.times < 1:
-        raise RobostackError(
-            f"--objects and --made must be >= 0 and --times >= 1, got {args.objects}, "
-            f"{args.made} and {args.times}"
-        )
-    result = bench_heap(objects=args.objects, made=args.made, times=args.times)
-    if args.json:
-        print(json.dumps(result))
-        return 0
-    loose, frozen = result["full_collection_ms"], result["frozen_collection_ms"]
-    print(f"robostack bench heap: {result['tracked']} tracked objects")
-    print(f"  full collection: {loose['median']:.2f} ms median, {loose['max']:.2f} max")
-    print(
-        f"  in the frozen heap ({result['made_in_the_block']} made there): "
-        f"{frozen['median']:.2f} ms median, {frozen['max']:.2f} max"
-    )
-    print(f"  ratio of the medians: {result['ratio_median']:.1f}x")
     return 0
 
 

@@ -12,9 +12,7 @@ The same loop code runs under two clocks (docs/architecture.md), real time comin
 
 Per tick the loop records the compute time (read to write), the tick period (start to start),
 the physics time reported by simulated backends, and the tracking error. In real time, a tick
-whose compute ends after its deadline is an overrun. A real-time run keeps the garbage
-collector off the objects that existed before it (`robostack.core.heap.frozen_heap`): a full
-collection of a large heap would stall the ticks.
+whose compute ends after its deadline is an overrun.
 
 The controller's torque goes to torque-controlled robots; robots that servo themselves
 (`Robot.command_mode`: UR's servoJ and speedJ) get the safety-filtered reference instead
@@ -44,7 +42,6 @@ import numpy as np
 from robostack.controllers.base import Controller
 from robostack.controllers.interpolation import ChunkInterpolator
 from robostack.core.errors import GraspFailedError, ObservationError
-from robostack.core.heap import frozen_heap
 from robostack.core.robot import Robot
 from robostack.core.types import (
     CommandMode,
@@ -305,10 +302,6 @@ class ControlLoop:
         """
         if ticks < 1:
             raise ValueError(f"ticks must be >= 1, got {ticks}")
-        with frozen_heap() if self.clock.realtime else contextlib.nullcontext():
-            return self._run(ticks, progress, on_tick, every, fresh)
-
-    def _run(self, ticks, progress, on_tick, every, fresh) -> LoopResult:
         robot, controller, interpolator, safety, recorder, link = (
             self.robot,
             self.controller,

@@ -108,15 +108,6 @@ def test_bench_control_reports_overhead_against_raw_step():
     assert result["tick_over_raw_median"] > 1
 
 
-def test_bench_heap_times_a_full_collection_against_one_in_the_frozen_heap():
-    done = robostack("bench", "heap", "--objects", "200000", "--times", "3", "--json")
-    assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout)
-    assert result["tracked"] > 200_000
-    # the frozen heap's collection walks none of the 200 000 (a loaded machine slows both)
-    assert result["frozen_collection_ms"]["median"] < result["full_collection_ms"]["median"] / 5
-
-
 def test_bench_cameras_times_every_camera_in_both_simulators():
     done = robostack("bench", "cameras", "--size", "32", "--frames", "5", "--json")
     assert done.returncode == 0, done.stderr

@@ -24,7 +24,6 @@ import threading
 from collections.abc import Callable
 
 from robostack.core.errors import RobostackError
-from robostack.core.heap import frozen_heap
 from robostack.hardware.rehearsal.virtual.arm import VirtualArm
 
 SIM_PORT = 29990
@@ -279,10 +278,9 @@ class VirtualController:
                 listener.drop_clients()
 
     def _run(self) -> None:
-        with frozen_heap():  # a full garbage collection would stall the clock
-            while not self._closed.is_set():
-                self.arm.wait()
-                with self.lock:
-                    self.tick()
-                self.after_tick()
-                self.ticks += 1
+        while not self._closed.is_set():
+            self.arm.wait()
+            with self.lock:
+                self.tick()
+            self.after_tick()
+            self.ticks += 1
