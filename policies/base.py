@@ -57,18 +57,9 @@ class Policy(nn.Module, abc.ABC):
             except (KeyError, TypeError, ValueError) as error:
                 raise ValueError(f"normalization stats for {key!r}: {error}") from error
         for key in self.normalized_keys():
-            if key not in stats:
-                raise ValueError(f"normalization stats lack {key!r}")
-            try:
-                normalizer = MinMaxNormalizer.from_stats(stats[key])
-            except (KeyError, TypeError, ValueError) as error:
-                raise ValueError(f"normalization stats for {key!r}: {error}") from error
-            if normalizer.lo.shape != (sizes[key],):
-                raise ValueError(
-                    f"normalization stats for {key!r} have {normalizer.lo.shape[0]} dimensions, "
-                    f"the config says {sizes[key]}"
-                )
-            self.normalizers[key] = normalizer
+            self.normalizers[key] = MinMaxNormalizer.for_key(
+                stats, key, sizes[key], "the config says"
+            )
 
     @property
     def features(self) -> PolicyFeatures:

@@ -45,6 +45,23 @@ class MinMaxNormalizer(nn.Module):
     def from_stats(cls, stats: dict) -> MinMaxNormalizer:
         return cls(np.asarray(stats["min"]), np.asarray(stats["max"]))
 
+    @classmethod
+    def for_key(cls, stats: dict[str, dict], key: str, size: int, what: str) -> MinMaxNormalizer:
+        """``stats[key]`` ({"min", "max"}) as a normalizer of ``size`` dimensions; ValueError
+        naming ``key`` where it is missing, malformed or of another size than ``what`` says."""
+        if key not in stats:
+            raise ValueError(f"normalization stats lack {key!r}")
+        try:
+            normalizer = cls.from_stats(stats[key])
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"normalization stats for {key!r}: {error}") from error
+        if normalizer.lo.shape != (size,):
+            raise ValueError(
+                f"normalization stats for {key!r} have {normalizer.lo.shape[0]} dimensions, "
+                f"{what} {size}"
+            )
+        return normalizer
+
 
 class ChannelNormalizer(nn.Module):
     """Images (..., C, H, W) in [0, 1] -> (x - mean) / std per channel.

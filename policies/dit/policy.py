@@ -52,7 +52,9 @@ class DiTPolicy(Policy):
         self.probe = self.probe_normalizer = None
         if config.probe_dim:
             self.probe = nn.Linear(config.d_model, config.probe_dim)
-            self.probe_normalizer = probe_normalizer(stats, config.probe_dim)
+            self.probe_normalizer = MinMaxNormalizer.for_key(
+                stats, "probe", config.probe_dim, "the probe predicts"
+            )
         self.net = DiTNoiseNet(
             action_dim=f.action_dim,
             horizon=f.horizon,
@@ -204,20 +206,3 @@ class DiTPolicy(Policy):
                 eps = self.net(x, t.expand(size), condition)
             x = scheduler.step(eps, t, x, generator=generator).prev_sample
         return self.normalizers["action"].unnormalize(x.clamp(-1.0, 1.0))
-
-
-def probe_normalizer(stats: dict[str, dict], width: int) -> MinMaxNormalizer:
-    """The probe's target normalization from ``stats["probe"]`` ({"min", "max"}: the object
-    state's range, ``width`` numbers); ValueError where it is missing or of another width."""
-    if "probe" not in stats:
-        raise ValueError("normalization stats lack 'probe' (the object state's range)")
-    try:
-        normalizer = MinMaxNormalizer.from_stats(stats["probe"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"normalization stats for 'probe': {error}") from error
-    if normalizer.lo.shape != (width,):
-        raise ValueError(
-            f"normalization stats for 'probe' have {normalizer.lo.shape[0]} dimensions, the "
-            f"probe predicts {width}"
-        )
-    return normalizer
