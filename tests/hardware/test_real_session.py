@@ -3,7 +3,9 @@ paced by the robot, a safety stop, disconnect; from the CLI and from the launche
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 
 import pytest
 
@@ -98,6 +100,42 @@ def test_a_reflex_in_the_start_move_fails_the_session_with_the_move_recorded(tmp
     assert [json.loads(line)["phase"] for line in lines] == ["start_move"]
     assert "franka_reflex" in lines[0]
     assert summary["recorded_ticks"] == summary["start_move"]["ticks"] > 0
+
+
+class _Cycle:
+    def __init__(self):
+        self.me = self
+
+
+def test_a_session_collects_then_freezes_the_heap_until_it_ends(tmp_path, monkeypatch):
+    """A full garbage collection would walk a heap frozen before the arm moved: never while it
+    moves. Garbage made before the session is gone by the first episode."""
+    import robostack.launcher.real_session as real_session
+
+    launch = load_launch_file(_launch_file(tmp_path, "franka_fci.toml"))
+    plan = make_plan(GOAL, launch, address="172.16.0.2", speed=1.0)
+    seen = []
+    run_robot_episode = real_session.run_robot_episode
+
+    def observed(*args, **kwargs):
+        seen.append((gc.get_freeze_count(), garbage()))
+        return run_robot_episode(*args, **kwargs)
+
+    monkeypatch.setattr(real_session, "run_robot_episode", observed)
+    with rehearsal("franka_fci", "panda", plan.address, realtime=False) as (client, _):
+        robot = open_robot(plan, client=client)
+        automatic = gc.isenabled()
+        gc.disable()  # only the session's own collection may free the cycle
+        try:
+            garbage = weakref.ref(_Cycle())
+            result = run_plan(plan, robot=robot, inference_thread=False)
+        finally:
+            if automatic:
+                gc.enable()
+    assert result.episodes[0].success
+    ((frozen, cycle),) = seen
+    assert frozen > 10_000 and cycle is None
+    assert gc.get_freeze_count() == 0
 
 
 def test_tasks_that_move_objects_are_refused_on_real_robots():
