@@ -108,8 +108,9 @@ class _Cycle:
 
 
 def test_a_session_collects_then_freezes_the_heap_until_it_ends(tmp_path, monkeypatch):
-    """A full garbage collection would walk a heap frozen before the arm moved: never while it
-    moves. Garbage made before the session is gone by the first episode."""
+    """The session collects the garbage before the robot connects (a cycle made before it is
+    gone by the first episode) and freezes the rest until it ends, so no full collection walks
+    the old heap while the arm moves."""
     import robostack.launcher.real_session as real_session
 
     launch = load_launch_file(_launch_file(tmp_path, "franka_fci.toml"))
